@@ -1,0 +1,93 @@
+"""Settings from ``CHATSHOP_`` environment variables and an optional ``.env`` file.
+
+``load_settings()`` turns any bad value into a ``ConfigError`` whose single line names
+the variable, in French and English, so start-up stops with a sentence, not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from chatshop.domain.models import CHANNELS, Channel
+from chatshop.errors import ConfigError
+
+_OPERATOR = re.compile(r"(?P<channel>[a-z]+):(?P<user>[A-Za-z0-9_.+-]{1,64})")
+
+
+class OperatorId(tuple[Channel, str]):
+    """``telegram:123456`` -> ``("telegram", "123456")``."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> OperatorId:
+        match = _OPERATOR.fullmatch(text.strip())
+        if match is None or match["channel"] not in CHANNELS:
+            raise ValueError(
+                f"« {text.strip()} » n'est pas de la forme canal:identifiant / "
+                f"is not channel:user_id (channels: {', '.join(CHANNELS)})"
+            )
+        channel: Channel = match["channel"]
+        return cls((channel, match["user"]))
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure without touching code."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHATSHOP_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+    )
+
+    database: str = Field(default="chatshop.db", min_length=1)
+    timezone: str = "Europe/Paris"
+    territory: str = Field(default="Mon territoire", min_length=1, max_length=60)
+    operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"fuseau horaire inconnu / unknown timezone « {value} » (ex. Europe/Paris)"
+            ) from None
+        return value
+
+    @field_validator("operators", mode="before")
+    @classmethod
+    def _split_operators(cls, value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[,\s]+", value) if part]
+        if not isinstance(value, list):
+            raise ValueError("liste attendue / expected a list like telegram:123,whatsapp:336...")
+        return [":".join(OperatorId.parse(str(item))) for item in value]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def operator_ids(self) -> frozenset[OperatorId]:
+        return frozenset(OperatorId.parse(item) for item in self.operators)
+
+    def is_operator(self, channel: Channel, external_id: str) -> bool:
+        return OperatorId((channel, external_id)) in self.operator_ids
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, or raise ``ConfigError`` with one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"CHATSHOP_{field.upper()} : valeur invalide / invalid value — {reason}"
+        ) from None

@@ -1,0 +1,1 @@
+"""The shop's concepts as pydantic models, and pure functions on them. No I/O here."""

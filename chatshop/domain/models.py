@@ -1,0 +1,362 @@
+"""The territory's data: communes, shops, staff, products, baskets and reservations.
+
+Models are frozen pydantic models. Money is an ``int`` of cents, times are aware UTC
+datetimes, ids are ints. Pure rules that need no storage (is a shop open, what is
+available, which shops must be told of a reservation) live here as methods.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from typing import Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+T = TypeVar("T")
+
+Channel = Literal["telegram", "whatsapp", "console"]
+CHANNELS: tuple[Channel, ...] = ("telegram", "whatsapp", "console")
+
+
+class Model(BaseModel):
+    """Base of every domain model: immutable, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Commune(Model):
+    """A commune of the territory, where shops are."""
+
+    id: int
+    name: str
+    postcode: str = ""
+
+
+class OpeningInterval(Model):
+    """One opening interval on one weekday (Monday = 0), e.g. Tuesday 09:00-12:30."""
+
+    weekday: int = Field(ge=0, le=6)
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> OpeningInterval:
+        if self.closes <= self.opens:
+            raise ValueError("an interval must close after it opens")
+        return self
+
+
+class Shop(Model):
+    """A shop of the territory: its card, its rules for holding reservations, its state."""
+
+    id: int
+    slug: str
+    name: str
+    commune_id: int
+    address: str = ""
+    phone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    description: str = ""
+    pickup_instructions: str = ""
+    hold_hours: int = 48
+    on_holiday: bool = False
+    holiday_message: str = ""
+    active: bool = True
+    hours: tuple[OpeningInterval, ...] = ()
+    photos: dict[Channel, str] = Field(default_factory=dict)
+    created_at: datetime
+
+    @property
+    def takes_reservations(self) -> bool:
+        """Whether customers can reserve for collection here now."""
+        return self.active and not self.on_holiday
+
+    def is_open_at(self, moment: datetime, tz: ZoneInfo) -> bool:
+        """Whether the shop's door is open at ``moment`` (local opening hours in ``tz``)."""
+        if not self.active or self.on_holiday:
+            return False
+        local = moment.astimezone(tz)
+        now = local.time().replace(tzinfo=None)
+        return any(
+            slot.weekday == local.weekday() and slot.opens <= now < slot.closes
+            for slot in self.hours
+        )
+
+
+class ShopDetails(Model):
+    """The editable part of a shop's card; ``None`` leaves a field as it is."""
+
+    name: str | None = None
+    commune_id: int | None = None
+    address: str | None = None
+    phone: str | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    description: str | None = None
+    pickup_instructions: str | None = None
+    hold_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    on_holiday: bool | None = None
+    holiday_message: str | None = None
+    active: bool | None = None
+
+
+class Role(enum.StrEnum):
+    """What a person may do in a shop. The owner also invites staff."""
+
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+class StaffMember(Model):
+    """A person who runs a shop."""
+
+    shop_id: int
+    user_id: int
+    role: Role
+    added_at: datetime
+
+
+class Invite(Model):
+    """A single-use code that makes whoever uses it owner or staff of a shop."""
+
+    code: str
+    shop_id: int
+    role: Role
+    created_by: int | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: int | None = None
+
+
+class User(Model):
+    """A person talking to the bot on one channel: customer, shopkeeper or operator."""
+
+    id: int
+    channel: Channel
+    external_id: str
+    display_name: str
+    phone: str | None = None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class Actor(Model):
+    """Who is acting, as services need to know it for permission checks."""
+
+    user_id: int
+    is_operator: bool = False
+
+
+class Category(Model):
+    """A product category of the territory-wide list, e.g. « Alimentation »."""
+
+    id: int
+    name: str
+    position: int
+    active: bool = True
+
+
+class Product(Model):
+    """An item a shop sells. ``shop_id`` is the maker; ``host_shop_id`` the shop where it
+    is displayed and collected when it is hosted (dépôt), else ``None``."""
+
+    id: int
+    shop_id: int
+    host_shop_id: int | None = None
+    name: str
+    description: str = ""
+    price_cents: int
+    category_id: int | None = None
+    on_hand: int
+    reserved: int
+    hidden: bool = False
+    photos: dict[Channel, str] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+    restocked_at: datetime | None = None
+
+    @property
+    def available(self) -> int:
+        """What customers can still reserve."""
+        return self.on_hand - self.reserved
+
+    @property
+    def pickup_shop_id(self) -> int:
+        """The shop where a customer collects this product."""
+        return self.host_shop_id if self.host_shop_id is not None else self.shop_id
+
+    @property
+    def is_hosted(self) -> bool:
+        return self.host_shop_id is not None
+
+
+class NewProduct(Model):
+    """What a shopkeeper gives to add a product (already parsed and checked)."""
+
+    name: str
+    description: str = ""
+    price_cents: int = Field(gt=0, le=1_000_000)
+    category_id: int | None = None
+    on_hand: int = Field(default=0, ge=0, le=1_000_000)
+    photo: tuple[Channel, str] | None = None
+
+
+class ProductChanges(Model):
+    """Edits to a product's card; ``None`` leaves a field as it is."""
+
+    name: str | None = None
+    description: str | None = None
+    price_cents: int | None = Field(default=None, gt=0, le=1_000_000)
+    category_id: int | None = None
+    hidden: bool | None = None
+
+
+class ListedProduct(Model):
+    """A product as a customer sees it in a list: with the names of its maker and pickup shop."""
+
+    product: Product
+    maker_name: str
+    pickup_shop_name: str
+    commune_name: str
+
+
+class HostingStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    ENDED = "ended"
+
+
+class Hosting(Model):
+    """A host shop's agreement to display and collect a maker's products (dépôt)."""
+
+    host_shop_id: int
+    maker_shop_id: int
+    status: HostingStatus
+    proposed_at: datetime
+    decided_at: datetime | None = None
+
+
+class StockReason(enum.StrEnum):
+    CREATED = "created"
+    SET = "set"
+    ADDED = "added"
+    REMOVED = "removed"
+    COLLECTED = "collected"
+
+
+class StockMovement(Model):
+    """One change of a product's ``on_hand``, for the ledger."""
+
+    id: int
+    product_id: int
+    user_id: int | None
+    delta: int
+    on_hand_after: int
+    reason: StockReason
+    reservation_id: int | None = None
+    at: datetime
+
+
+class BasketLine(Model):
+    product: Product
+    quantity: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.product.price_cents * self.quantity
+
+
+class Basket(Model):
+    """What a customer intends to reserve at one pickup shop. No stock is held."""
+
+    user_id: int
+    shop_id: int
+    lines: tuple[BasketLine, ...]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+class ReservationStatus(enum.StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    COLLECTED = "collected"
+    CANCELLED_BY_CUSTOMER = "cancelled_by_customer"
+    CANCELLED_BY_SHOP = "cancelled_by_shop"
+    EXPIRED = "expired"
+
+    @property
+    def is_live(self) -> bool:
+        """Whether stock is still held for it."""
+        return self in (ReservationStatus.PENDING, ReservationStatus.READY)
+
+
+class ReservationLine(Model):
+    """One product of a reservation, with its name and price as they were when reserved."""
+
+    product_id: int
+    maker_shop_id: int
+    name: str
+    unit_price_cents: int
+    quantity: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+class PickupOrder(Model):
+    """What to reserve at one pickup shop: product ids with quantities, and the deadline."""
+
+    shop_id: int
+    deadline_at: datetime
+    items: tuple[tuple[int, int], ...]
+
+
+class Reservation(Model):
+    """Items held for a customer at one shop until ``deadline_at``, paid at collection."""
+
+    id: int
+    code: str
+    user_id: int
+    shop_id: int
+    status: ReservationStatus
+    total_cents: int
+    created_at: datetime
+    deadline_at: datetime
+    ready_at: datetime | None = None
+    closed_at: datetime | None = None
+    cancel_reason: str | None = None
+    reminded_at: datetime | None = None
+    lines: tuple[ReservationLine, ...]
+
+    @property
+    def shops_to_notify(self) -> frozenset[int]:
+        """The pickup shop and the maker of every hosted line: all are told."""
+        return frozenset({self.shop_id, *(line.maker_shop_id for line in self.lines)})
+
+
+class Page(Model, Generic[T]):
+    """One page of a longer list."""
+
+    items: tuple[T, ...]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0

@@ -1,0 +1,134 @@
+"""Reading what people type: prices, quantities and names, the French way.
+
+Every parser returns a clean value or raises ``InvalidInput`` whose message tells the
+user, in French, what was wrong and how to type it. Nothing here touches storage.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from chatshop.errors import InvalidInput
+from chatshop.i18n import _, format_money
+
+MAX_PRICE_CENTS = 1_000_000  # 10 000,00 €
+MIN_QUANTITY = 1
+MAX_QUANTITY = 999
+PRODUCT_NAME_MAX = 80
+PRODUCT_DESCRIPTION_MAX = 800
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_CURRENCY = re.compile(r"(?:€|eur(?:os?)?)$", re.IGNORECASE)
+# 6 | 6,50 | 6.5 | 1 200,00 (groups of three after a space) | 6€50 (handled before)
+_AMOUNT = re.compile(r"(?P<units>\d{1,3}(?: \d{3})+|\d+)(?:[.,](?P<decimals>\d+))?")
+_EURO_IN_THE_MIDDLE = re.compile(r"(?P<units>\d+) ?€ ?(?P<decimals>\d{1,2})")
+
+
+def _echo(text: str) -> str:
+    """What the user typed, short enough to quote back."""
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+def parse_price(text: str) -> int:
+    """Read a price in euros and return it in cents: ``6,50 €`` -> ``650``.
+
+    Accepted: ``6,50``, ``6.50``, ``6,5``, ``6,50 €``, ``6 €``, ``6€50``, ``0,99``,
+    ``1 200``. Refused with a reason: empty, negative, zero, more than 10 000 €,
+    more than two decimals, and anything else (``1e9``, ``six``, ``6,50 $``).
+    """
+    cleaned = _SPACES.sub(" ", text).strip()
+    if not cleaned:
+        raise InvalidInput(_("Please type a price, for example 6,50."))
+    if cleaned.startswith(("-", "−")):
+        raise InvalidInput(_("A price cannot be negative."))
+    middle = _EURO_IN_THE_MIDDLE.fullmatch(cleaned)
+    if middle:
+        units, decimals = middle["units"], middle["decimals"]
+    else:
+        amount = _CURRENCY.sub("", cleaned).strip()
+        match = _AMOUNT.fullmatch(amount)
+        if match is None:
+            raise InvalidInput(
+                _("“{text}” is not a price. Type it like this: 6,50 or 6,50 €.").format(
+                    text=_echo(cleaned)
+                )
+            )
+        units, decimals = match["units"], match["decimals"] or ""
+    if len(decimals) > 2:
+        raise InvalidInput(_("A price has at most 2 decimals, for example 6,50."))
+    units = units.replace(" ", "")
+    if len(units) > 7:  # far beyond the maximum; avoid building a huge int
+        raise InvalidInput(_("A price cannot be more than {max}.").format(
+            max=format_money(MAX_PRICE_CENTS)))
+    cents = int(units) * 100 + int(decimals.ljust(2, "0"))
+    if cents == 0:
+        raise InvalidInput(_("A price must be more than 0 €."))
+    if cents > MAX_PRICE_CENTS:
+        raise InvalidInput(_("A price cannot be more than {max}.").format(
+            max=format_money(MAX_PRICE_CENTS)))
+    return cents
+
+
+def parse_quantity(text: str) -> int:
+    """Read a quantity from 1 to 999: ``3`` -> ``3``; ``0``, ``1000``, ``2,5`` are refused."""
+    cleaned = _SPACES.sub("", text)
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 4:
+        raise InvalidInput(_("Please type a whole number between 1 and 999."))
+    return check_quantity(int(cleaned))
+
+
+def check_quantity(quantity: int) -> int:
+    """Refuse a quantity outside 1..999 (a forged button can carry any number)."""
+    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(_("Please type a whole number between 1 and 999."))
+    return quantity
+
+
+def clean_name(text: str, *, max_length: int = PRODUCT_NAME_MAX) -> str:
+    """A one-line name: spaces collapsed, control characters removed, 1..max characters."""
+    cleaned = _SPACES.sub(" ", _printable(text)).strip()
+    if not cleaned:
+        raise InvalidInput(_("The name cannot be empty."))
+    if len(cleaned) > max_length:
+        raise InvalidInput(
+            _("The name is too long ({length} characters); {max} at most, please.").format(
+                length=len(cleaned), max=max_length
+            )
+        )
+    return cleaned
+
+
+def clean_description(text: str, *, max_length: int = PRODUCT_DESCRIPTION_MAX) -> str:
+    """A free text that keeps its line breaks; may be empty; at most ``max_length``."""
+    lines = [_SPACES.sub(" ", line).strip() for line in _printable(text, keep="\n").split("\n")]
+    cleaned = "\n".join(lines).strip()
+    cleaned = re.sub(r"\n{3,}", "\n\n", cleaned)
+    if len(cleaned) > max_length:
+        raise InvalidInput(
+            _("The text is too long ({length} characters); {max} at most, please.").format(
+                length=len(cleaned), max=max_length
+            )
+        )
+    return cleaned
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """Drop control and format characters (but keep ``keep``), normalised to NFC."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    return "".join(
+        ch for ch in text
+        if ch in keep or ch == " " or not unicodedata.category(ch).startswith(("C", "Zl", "Zp"))
+    )
+
+
+def clean_phone(text: str) -> str:
+    """A phone number in international form: ``06 12 34 56 78`` -> ``+33612345678``."""
+    digits = re.sub(r"[\s.\-()\u00a0]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if re.fullmatch(r"0[1-9]\d{8}", digits):
+        return "+33" + digits[1:]
+    if re.fullmatch(r"\+[1-9]\d{7,14}", digits):
+        return digits
+    raise InvalidInput(_("That does not look like a phone number, for example 06 12 34 56 78."))

@@ -1,0 +1,172 @@
+"""Every error chatshop raises on purpose, and the French sentence a user sees for it.
+
+::
+
+    ChatshopError
+    ├── ConfigError            bad CHATSHOP_ setting: one bilingual line, start-up stops
+    ├── MigrationError         the database schema cannot be brought to this code's version
+    └── DomainError            a user did something the shop's rules refuse; ``message()``
+        ├── InvalidInput       a price, quantity, name... that cannot be accepted
+        ├── NotFound           no such shop, product, reservation, invite...
+        ├── NotAllowed         this user may not do that on that object
+        ├── OutOfStock         not enough available; names the product and what is left
+        ├── StockBelowReserved on_hand cannot go below what customers have reserved
+        ├── InviteUnusable     unknown, expired or already used invite code
+        ├── WrongState         a reservation cannot go from its state to the one asked
+        ├── ShopUnavailable    the shop is closed for holidays or no longer active
+        ├── EmptyBasket        nothing to reserve
+        └── Conflict           the thing already exists (a slug, a category, a hosting)
+
+A ``DomainError`` is expected and changes nothing: storage rolls back its transaction and
+the conversation shows ``message()``. Anything else is a bug and gets an incident id.
+"""
+
+from __future__ import annotations
+
+from chatshop.i18n import _, ngettext
+
+
+class ChatshopError(Exception):
+    """Base of every error chatshop raises deliberately."""
+
+
+class ConfigError(ChatshopError):
+    """A ``CHATSHOP_`` setting is missing or wrong; the text names the variable."""
+
+
+class MigrationError(ChatshopError):
+    """Migrations are inconsistent, failed, or the database is newer than the code."""
+
+
+class DomainError(ChatshopError):
+    """A refusal that the user caused and can understand."""
+
+    def message(self) -> str:
+        """The French sentence shown to the user."""
+        return _("Sorry, that is not possible.")
+
+
+class InvalidInput(DomainError):
+    """Input that cannot be accepted, with the French reason already worded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def message(self) -> str:
+        return self.reason
+
+
+class NotFound(DomainError):
+    """The object does not exist (or is not visible to this user)."""
+
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(f"{what} {key!r} not found")
+        self.what = what
+        self.key = key
+
+    def message(self) -> str:
+        return _("We could not find that. It may have been removed.")
+
+
+class NotAllowed(DomainError):
+    """The user lacks the role needed for this action on this object."""
+
+    def message(self) -> str:
+        return _("Sorry, only the shop's staff can do that.")
+
+
+class OutOfStock(DomainError):
+    """Not enough of a product is available; no stock was taken."""
+
+    def __init__(self, product_id: int, product_name: str, available: int) -> None:
+        super().__init__(f"{product_name}: only {available} available")
+        self.product_id = product_id
+        self.product_name = product_name
+        self.available = max(available, 0)
+
+    def message(self) -> str:
+        if self.available == 0:
+            return _("“{name}” is out of stock.").format(name=self.product_name)
+        return ngettext(
+            "Only {n} “{name}” is left.",
+            "Only {n} “{name}” are left.",
+            self.available,
+        ).format(n=self.available, name=self.product_name)
+
+
+class StockBelowReserved(DomainError):
+    """Staff tried to set the stock below what customers have already reserved."""
+
+    def __init__(self, reserved: int) -> None:
+        super().__init__(f"{reserved} reserved")
+        self.reserved = reserved
+
+    def message(self) -> str:
+        return ngettext(
+            "Customers have reserved {n} of them: the stock cannot go below {n}.",
+            "Customers have reserved {n} of them: the stock cannot go below {n}.",
+            self.reserved,
+        ).format(n=self.reserved)
+
+
+class InviteUnusable(DomainError):
+    """The invite code is unknown, expired or already used."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+    def message(self) -> str:
+        if self.why == "expired":
+            return _("This invitation has expired. Please ask for a new one.")
+        if self.why == "used":
+            return _("This invitation has already been used.")
+        return _("This invitation code is not valid.")
+
+
+class WrongState(DomainError):
+    """A reservation cannot move from its current state to the one asked."""
+
+    def __init__(self, current: str, wanted: str) -> None:
+        super().__init__(f"{current} -> {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+    def message(self) -> str:
+        return _("This reservation is already closed; nothing was changed.")
+
+
+class ShopUnavailable(DomainError):
+    """The shop cannot take reservations now (holidays, or no longer on chatshop)."""
+
+    def __init__(self, shop_name: str, holiday_message: str | None = None) -> None:
+        super().__init__(shop_name)
+        self.shop_name = shop_name
+        self.holiday_message = holiday_message
+
+    def message(self) -> str:
+        if self.holiday_message is not None:
+            text = _("{shop} is closed for the holidays.").format(shop=self.shop_name)
+            if self.holiday_message:
+                text += " " + self.holiday_message
+            return text
+        return _("{shop} is not taking reservations at the moment.").format(shop=self.shop_name)
+
+
+class EmptyBasket(DomainError):
+    """There is nothing in the basket to reserve."""
+
+    def message(self) -> str:
+        return _("Your basket is empty.")
+
+
+class Conflict(DomainError):
+    """What the user tries to create already exists."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def message(self) -> str:
+        return self.reason

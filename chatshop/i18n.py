@@ -1,0 +1,85 @@
+"""French for everything the bot says: gettext messages and Babel formatting.
+
+Source strings are English msgids marked with ``_()`` / ``ngettext()`` (``N_()`` marks a
+string for extraction without translating it yet). The catalogue is read straight from
+``locales/fr/LC_MESSAGES/chatshop.po`` on first use, so there is no compile step.
+
+Money, dates and times are formatted by Babel for ``fr_FR``; dates and times are shown
+in the territory's timezone, which callers pass in (times are stored in UTC).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, time
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from babel.support import Translations
+
+from chatshop.resources import locales_dir
+
+DOMAIN = "chatshop"
+LOCALE = "fr_FR"
+CURRENCY = "EUR"
+
+
+@cache
+def translations(language: str = "fr") -> Translations:
+    """The gettext catalogue for ``language``, compiled in memory from its ``.po`` file."""
+    po_path = locales_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def _(message: str) -> str:
+    """Translate ``message`` into French."""
+    return translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate with the French plural rule (``n > 1``)."""
+    return translations().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def format_money(cents: int) -> str:
+    """``1250`` -> ``12,50 €`` (Babel's fr_FR, with its no-break spaces)."""
+    return format_currency(cents / 100, CURRENCY, locale=LOCALE)
+
+
+def format_day(moment: datetime, tz: ZoneInfo) -> str:
+    """``samedi 28 novembre`` for a UTC moment, in the territory's timezone."""
+    return format_date(moment.astimezone(tz), "EEEE d MMMM", locale=LOCALE)
+
+
+def format_clock(moment: datetime | time, tz: ZoneInfo | None = None) -> str:
+    """``17:30``: Babel's short fr_FR time; a datetime is first moved to ``tz``."""
+    if isinstance(moment, datetime):
+        if tz is None:
+            raise ValueError("a datetime needs the timezone it is shown in")
+        moment = moment.astimezone(tz)
+    return format_time(moment, "short", locale=LOCALE)
+
+
+def format_moment(moment: datetime, tz: ZoneInfo) -> str:
+    """``samedi 28 novembre à 17:30``: a deadline a customer can read at a glance."""
+    return _("{day} at {time}").format(day=format_day(moment, tz), time=format_clock(moment, tz))
+
+
+def weekday_name(weekday: int) -> str:
+    """French name of a weekday, Monday = 0: ``lundi`` ... ``dimanche``."""
+    # 2024-01-01 was a Monday.
+    return format_date(datetime(2024, 1, 1 + weekday), "EEEE", locale=LOCALE)

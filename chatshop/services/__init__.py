@@ -1,0 +1,43 @@
+"""Use cases that every channel calls: shops and staff, catalogue, search, baskets,
+reservations and customers. Services take and return domain models, check who may do
+what, and raise ``DomainError`` for anything a user must be told. No SQL, no platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from chatshop.clock import Clock, utc_now
+from chatshop.services.access import Access
+from chatshop.services.baskets import BasketService
+from chatshop.services.catalogue import CatalogueService
+from chatshop.services.customers import CustomerService
+from chatshop.services.reservations import ReservationService
+from chatshop.services.search import SearchService
+from chatshop.services.shops import ShopService
+from chatshop.storage import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every use case, wired to one store and one clock."""
+
+    customers: CustomerService
+    shops: ShopService
+    catalogue: CatalogueService
+    search: SearchService
+    baskets: BasketService
+    reservations: ReservationService
+
+
+def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
+                   tz: ZoneInfo | None = None, clock: Clock = utc_now) -> Services:
+    access = Access(store, operators)
+    return Services(
+        customers=CustomerService(store, access, clock),
+        shops=ShopService(store, access, clock),
+        catalogue=CatalogueService(store, access, clock),
+        search=SearchService(store),
+        baskets=BasketService(store, clock),
+        reservations=ReservationService(store, access, clock),
+    )

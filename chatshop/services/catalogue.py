@@ -1,0 +1,176 @@
+"""What shops sell: categories, products, photos, placement at a host shop, and stock."""
+
+from __future__ import annotations
+
+from chatshop.clock import Clock
+from chatshop.domain.models import (
+    Actor,
+    Category,
+    Channel,
+    HostingStatus,
+    ListedProduct,
+    NewProduct,
+    Page,
+    Product,
+    ProductChanges,
+    StockMovement,
+    StockReason,
+)
+from chatshop.domain.parsing import check_quantity, clean_description, clean_name
+from chatshop.errors import InvalidInput, NotFound
+from chatshop.i18n import _
+from chatshop.services.access import Access
+from chatshop.storage import Store
+
+CATEGORY_NAME_MAX = 40
+MAX_ON_HAND = 100_000
+
+
+class CatalogueService:
+    def __init__(self, store: Store, access: Access, clock: Clock) -> None:
+        self._store = store
+        self._access = access
+        self._clock = clock
+
+    # -- categories (territory-wide, edited by the operator) --------------------------
+
+    async def categories(self) -> list[Category]:
+        return await self._store.catalogue.categories()
+
+    async def add_category(self, actor: Actor, name: str) -> Category:
+        self._access.require_operator(actor)
+        return await self._store.catalogue.save_category(
+            clean_name(name, max_length=CATEGORY_NAME_MAX))
+
+    async def edit_category(self, actor: Actor, category_id: int, *, name: str | None = None,
+                            position: int | None = None, active: bool | None = None) -> Category:
+        """Rename, move or (de)activate a category; its products keep it."""
+        self._access.require_operator(actor)
+        current = await self._store.catalogue.category(category_id)
+        if current is None:
+            raise NotFound("category", category_id)
+        return await self._store.catalogue.save_category(
+            clean_name(name, max_length=CATEGORY_NAME_MAX) if name is not None else current.name,
+            category_id=category_id, position=position,
+            active=current.active if active is None else active,
+        )
+
+    async def _check_category(self, category_id: int | None) -> None:
+        if category_id is None:
+            return
+        category = await self._store.catalogue.category(category_id)
+        if category is None or not category.active:
+            raise NotFound("category", category_id)
+
+    # -- products (managed by their maker's staff) ------------------------------------
+
+    async def add_product(self, actor: Actor, shop_id: int, *, name: str, price_cents: int,
+                          description: str = "", category_id: int | None = None,
+                          on_hand: int = 0, photo: tuple[Channel, str] | None = None) -> Product:
+        await self._access.require_staff(actor, shop_id)
+        await self._check_category(category_id)
+        if not 0 <= on_hand <= MAX_ON_HAND:
+            raise InvalidInput(_("That is too much stock for one product."))
+        new = NewProduct(name=clean_name(name), description=clean_description(description),
+                         price_cents=_checked_price(price_cents), category_id=category_id,
+                         on_hand=on_hand, photo=photo)
+        return await self._store.catalogue.add_product(shop_id, new, actor.user_id,
+                                                       self._clock())
+
+    async def product(self, product_id: int) -> Product:
+        product = await self._store.catalogue.get(product_id)
+        if product is None:
+            raise NotFound("product", product_id)
+        return product
+
+    async def _managed(self, actor: Actor, product_id: int) -> Product:
+        """The product, if ``actor`` runs its maker shop (hosts do not manage it)."""
+        product = await self.product(product_id)
+        await self._access.require_staff(actor, product.shop_id)
+        return product
+
+    async def update_product(self, actor: Actor, product_id: int,
+                             changes: ProductChanges) -> Product:
+        await self._managed(actor, product_id)
+        await self._check_category(changes.category_id)
+        tidy = changes.model_copy(update={
+            "name": None if changes.name is None else clean_name(changes.name),
+            "description": (None if changes.description is None
+                            else clean_description(changes.description)),
+            "price_cents": (None if changes.price_cents is None
+                            else _checked_price(changes.price_cents)),
+        })
+        return await self._store.catalogue.update_product(product_id, tidy, self._clock())
+
+    async def set_photo(self, actor: Actor, product_id: int, channel: Channel,
+                        file_ref: str) -> Product:
+        await self._managed(actor, product_id)
+        await self._store.catalogue.set_photo(product_id, channel, file_ref)
+        return await self.product(product_id)
+
+    async def place(self, actor: Actor, product_id: int, host_shop_id: int | None) -> Product:
+        """Display a product at a host shop that accepted this maker (or take it back)."""
+        product = await self._managed(actor, product_id)
+        if host_shop_id is not None and host_shop_id != product.shop_id:
+            hosting = await self._store.shops.hosting(host_shop_id, product.shop_id)
+            if hosting is None or hosting.status is not HostingStatus.ACCEPTED:
+                raise InvalidInput(_("That shop has not agreed to host your products."))
+        else:
+            host_shop_id = None
+        return await self._store.catalogue.place(product_id, host_shop_id, self._clock())
+
+    # -- what customers see -----------------------------------------------------------
+
+    async def listed(self, product_id: int) -> ListedProduct:
+        """A product card for customers; hidden or withdrawn products are not found."""
+        listed = await self._store.catalogue.listed(product_id)
+        if listed is None:
+            raise NotFound("product", product_id)
+        return listed
+
+    async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
+                             offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        return await self._store.catalogue.shop_catalogue(
+            shop_id, category_id=category_id, offset=max(offset, 0), limit=limit)
+
+    async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
+        return await self._store.catalogue.shop_categories(shop_id)
+
+    async def maker_products(self, actor: Actor, shop_id: int, *, offset: int = 0,
+                             limit: int = 8) -> Page[Product]:
+        """The shopkeeper's own list, hidden products included."""
+        await self._access.require_staff(actor, shop_id)
+        return await self._store.catalogue.products_of_maker(shop_id, offset=max(offset, 0),
+                                                             limit=limit)
+
+    # -- stock ------------------------------------------------------------------------
+
+    async def set_stock(self, actor: Actor, product_id: int, on_hand: int) -> Product:
+        """Staff counted the shelf: ``on_hand`` becomes this (never below reserved)."""
+        await self._managed(actor, product_id)
+        if not 0 <= on_hand <= MAX_ON_HAND:
+            raise InvalidInput(_("That is too much stock for one product."))
+        return await self._store.catalogue.change_stock(
+            product_id, actor.user_id, StockReason.SET, on_hand, self._clock())
+
+    async def add_stock(self, actor: Actor, product_id: int, quantity: int) -> Product:
+        await self._managed(actor, product_id)
+        return await self._store.catalogue.change_stock(
+            product_id, actor.user_id, StockReason.ADDED, check_quantity(quantity),
+            self._clock())
+
+    async def remove_stock(self, actor: Actor, product_id: int, quantity: int) -> Product:
+        await self._managed(actor, product_id)
+        return await self._store.catalogue.change_stock(
+            product_id, actor.user_id, StockReason.REMOVED, check_quantity(quantity),
+            self._clock())
+
+    async def stock_history(self, actor: Actor, product_id: int) -> list[StockMovement]:
+        await self._managed(actor, product_id)
+        return await self._store.catalogue.stock_movements(product_id)
+
+
+def _checked_price(cents: int) -> int:
+    if not 0 < cents <= 1_000_000:
+        raise InvalidInput(_("A price must be between 0,01 € and 10 000 €."))
+    return cents

@@ -1,0 +1,192 @@
+"""Reservations: a customer's items held at one shop until a deadline, paid in the shop.
+
+Life of a reservation::
+
+    pending ──► ready ──► collected
+       │          │
+       ├──────────┴──► cancelled_by_customer | cancelled_by_shop (with a reason) | expired
+
+Confirming a basket makes one reservation per pickup shop, all in one transaction. The
+same idempotency key (one per confirmation screen) always returns the same reservations,
+so a double tap or a redelivered message never reserves twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from chatshop.clock import Clock
+from chatshop.domain.codes import normalise_code, reservation_code
+from chatshop.domain.models import (
+    Actor,
+    Basket,
+    PickupOrder,
+    Reservation,
+    ReservationStatus,
+    Shop,
+)
+from chatshop.domain.parsing import check_quantity, clean_description
+from chatshop.errors import EmptyBasket, InvalidInput, NotAllowed, NotFound, ShopUnavailable
+from chatshop.i18n import _
+from chatshop.services.access import Access
+from chatshop.storage import Store
+
+REMINDER_LEAD = timedelta(hours=6)
+CANCEL_REASON_MAX = 200
+IDEMPOTENCY_KEY_MAX = 100
+
+_LIVE = (ReservationStatus.PENDING, ReservationStatus.READY)
+
+
+class ReservationService:
+    def __init__(self, store: Store, access: Access, clock: Clock) -> None:
+        self._store = store
+        self._access = access
+        self._clock = clock
+
+    # -- customers --------------------------------------------------------------------
+
+    async def confirm_basket(self, user_id: int, idempotency_key: str,
+                             shop_id: int | None = None) -> list[Reservation]:
+        """Reserve the basket (or only the one for ``shop_id``): one reservation per
+        pickup shop, all or none; the basket lines reserved are emptied."""
+        key = _checked_key(idempotency_key)
+        done = await self._store.orders.by_idempotency_key(user_id, key)
+        if done:
+            return done
+        baskets = [b for b in await self._store.orders.baskets(user_id)
+                   if shop_id is None or b.shop_id == shop_id]
+        if not baskets:
+            raise EmptyBasket()
+        orders = [await self._order(b.shop_id, _items(b)) for b in baskets]
+        return await self._store.orders.reserve(user_id, key, orders, self._clock(),
+                                                reservation_code, from_basket=True)
+
+    async def reserve_now(self, user_id: int, product_id: int, quantity: int,
+                          idempotency_key: str) -> Reservation:
+        """Reserve one product straight from its card, without touching the basket."""
+        key = _checked_key(idempotency_key)
+        done = await self._store.orders.by_idempotency_key(user_id, key)
+        if done:
+            return done[0]
+        listed = await self._store.catalogue.listed(product_id)
+        if listed is None:
+            raise NotFound("product", product_id)
+        order = await self._order(listed.product.pickup_shop_id,
+                                  ((product_id, check_quantity(quantity)),))
+        (reservation,) = await self._store.orders.reserve(
+            user_id, key, [order], self._clock(), reservation_code, from_basket=False)
+        return reservation
+
+    async def _order(self, shop_id: int, items: Sequence[tuple[int, int]]) -> PickupOrder:
+        shop = await self._pickup_shop(shop_id)
+        for product_id, _quantity in items:
+            if await self._store.catalogue.listed(product_id) is None:
+                product = await self._store.catalogue.get(product_id)
+                raise InvalidInput(
+                    _("“{name}” is no longer offered. Please remove it from your basket.")
+                    .format(name=product.name if product else "?")
+                )
+        return PickupOrder(shop_id=shop.id, items=tuple(items),
+                           deadline_at=self._clock() + timedelta(hours=shop.hold_hours))
+
+    async def _pickup_shop(self, shop_id: int) -> Shop:
+        shop = await self._store.shops.get(shop_id)
+        if shop is None:
+            raise NotFound("shop", shop_id)
+        if shop.on_holiday:
+            raise ShopUnavailable(shop.name, shop.holiday_message)
+        if not shop.active:
+            raise ShopUnavailable(shop.name)
+        return shop
+
+    async def of_customer(self, user_id: int, *, live_only: bool = False) -> list[Reservation]:
+        """The customer's reservations, newest first."""
+        return await self._store.orders.of_user(user_id, live_only=live_only)
+
+    async def cancel_by_customer(self, user_id: int, reservation_id: int) -> Reservation:
+        reservation = await self._get(reservation_id)
+        if reservation.user_id != user_id:
+            raise NotFound("reservation", reservation_id)  # not theirs: do not even confirm it
+        return await self._store.orders.transition(
+            reservation_id, ReservationStatus.CANCELLED_BY_CUSTOMER, _LIVE, self._clock(),
+            user_id=user_id)
+
+    # -- shop staff -------------------------------------------------------------------
+
+    async def for_shop(self, actor: Actor, shop_id: int,
+                       statuses: Sequence[ReservationStatus] = _LIVE) -> list[Reservation]:
+        """The shop's reservations to handle, soonest deadline first."""
+        await self._access.require_staff(actor, shop_id)
+        return await self._store.orders.of_shop(shop_id, statuses)
+
+    async def find_by_code(self, actor: Actor, code: str) -> Reservation:
+        """A live reservation by the code the customer shows at the counter."""
+        reservation = await self._store.orders.live_by_code(normalise_code(code))
+        if reservation is None:
+            raise NotFound("reservation", code)
+        try:
+            await self._access.require_staff(actor, reservation.shop_id)
+        except NotAllowed:
+            raise NotFound("reservation", code) from None
+        return reservation
+
+    async def mark_ready(self, actor: Actor, reservation_id: int) -> Reservation:
+        """The items are set aside: the customer can come."""
+        await self._staffed(actor, reservation_id)
+        return await self._store.orders.transition(
+            reservation_id, ReservationStatus.READY, (ReservationStatus.PENDING,),
+            self._clock(), user_id=actor.user_id)
+
+    async def mark_collected(self, actor: Actor, reservation_id: int) -> Reservation:
+        """Paid and taken away: the units leave the shelf (``on_hand``) for good."""
+        await self._staffed(actor, reservation_id)
+        return await self._store.orders.transition(
+            reservation_id, ReservationStatus.COLLECTED, _LIVE, self._clock(),
+            user_id=actor.user_id)
+
+    async def cancel_by_shop(self, actor: Actor, reservation_id: int,
+                             reason: str) -> Reservation:
+        """The shop cancels and says why; the customer is told the reason."""
+        await self._staffed(actor, reservation_id)
+        text = clean_description(reason, max_length=CANCEL_REASON_MAX)
+        if not text:
+            raise InvalidInput(_("Please give the customer a reason."))
+        return await self._store.orders.transition(
+            reservation_id, ReservationStatus.CANCELLED_BY_SHOP, _LIVE, self._clock(),
+            reason=text, user_id=actor.user_id)
+
+    async def _staffed(self, actor: Actor, reservation_id: int) -> Reservation:
+        reservation = await self._get(reservation_id)
+        await self._access.require_staff(actor, reservation.shop_id)
+        return reservation
+
+    async def _get(self, reservation_id: int) -> Reservation:
+        reservation = await self._store.orders.get(reservation_id)
+        if reservation is None:
+            raise NotFound("reservation", reservation_id)
+        return reservation
+
+    # -- scheduled work ---------------------------------------------------------------
+
+    async def expire_overdue(self) -> list[Reservation]:
+        """Expire reservations past their deadline and give their stock back. Run it
+        periodically and at start-up; the customers of the result are to be told."""
+        return await self._store.orders.expire_overdue(self._clock())
+
+    async def due_for_reminder(self, lead: timedelta = REMINDER_LEAD) -> list[Reservation]:
+        return await self._store.orders.due_for_reminder(self._clock(), lead)
+
+    async def mark_reminded(self, reservation_id: int) -> None:
+        await self._store.orders.mark_reminded(reservation_id, self._clock())
+
+
+def _items(basket: Basket) -> tuple[tuple[int, int], ...]:
+    return tuple((line.product.id, line.quantity) for line in basket.lines)
+
+
+def _checked_key(key: str) -> str:
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX:
+        raise ValueError("an idempotency key has 1 to 100 characters")
+    return key

@@ -1,0 +1,47 @@
+"""Search across every shop: what people type becomes a safe full-text query.
+
+Words are matched by prefix and without accents or case (``creme`` and ``crè`` find
+« Crème »); every word must match, except short French filler words, which are dropped so
+that « confiture de fraise » finds « Confiture fraise ». The user's text never reaches
+FTS5 syntax: each word is quoted.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chatshop.domain.models import ListedProduct, Page
+from chatshop.storage import Store
+
+MAX_WORDS = 8
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FILLER = frozenset({
+    "a", "à", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les",
+    "pour", "un", "une", "avec",
+})
+
+
+def match_expression(text: str) -> str | None:
+    """``Crème de marrons`` -> ``"crème"* "marrons"*``; ``None`` if nothing to search."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    meaningful = [w for w in words if w not in _FILLER] or words
+    if not meaningful:
+        return None
+    return " ".join(f'"{w}"*' for w in meaningful[:MAX_WORDS])
+
+
+class SearchService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def search(self, text: str, *, commune_id: int | None = None,
+                     shop_id: int | None = None, category_id: int | None = None,
+                     offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        """Products matching ``text`` in shops that take reservations, best first."""
+        expression = match_expression(text)
+        offset = max(offset, 0)
+        if expression is None:
+            return Page[ListedProduct](items=(), total=0, offset=offset, limit=limit)
+        return await self._store.catalogue.search(
+            expression, commune_id=commune_id, shop_id=shop_id, category_id=category_id,
+            offset=offset, limit=limit)

@@ -1,0 +1,183 @@
+"""The territory's shops: communes, shop cards, staff and invites, hosting (dépôt)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import timedelta
+
+from chatshop.clock import Clock
+from chatshop.domain.codes import invite_code, normalise_code, slugify
+from chatshop.domain.models import (
+    Actor,
+    Commune,
+    Hosting,
+    HostingStatus,
+    Invite,
+    OpeningInterval,
+    Page,
+    Role,
+    Shop,
+    ShopDetails,
+    StaffMember,
+)
+from chatshop.domain.parsing import clean_description, clean_name, clean_phone
+from chatshop.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from chatshop.i18n import _
+from chatshop.services.access import Access
+from chatshop.storage import Store
+
+INVITE_VALIDITY = timedelta(days=7)
+SHOP_NAME_MAX = 80
+ADDRESS_MAX = 200
+SHOP_TEXT_MAX = 500
+
+
+def clean_details(details: ShopDetails) -> ShopDetails:
+    """The same details with every text checked and tidied (or ``InvalidInput``)."""
+    changes: dict[str, object] = {}
+    if details.name is not None:
+        changes["name"] = clean_name(details.name, max_length=SHOP_NAME_MAX)
+    if details.address is not None:
+        changes["address"] = clean_description(details.address, max_length=ADDRESS_MAX)
+    if details.phone is not None:
+        changes["phone"] = clean_phone(details.phone) if details.phone.strip() else ""
+    for field in ("description", "pickup_instructions", "holiday_message"):
+        value = getattr(details, field)
+        if value is not None:
+            changes[field] = clean_description(value, max_length=SHOP_TEXT_MAX)
+    if (details.latitude is None) != (details.longitude is None):
+        raise InvalidInput(_("Please give both latitude and longitude."))
+    return details.model_copy(update=changes)
+
+
+class ShopService:
+    def __init__(self, store: Store, access: Access, clock: Clock) -> None:
+        self._store = store
+        self._access = access
+        self._clock = clock
+
+    # -- communes and shops -----------------------------------------------------------
+
+    async def add_commune(self, actor: Actor, name: str, postcode: str = "") -> Commune:
+        self._access.require_operator(actor)
+        return await self._store.shops.add_commune(clean_name(name, max_length=60),
+                                                   postcode.strip()[:10])
+
+    async def communes(self) -> list[Commune]:
+        return await self._store.shops.communes()
+
+    async def create_shop(self, actor: Actor, name: str, commune_id: int,
+                          details: ShopDetails | None = None) -> Shop:
+        """The operator opens a new shop on chatshop (its owner comes by invite)."""
+        self._access.require_operator(actor)
+        clean = clean_name(name, max_length=SHOP_NAME_MAX)
+        tidy = clean_details((details or ShopDetails()).model_copy(update={"name": None}))
+        return await self._store.shops.create_shop(clean, slugify(clean), commune_id,
+                                                   self._clock(), tidy)
+
+    async def update_shop(self, actor: Actor, shop_id: int, details: ShopDetails) -> Shop:
+        """Staff edit their shop's card; only the operator (de)activates a shop."""
+        await self._access.require_staff(actor, shop_id)
+        if details.active is not None or details.commune_id is not None:
+            self._access.require_operator(actor)
+        return await self._store.shops.update_shop(shop_id, clean_details(details))
+
+    async def set_hours(self, actor: Actor, shop_id: int,
+                        intervals: Sequence[OpeningInterval]) -> Shop:
+        await self._access.require_staff(actor, shop_id)
+        ordered = sorted(intervals, key=lambda i: (i.weekday, i.opens))
+        for before, after in itertools.pairwise(ordered):
+            if before.weekday == after.weekday and after.opens < before.closes:
+                raise InvalidInput(_("Two opening times overlap on the same day."))
+        return await self._store.shops.set_hours(shop_id, ordered)
+
+    async def set_holiday(self, actor: Actor, shop_id: int, on_holiday: bool,
+                          message: str = "") -> Shop:
+        """Close the shop for holidays (reservations are refused) or open it again."""
+        return await self.update_shop(actor, shop_id, ShopDetails(on_holiday=on_holiday,
+                                                                  holiday_message=message))
+
+    async def get(self, shop_id: int) -> Shop:
+        shop = await self._store.shops.get(shop_id)
+        if shop is None:
+            raise NotFound("shop", shop_id)
+        return shop
+
+    async def by_slug(self, slug: str) -> Shop:
+        shop = await self._store.shops.by_slug(slug)
+        if shop is None:
+            raise NotFound("shop", slug)
+        return shop
+
+    async def browse(self, *, commune_id: int | None = None, offset: int = 0,
+                   limit: int = 8) -> Page[Shop]:
+        """Active shops, by name, for customers to browse."""
+        return await self._store.shops.browse(commune_id=commune_id, offset=offset, limit=limit)
+
+    # -- staff and invites ------------------------------------------------------------
+
+    async def invite(self, actor: Actor, shop_id: int, role: Role) -> Invite:
+        """An invite code: owners are invited by the operator, staff by an owner."""
+        await self.get(shop_id)
+        if role is Role.OWNER:
+            self._access.require_operator(actor)
+        else:
+            await self._access.require_staff(actor, shop_id, owner=True)
+        now = self._clock()
+        return await self._store.shops.create_invite(Invite(
+            code=invite_code(), shop_id=shop_id, role=role, created_by=actor.user_id,
+            created_at=now, expires_at=now + INVITE_VALIDITY,
+        ))
+
+    async def accept_invite(self, user_id: int, code: str) -> StaffMember:
+        return await self._store.shops.use_invite(normalise_code(code), user_id, self._clock())
+
+    async def staff(self, actor: Actor, shop_id: int) -> list[StaffMember]:
+        await self._access.require_staff(actor, shop_id)
+        return await self._store.shops.staff_of(shop_id)
+
+    async def remove_staff(self, actor: Actor, shop_id: int, user_id: int) -> None:
+        """An owner (or the operator) removes someone; a shop always keeps an owner."""
+        await self._access.require_staff(actor, shop_id, owner=True)
+        members = await self._store.shops.staff_of(shop_id)
+        owners = [m for m in members if m.role is Role.OWNER]
+        if [m.user_id for m in owners] == [user_id]:
+            raise Conflict(_("A shop must keep at least one owner."))
+        if not await self._store.shops.remove_staff(shop_id, user_id):
+            raise NotFound("staff", (shop_id, user_id))
+
+    async def memberships(self, user_id: int) -> list[StaffMember]:
+        return await self._store.shops.memberships(user_id)
+
+    # -- hosting (dépôt) --------------------------------------------------------------
+
+    async def ask_hosting(self, actor: Actor, maker_shop_id: int, host_shop_id: int) -> Hosting:
+        """The maker asks a host shop to display and collect its products."""
+        await self._access.require_staff(actor, maker_shop_id)
+        if maker_shop_id == host_shop_id:
+            raise InvalidInput(_("A shop cannot host itself."))
+        await self.get(host_shop_id)
+        return await self._store.shops.propose_hosting(host_shop_id, maker_shop_id,
+                                                       self._clock())
+
+    async def accept_hosting(self, actor: Actor, host_shop_id: int,
+                             maker_shop_id: int) -> Hosting:
+        """The host shop agrees: the maker may now place products there."""
+        await self._access.require_staff(actor, host_shop_id)
+        return await self._store.shops.decide_hosting(host_shop_id, maker_shop_id,
+                                                      HostingStatus.ACCEPTED, self._clock())
+
+    async def end_hosting(self, actor: Actor, host_shop_id: int, maker_shop_id: int) -> Hosting:
+        """Either side ends the agreement (or declines it); products go back to the maker.
+        Reservations already made are still collected at the host."""
+        try:
+            await self._access.require_staff(actor, host_shop_id)
+        except NotAllowed:
+            await self._access.require_staff(actor, maker_shop_id)
+        return await self._store.shops.decide_hosting(host_shop_id, maker_shop_id,
+                                                      HostingStatus.ENDED, self._clock())
+
+    async def hostings(self, actor: Actor, shop_id: int) -> list[Hosting]:
+        await self._access.require_staff(actor, shop_id)
+        return await self._store.shops.hostings_of(shop_id)

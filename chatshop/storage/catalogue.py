@@ -1,0 +1,320 @@
+"""Categories, products, stock and its ledger, catalogue listings and full-text search."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from chatshop.domain.models import (
+    Category,
+    Channel,
+    ListedProduct,
+    NewProduct,
+    Page,
+    Product,
+    ProductChanges,
+    StockMovement,
+    StockReason,
+)
+from chatshop.errors import Conflict, InvalidInput, NotFound, StockBelowReserved
+from chatshop.i18n import _
+from chatshop.storage import rows
+from chatshop.storage.database import Database
+
+# A product is listed at its pickup shop (its host when hosted, else its maker) when it
+# is not hidden, both shops are active, and any hosting agreement is accepted.
+_LISTED = """
+    FROM products p
+    JOIN shops maker ON maker.id = p.shop_id
+    JOIN shops pickup ON pickup.id = COALESCE(p.host_shop_id, p.shop_id)
+    JOIN communes c ON c.id = pickup.commune_id
+    LEFT JOIN hostings h ON h.host_shop_id = p.host_shop_id AND h.maker_shop_id = p.shop_id
+    WHERE p.hidden = 0 AND maker.active = 1 AND pickup.active = 1
+      AND (p.host_shop_id IS NULL OR h.status = 'accepted')
+"""
+_LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
+                   " c.name AS commune_name")
+
+
+async def _photos(conn: aiosqlite.Connection, product_ids: list[int]) -> dict[int, list[Any]]:
+    by_product: dict[int, list[Any]] = {pid: [] for pid in product_ids}
+    if product_ids:
+        marks = ", ".join("?" * len(product_ids))
+        for row in await rows.fetch_all(
+            conn, f"SELECT * FROM product_photos WHERE product_id IN ({marks})", product_ids
+        ):
+            by_product[row["product_id"]].append(row)
+    return by_product
+
+
+async def _listed(conn: aiosqlite.Connection, found: list[aiosqlite.Row]) -> list[ListedProduct]:
+    photos = await _photos(conn, [r["id"] for r in found])
+    return [
+        ListedProduct(product=rows.product(r, photos[r["id"]]), maker_name=r["maker_name"],
+                      pickup_shop_name=r["pickup_shop_name"], commune_name=r["commune_name"])
+        for r in found
+    ]
+
+
+async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
+    row = await rows.fetch_one(conn, "SELECT * FROM products WHERE id = ?", (product_id,))
+    if row is None:
+        raise NotFound("product", product_id)
+    photos = await _photos(conn, [product_id])
+    return rows.product(row, photos[product_id])
+
+
+class CatalogueRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- categories -------------------------------------------------------------------
+
+    async def categories(self, *, include_inactive: bool = False) -> list[Category]:
+        where = "" if include_inactive else "WHERE active = 1"
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, f"SELECT * FROM categories {where} ORDER BY position, name"
+            )
+        return [rows.category(r) for r in found]
+
+    async def category(self, category_id: int) -> Category | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(conn, "SELECT * FROM categories WHERE id = ?",
+                                       (category_id,))
+        return None if row is None else rows.category(row)
+
+    async def save_category(self, name: str, *, category_id: int | None = None,
+                            position: int | None = None, active: bool = True) -> Category:
+        """Add a category (``category_id`` None) or rename / move / (de)activate one."""
+        async with self._db.write() as conn:
+            try:
+                if category_id is None:
+                    row = await rows.fetch_one(
+                        conn,
+                        "INSERT INTO categories (name, position, active) VALUES (?,"
+                        " COALESCE(?, (SELECT COALESCE(max(position), 0) + 10 FROM categories)),"
+                        " ?) RETURNING *",
+                        (name, position, int(active)),
+                    )
+                else:
+                    row = await rows.fetch_one(
+                        conn,
+                        "UPDATE categories SET name = ?, position = COALESCE(?, position),"
+                        " active = ? WHERE id = ? RETURNING *",
+                        (name, position, int(active), category_id),
+                    )
+            except sqlite3.IntegrityError:
+                raise Conflict(
+                    _("A category named {name} already exists.").format(name=name)
+                ) from None
+        if row is None:
+            raise NotFound("category", category_id)
+        return rows.category(row)
+
+    # -- products ---------------------------------------------------------------------
+
+    async def add_product(self, shop_id: int, new: NewProduct, user_id: int | None,
+                          now: datetime) -> Product:
+        stamp = rows.to_db_time(now)
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn,
+                """INSERT INTO products (shop_id, name, description, price_cents, category_id,
+                       on_hand, created_at, updated_at, restocked_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                (shop_id, new.name, new.description, new.price_cents, new.category_id,
+                 new.on_hand, stamp, stamp, stamp if new.on_hand else None),
+            )
+            assert row is not None
+            product_id = int(row["id"])
+            if new.on_hand:
+                await record_movement(conn, product_id, user_id, new.on_hand, new.on_hand,
+                              StockReason.CREATED, None, now)
+            if new.photo is not None:
+                await _set_photo(conn, product_id, *new.photo)
+            return await _product(conn, product_id)
+
+    async def get(self, product_id: int) -> Product | None:
+        async with self._db.read() as conn:
+            try:
+                return await _product(conn, product_id)
+            except NotFound:
+                return None
+
+    async def update_product(self, product_id: int, changes: ProductChanges,
+                             now: datetime) -> Product:
+        values = changes.model_dump(exclude_none=True)
+        async with self._db.write() as conn:
+            if values:
+                assignments = ", ".join(f"{column} = :{column}" for column in values)
+                await conn.execute(
+                    f"UPDATE products SET {assignments}, updated_at = :now WHERE id = :id",
+                    {**values, "now": rows.to_db_time(now), "id": product_id},
+                )
+            return await _product(conn, product_id)
+
+    async def set_photo(self, product_id: int, channel: Channel, file_ref: str) -> None:
+        async with self._db.write() as conn:
+            await _set_photo(conn, product_id, channel, file_ref)
+
+    async def place(self, product_id: int, host_shop_id: int | None, now: datetime) -> Product:
+        """Display a product at a host shop (``None``: back at its maker's)."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE products SET host_shop_id = ?, updated_at = ? WHERE id = ?",
+                (host_shop_id, rows.to_db_time(now), product_id),
+            )
+            return await _product(conn, product_id)
+
+    async def listed(self, product_id: int) -> ListedProduct | None:
+        """The product as customers see it, or ``None`` if it is not listed anywhere."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, f"SELECT {_LISTED_COLUMNS} {_LISTED} AND p.id = ?", (product_id,)
+            )
+            listed = await _listed(conn, found)
+        return listed[0] if listed else None
+
+    async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
+                             offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        """What customers see in one shop: its own products and those it hosts."""
+        where = (f"{_LISTED} AND pickup.id = :shop"
+                 " AND (:category IS NULL OR p.category_id = :category)")
+        params = {"shop": shop_id, "category": category_id, "offset": offset, "limit": limit}
+        async with self._db.read() as conn:
+            total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
+            found = await rows.fetch_all(
+                conn,
+                f"SELECT {_LISTED_COLUMNS} {where} ORDER BY p.name COLLATE NOCASE, p.id"
+                " LIMIT :limit OFFSET :offset",
+                params,
+            )
+            items = await _listed(conn, found)
+        return Page[ListedProduct](items=tuple(items), total=total, offset=offset, limit=limit)
+
+    async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
+        """The categories present in a shop's catalogue, with how many products each."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn,
+                f"""SELECT cat.*, count(*) AS products {_LISTED} AND pickup.id = ?
+                    AND cat.active = 1
+                    GROUP BY cat.id ORDER BY cat.position, cat.name""".replace(
+                    "FROM products p", "FROM products p JOIN categories cat"
+                    " ON cat.id = p.category_id"),
+                (shop_id,),
+            )
+        return [(rows.category(r), int(r["products"])) for r in found]
+
+    async def products_of_maker(self, shop_id: int, *, offset: int = 0,
+                                limit: int = 8) -> Page[Product]:
+        """Everything a shop makes, hidden products included: the shopkeeper's own view."""
+        async with self._db.read() as conn:
+            total = await rows.fetch_value(
+                conn, "SELECT count(*) FROM products WHERE shop_id = ?", (shop_id,))
+            found = await rows.fetch_all(
+                conn,
+                "SELECT * FROM products WHERE shop_id = ? ORDER BY name COLLATE NOCASE, id"
+                " LIMIT ? OFFSET ?",
+                (shop_id, limit, offset),
+            )
+            photos = await _photos(conn, [r["id"] for r in found])
+        items = tuple(rows.product(r, photos[r["id"]]) for r in found)
+        return Page[Product](items=items, total=total, offset=offset, limit=limit)
+
+    async def count(self) -> int:
+        async with self._db.read() as conn:
+            return int(await rows.fetch_value(conn, "SELECT count(*) FROM products"))
+
+    # -- stock ------------------------------------------------------------------------
+
+    async def change_stock(self, product_id: int, user_id: int | None, reason: StockReason,
+                           quantity: int, now: datetime) -> Product:
+        """Set (``SET``), add (``ADDED``) or remove (``REMOVED``) units of ``on_hand``.
+
+        ``on_hand`` may never go below what customers have reserved; the refusal says how
+        many are reserved and nothing changes.
+        """
+        if quantity < 0:
+            raise InvalidInput(_("Please type a whole number between 1 and 999."))
+        async with self._db.write() as conn:
+            current = await _product(conn, product_id)
+            target = {
+                StockReason.SET: quantity,
+                StockReason.ADDED: current.on_hand + quantity,
+                StockReason.REMOVED: current.on_hand - quantity,
+            }[reason]
+            if target < current.reserved:
+                raise StockBelowReserved(current.reserved)
+            if target > 1_000_000:
+                raise InvalidInput(_("That is too much stock for one product."))
+            delta = target - current.on_hand
+            if delta == 0:
+                return current
+            stamp = rows.to_db_time(now)
+            await conn.execute(
+                "UPDATE products SET on_hand = ?, updated_at = ?,"
+                " restocked_at = CASE WHEN ? > 0 THEN ? ELSE restocked_at END WHERE id = ?",
+                (target, stamp, delta, stamp, product_id),
+            )
+            await record_movement(conn, product_id, user_id, delta, target, reason, None, now)
+            return await _product(conn, product_id)
+
+    async def stock_movements(self, product_id: int) -> list[StockMovement]:
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT * FROM stock_movements WHERE product_id = ? ORDER BY id",
+                (product_id,),
+            )
+        return [rows.stock_movement(r) for r in found]
+
+    # -- search -----------------------------------------------------------------------
+
+    async def search(self, match: str, *, commune_id: int | None = None,
+                     shop_id: int | None = None, category_id: int | None = None,
+                     offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        """Listed products of shops taking reservations that match an FTS5 ``match``
+        expression, best first (a hit in the name weighs more than in the description)."""
+        where = f"""{_LISTED.replace("FROM products p",
+                                     "FROM product_search s JOIN products p ON p.id = s.rowid")}
+            AND product_search MATCH :match AND pickup.on_holiday = 0
+            AND (:commune IS NULL OR pickup.commune_id = :commune)
+            AND (:shop IS NULL OR pickup.id = :shop)
+            AND (:category IS NULL OR p.category_id = :category)"""
+        params = {"match": match, "commune": commune_id, "shop": shop_id,
+                  "category": category_id, "offset": offset, "limit": limit}
+        async with self._db.read() as conn:
+            total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
+            found = await rows.fetch_all(
+                conn,
+                f"SELECT {_LISTED_COLUMNS} {where}"
+                " ORDER BY bm25(product_search, 10.0, 1.0), p.id LIMIT :limit OFFSET :offset",
+                params,
+            )
+            items = await _listed(conn, found)
+        return Page[ListedProduct](items=tuple(items), total=total, offset=offset, limit=limit)
+
+
+async def _set_photo(conn: aiosqlite.Connection, product_id: int, channel: Channel,
+                     file_ref: str) -> None:
+    await conn.execute(
+        "INSERT INTO product_photos (product_id, channel, file_ref) VALUES (?, ?, ?)"
+        " ON CONFLICT (product_id, channel) DO UPDATE SET file_ref = excluded.file_ref",
+        (product_id, channel, file_ref),
+    )
+
+
+async def record_movement(conn: aiosqlite.Connection, product_id: int, user_id: int | None,
+                          delta: int, on_hand_after: int, reason: StockReason,
+                          reservation_id: int | None, now: datetime) -> None:
+    """Write one line of the stock ledger, inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO stock_movements (product_id, user_id, delta, on_hand_after, reason,"
+        " reservation_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (product_id, user_id, delta, on_hand_after, reason.value, reservation_id,
+         rows.to_db_time(now)),
+    )

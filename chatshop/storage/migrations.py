@@ -1,0 +1,104 @@
+"""Numbered SQL migrations, applied in order, each atomically with its schema version.
+
+Files are ``migrations/NNNN_name.sql`` numbered from 0001 without gaps. Each one runs
+in a single ``BEGIN IMMEDIATE ... COMMIT`` together with ``PRAGMA user_version = N``
+(``executescript`` would commit an open transaction first, so the transaction is part
+of the script itself); a failure rolls that file back and leaves the previous version
+intact. A database whose version is newer than the newest file is refused: an older
+chatshop must not write to a schema it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+
+from chatshop.errors import MigrationError
+from chatshop.resources import migrations_dir
+
+_FILE_NAME = re.compile(r"(?P<number>\d{4})_(?P<name>[a-z0-9_]+)\.sql")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+
+@dataclass
+class MigrationReport:
+    """What ``migrate`` found and did."""
+
+    before: int
+    after: int
+    applied: list[Migration] = field(default_factory=list)
+
+
+def discover(folder: Path | None = None) -> list[Migration]:
+    """The migrations in ``folder``, checked: well named, numbered 1..N, no duplicates."""
+    folder = folder or migrations_dir()
+    if not folder.is_dir():
+        raise MigrationError(f"migrations folder not found: {folder}")
+    found: dict[int, Migration] = {}
+    for path in sorted(folder.glob("*.sql")):
+        match = _FILE_NAME.fullmatch(path.name)
+        if match is None:
+            raise MigrationError(f"migration file name must be NNNN_name.sql: {path.name}")
+        version = int(match["number"])
+        if version in found:
+            raise MigrationError(
+                f"two migrations have number {version:04d}: {found[version].path.name}, {path.name}"
+            )
+        found[version] = Migration(version, match["name"], path)
+    expected = list(range(1, len(found) + 1))
+    if sorted(found) != expected:
+        missing = sorted(set(range(1, max(found, default=0) + 1)) - set(found))
+        raise MigrationError(
+            "migrations must be numbered from 0001 without gaps; missing: "
+            + ", ".join(f"{n:04d}" for n in missing)
+        )
+    return [found[v] for v in expected]
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
+                  *, target: int | None = None) -> MigrationReport:
+    """Bring the database to the newest version (or ``target``), one file at a time."""
+    migrations = discover(folder)
+    newest = len(migrations)
+    goal = newest if target is None else target
+    before = await schema_version(conn)
+    if before > newest:
+        raise MigrationError(
+            f"the database is at schema version {before}, newer than this chatshop "
+            f"(which knows up to {newest}); upgrade chatshop instead of opening it with "
+            f"an older version / la base est plus récente que ce chatshop"
+        )
+    report = MigrationReport(before=before, after=before)
+    for migration in migrations[before:goal]:
+        sql = migration.path.read_text(encoding="utf-8")
+        script = (
+            f"BEGIN IMMEDIATE;\n{sql}\n;\n"
+            f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+        )
+        try:
+            await conn.executescript(script)
+        except Exception as exc:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise MigrationError(
+                f"migration {migration.path.name} failed and was rolled back "
+                f"(the database stays at version {report.after}): {exc}"
+            ) from exc
+        report.after = migration.version
+        report.applied.append(migration)
+    return report

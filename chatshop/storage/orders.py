@@ -1,0 +1,325 @@
+"""Baskets and reservations: holding stock for customers, and giving it back.
+
+Stock is only ever taken with one conditional ``UPDATE`` per product inside the writer
+transaction (``reserved + q`` only where ``on_hand - reserved >= q``), so two customers
+can never both get the last unit, and a multi-line reservation is all or nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from chatshop.domain.models import (
+    Basket,
+    BasketLine,
+    PickupOrder,
+    Reservation,
+    ReservationStatus,
+    StockReason,
+)
+from chatshop.errors import InvalidInput, NotFound, OutOfStock, WrongState
+from chatshop.i18n import _
+from chatshop.storage import rows
+from chatshop.storage.catalogue import record_movement
+from chatshop.storage.database import Database
+
+_LIVE = ("pending", "ready")
+_CODE_ATTEMPTS = 50
+
+
+async def _load(conn: aiosqlite.Connection, where: str,
+                params: Sequence[Any] = ()) -> list[Reservation]:
+    found = await rows.fetch_all(conn, f"SELECT * FROM reservations {where}", params)
+    if not found:
+        return []
+    ids = [r["id"] for r in found]
+    marks = ", ".join("?" * len(ids))
+    lines: dict[int, list[aiosqlite.Row]] = {i: [] for i in ids}
+    for line in await rows.fetch_all(
+        conn, f"SELECT * FROM reservation_lines WHERE reservation_id IN ({marks})"
+        " ORDER BY rowid", ids,
+    ):
+        lines[line["reservation_id"]].append(line)
+    return [rows.reservation(r, lines[r["id"]]) for r in found]
+
+
+class OrderRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- baskets ----------------------------------------------------------------------
+
+    async def add_to_basket(self, user_id: int, product_id: int, quantity: int,
+                            now: datetime) -> None:
+        async with self._db.write() as conn:
+            try:
+                await conn.execute(
+                    """INSERT INTO basket_lines (user_id, product_id, quantity, added_at)
+                       VALUES (?, ?, ?, ?)
+                       ON CONFLICT (user_id, product_id) DO UPDATE SET
+                           quantity = basket_lines.quantity + excluded.quantity""",
+                    (user_id, product_id, quantity, rows.to_db_time(now)),
+                )
+            except sqlite3.IntegrityError:
+                raise InvalidInput(_("At most 999 of one product, please.")) from None
+
+    async def set_basket_quantity(self, user_id: int, product_id: int, quantity: int,
+                                  now: datetime) -> None:
+        """Change a line's quantity; 0 removes the line."""
+        async with self._db.write() as conn:
+            if quantity == 0:
+                await conn.execute(
+                    "DELETE FROM basket_lines WHERE user_id = ? AND product_id = ?",
+                    (user_id, product_id),
+                )
+                return
+            await conn.execute(
+                """INSERT INTO basket_lines (user_id, product_id, quantity, added_at)
+                   VALUES (?, ?, ?, ?)
+                   ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity""",
+                (user_id, product_id, quantity, rows.to_db_time(now)),
+            )
+
+    async def baskets(self, user_id: int) -> list[Basket]:
+        """The customer's baskets, one per pickup shop, oldest first."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn,
+                """SELECT p.*, b.quantity, COALESCE(p.host_shop_id, p.shop_id) AS pickup
+                   FROM basket_lines b JOIN products p ON p.id = b.product_id
+                   WHERE b.user_id = ? ORDER BY b.added_at, p.id""",
+                (user_id,),
+            )
+        by_shop: dict[int, list[BasketLine]] = {}
+        for row in found:
+            by_shop.setdefault(row["pickup"], []).append(
+                BasketLine(product=rows.product(row), quantity=row["quantity"])
+            )
+        return [Basket(user_id=user_id, shop_id=shop_id, lines=tuple(lines))
+                for shop_id, lines in by_shop.items()]
+
+    async def clear_basket(self, user_id: int, product_ids: Sequence[int] | None = None) -> None:
+        async with self._db.write() as conn:
+            await _clear_basket(conn, user_id, product_ids)
+
+    # -- reservations -----------------------------------------------------------------
+
+    async def reserve(self, user_id: int, idempotency_key: str, orders: Sequence[PickupOrder],
+                      now: datetime, code: Callable[[], str], *,
+                      from_basket: bool) -> list[Reservation]:
+        """Hold stock and create one reservation per order, all in one transaction.
+
+        If this customer already confirmed with ``idempotency_key``, the reservations made
+        then are returned and nothing else happens. A short line raises ``OutOfStock``
+        naming it, and nothing is reserved.
+        """
+        async with self._db.write() as conn:
+            existing = await _load(
+                conn, "WHERE user_id = ? AND idempotency_key = ? ORDER BY id",
+                (user_id, idempotency_key),
+            )
+            if existing:
+                return existing
+            made: list[int] = []
+            for order in orders:
+                snapshots = [await _hold(conn, product_id, quantity)
+                             for product_id, quantity in order.items]
+                total = sum(s["price_cents"] * q for s, (_, q) in zip(snapshots, order.items,
+                                                                      strict=True))
+                reservation_id = await _insert_reservation(
+                    conn, user_id, order, total, idempotency_key, now, code)
+                await conn.executemany(
+                    "INSERT INTO reservation_lines (reservation_id, product_id, maker_shop_id,"
+                    " name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(reservation_id, s["id"], s["shop_id"], s["name"], s["price_cents"], q)
+                     for s, (_, q) in zip(snapshots, order.items, strict=True)],
+                )
+                if from_basket:
+                    await _clear_basket(conn, user_id, [pid for pid, _ in order.items])
+                made.append(reservation_id)
+            marks = ", ".join("?" * len(made))
+            return await _load(conn, f"WHERE id IN ({marks}) ORDER BY id", made)
+
+    async def transition(self, reservation_id: int, to: ReservationStatus,
+                         allowed_from: Sequence[ReservationStatus], now: datetime, *,
+                         reason: str | None = None, user_id: int | None = None) -> Reservation:
+        """Move a reservation to ``to`` if it is in one of ``allowed_from``; closing it
+        gives its stock back (and, once collected, takes it out of ``on_hand``)."""
+        async with self._db.write() as conn:
+            return await _transition(conn, reservation_id, to, allowed_from, now, reason,
+                                     user_id)
+
+    async def expire_overdue(self, now: datetime) -> list[Reservation]:
+        """Expire every live reservation past its deadline and give its stock back."""
+        async with self._db.write() as conn:
+            ids = [r[0] for r in await rows.fetch_all(
+                conn,
+                "SELECT id FROM reservations WHERE status IN ('pending', 'ready')"
+                " AND deadline_at <= ? ORDER BY deadline_at",
+                (rows.to_db_time(now),),
+            )]
+            return [
+                await _transition(
+                    conn, rid, ReservationStatus.EXPIRED,
+                    (ReservationStatus.PENDING, ReservationStatus.READY), now, None, None)
+                for rid in ids
+            ]
+
+    async def due_for_reminder(self, now: datetime, lead: timedelta) -> list[Reservation]:
+        """Live reservations whose deadline is within ``lead`` and not yet reminded."""
+        async with self._db.read() as conn:
+            return await _load(
+                conn,
+                "WHERE status IN ('pending', 'ready') AND reminded_at IS NULL"
+                " AND deadline_at > ? AND deadline_at <= ? ORDER BY deadline_at",
+                (rows.to_db_time(now), rows.to_db_time(now + lead)),
+            )
+
+    async def mark_reminded(self, reservation_id: int, now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute("UPDATE reservations SET reminded_at = ? WHERE id = ?",
+                               (rows.to_db_time(now), reservation_id))
+
+    async def by_idempotency_key(self, user_id: int, key: str) -> list[Reservation]:
+        async with self._db.read() as conn:
+            return await _load(conn, "WHERE user_id = ? AND idempotency_key = ? ORDER BY id",
+                               (user_id, key))
+
+    async def get(self, reservation_id: int) -> Reservation | None:
+        async with self._db.read() as conn:
+            found = await _load(conn, "WHERE id = ?", (reservation_id,))
+        return found[0] if found else None
+
+    async def live_by_code(self, code: str) -> Reservation | None:
+        async with self._db.read() as conn:
+            found = await _load(conn, "WHERE code = ? AND status IN ('pending', 'ready')",
+                                (code,))
+        return found[0] if found else None
+
+    async def of_user(self, user_id: int, *, live_only: bool = False,
+                      limit: int = 20) -> list[Reservation]:
+        live = " AND status IN ('pending', 'ready')" if live_only else ""
+        async with self._db.read() as conn:
+            return await _load(
+                conn, f"WHERE user_id = ?{live} ORDER BY created_at DESC, id DESC LIMIT ?",
+                (user_id, limit),
+            )
+
+    async def of_shop(self, shop_id: int, statuses: Sequence[ReservationStatus], *,
+                      limit: int = 20) -> list[Reservation]:
+        marks = ", ".join("?" * len(statuses))
+        async with self._db.read() as conn:
+            return await _load(
+                conn,
+                f"WHERE shop_id = ? AND status IN ({marks}) ORDER BY deadline_at, id LIMIT ?",
+                (shop_id, *(s.value for s in statuses), limit),
+            )
+
+    async def live_quantities(self) -> dict[int, int]:
+        """Units held by live reservations, per product (for audits and tests)."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn,
+                """SELECT l.product_id, sum(l.quantity) FROM reservation_lines l
+                   JOIN reservations r ON r.id = l.reservation_id
+                   WHERE r.status IN ('pending', 'ready') GROUP BY l.product_id""",
+            )
+        return {r[0]: r[1] for r in found}
+
+
+async def _hold(conn: aiosqlite.Connection, product_id: int, quantity: int) -> aiosqlite.Row:
+    """Reserve ``quantity`` units or raise ``OutOfStock``; returns the price snapshot."""
+    row = await rows.fetch_one(
+        conn,
+        """UPDATE products SET reserved = reserved + :q
+           WHERE id = :id AND on_hand - reserved >= :q
+           RETURNING id, shop_id, name, price_cents""",
+        {"q": quantity, "id": product_id},
+    )
+    if row is not None:
+        return row
+    short = await rows.fetch_one(
+        conn, "SELECT name, on_hand - reserved AS available FROM products WHERE id = ?",
+        (product_id,),
+    )
+    if short is None:
+        raise NotFound("product", product_id)
+    raise OutOfStock(product_id, short["name"], short["available"])
+
+
+async def _insert_reservation(conn: aiosqlite.Connection, user_id: int, order: PickupOrder,
+                              total: int, key: str, now: datetime,
+                              code: Callable[[], str]) -> int:
+    """Insert the reservation under a code no live reservation uses."""
+    for _attempt in range(_CODE_ATTEMPTS):
+        try:
+            row = await rows.fetch_one(
+                conn,
+                """INSERT INTO reservations (code, user_id, shop_id, status, total_cents,
+                       idempotency_key, created_at, deadline_at)
+                   VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id""",
+                (code(), user_id, order.shop_id, total, key, rows.to_db_time(now),
+                 rows.to_db_time(order.deadline_at)),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "code" not in str(exc):
+                raise
+            continue
+        assert row is not None
+        return int(row["id"])
+    raise RuntimeError("no free reservation code after many attempts")
+
+
+async def _clear_basket(conn: aiosqlite.Connection, user_id: int,
+                        product_ids: Sequence[int] | None) -> None:
+    if product_ids is None:
+        await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
+        return
+    marks = ", ".join("?" * len(product_ids))
+    await conn.execute(
+        f"DELETE FROM basket_lines WHERE user_id = ? AND product_id IN ({marks})",
+        (user_id, *product_ids),
+    )
+
+
+async def _transition(conn: aiosqlite.Connection, reservation_id: int, to: ReservationStatus,
+                      allowed_from: Sequence[ReservationStatus], now: datetime,
+                      reason: str | None, user_id: int | None) -> Reservation:
+    stamp = rows.to_db_time(now)
+    marks = ", ".join("?" * len(allowed_from))
+    row = await rows.fetch_one(
+        conn,
+        f"""UPDATE reservations SET status = ?,
+                ready_at = CASE WHEN ? = 'ready' THEN ? ELSE ready_at END,
+                closed_at = CASE WHEN ? IN ('pending', 'ready') THEN NULL ELSE ? END,
+                cancel_reason = COALESCE(?, cancel_reason)
+            WHERE id = ? AND status IN ({marks}) RETURNING id""",
+        (to.value, to.value, stamp, to.value, stamp, reason, reservation_id,
+         *(s.value for s in allowed_from)),
+    )
+    if row is None:
+        current = await rows.fetch_value(conn, "SELECT status FROM reservations WHERE id = ?",
+                                         (reservation_id,))
+        if current is None:
+            raise NotFound("reservation", reservation_id)
+        raise WrongState(current, to.value)
+    (reservation,) = await _load(conn, "WHERE id = ?", (reservation_id,))
+    if not to.is_live:
+        collected = to is ReservationStatus.COLLECTED
+        for line in reservation.lines:
+            after = await rows.fetch_value(
+                conn,
+                """UPDATE products SET reserved = reserved - :q,
+                       on_hand = on_hand - CASE WHEN :collected THEN :q ELSE 0 END
+                   WHERE id = :id RETURNING on_hand""",
+                {"q": line.quantity, "collected": collected, "id": line.product_id},
+            )
+            if collected:
+                await record_movement(conn, line.product_id, user_id, -line.quantity, int(after),
+                                StockReason.COLLECTED, reservation_id, now)
+    return reservation

@@ -1,0 +1,161 @@
+"""Turning SQLite values into domain values and back: times, flags, models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, time
+from typing import Any
+
+import aiosqlite
+
+from chatshop.domain.models import (
+    Category,
+    Channel,
+    Commune,
+    Hosting,
+    Invite,
+    OpeningInterval,
+    Product,
+    Reservation,
+    ReservationLine,
+    Shop,
+    StaffMember,
+    StockMovement,
+    User,
+)
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+
+
+def to_db_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("chatshop stores aware datetimes only")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else from_db_time(text)
+
+
+def clock_text(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+async def fetch_one(conn: aiosqlite.Connection, sql: str,
+                    params: Iterable[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def fetch_all(conn: aiosqlite.Connection, sql: str,
+                    params: Iterable[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def fetch_value(conn: aiosqlite.Connection, sql: str,
+                      params: Iterable[Any] | Mapping[str, Any] = ()) -> Any:
+    row = await fetch_one(conn, sql, params)
+    return None if row is None else row[0]
+
+
+def commune(row: aiosqlite.Row) -> Commune:
+    return Commune(id=row["id"], name=row["name"], postcode=row["postcode"])
+
+
+def shop(row: aiosqlite.Row, hours: Iterable[aiosqlite.Row] = (),
+         photos: Iterable[aiosqlite.Row] = ()) -> Shop:
+    return Shop(
+        id=row["id"], slug=row["slug"], name=row["name"], commune_id=row["commune_id"],
+        address=row["address"], phone=row["phone"],
+        latitude=row["latitude"], longitude=row["longitude"],
+        description=row["description"], pickup_instructions=row["pickup_instructions"],
+        hold_hours=row["hold_hours"], on_holiday=bool(row["on_holiday"]),
+        holiday_message=row["holiday_message"], active=bool(row["active"]),
+        hours=tuple(
+            OpeningInterval(weekday=h["weekday"], opens=time.fromisoformat(h["opens"]),
+                            closes=time.fromisoformat(h["closes"]))
+            for h in hours
+        ),
+        photos=_photos(photos),
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+def _photos(rows: Iterable[aiosqlite.Row]) -> dict[Channel, str]:
+    return {r["channel"]: r["file_ref"] for r in rows}
+
+
+def user(row: aiosqlite.Row) -> User:
+    return User(
+        id=row["id"], channel=row["channel"], external_id=row["external_id"],
+        display_name=row["display_name"], phone=row["phone"],
+        created_at=from_db_time(row["created_at"]),
+        last_seen_at=from_db_time(row["last_seen_at"]),
+    )
+
+
+def staff_member(row: aiosqlite.Row) -> StaffMember:
+    return StaffMember(shop_id=row["shop_id"], user_id=row["user_id"], role=row["role"],
+                       added_at=from_db_time(row["added_at"]))
+
+
+def invite(row: aiosqlite.Row) -> Invite:
+    return Invite(
+        code=row["code"], shop_id=row["shop_id"], role=row["role"],
+        created_by=row["created_by"], created_at=from_db_time(row["created_at"]),
+        expires_at=from_db_time(row["expires_at"]), used_at=maybe_time(row["used_at"]),
+        used_by=row["used_by"],
+    )
+
+
+def category(row: aiosqlite.Row) -> Category:
+    return Category(id=row["id"], name=row["name"], position=row["position"],
+                    active=bool(row["active"]))
+
+
+def hosting(row: aiosqlite.Row) -> Hosting:
+    return Hosting(host_shop_id=row["host_shop_id"], maker_shop_id=row["maker_shop_id"],
+                   status=row["status"], proposed_at=from_db_time(row["proposed_at"]),
+                   decided_at=maybe_time(row["decided_at"]))
+
+
+def product(row: aiosqlite.Row, photos: Iterable[aiosqlite.Row] = ()) -> Product:
+    return Product(
+        id=row["id"], shop_id=row["shop_id"], host_shop_id=row["host_shop_id"],
+        name=row["name"], description=row["description"], price_cents=row["price_cents"],
+        category_id=row["category_id"], on_hand=row["on_hand"], reserved=row["reserved"],
+        hidden=bool(row["hidden"]), photos=_photos(photos),
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+        restocked_at=maybe_time(row["restocked_at"]),
+    )
+
+
+def stock_movement(row: aiosqlite.Row) -> StockMovement:
+    return StockMovement(
+        id=row["id"], product_id=row["product_id"], user_id=row["user_id"],
+        delta=row["delta"], on_hand_after=row["on_hand_after"], reason=row["reason"],
+        reservation_id=row["reservation_id"], at=from_db_time(row["at"]),
+    )
+
+
+def reservation(row: aiosqlite.Row, lines: Iterable[aiosqlite.Row]) -> Reservation:
+    return Reservation(
+        id=row["id"], code=row["code"], user_id=row["user_id"], shop_id=row["shop_id"],
+        status=row["status"], total_cents=row["total_cents"],
+        created_at=from_db_time(row["created_at"]),
+        deadline_at=from_db_time(row["deadline_at"]),
+        ready_at=maybe_time(row["ready_at"]), closed_at=maybe_time(row["closed_at"]),
+        cancel_reason=row["cancel_reason"], reminded_at=maybe_time(row["reminded_at"]),
+        lines=tuple(
+            ReservationLine(product_id=li["product_id"], maker_shop_id=li["maker_shop_id"],
+                            name=li["name"], unit_price_cents=li["unit_price_cents"],
+                            quantity=li["quantity"])
+            for li in lines
+        ),
+    )

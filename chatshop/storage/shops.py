@@ -1,0 +1,303 @@
+"""Communes, shops, their staff and invites, and hosting agreements between shops."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from chatshop.domain.models import (
+    Channel,
+    Commune,
+    Hosting,
+    HostingStatus,
+    Invite,
+    OpeningInterval,
+    Page,
+    Role,
+    Shop,
+    ShopDetails,
+    StaffMember,
+)
+from chatshop.errors import Conflict, InviteUnusable, NotFound
+from chatshop.i18n import _
+from chatshop.storage import rows
+from chatshop.storage.database import Database
+
+_SHOP_COLUMNS = (
+    "name", "commune_id", "address", "phone", "latitude", "longitude", "description",
+    "pickup_instructions", "hold_hours", "on_holiday", "holiday_message", "active",
+)
+
+
+async def _load_shop(conn: aiosqlite.Connection, row: aiosqlite.Row) -> Shop:
+    hours = await rows.fetch_all(
+        conn, "SELECT * FROM shop_hours WHERE shop_id = ? ORDER BY weekday, opens", (row["id"],)
+    )
+    photos = await rows.fetch_all(conn, "SELECT * FROM shop_photos WHERE shop_id = ?",
+                                  (row["id"],))
+    return rows.shop(row, hours, photos)
+
+
+class ShopRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- communes ---------------------------------------------------------------------
+
+    async def add_commune(self, name: str, postcode: str = "") -> Commune:
+        async with self._db.write() as conn:
+            try:
+                row = await rows.fetch_one(
+                    conn, "INSERT INTO communes (name, postcode) VALUES (?, ?) RETURNING *",
+                    (name, postcode),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(_("The commune {name} already exists.").format(name=name)) from None
+        assert row is not None
+        return rows.commune(row)
+
+    async def communes(self) -> list[Commune]:
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(conn, "SELECT * FROM communes ORDER BY name")
+        return [rows.commune(r) for r in found]
+
+    async def commune(self, commune_id: int) -> Commune | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(conn, "SELECT * FROM communes WHERE id = ?", (commune_id,))
+        return None if row is None else rows.commune(row)
+
+    # -- shops ------------------------------------------------------------------------
+
+    async def create_shop(self, name: str, slug: str, commune_id: int, now: datetime,
+                          details: ShopDetails) -> Shop:
+        """A new shop; the slug gets ``-2``, ``-3``... if it is taken."""
+        async with self._db.write() as conn:
+            if await rows.fetch_value(conn, "SELECT 1 FROM communes WHERE id = ?",
+                                      (commune_id,)) is None:
+                raise NotFound("commune", commune_id)
+            taken = {
+                r[0] for r in await rows.fetch_all(
+                    conn, "SELECT slug FROM shops WHERE slug = ? OR slug LIKE ?",
+                    (slug, slug + "-%"),
+                )
+            }
+            unique, n = slug, 1
+            while unique in taken:
+                n += 1
+                unique = f"{slug}-{n}"
+            row = await rows.fetch_one(
+                conn,
+                "INSERT INTO shops (slug, name, commune_id, created_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
+                (unique, name, commune_id, rows.to_db_time(now)),
+            )
+            assert row is not None
+            return await self._update(conn, row["id"], details)
+
+    async def update_shop(self, shop_id: int, details: ShopDetails) -> Shop:
+        async with self._db.write() as conn:
+            return await self._update(conn, shop_id, details)
+
+    async def _update(self, conn: aiosqlite.Connection, shop_id: int,
+                      details: ShopDetails) -> Shop:
+        changes = details.model_dump(exclude_none=True)
+        if changes:
+            assignments = ", ".join(f"{column} = :{column}" for column in changes
+                                    if column in _SHOP_COLUMNS)
+            await conn.execute(f"UPDATE shops SET {assignments} WHERE id = :id",
+                               {**changes, "id": shop_id})
+        row = await rows.fetch_one(conn, "SELECT * FROM shops WHERE id = ?", (shop_id,))
+        if row is None:
+            raise NotFound("shop", shop_id)
+        return await _load_shop(conn, row)
+
+    async def set_hours(self, shop_id: int, intervals: Sequence[OpeningInterval]) -> Shop:
+        """Replace the whole week's opening hours."""
+        async with self._db.write() as conn:
+            await conn.execute("DELETE FROM shop_hours WHERE shop_id = ?", (shop_id,))
+            await conn.executemany(
+                "INSERT INTO shop_hours (shop_id, weekday, opens, closes) VALUES (?, ?, ?, ?)",
+                [(shop_id, i.weekday, rows.clock_text(i.opens), rows.clock_text(i.closes))
+                 for i in intervals],
+            )
+            return await self._update(conn, shop_id, ShopDetails())
+
+    async def set_photo(self, shop_id: int, channel: Channel, file_ref: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO shop_photos (shop_id, channel, file_ref) VALUES (?, ?, ?)"
+                " ON CONFLICT (shop_id, channel) DO UPDATE SET file_ref = excluded.file_ref",
+                (shop_id, channel, file_ref),
+            )
+
+    async def get(self, shop_id: int) -> Shop | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(conn, "SELECT * FROM shops WHERE id = ?", (shop_id,))
+            return None if row is None else await _load_shop(conn, row)
+
+    async def by_slug(self, slug: str) -> Shop | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(conn, "SELECT * FROM shops WHERE slug = ?", (slug,))
+            return None if row is None else await _load_shop(conn, row)
+
+    async def browse(self, *, commune_id: int | None = None, active_only: bool = True,
+                   offset: int = 0, limit: int = 8) -> Page[Shop]:
+        where = "WHERE (:commune IS NULL OR commune_id = :commune)"
+        if active_only:
+            where += " AND active = 1"
+        params = {"commune": commune_id, "offset": offset, "limit": limit}
+        async with self._db.read() as conn:
+            total = await rows.fetch_value(conn, f"SELECT count(*) FROM shops {where}", params)
+            found = await rows.fetch_all(
+                conn,
+                f"SELECT * FROM shops {where} ORDER BY name COLLATE NOCASE, id"
+                " LIMIT :limit OFFSET :offset",
+                params,
+            )
+            shops = [await _load_shop(conn, r) for r in found]
+        return Page[Shop](items=tuple(shops), total=total, offset=offset, limit=limit)
+
+    async def count(self) -> int:
+        async with self._db.read() as conn:
+            return int(await rows.fetch_value(conn, "SELECT count(*) FROM shops"))
+
+    # -- staff ------------------------------------------------------------------------
+
+    async def add_staff(self, shop_id: int, user_id: int, role: Role,
+                        now: datetime) -> StaffMember:
+        async with self._db.write() as conn:
+            return await self._add_staff(conn, shop_id, user_id, role, now)
+
+    async def _add_staff(self, conn: aiosqlite.Connection, shop_id: int, user_id: int,
+                         role: Role, now: datetime) -> StaffMember:
+        # An owner stays owner if they also accept a staff invite.
+        row = await rows.fetch_one(
+            conn,
+            """INSERT INTO staff (shop_id, user_id, role, added_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (shop_id, user_id) DO UPDATE SET
+                   role = CASE WHEN staff.role = 'owner' THEN 'owner' ELSE excluded.role END
+               RETURNING *""",
+            (shop_id, user_id, role.value, rows.to_db_time(now)),
+        )
+        assert row is not None
+        return rows.staff_member(row)
+
+    async def remove_staff(self, shop_id: int, user_id: int) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
+                                        (shop_id, user_id))
+            return cursor.rowcount > 0
+
+    async def staff_of(self, shop_id: int) -> list[StaffMember]:
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT * FROM staff WHERE shop_id = ? ORDER BY role = 'staff', added_at",
+                (shop_id,),
+            )
+        return [rows.staff_member(r) for r in found]
+
+    async def memberships(self, user_id: int) -> list[StaffMember]:
+        """Every shop this person runs, and their role there."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT * FROM staff WHERE user_id = ? ORDER BY shop_id", (user_id,)
+            )
+        return [rows.staff_member(r) for r in found]
+
+    # -- invites ----------------------------------------------------------------------
+
+    async def create_invite(self, invite: Invite) -> Invite:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO invites (code, shop_id, role, created_by, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (invite.code, invite.shop_id, invite.role.value, invite.created_by,
+                 rows.to_db_time(invite.created_at), rows.to_db_time(invite.expires_at)),
+            )
+        return invite
+
+    async def use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
+        """Spend the invite and make ``user_id`` owner or staff, in one transaction."""
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(conn, "SELECT * FROM invites WHERE code = ?", (code,))
+            if row is None:
+                raise InviteUnusable("unknown")
+            found = rows.invite(row)
+            if found.used_at is not None:
+                raise InviteUnusable("used")
+            if found.expires_at <= now:
+                raise InviteUnusable("expired")
+            await conn.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
+                (rows.to_db_time(now), user_id, code),
+            )
+            return await self._add_staff(conn, found.shop_id, user_id, found.role, now)
+
+    # -- hosting ----------------------------------------------------------------------
+
+    async def propose_hosting(self, host_shop_id: int, maker_shop_id: int,
+                              now: datetime) -> Hosting:
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn,
+                """INSERT INTO hostings (host_shop_id, maker_shop_id, status, proposed_at)
+                   VALUES (?, ?, 'proposed', ?)
+                   ON CONFLICT (host_shop_id, maker_shop_id) DO UPDATE SET
+                       status = 'proposed', proposed_at = excluded.proposed_at,
+                       decided_at = NULL
+                   WHERE hostings.status = 'ended'
+                   RETURNING *""",
+                (host_shop_id, maker_shop_id, rows.to_db_time(now)),
+            )
+            if row is None:
+                raise Conflict(_("This shop has already been asked."))
+        return rows.hosting(row)
+
+    async def decide_hosting(self, host_shop_id: int, maker_shop_id: int,
+                             status: HostingStatus, now: datetime) -> Hosting:
+        """Accept a proposal, or end an agreement (the products go back to their maker)."""
+        allowed_from = {
+            HostingStatus.ACCEPTED: ("proposed",),
+            HostingStatus.ENDED: ("proposed", "accepted"),
+        }[status]
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn,
+                f"""UPDATE hostings SET status = ?, decided_at = ?
+                    WHERE host_shop_id = ? AND maker_shop_id = ?
+                      AND status IN ({", ".join("?" * len(allowed_from))})
+                    RETURNING *""",
+                (status.value, rows.to_db_time(now), host_shop_id, maker_shop_id,
+                 *allowed_from),
+            )
+            if row is None:
+                raise NotFound("hosting", (host_shop_id, maker_shop_id))
+            if status is HostingStatus.ENDED:
+                await conn.execute(
+                    "UPDATE products SET host_shop_id = NULL, updated_at = ?"
+                    " WHERE shop_id = ? AND host_shop_id = ?",
+                    (rows.to_db_time(now), maker_shop_id, host_shop_id),
+                )
+        return rows.hosting(row)
+
+    async def hosting(self, host_shop_id: int, maker_shop_id: int) -> Hosting | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(
+                conn, "SELECT * FROM hostings WHERE host_shop_id = ? AND maker_shop_id = ?",
+                (host_shop_id, maker_shop_id),
+            )
+        return None if row is None else rows.hosting(row)
+
+    async def hostings_of(self, shop_id: int) -> list[Hosting]:
+        """Agreements where this shop is host or maker."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn,
+                "SELECT * FROM hostings WHERE host_shop_id = ? OR maker_shop_id = ?"
+                " ORDER BY proposed_at",
+                (shop_id, shop_id),
+            )
+        return [rows.hosting(r) for r in found]

@@ -1,0 +1,55 @@
+"""People known to the bot, one row per channel identity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chatshop.domain.models import Channel, User
+from chatshop.errors import NotFound
+from chatshop.storage import rows
+from chatshop.storage.database import Database
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def seen(self, channel: Channel, external_id: str, display_name: str,
+                   now: datetime) -> User:
+        """Record that this person wrote now (creating them on first contact)."""
+        stamp = rows.to_db_time(now)
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn,
+                """INSERT INTO users (channel, external_id, display_name, created_at, last_seen_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (channel, external_id) DO UPDATE SET
+                       display_name = excluded.display_name,
+                       last_seen_at = excluded.last_seen_at
+                   RETURNING *""",
+                (channel, external_id, display_name, stamp, stamp),
+            )
+        assert row is not None
+        return rows.user(row)
+
+    async def get(self, user_id: int) -> User | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(conn, "SELECT * FROM users WHERE id = ?", (user_id,))
+        return None if row is None else rows.user(row)
+
+    async def find(self, channel: Channel, external_id: str) -> User | None:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(
+                conn, "SELECT * FROM users WHERE channel = ? AND external_id = ?",
+                (channel, external_id),
+            )
+        return None if row is None else rows.user(row)
+
+    async def set_phone(self, user_id: int, phone: str | None) -> User:
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn, "UPDATE users SET phone = ? WHERE id = ? RETURNING *", (phone, user_id)
+            )
+        if row is None:
+            raise NotFound("user", user_id)
+        return rows.user(row)

@@ -1,0 +1,101 @@
+"""Shared fixtures: a fresh migrated database per test, services on a clock that tests
+move by hand, and a small territory (a commune, a shop, its owner, a customer)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from chatshop.domain.models import Actor, Commune, Product, Role, Shop, User
+from chatshop.services import Services, build_services
+from chatshop.storage import Store, open_store
+
+OPERATOR = ("telegram", "1000")
+
+
+class FakeClock:
+    """A clock that only moves when a test says so."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A Thursday morning in Paris (09:00 UTC = 10:00 local).
+    return FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(tmp_path / "chatshop.db")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def services(store: Store, clock: FakeClock) -> Services:
+    return build_services(store, operators=frozenset({OPERATOR}), clock=clock)
+
+
+@dataclass
+class Territory:
+    """A small territory for tests: one commune, one shop with its owner, a customer."""
+
+    services: Services
+    operator: Actor
+    commune: Commune
+    shop: Shop
+    owner_user: User
+    owner: Actor
+    customer: User
+
+    async def person(self, external_id: str, name: str = "") -> User:
+        return await self.services.customers.seen("telegram", external_id, name or external_id)
+
+    async def actor(self, external_id: str) -> Actor:
+        return self.services.customers.actor(await self.person(external_id))
+
+    async def open_shop(self, name: str, owner_external_id: str,
+                        commune: Commune | None = None) -> tuple[Shop, Actor]:
+        """A new shop and its owner, made the way the product makes them: by invite."""
+        shop = await self.services.shops.create_shop(self.operator, name,
+                                                     (commune or self.commune).id)
+        invite = await self.services.shops.invite(self.operator, shop.id, Role.OWNER)
+        owner = await self.person(owner_external_id)
+        await self.services.shops.accept_invite(owner.id, invite.code)
+        return shop, self.services.customers.actor(owner)
+
+    async def product(self, name: str = "Miel de châtaignier", price_cents: int = 850,
+                      on_hand: int = 10, shop: Shop | None = None,
+                      owner: Actor | None = None, **fields: object) -> Product:
+        return await self.services.catalogue.add_product(
+            owner or self.owner, (shop or self.shop).id, name=name, price_cents=price_cents,
+            on_hand=on_hand, **fields,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture
+async def territory(services: Services) -> Territory:
+    operator_user = await services.customers.seen(*OPERATOR, "Office de tourisme")
+    operator = services.customers.actor(operator_user)
+    commune = await services.shops.add_commune(operator, "Rochechouart", "87600")
+    partial = Territory(services, operator, commune, None, None, None, None)  # type: ignore[arg-type]
+    shop, owner = await partial.open_shop("Épicerie du Château", "2000")
+    partial.shop = shop
+    partial.owner = owner
+    owner_user = await services.customers.seen("telegram", "2000", "Léa")
+    partial.owner_user = owner_user
+    partial.customer = await services.customers.seen("telegram", "3000", "Jeanne")
+    return partial
