@@ -59,6 +59,7 @@ class ReservationService:
                    if shop_id is None or b.shop_id == shop_id]
         if not baskets:
             raise EmptyBasket()
+        await self._check_still_offered(baskets)
         orders = [await self._order(b.shop_id, _items(b)) for b in baskets]
         return await self._store.orders.reserve(user_id, key, orders, self._clock(),
                                                 reservation_code, from_basket=True)
@@ -81,15 +82,17 @@ class ReservationService:
 
     async def _order(self, shop_id: int, items: Sequence[tuple[int, int]]) -> PickupOrder:
         shop = await self._pickup_shop(shop_id)
-        for product_id, _quantity in items:
-            if await self._store.catalogue.listed(product_id) is None:
-                product = await self._store.catalogue.get(product_id)
-                raise InvalidInput(
-                    _("“{name}” is no longer offered. Please remove it from your basket.")
-                    .format(name=product.name if product else "?")
-                )
         return PickupOrder(shop_id=shop.id, items=tuple(items),
                            deadline_at=self._clock() + timedelta(hours=shop.hold_hours))
+
+    async def _check_still_offered(self, baskets: Sequence[Basket]) -> None:
+        """Refuse a basket holding a product that was hidden or withdrawn since."""
+        products = {line.product.id: line.product for b in baskets for line in b.lines}
+        gone = set(products) - await self._store.catalogue.listed_ids(list(products))
+        if gone:
+            raise InvalidInput(
+                _("“{name}” is no longer offered. Please remove it from your basket.")
+                .format(name=products[min(gone)].name))
 
     async def _pickup_shop(self, shop_id: int) -> Shop:
         shop = await self._store.shops.get(shop_id)

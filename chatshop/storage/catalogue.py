@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
@@ -36,35 +35,23 @@ _LISTED = """
       AND (p.host_shop_id IS NULL OR h.status = 'accepted')
 """
 _LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
-                   " c.name AS commune_name")
+                   f" c.name AS commune_name, {rows.PRODUCT_PHOTOS}")
 
 
-async def _photos(conn: aiosqlite.Connection, product_ids: list[int]) -> dict[int, list[Any]]:
-    by_product: dict[int, list[Any]] = {pid: [] for pid in product_ids}
-    if product_ids:
-        marks = ", ".join("?" * len(product_ids))
-        for row in await rows.fetch_all(
-            conn, f"SELECT * FROM product_photos WHERE product_id IN ({marks})", product_ids
-        ):
-            by_product[row["product_id"]].append(row)
-    return by_product
-
-
-async def _listed(conn: aiosqlite.Connection, found: list[aiosqlite.Row]) -> list[ListedProduct]:
-    photos = await _photos(conn, [r["id"] for r in found])
+def _listed(found: list[aiosqlite.Row]) -> list[ListedProduct]:
     return [
-        ListedProduct(product=rows.product(r, photos[r["id"]]), maker_name=r["maker_name"],
+        ListedProduct(product=rows.product(r), maker_name=r["maker_name"],
                       pickup_shop_name=r["pickup_shop_name"], commune_name=r["commune_name"])
         for r in found
     ]
 
 
 async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
-    row = await rows.fetch_one(conn, "SELECT * FROM products WHERE id = ?", (product_id,))
+    row = await rows.fetch_one(
+        conn, f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p WHERE p.id = ?", (product_id,))
     if row is None:
         raise NotFound("product", product_id)
-    photos = await _photos(conn, [product_id])
-    return rows.product(row, photos[product_id])
+    return rows.product(row)
 
 
 class CatalogueRepository:
@@ -176,8 +163,16 @@ class CatalogueRepository:
             found = await rows.fetch_all(
                 conn, f"SELECT {_LISTED_COLUMNS} {_LISTED} AND p.id = ?", (product_id,)
             )
-            listed = await _listed(conn, found)
+            listed = _listed(found)
         return listed[0] if listed else None
+
+    async def listed_ids(self, product_ids: list[int]) -> set[int]:
+        """Which of these products customers can currently see and reserve."""
+        marks = ", ".join("?" * len(product_ids))
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, f"SELECT p.id {_LISTED} AND p.id IN ({marks})", product_ids)
+        return {r[0] for r in found}
 
     async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
                              offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
@@ -193,7 +188,7 @@ class CatalogueRepository:
                 " LIMIT :limit OFFSET :offset",
                 params,
             )
-            items = await _listed(conn, found)
+            items = _listed(found)
         return Page[ListedProduct](items=tuple(items), total=total, offset=offset, limit=limit)
 
     async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
@@ -218,12 +213,11 @@ class CatalogueRepository:
                 conn, "SELECT count(*) FROM products WHERE shop_id = ?", (shop_id,))
             found = await rows.fetch_all(
                 conn,
-                "SELECT * FROM products WHERE shop_id = ? ORDER BY name COLLATE NOCASE, id"
-                " LIMIT ? OFFSET ?",
+                f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p WHERE p.shop_id = ?"
+                " ORDER BY p.name COLLATE NOCASE, p.id LIMIT ? OFFSET ?",
                 (shop_id, limit, offset),
             )
-            photos = await _photos(conn, [r["id"] for r in found])
-        items = tuple(rows.product(r, photos[r["id"]]) for r in found)
+        items = tuple(rows.product(r) for r in found)
         return Page[Product](items=items, total=total, offset=offset, limit=limit)
 
     async def count(self) -> int:
@@ -295,7 +289,7 @@ class CatalogueRepository:
                 " ORDER BY bm25(product_search, 10.0, 1.0), p.id LIMIT :limit OFFSET :offset",
                 params,
             )
-            items = await _listed(conn, found)
+            items = _listed(found)
         return Page[ListedProduct](items=tuple(items), total=total, offset=offset, limit=limit)
 
 

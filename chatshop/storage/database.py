@@ -71,13 +71,10 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A consistent snapshot for a few related reads."""
+        """The reader connection. Each statement sees the last committed state; rows
+        written together (a reservation and its lines) are always seen together."""
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
-            try:
-                yield self._reader
-            finally:
-                await self._reader.rollback()
+            yield self._reader
 
     @property
     def writer(self) -> aiosqlite.Connection:

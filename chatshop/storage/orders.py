@@ -19,6 +19,7 @@ from chatshop.domain.models import (
     BasketLine,
     PickupOrder,
     Reservation,
+    ReservationLine,
     ReservationStatus,
     StockReason,
 )
@@ -90,7 +91,8 @@ class OrderRepository:
         async with self._db.read() as conn:
             found = await rows.fetch_all(
                 conn,
-                """SELECT p.*, b.quantity, COALESCE(p.host_shop_id, p.shop_id) AS pickup
+                f"""SELECT p.*, {rows.PRODUCT_PHOTOS}, b.quantity,
+                          COALESCE(p.host_shop_id, p.shop_id) AS pickup
                    FROM basket_lines b JOIN products p ON p.id = b.product_id
                    WHERE b.user_id = ? ORDER BY b.added_at, p.id""",
                 (user_id,),
@@ -118,32 +120,13 @@ class OrderRepository:
         then are returned and nothing else happens. A short line raises ``OutOfStock``
         naming it, and nothing is reserved.
         """
-        async with self._db.write() as conn:
-            existing = await _load(
-                conn, "WHERE user_id = ? AND idempotency_key = ? ORDER BY id",
-                (user_id, idempotency_key),
-            )
-            if existing:
-                return existing
-            made: list[int] = []
-            for order in orders:
-                snapshots = [await _hold(conn, product_id, quantity)
-                             for product_id, quantity in order.items]
-                total = sum(s["price_cents"] * q for s, (_, q) in zip(snapshots, order.items,
-                                                                      strict=True))
-                reservation_id = await _insert_reservation(
-                    conn, user_id, order, total, idempotency_key, now, code)
-                await conn.executemany(
-                    "INSERT INTO reservation_lines (reservation_id, product_id, maker_shop_id,"
-                    " name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(reservation_id, s["id"], s["shop_id"], s["name"], s["price_cents"], q)
-                     for s, (_, q) in zip(snapshots, order.items, strict=True)],
-                )
-                if from_basket:
-                    await _clear_basket(conn, user_id, [pid for pid, _ in order.items])
-                made.append(reservation_id)
-            marks = ", ".join("?" * len(made))
-            return await _load(conn, f"WHERE id IN ({marks}) ORDER BY id", made)
+        try:
+            async with self._db.write() as conn:
+                return [await _create(conn, user_id, idempotency_key, order, now, code,
+                                      from_basket) for order in orders]
+        except _AlreadyConfirmed:
+            # A double tap that raced the first one: the first one's reservations stand.
+            return await self.by_idempotency_key(user_id, idempotency_key)
 
     async def transition(self, reservation_id: int, to: ReservationStatus,
                          allowed_from: Sequence[ReservationStatus], now: datetime, *,
@@ -252,26 +235,59 @@ async def _hold(conn: aiosqlite.Connection, product_id: int, quantity: int) -> a
     raise OutOfStock(product_id, short["name"], short["available"])
 
 
+class _AlreadyConfirmed(Exception):
+    """This customer already used this idempotency key: roll back and return theirs."""
+
+
+async def _create(conn: aiosqlite.Connection, user_id: int, key: str, order: PickupOrder,
+                  now: datetime, code: Callable[[], str], from_basket: bool) -> Reservation:
+    """Hold every line of ``order`` and record the reservation (inside a transaction)."""
+    lines = []
+    for product_id, quantity in order.items:
+        held = await _hold(conn, product_id, quantity)
+        lines.append(ReservationLine(
+            product_id=product_id, maker_shop_id=held["shop_id"], name=held["name"],
+            unit_price_cents=held["price_cents"], quantity=quantity))
+    total = sum(line.total_cents for line in lines)
+    reservation_id, reservation_code = await _insert_reservation(
+        conn, user_id, order, total, key, now, code)
+    await conn.executemany(
+        "INSERT INTO reservation_lines (reservation_id, product_id, maker_shop_id,"
+        " name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?, ?)",
+        [(reservation_id, line.product_id, line.maker_shop_id, line.name,
+          line.unit_price_cents, line.quantity) for line in lines],
+    )
+    if from_basket:
+        await _clear_basket(conn, user_id, [product_id for product_id, _ in order.items])
+    return Reservation(
+        id=reservation_id, code=reservation_code, user_id=user_id, shop_id=order.shop_id,
+        status=ReservationStatus.PENDING, total_cents=total, created_at=now,
+        deadline_at=order.deadline_at, lines=tuple(lines))
+
+
 async def _insert_reservation(conn: aiosqlite.Connection, user_id: int, order: PickupOrder,
                               total: int, key: str, now: datetime,
-                              code: Callable[[], str]) -> int:
+                              code: Callable[[], str]) -> tuple[int, str]:
     """Insert the reservation under a code no live reservation uses."""
     for _attempt in range(_CODE_ATTEMPTS):
+        candidate = code()
         try:
             row = await rows.fetch_one(
                 conn,
                 """INSERT INTO reservations (code, user_id, shop_id, status, total_cents,
                        idempotency_key, created_at, deadline_at)
                    VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id""",
-                (code(), user_id, order.shop_id, total, key, rows.to_db_time(now),
+                (candidate, user_id, order.shop_id, total, key, rows.to_db_time(now),
                  rows.to_db_time(order.deadline_at)),
             )
         except sqlite3.IntegrityError as exc:
-            if "code" not in str(exc):
+            if "idempotency_key" in str(exc):
+                raise _AlreadyConfirmed from exc
+            if "reservations.code" not in str(exc):
                 raise
             continue
         assert row is not None
-        return int(row["id"])
+        return int(row["id"]), candidate
     raise RuntimeError("no free reservation code after many attempts")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
@@ -10,7 +11,6 @@ import aiosqlite
 
 from chatshop.domain.models import (
     Category,
-    Channel,
     Commune,
     Hosting,
     Invite,
@@ -34,7 +34,7 @@ def to_db_time(moment: datetime) -> str:
 
 
 def from_db_time(text: str) -> datetime:
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # reads the trailing "Z" as UTC
 
 
 def maybe_time(text: str | None) -> datetime | None:
@@ -45,16 +45,19 @@ def clock_text(value: time) -> str:
     return value.strftime("%H:%M")
 
 
+# Each call below is a single hop to aiosqlite's thread (``execute_fetchall``): a cursor
+# opened, fetched and closed from the event loop would cost three.
+
+
 async def fetch_one(conn: aiosqlite.Connection, sql: str,
                     params: Iterable[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
+    found = await conn.execute_fetchall(sql, params)
+    return next(iter(found), None)
 
 
 async def fetch_all(conn: aiosqlite.Connection, sql: str,
                     params: Iterable[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def fetch_value(conn: aiosqlite.Connection, sql: str,
@@ -67,8 +70,21 @@ def commune(row: aiosqlite.Row) -> Commune:
     return Commune(id=row["id"], name=row["name"], postcode=row["postcode"])
 
 
-def shop(row: aiosqlite.Row, hours: Iterable[aiosqlite.Row] = (),
-         photos: Iterable[aiosqlite.Row] = ()) -> Shop:
+# A shop or product comes with its opening hours and photos folded into JSON columns,
+# so that loading one is a single query.
+SHOP_SELECT = """SELECT s.*,
+    (SELECT json_group_array(json_array(weekday, opens, closes))
+       FROM (SELECT * FROM shop_hours WHERE shop_id = s.id ORDER BY weekday, opens)
+    ) AS hours_json,
+    (SELECT json_group_object(channel, file_ref) FROM shop_photos WHERE shop_id = s.id
+    ) AS photos_json
+    FROM shops s"""
+PRODUCT_PHOTOS = """(SELECT json_group_object(channel, file_ref) FROM product_photos
+    WHERE product_id = p.id) AS photos_json"""
+
+
+def shop(row: aiosqlite.Row) -> Shop:
+    """A shop from a row of ``SHOP_SELECT``."""
     return Shop(
         id=row["id"], slug=row["slug"], name=row["name"], commune_id=row["commune_id"],
         address=row["address"], phone=row["phone"],
@@ -77,17 +93,13 @@ def shop(row: aiosqlite.Row, hours: Iterable[aiosqlite.Row] = (),
         hold_hours=row["hold_hours"], on_holiday=bool(row["on_holiday"]),
         holiday_message=row["holiday_message"], active=bool(row["active"]),
         hours=tuple(
-            OpeningInterval(weekday=h["weekday"], opens=time.fromisoformat(h["opens"]),
-                            closes=time.fromisoformat(h["closes"]))
-            for h in hours
+            OpeningInterval(weekday=weekday, opens=time.fromisoformat(opens),
+                            closes=time.fromisoformat(closes))
+            for weekday, opens, closes in json.loads(row["hours_json"])
         ),
-        photos=_photos(photos),
+        photos=json.loads(row["photos_json"]),
         created_at=from_db_time(row["created_at"]),
     )
-
-
-def _photos(rows: Iterable[aiosqlite.Row]) -> dict[Channel, str]:
-    return {r["channel"]: r["file_ref"] for r in rows}
 
 
 def user(row: aiosqlite.Row) -> User:
@@ -124,12 +136,13 @@ def hosting(row: aiosqlite.Row) -> Hosting:
                    decided_at=maybe_time(row["decided_at"]))
 
 
-def product(row: aiosqlite.Row, photos: Iterable[aiosqlite.Row] = ()) -> Product:
+def product(row: aiosqlite.Row) -> Product:
+    """A product from a row of ``products p`` selected with ``PRODUCT_PHOTOS``."""
     return Product(
         id=row["id"], shop_id=row["shop_id"], host_shop_id=row["host_shop_id"],
         name=row["name"], description=row["description"], price_cents=row["price_cents"],
         category_id=row["category_id"], on_hand=row["on_hand"], reserved=row["reserved"],
-        hidden=bool(row["hidden"]), photos=_photos(photos),
+        hidden=bool(row["hidden"]), photos=json.loads(row["photos_json"]),
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
         restocked_at=maybe_time(row["restocked_at"]),

@@ -32,13 +32,9 @@ _SHOP_COLUMNS = (
 )
 
 
-async def _load_shop(conn: aiosqlite.Connection, row: aiosqlite.Row) -> Shop:
-    hours = await rows.fetch_all(
-        conn, "SELECT * FROM shop_hours WHERE shop_id = ? ORDER BY weekday, opens", (row["id"],)
-    )
-    photos = await rows.fetch_all(conn, "SELECT * FROM shop_photos WHERE shop_id = ?",
-                                  (row["id"],))
-    return rows.shop(row, hours, photos)
+async def _shop(conn: aiosqlite.Connection, where: str, key: object) -> Shop | None:
+    row = await rows.fetch_one(conn, f"{rows.SHOP_SELECT} WHERE {where}", (key,))
+    return None if row is None else rows.shop(row)
 
 
 class ShopRepository:
@@ -109,10 +105,10 @@ class ShopRepository:
                                     if column in _SHOP_COLUMNS)
             await conn.execute(f"UPDATE shops SET {assignments} WHERE id = :id",
                                {**changes, "id": shop_id})
-        row = await rows.fetch_one(conn, "SELECT * FROM shops WHERE id = ?", (shop_id,))
-        if row is None:
+        shop = await _shop(conn, "s.id = ?", shop_id)
+        if shop is None:
             raise NotFound("shop", shop_id)
-        return await _load_shop(conn, row)
+        return shop
 
     async def set_hours(self, shop_id: int, intervals: Sequence[OpeningInterval]) -> Shop:
         """Replace the whole week's opening hours."""
@@ -135,30 +131,29 @@ class ShopRepository:
 
     async def get(self, shop_id: int) -> Shop | None:
         async with self._db.read() as conn:
-            row = await rows.fetch_one(conn, "SELECT * FROM shops WHERE id = ?", (shop_id,))
-            return None if row is None else await _load_shop(conn, row)
+            return await _shop(conn, "s.id = ?", shop_id)
 
     async def by_slug(self, slug: str) -> Shop | None:
         async with self._db.read() as conn:
-            row = await rows.fetch_one(conn, "SELECT * FROM shops WHERE slug = ?", (slug,))
-            return None if row is None else await _load_shop(conn, row)
+            return await _shop(conn, "s.slug = ?", slug)
 
     async def browse(self, *, commune_id: int | None = None, active_only: bool = True,
                    offset: int = 0, limit: int = 8) -> Page[Shop]:
-        where = "WHERE (:commune IS NULL OR commune_id = :commune)"
+        where = "WHERE (:commune IS NULL OR s.commune_id = :commune)"
         if active_only:
-            where += " AND active = 1"
+            where += " AND s.active = 1"
         params = {"commune": commune_id, "offset": offset, "limit": limit}
         async with self._db.read() as conn:
-            total = await rows.fetch_value(conn, f"SELECT count(*) FROM shops {where}", params)
+            total = await rows.fetch_value(conn, f"SELECT count(*) FROM shops s {where}",
+                                           params)
             found = await rows.fetch_all(
                 conn,
-                f"SELECT * FROM shops {where} ORDER BY name COLLATE NOCASE, id"
+                f"{rows.SHOP_SELECT} {where} ORDER BY s.name COLLATE NOCASE, s.id"
                 " LIMIT :limit OFFSET :offset",
                 params,
             )
-            shops = [await _load_shop(conn, r) for r in found]
-        return Page[Shop](items=tuple(shops), total=total, offset=offset, limit=limit)
+        shops = tuple(rows.shop(r) for r in found)
+        return Page[Shop](items=shops, total=total, offset=offset, limit=limit)
 
     async def count(self) -> int:
         async with self._db.read() as conn:

@@ -1,0 +1,77 @@
+"""Many customers at once on the last units: never oversold, never a lost refusal."""
+
+import asyncio
+from datetime import UTC, datetime
+from itertools import cycle
+
+from chatshop.domain.models import PickupOrder
+from chatshop.errors import OutOfStock
+from chatshop.storage import Store
+from tests.conftest import Territory
+
+CUSTOMERS = 200
+AVAILABLE = 10
+ROUNDS = 20
+
+
+async def test_200_customers_on_10_units_get_exactly_10_reservations_every_time(
+        territory: Territory, store: Store) -> None:
+    services = territory.services
+    customers = [await territory.person(f"c{n}") for n in range(CUSTOMERS)]
+    for round_ in range(ROUNDS):
+        product = await territory.product(f"Galette des rois n°{round_}", 1800,
+                                          on_hand=AVAILABLE)
+
+        async def reserve(user_id: int, product_id: int = product.id,
+                          key: str = f"round-{round_}") -> str:
+            try:
+                await services.reservations.reserve_now(user_id, product_id, 1, key)
+            except OutOfStock as refusal:
+                assert refusal.available == 0
+                return "out of stock"
+            return "reserved"
+
+        outcomes = await asyncio.gather(*(reserve(c.id) for c in customers))
+        assert outcomes.count("reserved") == AVAILABLE
+        assert outcomes.count("out of stock") == CUSTOMERS - AVAILABLE
+        after = await services.catalogue.product(product.id)
+        assert (after.on_hand, after.reserved) == (AVAILABLE, AVAILABLE)
+    live = await store.orders.live_quantities()
+    for product_id, quantity in live.items():
+        assert (await services.catalogue.product(product_id)).reserved == quantity
+    assert sum(live.values()) == AVAILABLE * ROUNDS
+
+
+async def test_concurrent_multi_line_baskets_are_all_or_nothing(territory: Territory) -> None:
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=7)
+    jam = await territory.product("Confiture", 550, on_hand=5)
+    customers = [await territory.person(f"b{n}") for n in range(40)]
+    for customer in customers:
+        await services.baskets.add(customer.id, honey.id, 1)
+        await services.baskets.add(customer.id, jam.id, 1)
+
+    async def confirm(user_id: int) -> bool:
+        try:
+            await services.reservations.confirm_basket(user_id, "basket")
+        except OutOfStock:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(confirm(c.id) for c in customers))
+    assert outcomes.count(True) == 5  # jam runs out first; no honey is held for the rest
+    assert (await services.catalogue.product(honey.id)).reserved == 5
+    assert (await services.catalogue.product(jam.id)).reserved == 5
+
+
+async def test_a_taken_code_is_drawn_again(territory: Territory, store: Store) -> None:
+    honey = await territory.product("Miel", 850, on_hand=5)
+    order = PickupOrder(shop_id=territory.shop.id, items=((honey.id, 1),),
+                        deadline_at=datetime(2026, 12, 1, tzinfo=UTC))
+    codes = cycle(["AAAAA", "AAAAA", "BBBBB"])
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    (first,) = await store.orders.reserve(territory.customer.id, "a", [order], now,
+                                          lambda: next(codes), from_basket=False)
+    (second,) = await store.orders.reserve(territory.customer.id, "b", [order], now,
+                                           lambda: next(codes), from_basket=False)
+    assert (first.code, second.code) == ("AAAAA", "BBBBB")
