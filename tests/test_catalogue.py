@@ -130,9 +130,12 @@ async def test_the_catalogue_is_paged_by_name(territory: Territory) -> None:
     catalogue = territory.services.catalogue
     first = await catalogue.shop_catalogue(territory.shop.id, limit=8)
     second = await catalogue.shop_catalogue(territory.shop.id, offset=8, limit=8)
-    assert first.total == 10 and len(first.items) == 8 and first.has_next
+    assert first.total == 10
+    assert len(first.items) == 8
+    assert first.has_next
     assert [i.product.name for i in second.items] == ["Sel", "Thé"]
-    assert not second.has_next and second.has_previous
+    assert not second.has_next
+    assert second.has_previous
 
 
 async def test_categories_are_listed_per_shop_and_edited_by_the_operator_only(
@@ -148,7 +151,8 @@ async def test_categories_are_listed_per_shop_and_edited_by_the_operator_only(
         await catalogue.add_category(territory.owner, "Vins")
     wine = await catalogue.add_category(territory.operator, "Vins & spiritueux")
     renamed = await catalogue.edit_category(territory.operator, wine.id, name="Vins")
-    assert renamed.name == "Vins" and renamed.position > food.position
+    assert renamed.name == "Vins"
+    assert renamed.position > food.position
     await catalogue.edit_category(territory.operator, wine.id, active=False)
     assert "Vins" not in [c.name for c in await catalogue.categories()]
     with pytest.raises(NotFound):

@@ -40,7 +40,8 @@ async def test_confirming_a_basket_makes_one_reservation_per_pickup_shop(
     assert [(li.name, li.unit_price_cents, li.quantity) for li in at_grocer.lines] == [
         ("Miel", 850, 2)]
     assert at_grocer.deadline_at == clock.now + timedelta(hours=48)
-    assert len(at_grocer.code) == 5 and set(at_grocer.code) <= set(RESERVATION_ALPHABET)
+    assert len(at_grocer.code) == 5
+    assert set(at_grocer.code) <= set(RESERVATION_ALPHABET)
     assert await held(territory, honey.id) == (5, 2)
     assert await held(territory, bread.id) == (5, 1)
     assert await services.baskets.baskets(me) == []
@@ -60,7 +61,8 @@ async def test_a_short_line_reserves_nothing_and_names_what_is_left(
     with pytest.raises(OutOfStock) as refused:
         await services.reservations.confirm_basket(me, "confirm-1")
     assert (refused.value.product_name, refused.value.available) == ("Confiture", 1)
-    assert "Confiture" in refused.value.message() and "1" in refused.value.message()
+    assert "Confiture" in refused.value.message()
+    assert "1" in refused.value.message()
     assert await held(territory, honey.id) == (5, 0)
     assert await held(territory, jam.id) == (3, 2)
     assert await services.reservations.of_customer(me) == []
@@ -132,9 +134,11 @@ async def test_the_shop_prepares_then_hands_over_a_reservation(territory: Territ
     found = await services.reservations.find_by_code(territory.owner, made.code.lower())
     assert found.id == made.id
     ready = await services.reservations.mark_ready(territory.owner, made.id)
-    assert ready.status is ReservationStatus.READY and ready.ready_at is not None
+    assert ready.status is ReservationStatus.READY
+    assert ready.ready_at is not None
     done = await services.reservations.mark_collected(territory.owner, made.id)
-    assert done.status is ReservationStatus.COLLECTED and done.closed_at is not None
+    assert done.status is ReservationStatus.COLLECTED
+    assert done.closed_at is not None
     assert await held(territory, honey.id) == (3, 0)
     ledger = await services.catalogue.stock_history(territory.owner, honey.id)
     assert (ledger[-1].delta, ledger[-1].reason.value, ledger[-1].reservation_id) == (

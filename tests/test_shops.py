@@ -22,7 +22,9 @@ async def test_the_operator_creates_a_shop_with_a_readable_unique_slug(
     assert first.slug == "epicerie-chez-lea"
     assert second.slug == "epicerie-chez-lea-2"
     assert (await shops.by_slug("epicerie-chez-lea")).id == first.id
-    assert first.hold_hours == 48 and first.active and not first.on_holiday
+    assert first.hold_hours == 48
+    assert first.active
+    assert not first.on_holiday
 
 
 async def test_a_shopkeeper_cannot_create_shops_or_communes(territory: Territory) -> None:
