@@ -17,11 +17,11 @@ from pathlib import Path
 
 import aiosqlite
 
-from chatshop.domain.models import Actor, Commune, Role, Shop
+from chatshop.domain.models import Actor, Channel, Commune, Role, Shop
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 
-OPERATOR = ("telegram", "1000")
+OPERATOR: tuple[Channel, str] = ("telegram", "1000")
 
 
 @dataclass

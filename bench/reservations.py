@@ -344,8 +344,10 @@ async def run(args: argparse.Namespace) -> int:
     if (len(doubled.reservation_ids) != customers * taps or doubled.errors
             or doubled.granted != 2 * customers * taps or not tapped_check.consistent):
         failures.append(f"double tap: {len(doubled.reservation_ids)} distinct reservations for"
-                        f" {customers * taps} keys, {doubled.errors} errors"
-                        f" ({doubled.first_error}), {tapped_check}")
+                        f" {customers * taps} keys, but of {doubled.attempts} calls"
+                        f" {doubled.refused} got OutOfStock instead of the reservation their"
+                        f" key already made and {doubled.errors} failed"
+                        f" ({doubled.first_error or 'no error'}); {tapped_check}")
 
     print()
     if failures:

@@ -1,11 +1,12 @@
 """Reservations: all-or-none stock holds, codes, deadlines, states, expiry, reminders."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from chatshop.domain.codes import RESERVATION_ALPHABET
-from chatshop.domain.models import ReservationStatus, ShopDetails
+from chatshop.domain.models import ProductChanges, ReservationStatus, ShopDetails
 from chatshop.errors import (
     EmptyBasket,
     InvalidInput,
@@ -115,7 +116,6 @@ async def test_a_shop_on_holiday_takes_no_reservation(territory: Territory) -> N
 
 async def test_a_hidden_product_in_a_basket_is_refused_at_confirmation(
         territory: Territory) -> None:
-    from chatshop.domain.models import ProductChanges
     services = territory.services
     honey = await territory.product("Miel", 850, on_hand=5)
     await services.baskets.add(territory.customer.id, honey.id, 1)
@@ -250,3 +250,31 @@ async def test_live_codes_are_unique(territory: Territory) -> None:
     made = [await services.reservations.reserve_now(territory.customer.id, honey.id, 1,
                                                     f"k{n}") for n in range(200)]
     assert len({r.code for r in made}) == 200
+
+
+async def test_a_replayed_confirmation_still_gets_its_reservation_once_sold_out(
+        territory: Territory) -> None:
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=1)
+    first = await services.reservations.reserve_now(territory.customer.id, honey.id, 1, "tap")
+    # The last unit is gone and the product is hidden, yet the redelivered tap is answered
+    # with the reservation it already made, and nothing more is held.
+    await services.catalogue.update_product(territory.owner, honey.id,
+                                            ProductChanges(hidden=True))
+    assert await services.reservations.reserve_now(territory.customer.id, honey.id, 1,
+                                                   "tap") == first
+    assert await held(territory, honey.id) == (1, 1)
+    with pytest.raises(NotFound):  # a new confirmation is refused as it should be
+        await services.reservations.reserve_now(territory.customer.id, honey.id, 1, "new")
+
+
+async def test_concurrent_double_taps_make_one_reservation(territory: Territory) -> None:
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=5)
+    await services.baskets.add(territory.customer.id, honey.id, 2)
+    results = await asyncio.gather(*(
+        services.reservations.confirm_basket(territory.customer.id, "double-tap")
+        for _ in range(5)))
+    assert all(r == results[0] for r in results)
+    assert await held(territory, honey.id) == (5, 2)
+    assert len(await services.reservations.of_customer(territory.customer.id)) == 1

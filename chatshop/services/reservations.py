@@ -27,7 +27,14 @@ from chatshop.domain.models import (
     Shop,
 )
 from chatshop.domain.parsing import check_quantity, clean_description
-from chatshop.errors import EmptyBasket, InvalidInput, NotAllowed, NotFound, ShopUnavailable
+from chatshop.errors import (
+    DomainError,
+    EmptyBasket,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    ShopUnavailable,
+)
 from chatshop.i18n import _
 from chatshop.services.access import Access
 from chatshop.storage import Store
@@ -52,33 +59,43 @@ class ReservationService:
         """Reserve the basket (or only the one for ``shop_id``): one reservation per
         pickup shop, all or none; the basket lines reserved are emptied."""
         key = _checked_key(idempotency_key)
-        done = await self._store.orders.by_idempotency_key(user_id, key)
-        if done:
-            return done
-        baskets = [b for b in await self._store.orders.baskets(user_id)
-                   if shop_id is None or b.shop_id == shop_id]
-        if not baskets:
-            raise EmptyBasket()
-        await self._check_still_offered(baskets)
-        orders = [await self._order(b.shop_id, _items(b)) for b in baskets]
-        return await self._store.orders.reserve(user_id, key, orders, self._clock(),
-                                                reservation_code, from_basket=True)
+        try:
+            baskets = [b for b in await self._store.orders.baskets(user_id)
+                       if shop_id is None or b.shop_id == shop_id]
+            if not baskets:
+                raise EmptyBasket()
+            await self._check_still_offered(baskets)
+            orders = [await self._order(b.shop_id, _items(b)) for b in baskets]
+            return await self._store.orders.reserve(user_id, key, orders, self._clock(),
+                                                    reservation_code, from_basket=True)
+        except DomainError as refusal:
+            return await self._replay(user_id, key, refusal)
 
     async def reserve_now(self, user_id: int, product_id: int, quantity: int,
                           idempotency_key: str) -> Reservation:
         """Reserve one product straight from its card, without touching the basket."""
         key = _checked_key(idempotency_key)
-        done = await self._store.orders.by_idempotency_key(user_id, key)
-        if done:
-            return done[0]
-        listed = await self._store.catalogue.listed(product_id)
-        if listed is None:
-            raise NotFound("product", product_id)
-        order = await self._order(listed.product.pickup_shop_id,
-                                  ((product_id, check_quantity(quantity)),))
-        (reservation,) = await self._store.orders.reserve(
-            user_id, key, [order], self._clock(), reservation_code, from_basket=False)
+        try:
+            listed = await self._store.catalogue.listed(product_id)
+            if listed is None:
+                raise NotFound("product", product_id)
+            order = await self._order(listed.product.pickup_shop_id,
+                                      ((product_id, check_quantity(quantity)),))
+            (reservation,) = await self._store.orders.reserve(
+                user_id, key, [order], self._clock(), reservation_code, from_basket=False)
+        except DomainError as refusal:
+            return (await self._replay(user_id, key, refusal))[0]
         return reservation
+
+    async def _replay(self, user_id: int, key: str,
+                      refusal: DomainError) -> list[Reservation]:
+        """After a refusal: if this confirmation already went through (a double tap, a
+        redelivered message), its reservations are the answer; else the refusal stands.
+        Checking only here keeps the common path free of an extra read."""
+        done = await self._store.orders.by_idempotency_key(user_id, key)
+        if not done:
+            raise refusal
+        return done
 
     async def _order(self, shop_id: int, items: Sequence[tuple[int, int]]) -> PickupOrder:
         shop = await self._pickup_shop(shop_id)
