@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from chatshop import __version__
+from chatshop.app import start
 from chatshop.config import Settings, load_settings
 from chatshop.errors import ConfigError, MigrationError
 from chatshop.i18n import _, ngettext
-from chatshop.storage import open_store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _migrate(settings: Settings) -> str:
-    store = await open_store(settings.database)
+    app = await start(settings)
+    store = app.store
     try:
         report = store.migration
         communes = len(await store.shops.communes())
@@ -40,7 +41,7 @@ async def _migrate(settings: Settings) -> str:
         products = await store.catalogue.count()
         categories = len(await store.catalogue.categories())
     finally:
-        await store.close()
+        await app.close()
     applied = ngettext("{n} migration applied", "{n} migrations applied",
                        len(report.applied)).format(n=len(report.applied))
     lines = [

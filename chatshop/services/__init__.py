@@ -5,7 +5,6 @@ what, and raise ``DomainError`` for anything a user must be told. No SQL, no pla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock, utc_now
 from chatshop.services.access import Access
@@ -31,7 +30,8 @@ class Services:
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
-                   tz: ZoneInfo | None = None, clock: Clock = utc_now) -> Services:
+                   clock: Clock = utc_now) -> Services:
+    """Every use case over ``store``; ``operators`` are ``(channel, user_id)`` pairs."""
     access = Access(store, operators)
     return Services(
         customers=CustomerService(store, access, clock),

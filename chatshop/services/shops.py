@@ -10,6 +10,7 @@ from chatshop.clock import Clock
 from chatshop.domain.codes import invite_code, normalise_code, slugify
 from chatshop.domain.models import (
     Actor,
+    Channel,
     Commune,
     Hosting,
     HostingStatus,
@@ -97,6 +98,13 @@ class ShopService:
         """Close the shop for holidays (reservations are refused) or open it again."""
         return await self.update_shop(actor, shop_id, ShopDetails(on_holiday=on_holiday,
                                                                   holiday_message=message))
+
+    async def set_photo(self, actor: Actor, shop_id: int, channel: Channel,
+                        file_ref: str) -> Shop:
+        """The shop's picture on one channel (a Telegram file_id, a WhatsApp media id)."""
+        await self._access.require_staff(actor, shop_id)
+        await self._store.shops.set_photo(shop_id, channel, file_ref)
+        return await self.get(shop_id)
 
     async def get(self, shop_id: int) -> Shop:
         shop = await self._store.shops.get(shop_id)
