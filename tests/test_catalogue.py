@@ -124,8 +124,8 @@ async def test_hidden_products_are_not_shown_to_customers(territory: Territory) 
     assert own.total == 2
 
 
-async def test_the_catalogue_is_paged_by_name(territory: Territory) -> None:
-    for name in ["Savon", "bougie", "Ail", "Miel", "Crème", "Thé", "Café", "Sel", "Riz", "Pâtes"]:
+async def test_the_catalogue_is_paged_in_french_alphabetical_order(territory: Territory) -> None:
+    for name in ["Savon", "bougie", "Ail", "Miel", "Éclair", "Thé", "Café", "Sel", "Riz", "Pâtes"]:
         await territory.product(name)
     catalogue = territory.services.catalogue
     first = await catalogue.shop_catalogue(territory.shop.id, limit=8)
@@ -133,6 +133,8 @@ async def test_the_catalogue_is_paged_by_name(territory: Territory) -> None:
     assert first.total == 10
     assert len(first.items) == 8
     assert first.has_next
+    assert [i.product.name for i in first.items] == [
+        "Ail", "bougie", "Café", "Éclair", "Miel", "Pâtes", "Riz", "Savon"]
     assert [i.product.name for i in second.items] == ["Sel", "Thé"]
     assert not second.has_next
     assert second.has_previous

@@ -184,7 +184,7 @@ class CatalogueRepository:
             total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
             found = await rows.fetch_all(
                 conn,
-                f"SELECT {_LISTED_COLUMNS} {where} ORDER BY p.name COLLATE NOCASE, p.id"
+                f"SELECT {_LISTED_COLUMNS} {where} ORDER BY sort_key(p.name), p.id"
                 " LIMIT :limit OFFSET :offset",
                 params,
             )
@@ -214,7 +214,7 @@ class CatalogueRepository:
             found = await rows.fetch_all(
                 conn,
                 f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p WHERE p.shop_id = ?"
-                " ORDER BY p.name COLLATE NOCASE, p.id LIMIT ? OFFSET ?",
+                " ORDER BY sort_key(p.name), p.id LIMIT ? OFFSET ?",
                 (shop_id, limit, offset),
             )
         items = tuple(rows.product(r) for r in found)

@@ -10,6 +10,7 @@ connection, so browsing never waits behind a write (WAL).
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,15 @@ from pathlib import Path
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5_000
+
+
+def sort_key(text: str | None) -> str | None:
+    """Alphabetical order as a French reader expects it: « Éclair » between « Ecl » and
+    « Ed », not after « Z » (SQL ``ORDER BY sort_key(name)``)."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 async def connect(path: str | Path) -> aiosqlite.Connection:
@@ -29,6 +39,7 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
     # the last transactions but never corrupts the database.
     await conn.execute("PRAGMA synchronous = NORMAL")
     await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.create_function("sort_key", 1, sort_key, deterministic=True)
     return conn
 
 

@@ -148,7 +148,7 @@ class ShopRepository:
                                            params)
             found = await rows.fetch_all(
                 conn,
-                f"{rows.SHOP_SELECT} {where} ORDER BY s.name COLLATE NOCASE, s.id"
+                f"{rows.SHOP_SELECT} {where} ORDER BY sort_key(s.name), s.id"
                 " LIMIT :limit OFFSET :offset",
                 params,
             )
