@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -68,9 +69,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = {"database": args.database} if getattr(args, "database", None) else {}
         settings = load_settings(**overrides)
+    except ConfigError as exc:
+        print(f"chatshop: {exc}", file=sys.stderr)
+        return 2
+    try:
         if args.command == "migrate":
             print(asyncio.run(_migrate(settings)))
-    except (ConfigError, MigrationError) as exc:
+    except MigrationError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
+        return 2
+    except (sqlite3.Error, OSError) as exc:
+        print(f"chatshop: base de données inutilisable / cannot use the database "
+              f"{settings.database}: {exc}", file=sys.stderr)
         return 2
     return 0

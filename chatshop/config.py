@@ -7,6 +7,7 @@ the variable, in French and English, so start-up stops with a sentence, not a tr
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +49,15 @@ class Settings(BaseSettings):
     territory: str = Field(default="Mon territoire", min_length=1, max_length=60)
     operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    @field_validator("database")
+    @classmethod
+    def _folder_exists(cls, value: str) -> str:
+        # Checked here so that start-up names the variable instead of failing in SQLite.
+        folder = Path(value).parent
+        if not folder.is_dir():
+            raise ValueError(f"le dossier « {folder} » n'existe pas / folder does not exist")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -84,10 +94,19 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the settings, or raise ``ConfigError`` with one line naming the variable."""
     try:
         return Settings(**overrides)
+    except UnicodeDecodeError:
+        raise ConfigError(
+            ".env : le fichier doit être en UTF-8 / the file must be saved as UTF-8"
+        ) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
-        reason = str(error["msg"]).removeprefix("Value error, ")
+        reason = _one_line(str(error["msg"]).removeprefix("Value error, "))
         raise ConfigError(
             f"CHATSHOP_{field.upper()} : valeur invalide / invalid value — {reason}"
         ) from None
+
+
+def _one_line(text: str) -> str:
+    """Escape line breaks and other unprintable characters a bad value may carry."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

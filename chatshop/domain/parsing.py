@@ -21,8 +21,11 @@ PRODUCT_DESCRIPTION_MAX = 800
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CURRENCY = re.compile(r"(?:€|eur(?:os?)?)$", re.IGNORECASE)
 # 6 | 6,50 | 6.5 | 1 200,00 (groups of three after a space) | 6€50 (handled before)
-_AMOUNT = re.compile(r"(?P<units>\d{1,3}(?: \d{3})+|\d+)(?:[.,](?P<decimals>\d+))?")
-_EURO_IN_THE_MIDDLE = re.compile(r"(?P<units>\d+) ?€ ?(?P<decimals>\d{1,2})")
+# [0-9], not \d: \d also matches Arabic-Indic, full-width... digits, which int() accepts.
+_AMOUNT = re.compile(r"(?P<units>[0-9]{1,3}(?: [0-9]{3})+|[0-9]+)(?:[.,](?P<decimals>[0-9]+))?")
+_EURO_IN_THE_MIDDLE = re.compile(r"(?P<units>[0-9]+) ?€ ?(?P<decimals>[0-9]{1,2})")
+# A French number: 06 12 34 56 78, +33 6 12 34 56 78, or +33 (0)6 12 34 56 78.
+_FRENCH_PHONE = re.compile(r"(?:0|\+33|\+330)(?P<number>[1-9][0-9]{8})")
 
 
 def _echo(text: str) -> str:
@@ -72,7 +75,7 @@ def parse_price(text: str) -> int:
 
 def parse_quantity(text: str) -> int:
     """Read a quantity from 1 to 999: ``3`` -> ``3``; ``0``, ``1000``, ``2,5`` are refused."""
-    cleaned = _SPACES.sub("", text)
+    cleaned = text.strip()  # only around: "2 3" is not 23
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 4:
         raise InvalidInput(_("Please type a whole number between 1 and 999."))
     return check_quantity(int(cleaned))
@@ -114,11 +117,16 @@ def clean_description(text: str, *, max_length: int = PRODUCT_DESCRIPTION_MAX) -
 
 
 def _printable(text: str, keep: str = "") -> str:
-    """Drop control and format characters (but keep ``keep``), normalised to NFC."""
+    """Drop control and format characters (but keep ``keep``), normalised to NFC.
+
+    Whitespace that is not kept (tabs, line breaks...) becomes a space instead of being
+    dropped, so that it never glues two words together.
+    """
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
     return "".join(
-        ch for ch in text
-        if ch in keep or ch == " " or not unicodedata.category(ch).startswith(("C", "Zl", "Zp"))
+        ch if ch in keep or not ch.isspace() else " "
+        for ch in text
+        if ch in keep or ch.isspace() or not unicodedata.category(ch).startswith("C")
     )
 
 
@@ -127,8 +135,9 @@ def clean_phone(text: str) -> str:
     digits = re.sub(r"[\s.\-()\u00a0]", "", text)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
-    if re.fullmatch(r"0[1-9]\d{8}", digits):
-        return "+33" + digits[1:]
-    if re.fullmatch(r"\+[1-9]\d{7,14}", digits):
+    french = _FRENCH_PHONE.fullmatch(digits)
+    if french:
+        return "+33" + french["number"]
+    if re.fullmatch(r"\+[1-9][0-9]{7,14}", digits) and not digits.startswith("+33"):
         return digits
     raise InvalidInput(_("That does not look like a phone number, for example 06 12 34 56 78."))

@@ -32,14 +32,18 @@ def sort_key(text: str | None) -> str | None:
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """A connection with chatshop's pragmas, in autocommit mode (we say BEGIN ourselves)."""
     conn = await aiosqlite.connect(str(path), isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    # In WAL mode NORMAL is durable against application crashes; a power cut may lose
-    # the last transactions but never corrupts the database.
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.create_function("sort_key", 1, sort_key, deterministic=True)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL is durable against application crashes; a power cut may lose
+        # the last transactions but never corrupts the database.
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.create_function("sort_key", 1, sort_key, deterministic=True)
+    except BaseException:
+        await conn.close()  # else its thread keeps the process alive
+        raise
     return conn
 
 
@@ -58,7 +62,11 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         """Open (creating if needed) the database file; migrations are applied separately."""
         writer = await connect(path)
-        reader = await connect(path)
+        try:
+            reader = await connect(path)
+        except BaseException:
+            await writer.close()
+            raise
         return cls(Path(path), writer, reader)
 
     async def close(self) -> None:

@@ -19,7 +19,16 @@ import aiosqlite
 from chatshop.errors import MigrationError
 from chatshop.resources import migrations_dir
 
-_FILE_NAME = re.compile(r"(?P<number>\d{4})_(?P<name>[a-z0-9_]+)\.sql")
+_FILE_NAME = re.compile(r"(?P<number>[0-9]{4})_(?P<name>[a-z0-9_]+)\.sql")
+
+
+# A statement that would end the migration's transaction early (trigger bodies' BEGIN ...
+# END are fine: their BEGIN ends a line and their END is not followed by TRANSACTION).
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(?:COMMIT|ROLLBACK|END\s+TRANSACTION|SAVEPOINT|RELEASE"
+    r"|BEGIN\s*(?:DEFERRED|IMMEDIATE|EXCLUSIVE|TRANSACTION)?\s*;)",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +53,14 @@ def discover(folder: Path | None = None) -> list[Migration]:
     if not folder.is_dir():
         raise MigrationError(f"migrations folder not found: {folder}")
     found: dict[int, Migration] = {}
-    for path in sorted(folder.glob("*.sql")):
+    # Any case of ".sql": a "0003_x.SQL" must be refused, not silently never applied.
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".sql"):
         match = _FILE_NAME.fullmatch(path.name)
         if match is None:
             raise MigrationError(f"migration file name must be NNNN_name.sql: {path.name}")
         version = int(match["number"])
+        if version == 0:
+            raise MigrationError(f"migrations are numbered from 0001: {path.name}")
         if version in found:
             raise MigrationError(
                 f"two migrations have number {version:04d}: {found[version].path.name}, {path.name}"
@@ -76,6 +88,8 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
     migrations = discover(folder)
     newest = len(migrations)
     goal = newest if target is None else target
+    if not 0 <= goal <= newest:
+        raise MigrationError(f"target version {goal} is not between 0 and {newest}")
     before = await schema_version(conn)
     if before > newest:
         raise MigrationError(
@@ -86,6 +100,10 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
     report = MigrationReport(before=before, after=before)
     for migration in migrations[before:goal]:
         sql = migration.path.read_text(encoding="utf-8")
+        if _TRANSACTION_CONTROL.search(sql):
+            raise MigrationError(
+                f"{migration.path.name} must not BEGIN, COMMIT or ROLLBACK: each migration "
+                "already runs in its own transaction")
         script = (
             f"BEGIN IMMEDIATE;\n{sql}\n;\n"
             f"PRAGMA user_version = {migration.version};\nCOMMIT;"
