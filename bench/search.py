@@ -3,7 +3,7 @@
 Builds a fresh database with 10 000 products in 200 shops over 13 communes of the
 Haute-Vienne (names such as « Miel de châtaignier », « Savon au lait d'ânesse »,
 « Crème pour les mains », with accents, descriptions and categories; a few hidden
-products, shops on holiday, a closed shop and products hosted at another shop), then
+products, shops on holiday or closed, and products hosted at another shop), then
 runs realistic queries through ``services.search.search`` (prefixes, several words,
 accent-free spellings, filler words, commune / shop / category filters, second pages)
 and reports p50 / p95 / p99 latency per query type and overall.
