@@ -1,7 +1,8 @@
 """Search across every shop: what people type becomes a safe full-text query.
 
-Words are matched by prefix and without accents or case (``creme`` and ``crè`` find
-« Crème »); every word must match, except short French filler words, which are dropped so
+Words of three letters or more are matched by prefix, all without accents or case
+(``creme`` and ``crè`` find « Crème »); shorter words match whole words only. Every
+word must match, except short French filler words, which are dropped so
 that « confiture de fraise » finds « Confiture fraise ». The user's text never reaches
 FTS5 syntax: each word is quoted.
 """
@@ -14,6 +15,9 @@ from chatshop.domain.models import ListedProduct, Page
 from chatshop.storage import Store
 
 MAX_WORDS = 8
+# One or two letters as a prefix match a large part of the catalogue (slow to rank and no
+# use to the reader); such short words must match whole.
+MIN_PREFIX = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FILLER = frozenset({
     "a", "à", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les",
@@ -27,7 +31,8 @@ def match_expression(text: str) -> str | None:
     meaningful = [w for w in words if w not in _FILLER] or words
     if not meaningful:
         return None
-    return " ".join(f'"{w}"*' for w in meaningful[:MAX_WORDS])
+    return " ".join(f'"{w}"*' if len(w) >= MIN_PREFIX else f'"{w}"'
+                    for w in meaningful[:MAX_WORDS])
 
 
 class SearchService:

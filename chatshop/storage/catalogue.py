@@ -25,15 +25,15 @@ from chatshop.storage.database import Database
 
 # A product is listed at its pickup shop (its host when hosted, else its maker) when it
 # is not hidden, both shops are active, and any hosting agreement is accepted.
-_LISTED = """
-    FROM products p
+_LISTED_JOINS = """
     JOIN shops maker ON maker.id = p.shop_id
     JOIN shops pickup ON pickup.id = COALESCE(p.host_shop_id, p.shop_id)
     JOIN communes c ON c.id = pickup.commune_id
     LEFT JOIN hostings h ON h.host_shop_id = p.host_shop_id AND h.maker_shop_id = p.shop_id
-    WHERE p.hidden = 0 AND maker.active = 1 AND pickup.active = 1
-      AND (p.host_shop_id IS NULL OR h.status = 'accepted')
 """
+_VISIBLE = """p.hidden = 0 AND maker.active = 1 AND pickup.active = 1
+    AND (p.host_shop_id IS NULL OR h.status = 'accepted')"""
+_LISTED = f"FROM products p {_LISTED_JOINS} WHERE {_VISIBLE}"
 _LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
                    f" c.name AS commune_name, {rows.PRODUCT_PHOTOS}")
 
@@ -196,11 +196,11 @@ class CatalogueRepository:
         async with self._db.read() as conn:
             found = await rows.fetch_all(
                 conn,
-                f"""SELECT cat.*, count(*) AS products {_LISTED} AND pickup.id = ?
-                    AND cat.active = 1
-                    GROUP BY cat.id ORDER BY cat.position, cat.name""".replace(
-                    "FROM products p", "FROM products p JOIN categories cat"
-                    " ON cat.id = p.category_id"),
+                f"""SELECT cat.*, count(*) AS products
+                    FROM products p JOIN categories cat ON cat.id = p.category_id
+                    {_LISTED_JOINS}
+                    WHERE {_VISIBLE} AND pickup.id = ? AND cat.active = 1
+                    GROUP BY cat.id ORDER BY cat.position, cat.name""",
                 (shop_id,),
             )
         return [(rows.category(r), int(r["products"])) for r in found]
@@ -273,24 +273,34 @@ class CatalogueRepository:
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """Listed products of shops taking reservations that match an FTS5 ``match``
         expression, best first (a hit in the name weighs more than in the description)."""
-        where = f"""{_LISTED.replace("FROM products p",
-                                     "FROM product_search s JOIN products p ON p.id = s.rowid")}
-            AND product_search MATCH :match AND pickup.on_holiday = 0
+        where = f"""FROM product_search s JOIN products p ON p.id = s.rowid {_LISTED_JOINS}
+            WHERE {_VISIBLE} AND product_search MATCH :match AND pickup.on_holiday = 0
             AND (:commune IS NULL OR pickup.commune_id = :commune)
             AND (:shop IS NULL OR pickup.id = :shop)
             AND (:category IS NULL OR p.category_id = :category)"""
         params = {"match": match, "commune": commune_id, "shop": shop_id,
                   "category": category_id, "offset": offset, "limit": limit}
+        # Rank every hit and count them in the same pass, then load only the page's rows
+        # (their photos and names) rather than every hit's.
         async with self._db.read() as conn:
-            total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
             found = await rows.fetch_all(
                 conn,
-                f"SELECT {_LISTED_COLUMNS} {where}"
-                " ORDER BY bm25(product_search, 10.0, 1.0), p.id LIMIT :limit OFFSET :offset",
+                f"""WITH hits AS (
+                        SELECT p.id, bm25(product_search, 10.0, 1.0) AS score {where}),
+                    page AS (
+                        SELECT id, score, count(*) OVER () AS total FROM hits
+                        ORDER BY score, id LIMIT :limit OFFSET :offset)
+                    SELECT {_LISTED_COLUMNS}, page.total
+                    FROM page JOIN products p ON p.id = page.id {_LISTED_JOINS}
+                    ORDER BY page.score, page.id""",
                 params,
             )
-            items = _listed(found)
-        return Page[ListedProduct](items=tuple(items), total=total, offset=offset, limit=limit)
+            if found:
+                total = int(found[0]["total"])
+            else:  # past the last page: the window has no row to tell the total
+                total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
+        return Page[ListedProduct](items=tuple(_listed(found)), total=total, offset=offset,
+                                   limit=limit)
 
 
 async def _set_photo(conn: aiosqlite.Connection, product_id: int, channel: Channel,

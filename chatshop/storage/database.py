@@ -1,4 +1,4 @@
-"""The SQLite database: one writer connection serialised by a lock, one reader.
+"""The SQLite database: one writer connection serialised by a lock, a pool of readers.
 
 SQLite allows one writer at a time. Every write transaction takes ``write()``, which
 holds an ``asyncio.Lock`` and starts with ``BEGIN IMMEDIATE`` so the write lock is taken
@@ -10,6 +10,7 @@ connection, so browsing never waits behind a write (WAL).
 from __future__ import annotations
 
 import asyncio
+import os
 import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,33 +49,43 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
 
 
 class Database:
-    """The pair of connections to one SQLite file."""
+    """The connections to one SQLite file: one writer, a few readers."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection,
-                 reader: aiosqlite.Connection) -> None:
+                 readers: list[aiosqlite.Connection]) -> None:
         self.path = path
         self._writer = writer
-        self._reader = reader
         self._write_lock = asyncio.Lock()
-        self._read_lock = asyncio.Lock()
+        self._readers = readers
+        self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        for reader in readers:
+            self._idle_readers.put_nowait(reader)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) the database file; migrations are applied separately."""
-        writer = await connect(path)
+    async def open(cls, path: str | Path, *, readers: int | None = None) -> Database:
+        """Open (creating if needed) the database file; migrations are applied separately.
+
+        Each reader has its own thread, and sqlite3 releases the GIL while a query runs,
+        so about one reader per core lets searches run side by side.
+        """
+        count = readers or min(max(os.cpu_count() or 1, 2), 4)
+        opened: list[aiosqlite.Connection] = []
         try:
-            reader = await connect(path)
+            for _ in range(count + 1):
+                opened.append(await connect(path))
         except BaseException:
-            await writer.close()
+            for conn in opened:
+                await conn.close()
             raise
-        return cls(Path(path), writer, reader)
+        return cls(Path(path), opened[0], opened[1:])
 
     async def close(self) -> None:
-        """Close both connections, waiting for the transaction in progress."""
+        """Close every connection, waiting for the transaction and reads in progress."""
         async with self._write_lock:
             await self._writer.close()
-        async with self._read_lock:
-            await self._reader.close()
+        for _ in self._readers:
+            reader = await self._idle_readers.get()
+            await reader.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -90,10 +101,13 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The reader connection. Each statement sees the last committed state; rows
-        written together (a reservation and its lines) are always seen together."""
-        async with self._read_lock:
-            yield self._reader
+        """A reader connection of the pool. Each statement sees the last committed state;
+        rows written together (a reservation and its lines) are always seen together."""
+        reader = await self._idle_readers.get()
+        try:
+            yield reader
+        finally:
+            self._idle_readers.put_nowait(reader)
 
     @property
     def writer(self) -> aiosqlite.Connection:
