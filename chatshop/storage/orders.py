@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -106,8 +107,8 @@ class OrderRepository:
                 for shop_id, lines in by_shop.items()]
 
     async def clear_basket(self, user_id: int, product_ids: Sequence[int] | None = None) -> None:
-        async with self._db.write() as conn:
-            await _clear_basket(conn, user_id, product_ids)
+        await self._db.run_write(partial(_clear_basket, user_id=user_id,
+                                         product_ids=product_ids))
 
     # -- reservations -----------------------------------------------------------------
 
@@ -120,10 +121,12 @@ class OrderRepository:
         then are returned and nothing else happens. A short line raises ``OutOfStock``
         naming it, and nothing is reserved.
         """
+        def transaction(conn: sqlite3.Connection) -> list[Reservation]:
+            return [_create(conn, user_id, idempotency_key, order, now, code, from_basket)
+                    for order in orders]
+
         try:
-            async with self._db.write() as conn:
-                return [await _create(conn, user_id, idempotency_key, order, now, code,
-                                      from_basket) for order in orders]
+            return await self._db.run_write(transaction)
         except _AlreadyConfirmed:
             # A double tap that raced the first one: the first one's reservations stand.
             return await self.by_idempotency_key(user_id, idempotency_key)
@@ -215,21 +218,24 @@ class OrderRepository:
         return {r[0]: r[1] for r in found}
 
 
-async def _hold(conn: aiosqlite.Connection, product_id: int, quantity: int) -> aiosqlite.Row:
+# The reservation transaction runs synchronously in the writer's thread (``run_write``):
+# plain sqlite3 calls, no await between reading the stock and taking it.
+
+
+def _hold(conn: sqlite3.Connection, product_id: int, quantity: int) -> sqlite3.Row:
     """Reserve ``quantity`` units or raise ``OutOfStock``; returns the price snapshot."""
-    row = await rows.fetch_one(
-        conn,
+    row: sqlite3.Row | None = conn.execute(
         """UPDATE products SET reserved = reserved + :q
            WHERE id = :id AND on_hand - reserved >= :q
            RETURNING id, shop_id, name, price_cents""",
         {"q": quantity, "id": product_id},
-    )
+    ).fetchone()
     if row is not None:
         return row
-    short = await rows.fetch_one(
-        conn, "SELECT name, on_hand - reserved AS available FROM products WHERE id = ?",
+    short = conn.execute(
+        "SELECT name, on_hand - reserved AS available FROM products WHERE id = ?",
         (product_id,),
-    )
+    ).fetchone()
     if short is None:
         raise NotFound("product", product_id)
     raise OutOfStock(product_id, short["name"], short["available"])
@@ -239,65 +245,63 @@ class _AlreadyConfirmed(Exception):
     """This customer already used this idempotency key: roll back and return theirs."""
 
 
-async def _create(conn: aiosqlite.Connection, user_id: int, key: str, order: PickupOrder,
-                  now: datetime, code: Callable[[], str], from_basket: bool) -> Reservation:
+def _create(conn: sqlite3.Connection, user_id: int, key: str, order: PickupOrder,
+            now: datetime, code: Callable[[], str], from_basket: bool) -> Reservation:
     """Hold every line of ``order`` and record the reservation (inside a transaction)."""
     lines = []
     for product_id, quantity in order.items:
-        held = await _hold(conn, product_id, quantity)
+        held = _hold(conn, product_id, quantity)
         lines.append(ReservationLine(
             product_id=product_id, maker_shop_id=held["shop_id"], name=held["name"],
             unit_price_cents=held["price_cents"], quantity=quantity))
     total = sum(line.total_cents for line in lines)
-    reservation_id, reservation_code = await _insert_reservation(
+    reservation_id, reservation_code = _insert_reservation(
         conn, user_id, order, total, key, now, code)
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO reservation_lines (reservation_id, product_id, maker_shop_id,"
         " name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?, ?)",
         [(reservation_id, line.product_id, line.maker_shop_id, line.name,
           line.unit_price_cents, line.quantity) for line in lines],
     )
     if from_basket:
-        await _clear_basket(conn, user_id, [product_id for product_id, _ in order.items])
+        _clear_basket(conn, user_id, [product_id for product_id, _ in order.items])
     return Reservation(
         id=reservation_id, code=reservation_code, user_id=user_id, shop_id=order.shop_id,
         status=ReservationStatus.PENDING, total_cents=total, created_at=now,
         deadline_at=order.deadline_at, lines=tuple(lines))
 
 
-async def _insert_reservation(conn: aiosqlite.Connection, user_id: int, order: PickupOrder,
-                              total: int, key: str, now: datetime,
-                              code: Callable[[], str]) -> tuple[int, str]:
+def _insert_reservation(conn: sqlite3.Connection, user_id: int, order: PickupOrder,
+                        total: int, key: str, now: datetime,
+                        code: Callable[[], str]) -> tuple[int, str]:
     """Insert the reservation under a code no live reservation uses."""
     for _attempt in range(_CODE_ATTEMPTS):
         candidate = code()
         try:
-            row = await rows.fetch_one(
-                conn,
+            row = conn.execute(
                 """INSERT INTO reservations (code, user_id, shop_id, status, total_cents,
                        idempotency_key, created_at, deadline_at)
                    VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id""",
                 (candidate, user_id, order.shop_id, total, key, rows.to_db_time(now),
                  rows.to_db_time(order.deadline_at)),
-            )
+            ).fetchone()
         except sqlite3.IntegrityError as exc:
             if "idempotency_key" in str(exc):
                 raise _AlreadyConfirmed from exc
             if "reservations.code" not in str(exc):
                 raise
-            continue
-        assert row is not None
+            continue  # only this statement failed; the transaction goes on
         return int(row["id"]), candidate
     raise RuntimeError("no free reservation code after many attempts")
 
 
-async def _clear_basket(conn: aiosqlite.Connection, user_id: int,
-                        product_ids: Sequence[int] | None) -> None:
+def _clear_basket(conn: sqlite3.Connection, user_id: int,
+                  product_ids: Sequence[int] | None) -> None:
     if product_ids is None:
-        await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
+        conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
         return
     marks = ", ".join("?" * len(product_ids))
-    await conn.execute(
+    conn.execute(
         f"DELETE FROM basket_lines WHERE user_id = ? AND product_id IN ({marks})",
         (user_id, *product_ids),
     )
