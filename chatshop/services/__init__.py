@@ -14,7 +14,7 @@ from chatshop.services.customers import CustomerService
 from chatshop.services.reservations import ReservationService
 from chatshop.services.search import SearchService
 from chatshop.services.shops import ShopService
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chatshop.domain.models import Actor, Role, User
 from chatshop.errors import NotAllowed
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 
 class Access:

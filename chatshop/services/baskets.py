@@ -6,7 +6,7 @@ from chatshop.clock import Clock
 from chatshop.domain.models import Basket
 from chatshop.domain.parsing import check_quantity
 from chatshop.errors import NotFound, OutOfStock
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 
 class BasketService:

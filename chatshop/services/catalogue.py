@@ -20,7 +20,7 @@ from chatshop.domain.parsing import check_quantity, clean_description, clean_nam
 from chatshop.errors import InvalidInput, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 CATEGORY_NAME_MAX = 40
 MAX_ON_HAND = 100_000

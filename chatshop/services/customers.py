@@ -7,7 +7,7 @@ from chatshop.domain.models import Actor, Channel, User
 from chatshop.domain.parsing import clean_name, clean_phone
 from chatshop.errors import InvalidInput
 from chatshop.services.access import Access
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 DISPLAY_NAME_MAX = 64
 

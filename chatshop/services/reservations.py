@@ -37,7 +37,7 @@ from chatshop.errors import (
 )
 from chatshop.i18n import _
 from chatshop.services.access import Access
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 REMINDER_LEAD = timedelta(hours=6)
 CANCEL_REASON_MAX = 200

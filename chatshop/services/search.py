@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from chatshop.domain.models import ListedProduct, Page
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 MAX_WORDS = 8
 # One or two letters as a prefix match a large part of the catalogue (slow to rank and no

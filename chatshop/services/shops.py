@@ -26,7 +26,7 @@ from chatshop.domain.parsing import clean_description, clean_name, clean_phone
 from chatshop.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
-from chatshop.storage import Store
+from chatshop.storage.interface import Store
 
 INVITE_VALIDITY = timedelta(days=7)
 SHOP_NAME_MAX = 80

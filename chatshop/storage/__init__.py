@@ -1,12 +1,15 @@
-"""Persistence on SQLite: the only package that writes SQL.
+"""Persistence: the only package that writes SQL.
 
-Services see ``Store`` and its repositories, which take and return domain models and
-raise domain errors; no SQL or sqlite type crosses this boundary, so another engine
-(PostgreSQL) could implement the same repositories without touching services.
+Services see the protocols of ``chatshop.storage.interface`` (``Store`` and its
+repositories), which take and return domain models and raise domain errors. The other
+modules implement them on SQLite with aiosqlite (``open_store`` returns a
+``SqliteStore``); another engine could implement the same protocols without touching
+services.
 """
 
 from chatshop.storage.database import Database
+from chatshop.storage.interface import Store
 from chatshop.storage.migrations import MigrationReport, migrate
-from chatshop.storage.store import Store, open_store
+from chatshop.storage.store import SqliteStore, open_store
 
-__all__ = ["Database", "MigrationReport", "Store", "migrate", "open_store"]
+__all__ = ["Database", "MigrationReport", "SqliteStore", "Store", "migrate", "open_store"]

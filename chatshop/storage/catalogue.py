@@ -54,7 +54,7 @@ async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
     return rows.product(row)
 
 
-class CatalogueRepository:
+class SqliteCatalogueRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -50,7 +50,7 @@ async def _load(conn: aiosqlite.Connection, where: str,
     return [rows.reservation(r, lines[r["id"]]) for r in found]
 
 
-class OrderRepository:
+class SqliteOrderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 

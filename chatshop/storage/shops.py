@@ -37,7 +37,7 @@ async def _shop(conn: aiosqlite.Connection, where: str, key: object) -> Shop | N
     return None if row is None else rows.shop(row)
 
 
-class ShopRepository:
+class SqliteShopRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -1,33 +1,34 @@
-"""The ``Store``: every repository over one database, and how to open it."""
+"""The SQLite ``Store``: every repository over one database, and how to open it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from chatshop.storage.catalogue import CatalogueRepository
+from chatshop.storage.catalogue import SqliteCatalogueRepository
 from chatshop.storage.database import Database
+from chatshop.storage.interface import Store
 from chatshop.storage.migrations import MigrationReport, migrate
-from chatshop.storage.orders import OrderRepository
-from chatshop.storage.shops import ShopRepository
-from chatshop.storage.users import UserRepository
+from chatshop.storage.orders import SqliteOrderRepository
+from chatshop.storage.shops import SqliteShopRepository
+from chatshop.storage.users import SqliteUserRepository
 
 
-class Store:
-    """The persistence services use: one repository per aggregate."""
+class SqliteStore:
+    """The ``Store`` protocol on one SQLite file."""
 
     def __init__(self, db: Database, migration: MigrationReport) -> None:
         self.db = db
         self.migration = migration
-        self.users = UserRepository(db)
-        self.shops = ShopRepository(db)
-        self.catalogue = CatalogueRepository(db)
-        self.orders = OrderRepository(db)
+        self.users = SqliteUserRepository(db)
+        self.shops = SqliteShopRepository(db)
+        self.catalogue = SqliteCatalogueRepository(db)
+        self.orders = SqliteOrderRepository(db)
 
     async def close(self) -> None:
         await self.db.close()
 
 
-async def open_store(path: str | Path, migrations: Path | None = None) -> Store:
+async def open_store(path: str | Path, migrations: Path | None = None) -> SqliteStore:
     """Open the database, bring its schema up to date, and return the store."""
     db = await Database.open(path)
     try:
@@ -35,4 +36,6 @@ async def open_store(path: str | Path, migrations: Path | None = None) -> Store:
     except BaseException:
         await db.close()
         raise
-    return Store(db, report)
+    store = SqliteStore(db, report)
+    _conforms: Store = store  # mypy checks here that SqliteStore is a Store
+    return store

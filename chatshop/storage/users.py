@@ -10,7 +10,7 @@ from chatshop.storage import rows
 from chatshop.storage.database import Database
 
 
-class UserRepository:
+class SqliteUserRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -1,0 +1,294 @@
+"""What services need from storage: one repository per aggregate, gathered in a ``Store``.
+
+These protocols are the whole contract between services and persistence. They take and
+return domain models and raise domain errors; no SQL, connection or row crosses them.
+The other modules of this package implement them on SQLite (``SqliteStore``); another
+engine (PostgreSQL) would implement the same protocols and services would not change.
+Every write method is one transaction: it happens entirely or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from chatshop.domain.models import (
+    Basket,
+    Category,
+    Channel,
+    Commune,
+    Hosting,
+    HostingStatus,
+    Invite,
+    ListedProduct,
+    NewProduct,
+    OpeningInterval,
+    Page,
+    PickupOrder,
+    Product,
+    ProductChanges,
+    Reservation,
+    ReservationStatus,
+    Role,
+    Shop,
+    ShopDetails,
+    StaffMember,
+    StockMovement,
+    StockReason,
+    User,
+)
+from chatshop.storage.migrations import MigrationReport
+
+
+class UserRepository(Protocol):
+    async def seen(self, channel: Channel, external_id: str, display_name: str,
+                   now: datetime) -> User:
+        """Record that this person wrote now (creating them on first contact)."""
+        ...
+
+    async def get(self, user_id: int) -> User | None:
+        ...
+
+    async def find(self, channel: Channel, external_id: str) -> User | None:
+        ...
+
+    async def set_phone(self, user_id: int, phone: str | None) -> User:
+        ...
+
+
+class ShopRepository(Protocol):
+    async def add_commune(self, name: str, postcode: str = "") -> Commune:
+        ...
+
+    async def communes(self) -> list[Commune]:
+        ...
+
+    async def commune(self, commune_id: int) -> Commune | None:
+        ...
+
+    async def create_shop(self, name: str, slug: str, commune_id: int, now: datetime,
+                          details: ShopDetails) -> Shop:
+        """A new shop; the slug gets ``-2``, ``-3``... if it is taken."""
+        ...
+
+    async def update_shop(self, shop_id: int, details: ShopDetails) -> Shop:
+        ...
+
+    async def set_hours(self, shop_id: int, intervals: Sequence[OpeningInterval]) -> Shop:
+        """Replace the whole week's opening hours."""
+        ...
+
+    async def set_photo(self, shop_id: int, channel: Channel, file_ref: str) -> None:
+        ...
+
+    async def get(self, shop_id: int) -> Shop | None:
+        ...
+
+    async def by_slug(self, slug: str) -> Shop | None:
+        ...
+
+    async def browse(self, *, commune_id: int | None = None, active_only: bool = True,
+                   offset: int = 0, limit: int = 8) -> Page[Shop]:
+        ...
+
+    async def count(self) -> int:
+        ...
+
+    async def add_staff(self, shop_id: int, user_id: int, role: Role,
+                        now: datetime) -> StaffMember:
+        ...
+
+    async def remove_staff(self, shop_id: int, user_id: int) -> bool:
+        ...
+
+    async def staff_of(self, shop_id: int) -> list[StaffMember]:
+        ...
+
+    async def memberships(self, user_id: int) -> list[StaffMember]:
+        """Every shop this person runs, and their role there."""
+        ...
+
+    async def create_invite(self, invite: Invite) -> Invite:
+        ...
+
+    async def use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
+        """Spend the invite and make ``user_id`` owner or staff, in one transaction."""
+        ...
+
+    async def propose_hosting(self, host_shop_id: int, maker_shop_id: int,
+                              now: datetime) -> Hosting:
+        ...
+
+    async def decide_hosting(self, host_shop_id: int, maker_shop_id: int,
+                             status: HostingStatus, now: datetime) -> Hosting:
+        """Accept a proposal, or end an agreement (the products go back to their maker)."""
+        ...
+
+    async def hosting(self, host_shop_id: int, maker_shop_id: int) -> Hosting | None:
+        ...
+
+    async def hostings_of(self, shop_id: int) -> list[Hosting]:
+        """Agreements where this shop is host or maker."""
+        ...
+
+
+class CatalogueRepository(Protocol):
+    async def categories(self, *, include_inactive: bool = False) -> list[Category]:
+        ...
+
+    async def category(self, category_id: int) -> Category | None:
+        ...
+
+    async def save_category(self, name: str, *, category_id: int | None = None,
+                            position: int | None = None, active: bool = True) -> Category:
+        """Add a category (``category_id`` None) or rename / move / (de)activate one."""
+        ...
+
+    async def add_product(self, shop_id: int, new: NewProduct, user_id: int | None,
+                          now: datetime) -> Product:
+        ...
+
+    async def get(self, product_id: int) -> Product | None:
+        ...
+
+    async def update_product(self, product_id: int, changes: ProductChanges,
+                             now: datetime) -> Product:
+        ...
+
+    async def set_photo(self, product_id: int, channel: Channel, file_ref: str) -> None:
+        ...
+
+    async def place(self, product_id: int, host_shop_id: int | None, now: datetime) -> Product:
+        """Display a product at a host shop (``None``: back at its maker's)."""
+        ...
+
+    async def listed(self, product_id: int) -> ListedProduct | None:
+        """The product as customers see it, or ``None`` if it is not listed anywhere."""
+        ...
+
+    async def listed_ids(self, product_ids: list[int]) -> set[int]:
+        """Which of these products customers can currently see and reserve."""
+        ...
+
+    async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
+                             offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        """What customers see in one shop: its own products and those it hosts."""
+        ...
+
+    async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
+        """The categories present in a shop's catalogue, with how many products each."""
+        ...
+
+    async def products_of_maker(self, shop_id: int, *, offset: int = 0,
+                                limit: int = 8) -> Page[Product]:
+        """Everything a shop makes, hidden products included: the shopkeeper's own view."""
+        ...
+
+    async def count(self) -> int:
+        ...
+
+    async def change_stock(self, product_id: int, user_id: int | None, reason: StockReason,
+                           quantity: int, now: datetime) -> Product:
+        """Set (``SET``), add (``ADDED``) or remove (``REMOVED``) units of ``on_hand``.
+
+``on_hand`` may never go below what customers have reserved; the refusal says how
+many are reserved and nothing changes."""
+        ...
+
+    async def stock_movements(self, product_id: int) -> list[StockMovement]:
+        ...
+
+    async def search(self, match: str, *, commune_id: int | None = None,
+                     shop_id: int | None = None, category_id: int | None = None,
+                     offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        """Listed products of shops taking reservations that match an FTS5 ``match``
+expression, best first (a hit in the name weighs more than in the description)."""
+        ...
+
+
+class OrderRepository(Protocol):
+    async def add_to_basket(self, user_id: int, product_id: int, quantity: int,
+                            now: datetime) -> None:
+        ...
+
+    async def set_basket_quantity(self, user_id: int, product_id: int, quantity: int,
+                                  now: datetime) -> None:
+        """Change a line's quantity; 0 removes the line."""
+        ...
+
+    async def baskets(self, user_id: int) -> list[Basket]:
+        """The customer's baskets, one per pickup shop, oldest first."""
+        ...
+
+    async def clear_basket(self, user_id: int, product_ids: Sequence[int] | None = None) -> None:
+        ...
+
+    async def reserve(self, user_id: int, idempotency_key: str, orders: Sequence[PickupOrder],
+                      now: datetime, code: Callable[[], str], *,
+                      from_basket: bool) -> list[Reservation]:
+        """Hold stock and create one reservation per order, all in one transaction.
+
+If this customer already confirmed with ``idempotency_key``, the reservations made
+then are returned and nothing else happens. A short line raises ``OutOfStock``
+naming it, and nothing is reserved."""
+        ...
+
+    async def transition(self, reservation_id: int, to: ReservationStatus,
+                         allowed_from: Sequence[ReservationStatus], now: datetime, *,
+                         reason: str | None = None, user_id: int | None = None) -> Reservation:
+        """Move a reservation to ``to`` if it is in one of ``allowed_from``; closing it
+gives its stock back (and, once collected, takes it out of ``on_hand``)."""
+        ...
+
+    async def expire_overdue(self, now: datetime) -> list[Reservation]:
+        """Expire every live reservation past its deadline and give its stock back."""
+        ...
+
+    async def due_for_reminder(self, now: datetime, lead: timedelta) -> list[Reservation]:
+        """Live reservations whose deadline is within ``lead`` and not yet reminded."""
+        ...
+
+    async def mark_reminded(self, reservation_id: int, now: datetime) -> None:
+        ...
+
+    async def by_idempotency_key(self, user_id: int, key: str) -> list[Reservation]:
+        ...
+
+    async def get(self, reservation_id: int) -> Reservation | None:
+        ...
+
+    async def live_by_code(self, code: str) -> Reservation | None:
+        ...
+
+    async def of_user(self, user_id: int, *, live_only: bool = False,
+                      limit: int = 20) -> list[Reservation]:
+        ...
+
+    async def of_shop(self, shop_id: int, statuses: Sequence[ReservationStatus], *,
+                      limit: int = 20) -> list[Reservation]:
+        ...
+
+    async def live_quantities(self) -> dict[int, int]:
+        """Units held by live reservations, per product (for audits and tests)."""
+        ...
+
+
+class Store(Protocol):
+    """Every repository over one database."""
+
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def shops(self) -> ShopRepository: ...
+    @property
+    def catalogue(self) -> CatalogueRepository: ...
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def migration(self) -> MigrationReport:
+        """What was migrated when the store was opened."""
+        ...
+
+    async def close(self) -> None:
+        ...
