@@ -92,7 +92,7 @@ def test_weekday_names_start_on_monday() -> None:
 
 
 def test_refusals_read_as_french_sentences() -> None:
-    assert plain(OutOfStock(1, "Miel", 2).message()) == "Il ne reste plus que 2 « Miel »."
+    assert plain(OutOfStock(1, "Miel", 2).message()) == "Il ne reste que 2 exemplaires de « Miel »."
     assert plain(OutOfStock(1, "Miel", 0).message()) == "Il n’y a plus de « Miel » en stock."
     assert plain(StockBelowReserved(1).message()) == (
-        "Un client en a réservé 1 : le stock ne peut pas descendre sous 1.")
+        "1 exemplaire est réservé par un client : le stock ne peut pas descendre sous 1.")
