@@ -86,9 +86,6 @@ class Settings(BaseSettings):
     def operator_ids(self) -> frozenset[OperatorId]:
         return frozenset(OperatorId.parse(item) for item in self.operators)
 
-    def is_operator(self, channel: Channel, external_id: str) -> bool:
-        return OperatorId((channel, external_id)) in self.operator_ids
-
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, or raise ``ConfigError`` with one line naming the variable."""

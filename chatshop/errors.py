@@ -11,6 +11,8 @@
         ├── NotAllowed         this user may not do that on that object
         ├── OutOfStock         not enough available; names the product and what is left
         ├── StockBelowReserved on_hand cannot go below what customers have reserved
+        ├── StockOutOfRange    on_hand would be negative or absurdly large
+        ├── NotEnoughOnHand    removing more units than there are
         ├── InviteUnusable     unknown, expired or already used invite code
         ├── WrongState         a reservation cannot go from its state to the one asked
         ├── ShopUnavailable    the shop is closed for holidays or no longer active
@@ -70,9 +72,18 @@ class NotFound(DomainError):
 
 
 class NotAllowed(DomainError):
-    """The user lacks the role needed for this action on this object."""
+    """The user lacks the role needed for this action on this object: ``needs`` is
+    ``"staff"`` (of that shop), ``"owner"`` (of that shop) or ``"operator"``."""
+
+    def __init__(self, detail: str, needs: str = "staff") -> None:
+        super().__init__(detail)
+        self.needs = needs
 
     def message(self) -> str:
+        if self.needs == "operator":
+            return _("Sorry, only the territory's operator can do that.")
+        if self.needs == "owner":
+            return _("Sorry, only the shop's owner can do that.")
         return _("Sorry, only the shop's staff can do that.")
 
 
@@ -110,6 +121,33 @@ class StockBelowReserved(DomainError):
         ).format(n=self.reserved)
 
 
+class StockOutOfRange(DomainError):
+    """A stock change that would leave a negative or an absurd ``on_hand``."""
+
+    def __init__(self, on_hand: int, maximum: int) -> None:
+        super().__init__(f"on_hand {on_hand} outside 0..{maximum}")
+        self.on_hand = on_hand
+        self.maximum = maximum
+
+    def message(self) -> str:
+        if self.on_hand < 0:
+            return _("The stock cannot be negative.")
+        return _("The stock of one product cannot be more than {max}.").format(
+            max=self.maximum)
+
+
+class NotEnoughOnHand(DomainError):
+    """Staff tried to remove more units than there are."""
+
+    def __init__(self, on_hand: int) -> None:
+        super().__init__(f"only {on_hand} on hand")
+        self.on_hand = on_hand
+
+    def message(self) -> str:
+        return ngettext("There is only {n} in stock.", "There are only {n} in stock.",
+                        self.on_hand).format(n=self.on_hand)
+
+
 class InviteUnusable(DomainError):
     """The invite code is unknown, expired or already used."""
 
@@ -134,7 +172,14 @@ class WrongState(DomainError):
         self.wanted = wanted
 
     def message(self) -> str:
-        return _("This reservation is already closed; nothing was changed.")
+        said = {
+            "ready": _("This reservation is already ready."),
+            "collected": _("This reservation has already been collected."),
+            "cancelled_by_customer": _("This reservation was cancelled by the customer."),
+            "cancelled_by_shop": _("This reservation was cancelled by the shop."),
+            "expired": _("This reservation has expired."),
+        }.get(self.current, _("This reservation cannot be changed."))
+        return said + " " + _("Nothing was changed.")
 
 
 class ShopUnavailable(DomainError):
@@ -162,11 +207,21 @@ class EmptyBasket(DomainError):
 
 
 class Conflict(DomainError):
-    """What the user tries to create already exists."""
+    """What the user tries to create already exists: ``what`` is ``"commune"``,
+    ``"category"`` (with its ``name``), ``"hosting"`` or ``"last_owner"``."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, what: str, name: str = "") -> None:
+        super().__init__(f"{what} {name}".strip())
+        self.what = what
+        self.name = name
 
     def message(self) -> str:
-        return self.reason
+        if self.what == "commune":
+            return _("The commune “{name}” already exists.").format(name=self.name)
+        if self.what == "category":
+            return _("A category named “{name}” already exists.").format(name=self.name)
+        if self.what == "hosting":
+            return _("This shop has already been asked.")
+        if self.what == "last_owner":
+            return _("A shop must keep at least one owner.")
+        return _("That already exists.")

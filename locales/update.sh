@@ -6,5 +6,5 @@ set -eu
 cd "$(dirname "$0")/.."
 pybabel extract --no-location --sort-output --omit-header \
     -k _ -k N_ -k ngettext:1,2 -o locales/chatshop.pot chatshop
-pybabel update --no-fuzzy-matching \
+pybabel update --no-fuzzy-matching --ignore-obsolete \
     -i locales/chatshop.pot -d locales -D chatshop -l fr

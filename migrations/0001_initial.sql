@@ -39,7 +39,7 @@ CREATE TABLE shop_hours (
 
 CREATE TABLE shop_photos (
     shop_id  INTEGER NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
-    channel  TEXT NOT NULL,
+    channel  TEXT NOT NULL CHECK (channel IN ('telegram', 'whatsapp', 'console')),
     file_ref TEXT NOT NULL,
     PRIMARY KEY (shop_id, channel)
 );
@@ -115,7 +115,7 @@ CREATE INDEX products_by_category ON products(category_id);
 
 CREATE TABLE product_photos (
     product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
-    channel    TEXT NOT NULL,
+    channel    TEXT NOT NULL CHECK (channel IN ('telegram', 'whatsapp', 'console')),
     file_ref   TEXT NOT NULL,
     PRIMARY KEY (product_id, channel)
 );

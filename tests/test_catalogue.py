@@ -3,7 +3,15 @@
 import pytest
 
 from chatshop.domain.models import ProductChanges, ShopDetails, StockReason
-from chatshop.errors import InvalidInput, NotAllowed, NotFound, StockBelowReserved
+from chatshop.errors import (
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    NotEnoughOnHand,
+    NotFound,
+    StockBelowReserved,
+    StockOutOfRange,
+)
 from tests.conftest import FakeClock, Territory
 
 
@@ -31,12 +39,18 @@ async def test_a_shopkeeper_adds_a_product_with_its_photo_and_category(
     ({"description": "y" * 801}, "801"),
     ({"price_cents": 0}, ""),
     ({"price_cents": 1_000_001}, ""),
-    ({"on_hand": -3}, ""),
+    ({"on_hand": -3}, "négatif"),
+    ({"on_hand": 100_001}, "100000"),
+    ({"price_cents": 2.5}, ""),
+    ({"on_hand": 1.5}, ""),
+    ({"photo": ("sms", "file")}, "photo"),
+    ({"photo": ("telegram", "x" * 600)}, "photo"),
+    ({"category_id": 2**70}, ""),
 ])
 async def test_bad_product_input_is_refused_and_stores_nothing(
         territory: Territory, fields: dict[str, object], words: str) -> None:
     values: dict[str, object] = {"name": "Savon", "price_cents": 450} | fields
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(DomainError) as refused:
         await territory.services.catalogue.add_product(
             territory.owner, territory.shop.id, **values)  # type: ignore[arg-type]
     assert words in refused.value.message()
@@ -198,3 +212,26 @@ async def test_an_inactive_shop_disappears_from_the_catalogue(territory: Territo
     with pytest.raises(NotFound):
         await territory.services.catalogue.listed(product.id)
     assert (await territory.services.shops.browse()).total == 0
+
+
+async def test_removing_more_than_there_is_says_how_many_there_are(
+        territory: Territory) -> None:
+    product = await territory.product(on_hand=5)
+    with pytest.raises(NotEnoughOnHand) as refused:
+        await territory.services.catalogue.remove_stock(territory.owner, product.id, 6)
+    assert "5" in refused.value.message()
+    assert (await territory.services.catalogue.product(product.id)).on_hand == 5
+
+
+async def test_stock_cannot_be_set_negative_or_absurd(territory: Territory) -> None:
+    product = await territory.product(on_hand=5)
+    catalogue = territory.services.catalogue
+    with pytest.raises(StockOutOfRange) as refused:
+        await catalogue.set_stock(territory.owner, product.id, -1)
+    assert "négatif" in refused.value.message()
+    with pytest.raises(StockOutOfRange):
+        await catalogue.set_stock(territory.owner, product.id, 100_001)
+    await catalogue.set_stock(territory.owner, product.id, 100_000)
+    with pytest.raises(StockOutOfRange):
+        await catalogue.add_stock(territory.owner, product.id, 1)
+    assert (await catalogue.product(product.id)).on_hand == 100_000

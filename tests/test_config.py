@@ -72,9 +72,9 @@ def test_operators_are_channel_and_user_id_separated_by_commas_or_spaces(
     settings = load_settings()
     assert settings.operator_ids == {
         ("telegram", "1000"), ("whatsapp", "33612345678"), ("console", "me")}
-    assert settings.is_operator("telegram", "1000")
-    assert not settings.is_operator("whatsapp", "1000")
-    assert not settings.is_operator("telegram", "100")
+    assert ("telegram", "1000") in settings.operator_ids
+    assert ("whatsapp", "1000") not in settings.operator_ids
+    assert ("telegram", "100") not in settings.operator_ids
 
 
 def test_an_empty_operator_list_means_no_operator(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -288,3 +288,22 @@ async def test_a_target_version_outside_the_known_range_is_refused(
     with pytest.raises(MigrationError):
         await migrate(conn, target=target)
     assert await schema_version(conn) == 0
+
+
+async def test_a_migration_that_swallows_its_own_end_is_rolled_back(
+        conn: aiosqlite.Connection, tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, **{f"{NEWEST + 1:04d}_open_comment": (
+        "CREATE TABLE notes (id INTEGER);\n/* a comment that never ends\n")})
+    with pytest.raises(MigrationError):
+        await migrate(conn, folder)
+    assert await schema_version(conn) == NEWEST
+    assert not conn.in_transaction
+    assert "notes" not in await table_names(conn)
+
+
+async def test_columns_named_like_transaction_words_are_accepted(
+        conn: aiosqlite.Connection, tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, **{f"{NEWEST + 1:04d}_releases": (
+        "CREATE TABLE releases (\n    release_date TEXT,\n    commit_hash TEXT,\n"
+        "    rollback_note TEXT\n);\n")})
+    assert (await migrate(conn, folder)).after == NEWEST + 1

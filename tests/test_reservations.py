@@ -278,3 +278,59 @@ async def test_concurrent_double_taps_make_one_reservation(territory: Territory)
     assert all(r == results[0] for r in results)
     assert await held(territory, honey.id) == (5, 2)
     assert len(await services.reservations.of_customer(territory.customer.id)) == 1
+
+
+async def test_a_replayed_key_never_reserves_at_another_shop(territory: Territory) -> None:
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=5)
+    bakery, baker = await territory.open_shop("Boulangerie Martin", "2300")
+    bread = await territory.product("Pain", 320, on_hand=5, shop=bakery, owner=baker)
+    me = territory.customer.id
+    await services.baskets.add(me, honey.id)
+    first = await services.reservations.confirm_basket(me, "K")
+    # The bread goes in the basket afterwards; the old confirmation is redelivered.
+    await services.baskets.add(me, bread.id)
+    assert await services.reservations.confirm_basket(me, "K") == first
+    assert await services.reservations.reserve_now(me, bread.id, 1, "K") == first[0]
+    assert await held(territory, bread.id) == (5, 0)
+    assert len(await services.reservations.of_customer(me)) == 1
+
+
+async def test_a_replayed_tap_after_the_product_moved_to_a_host_reserves_nothing_more(
+        territory: Territory) -> None:
+    services = territory.services
+    maker, artisan = await territory.open_shop("Poteries de Marie", "2200")
+    bowl = await territory.product("Bol", 2500, on_hand=4, shop=maker, owner=artisan)
+    me = territory.customer.id
+    first = await services.reservations.reserve_now(me, bowl.id, 1, "card-1")
+    await services.shops.ask_hosting(artisan, maker.id, territory.shop.id)
+    await services.shops.accept_hosting(territory.owner, territory.shop.id, maker.id)
+    await services.catalogue.place(artisan, bowl.id, territory.shop.id)
+    assert await services.reservations.reserve_now(me, bowl.id, 1, "card-1") == first
+    assert await held(territory, bowl.id) == (4, 1)
+
+
+async def test_a_customer_may_collect_before_the_shop_marked_it_ready(
+        territory: Territory) -> None:
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=5)
+    made = await services.reservations.reserve_now(territory.customer.id, honey.id, 1, "k")
+    done = await services.reservations.mark_collected(territory.owner, made.id)
+    assert done.status is ReservationStatus.COLLECTED
+    assert await held(territory, honey.id) == (4, 0)
+
+
+async def test_a_refused_transition_says_what_state_the_reservation_is_in(
+        territory: Territory) -> None:
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=5)
+    made = await services.reservations.reserve_now(territory.customer.id, honey.id, 1, "k")
+    await services.reservations.mark_ready(territory.owner, made.id)
+    with pytest.raises(WrongState) as refused:
+        await services.reservations.mark_ready(territory.owner, made.id)
+    assert "déjà prête" in refused.value.message()
+    await services.reservations.cancel_by_customer(territory.customer.id, made.id)
+    with pytest.raises(WrongState) as refused:
+        await services.reservations.mark_collected(territory.owner, made.id)
+    assert "annulée par le client" in refused.value.message()
+    assert await held(territory, honey.id) == (5, 0)

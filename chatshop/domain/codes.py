@@ -24,8 +24,14 @@ def invite_code() -> str:
 
 
 def normalise_code(text: str) -> str:
-    """What a person typed, as a code: trimmed, upper case, without spaces or dashes."""
-    return re.sub(r"[\s\-]+", "", text).upper()
+    """What a person typed, as a code: upper case letters and digits only (spaces,
+    dashes and anything stranger dropped), at most 32 of them."""
+    return re.sub(r"[^A-Za-z0-9]+", "", text).upper()[:32]
+
+
+def is_slug(text: str) -> bool:
+    """Whether ``text`` could be a shop slug (as ``slugify`` makes them)."""
+    return re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", text) is not None and len(text) <= 60
 
 
 def slugify(name: str, *, max_length: int = 40) -> str:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
+
 T = TypeVar("T")
 
 Channel = Literal["telegram", "whatsapp", "console"]
@@ -199,9 +201,9 @@ class NewProduct(Model):
 
     name: str
     description: str = ""
-    price_cents: int = Field(gt=0, le=1_000_000)
+    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS)
     category_id: int | None = None
-    on_hand: int = Field(default=0, ge=0, le=1_000_000)
+    on_hand: int = Field(default=0, ge=0, le=MAX_STOCK)
     photo: tuple[Channel, str] | None = None
 
 
@@ -210,7 +212,7 @@ class ProductChanges(Model):
 
     name: str | None = None
     description: str | None = None
-    price_cents: int | None = Field(default=None, gt=0, le=1_000_000)
+    price_cents: int | None = Field(default=None, gt=0, le=MAX_PRICE_CENTS)
     category_id: int | None = None
     hidden: bool | None = None
 

@@ -9,14 +9,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from chatshop.errors import InvalidInput
+from chatshop.domain.limits import (
+    MAX_ID,
+    MAX_PAGE_SIZE,
+    MAX_PRICE_CENTS,
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    PHOTO_REF_MAX,
+    PRODUCT_DESCRIPTION_MAX,
+    PRODUCT_NAME_MAX,
+)
+from chatshop.domain.models import CHANNELS, Channel
+from chatshop.errors import InvalidInput, NotFound
 from chatshop.i18n import _, format_money
-
-MAX_PRICE_CENTS = 1_000_000  # 10 000,00 €
-MIN_QUANTITY = 1
-MAX_QUANTITY = 999
-PRODUCT_NAME_MAX = 80
-PRODUCT_DESCRIPTION_MAX = 800
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CURRENCY = re.compile(r"(?:€|eur(?:os?)?)$", re.IGNORECASE)
@@ -82,10 +87,36 @@ def parse_quantity(text: str) -> int:
 
 
 def check_quantity(quantity: int) -> int:
-    """Refuse a quantity outside 1..999 (a forged button can carry any number)."""
-    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+    """Refuse a quantity outside 1..999, or not a whole number (a forged button can
+    carry anything)."""
+    if type(quantity) is not int or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise InvalidInput(_("Please type a whole number between 1 and 999."))
     return quantity
+
+
+def check_photo(channel: str, file_ref: str) -> tuple[Channel, str]:
+    """A photo reference as a channel gives it (a Telegram file_id, a WhatsApp media id)."""
+    if channel not in CHANNELS or not isinstance(file_ref, str) or not file_ref.isprintable() \
+            or not 0 < len(file_ref) <= PHOTO_REF_MAX:
+        raise InvalidInput(_("This photo cannot be used. Please send it again."))
+    return channel, file_ref
+
+
+MAX_OFFSET = 1_000_000  # far past any real list; keeps SQLite's OFFSET in range
+
+
+def page_window(offset: int, limit: int) -> tuple[int, int]:
+    """A page request made safe: offset >= 0 (and not absurd), limit in 1..50."""
+    if type(offset) is not int or type(limit) is not int:
+        raise NotFound("page", (offset, limit))
+    return min(max(offset, 0), MAX_OFFSET), min(max(limit, 1), MAX_PAGE_SIZE)
+
+
+def check_id(value: int, what: str) -> int:
+    """An id from outside (a button, a link) that cannot exist is simply not found."""
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        raise NotFound(what, value)
+    return value
 
 
 def clean_name(text: str, *, max_length: int = PRODUCT_NAME_MAX) -> str:

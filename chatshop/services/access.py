@@ -6,8 +6,9 @@ object it touches, and this checks the acting person against that object's shop.
 
 from __future__ import annotations
 
-from chatshop.domain.models import Actor, Role, User
-from chatshop.errors import NotAllowed
+from chatshop.domain.models import Actor, Role, Shop, User
+from chatshop.domain.parsing import check_id
+from chatshop.errors import NotAllowed, NotFound
 from chatshop.storage.interface import Store
 
 
@@ -27,14 +28,20 @@ class Access:
                 return member.role
         return None
 
-    async def require_staff(self, actor: Actor, shop_id: int, *, owner: bool = False) -> None:
-        """Pass for the operator, the shop's owner, and (unless ``owner``) its staff."""
+    async def require_staff(self, actor: Actor, shop_id: int, *, owner: bool = False) -> Shop:
+        """The shop, if it exists and ``actor`` is the operator, its owner, or (unless
+        ``owner``) one of its staff."""
+        shop = await self._store.shops.get(check_id(shop_id, "shop"))
+        if shop is None:
+            raise NotFound("shop", shop_id)
         if actor.is_operator:
-            return
+            return shop
         role = await self.role(actor, shop_id)
         if role is None or (owner and role is not Role.OWNER):
-            raise NotAllowed(f"user {actor.user_id} on shop {shop_id}")
+            raise NotAllowed(f"user {actor.user_id} on shop {shop_id}",
+                             needs="owner" if owner else "staff")
+        return shop
 
     def require_operator(self, actor: Actor) -> None:
         if not actor.is_operator:
-            raise NotAllowed(f"user {actor.user_id} is not an operator")
+            raise NotAllowed(f"user {actor.user_id} is not an operator", needs="operator")

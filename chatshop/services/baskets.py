@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatshop.clock import Clock
 from chatshop.domain.models import Basket
-from chatshop.domain.parsing import check_quantity
+from chatshop.domain.parsing import check_id, check_quantity
 from chatshop.errors import NotFound, OutOfStock
 from chatshop.storage.interface import Store
 
@@ -17,24 +17,32 @@ class BasketService:
     async def add(self, user_id: int, product_id: int, quantity: int = 1) -> list[Basket]:
         """Add units of a listed product; refused if more than is available now."""
         check_quantity(quantity)
-        listed = await self._store.catalogue.listed(product_id)
-        if listed is None:
-            raise NotFound("product", product_id)
-        in_basket = sum(line.quantity for basket in await self._store.orders.baskets(user_id)
-                        for line in basket.lines if line.product.id == product_id)
-        product = listed.product
-        if in_basket + quantity > product.available:
-            raise OutOfStock(product.id, product.name, product.available)
+        in_basket = await self._quantity_in_basket(user_id, product_id)
+        await self._check_available(product_id, check_quantity(in_basket + quantity))
         await self._store.orders.add_to_basket(user_id, product_id, quantity, self._clock())
         return await self.baskets(user_id)
 
     async def set_quantity(self, user_id: int, product_id: int, quantity: int) -> list[Basket]:
-        """Change a line (0 removes it)."""
-        if quantity:
-            check_quantity(quantity)
+        """Change a line (0 removes it); the same checks as adding."""
+        check_id(product_id, "product")
+        if quantity != 0:
+            await self._check_available(product_id, check_quantity(quantity))
         await self._store.orders.set_basket_quantity(user_id, product_id, quantity,
                                                      self._clock())
         return await self.baskets(user_id)
+
+    async def _quantity_in_basket(self, user_id: int, product_id: int) -> int:
+        return sum(line.quantity for basket in await self._store.orders.baskets(user_id)
+                   for line in basket.lines if line.product.id == product_id)
+
+    async def _check_available(self, product_id: int, quantity: int) -> None:
+        """The product is listed and at least ``quantity`` of it is available now."""
+        listed = await self._store.catalogue.listed(check_id(product_id, "product"))
+        if listed is None:
+            raise NotFound("product", product_id)
+        product = listed.product
+        if quantity > product.available:
+            raise OutOfStock(product.id, product.name, product.available)
 
     async def remove(self, user_id: int, product_id: int) -> list[Basket]:
         return await self.set_quantity(user_id, product_id, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatshop.clock import Clock
+from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
 from chatshop.domain.models import (
     Actor,
     Category,
@@ -16,14 +17,21 @@ from chatshop.domain.models import (
     StockMovement,
     StockReason,
 )
-from chatshop.domain.parsing import check_quantity, clean_description, clean_name
-from chatshop.errors import InvalidInput, NotFound
+from chatshop.domain.parsing import (
+    check_id,
+    check_photo,
+    check_quantity,
+    clean_description,
+    clean_name,
+    page_window,
+)
+from chatshop.errors import InvalidInput, NotFound, StockOutOfRange
 from chatshop.i18n import _
 from chatshop.services.access import Access
 from chatshop.storage.interface import Store
 
 CATEGORY_NAME_MAX = 40
-MAX_ON_HAND = 100_000
+MAX_POSITION = 10_000
 
 
 class CatalogueService:
@@ -46,9 +54,12 @@ class CatalogueService:
                             position: int | None = None, active: bool | None = None) -> Category:
         """Rename, move or (de)activate a category; its products keep it."""
         self._access.require_operator(actor)
-        current = await self._store.catalogue.category(category_id)
+        current = await self._store.catalogue.category(check_id(category_id, "category"))
         if current is None:
             raise NotFound("category", category_id)
+        if position is not None and not 0 <= position <= MAX_POSITION:
+            raise InvalidInput(_("The position must be between 0 and {max}.").format(
+                max=MAX_POSITION))
         return await self._store.catalogue.save_category(
             clean_name(name, max_length=CATEGORY_NAME_MAX) if name is not None else current.name,
             category_id=category_id, position=position,
@@ -58,7 +69,7 @@ class CatalogueService:
     async def _check_category(self, category_id: int | None) -> None:
         if category_id is None:
             return
-        category = await self._store.catalogue.category(category_id)
+        category = await self._store.catalogue.category(check_id(category_id, "category"))
         if category is None or not category.active:
             raise NotFound("category", category_id)
 
@@ -69,16 +80,15 @@ class CatalogueService:
                           on_hand: int = 0, photo: tuple[Channel, str] | None = None) -> Product:
         await self._access.require_staff(actor, shop_id)
         await self._check_category(category_id)
-        if not 0 <= on_hand <= MAX_ON_HAND:
-            raise InvalidInput(_("That is too much stock for one product."))
+        _check_stock(on_hand)
         new = NewProduct(name=clean_name(name), description=clean_description(description),
                          price_cents=_checked_price(price_cents), category_id=category_id,
-                         on_hand=on_hand, photo=photo)
+                         on_hand=on_hand, photo=None if photo is None else check_photo(*photo))
         return await self._store.catalogue.add_product(shop_id, new, actor.user_id,
                                                        self._clock())
 
     async def product(self, product_id: int) -> Product:
-        product = await self._store.catalogue.get(product_id)
+        product = await self._store.catalogue.get(check_id(product_id, "product"))
         if product is None:
             raise NotFound("product", product_id)
         return product
@@ -105,7 +115,7 @@ class CatalogueService:
     async def set_photo(self, actor: Actor, product_id: int, channel: Channel,
                         file_ref: str) -> Product:
         await self._managed(actor, product_id)
-        await self._store.catalogue.set_photo(product_id, channel, file_ref)
+        await self._store.catalogue.set_photo(product_id, *check_photo(channel, file_ref))
         return await self.product(product_id)
 
     async def place(self, actor: Actor, product_id: int, host_shop_id: int | None) -> Product:
@@ -123,24 +133,28 @@ class CatalogueService:
 
     async def listed(self, product_id: int) -> ListedProduct:
         """A product card for customers; hidden or withdrawn products are not found."""
-        listed = await self._store.catalogue.listed(product_id)
+        listed = await self._store.catalogue.listed(check_id(product_id, "product"))
         if listed is None:
             raise NotFound("product", product_id)
         return listed
 
     async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
                              offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
+        offset, limit = page_window(offset, limit)
         return await self._store.catalogue.shop_catalogue(
-            shop_id, category_id=category_id, offset=max(offset, 0), limit=limit)
+            check_id(shop_id, "shop"),
+            category_id=None if category_id is None else check_id(category_id, "category"),
+            offset=offset, limit=limit)
 
     async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
-        return await self._store.catalogue.shop_categories(shop_id)
+        return await self._store.catalogue.shop_categories(check_id(shop_id, "shop"))
 
     async def maker_products(self, actor: Actor, shop_id: int, *, offset: int = 0,
                              limit: int = 8) -> Page[Product]:
         """The shopkeeper's own list, hidden products included."""
         await self._access.require_staff(actor, shop_id)
-        return await self._store.catalogue.products_of_maker(shop_id, offset=max(offset, 0),
+        offset, limit = page_window(offset, limit)
+        return await self._store.catalogue.products_of_maker(shop_id, offset=offset,
                                                              limit=limit)
 
     # -- stock ------------------------------------------------------------------------
@@ -148,8 +162,7 @@ class CatalogueService:
     async def set_stock(self, actor: Actor, product_id: int, on_hand: int) -> Product:
         """Staff counted the shelf: ``on_hand`` becomes this (never below reserved)."""
         await self._managed(actor, product_id)
-        if not 0 <= on_hand <= MAX_ON_HAND:
-            raise InvalidInput(_("That is too much stock for one product."))
+        _check_stock(on_hand)
         return await self._store.catalogue.change_stock(
             product_id, actor.user_id, StockReason.SET, on_hand, self._clock())
 
@@ -171,6 +184,13 @@ class CatalogueService:
 
 
 def _checked_price(cents: int) -> int:
-    if not 0 < cents <= 1_000_000:
+    if type(cents) is not int or not 0 < cents <= MAX_PRICE_CENTS:
         raise InvalidInput(_("A price must be between 0,01 € and 10 000 €."))
     return cents
+
+
+def _check_stock(on_hand: int) -> None:
+    if type(on_hand) is not int:
+        raise InvalidInput(_("Please type a whole number between 1 and 999."))
+    if not 0 <= on_hand <= MAX_STOCK:
+        raise StockOutOfRange(on_hand, MAX_STOCK)

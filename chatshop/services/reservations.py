@@ -3,8 +3,10 @@
 Life of a reservation::
 
     pending ──► ready ──► collected
-       │          │
-       ├──────────┴──► cancelled_by_customer | cancelled_by_shop (with a reason) | expired
+       │  │                   ▲
+       │  └───────────────────┘  (a customer may come before the shop marked it ready)
+       └──► cancelled_by_customer | cancelled_by_shop (with a reason) | expired
+            (from pending or ready)
 
 Confirming a basket makes one reservation per pickup shop, all in one transaction. The
 same idempotency key (one per confirmation screen) always returns the same reservations,
@@ -26,7 +28,7 @@ from chatshop.domain.models import (
     ReservationStatus,
     Shop,
 )
-from chatshop.domain.parsing import check_quantity, clean_description
+from chatshop.domain.parsing import check_id, check_quantity, clean_description
 from chatshop.errors import (
     DomainError,
     EmptyBasket,
@@ -61,7 +63,7 @@ class ReservationService:
         key = _checked_key(idempotency_key)
         try:
             baskets = [b for b in await self._store.orders.baskets(user_id)
-                       if shop_id is None or b.shop_id == shop_id]
+                       if shop_id is None or b.shop_id == check_id(shop_id, "shop")]
             if not baskets:
                 raise EmptyBasket()
             await self._check_still_offered(baskets)
@@ -76,16 +78,17 @@ class ReservationService:
         """Reserve one product straight from its card, without touching the basket."""
         key = _checked_key(idempotency_key)
         try:
-            listed = await self._store.catalogue.listed(product_id)
+            listed = await self._store.catalogue.listed(check_id(product_id, "product"))
             if listed is None:
                 raise NotFound("product", product_id)
             order = await self._order(listed.product.pickup_shop_id,
                                       ((product_id, check_quantity(quantity)),))
-            (reservation,) = await self._store.orders.reserve(
+            made = await self._store.orders.reserve(
                 user_id, key, [order], self._clock(), reservation_code, from_basket=False)
         except DomainError as refusal:
-            return (await self._replay(user_id, key, refusal))[0]
-        return reservation
+            made = await self._replay(user_id, key, refusal)
+        # A replayed key answers with what it made then (the first, if a basket made more).
+        return made[0]
 
     async def _replay(self, user_id: int, key: str,
                       refusal: DomainError) -> list[Reservation]:
@@ -115,10 +118,8 @@ class ReservationService:
         shop = await self._store.shops.get(shop_id)
         if shop is None:
             raise NotFound("shop", shop_id)
-        if shop.on_holiday:
-            raise ShopUnavailable(shop.name, shop.holiday_message)
-        if not shop.active:
-            raise ShopUnavailable(shop.name)
+        if not shop.takes_reservations:
+            raise ShopUnavailable(shop.name, shop.holiday_message if shop.on_holiday else None)
         return shop
 
     async def of_customer(self, user_id: int, *, live_only: bool = False) -> list[Reservation]:
@@ -139,7 +140,7 @@ class ReservationService:
                        statuses: Sequence[ReservationStatus] = _LIVE) -> list[Reservation]:
         """The shop's reservations to handle, soonest deadline first."""
         await self._access.require_staff(actor, shop_id)
-        return await self._store.orders.of_shop(shop_id, statuses)
+        return await self._store.orders.of_shop(shop_id, statuses) if statuses else []
 
     async def find_by_code(self, actor: Actor, code: str) -> Reservation:
         """A live reservation by the code the customer shows at the counter."""
@@ -183,7 +184,7 @@ class ReservationService:
         return reservation
 
     async def _get(self, reservation_id: int) -> Reservation:
-        reservation = await self._store.orders.get(reservation_id)
+        reservation = await self._store.orders.get(check_id(reservation_id, "reservation"))
         if reservation is None:
             raise NotFound("reservation", reservation_id)
         return reservation

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from chatshop.domain.models import ListedProduct, Page
+from chatshop.domain.parsing import check_id, page_window
 from chatshop.storage.interface import Store
 
 MAX_WORDS = 8
@@ -44,9 +45,14 @@ class SearchService:
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """Products matching ``text`` in shops that take reservations, best first."""
         expression = match_expression(text)
-        offset = max(offset, 0)
+        offset, limit = page_window(offset, limit)
         if expression is None:
             return Page[ListedProduct](items=(), total=0, offset=offset, limit=limit)
         return await self._store.catalogue.search(
-            expression, commune_id=commune_id, shop_id=shop_id, category_id=category_id,
-            offset=offset, limit=limit)
+            expression, commune_id=_optional_id(commune_id, "commune"),
+            shop_id=_optional_id(shop_id, "shop"),
+            category_id=_optional_id(category_id, "category"), offset=offset, limit=limit)
+
+
+def _optional_id(value: int | None, what: str) -> int | None:
+    return None if value is None else check_id(value, what)

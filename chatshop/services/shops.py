@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from chatshop.clock import Clock
-from chatshop.domain.codes import invite_code, normalise_code, slugify
+from chatshop.domain.codes import invite_code, is_slug, normalise_code, slugify
 from chatshop.domain.models import (
     Actor,
     Channel,
@@ -22,7 +22,14 @@ from chatshop.domain.models import (
     ShopDetails,
     StaffMember,
 )
-from chatshop.domain.parsing import clean_description, clean_name, clean_phone
+from chatshop.domain.parsing import (
+    check_id,
+    check_photo,
+    clean_description,
+    clean_name,
+    clean_phone,
+    page_window,
+)
 from chatshop.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
@@ -74,7 +81,8 @@ class ShopService:
         self._access.require_operator(actor)
         clean = clean_name(name, max_length=SHOP_NAME_MAX)
         tidy = clean_details((details or ShopDetails()).model_copy(update={"name": None}))
-        return await self._store.shops.create_shop(clean, slugify(clean), commune_id,
+        return await self._store.shops.create_shop(clean, slugify(clean),
+                                                   check_id(commune_id, "commune"),
                                                    self._clock(), tidy)
 
     async def update_shop(self, actor: Actor, shop_id: int, details: ShopDetails) -> Shop:
@@ -82,6 +90,9 @@ class ShopService:
         await self._access.require_staff(actor, shop_id)
         if details.active is not None or details.commune_id is not None:
             self._access.require_operator(actor)
+        if details.commune_id is not None and await self._store.shops.commune(
+                check_id(details.commune_id, "commune")) is None:
+            raise NotFound("commune", details.commune_id)
         return await self._store.shops.update_shop(shop_id, clean_details(details))
 
     async def set_hours(self, actor: Actor, shop_id: int,
@@ -103,17 +114,18 @@ class ShopService:
                         file_ref: str) -> Shop:
         """The shop's picture on one channel (a Telegram file_id, a WhatsApp media id)."""
         await self._access.require_staff(actor, shop_id)
-        await self._store.shops.set_photo(shop_id, channel, file_ref)
+        await self._store.shops.set_photo(shop_id, *check_photo(channel, file_ref))
         return await self.get(shop_id)
 
     async def get(self, shop_id: int) -> Shop:
-        shop = await self._store.shops.get(shop_id)
+        shop = await self._store.shops.get(check_id(shop_id, "shop"))
         if shop is None:
             raise NotFound("shop", shop_id)
         return shop
 
     async def by_slug(self, slug: str) -> Shop:
-        shop = await self._store.shops.by_slug(slug)
+        """The shop of a shared link (``?start=`` payloads carry its slug)."""
+        shop = await self._store.shops.by_slug(slug) if is_slug(slug) else None
         if shop is None:
             raise NotFound("shop", slug)
         return shop
@@ -121,7 +133,10 @@ class ShopService:
     async def browse(self, *, commune_id: int | None = None, offset: int = 0,
                    limit: int = 8) -> Page[Shop]:
         """Active shops, by name, for customers to browse."""
-        return await self._store.shops.browse(commune_id=commune_id, offset=offset, limit=limit)
+        offset, limit = page_window(offset, limit)
+        return await self._store.shops.browse(
+            commune_id=None if commune_id is None else check_id(commune_id, "commune"),
+            offset=offset, limit=limit)
 
     # -- staff and invites ------------------------------------------------------------
 
@@ -150,8 +165,9 @@ class ShopService:
         await self._access.require_staff(actor, shop_id, owner=True)
         members = await self._store.shops.staff_of(shop_id)
         owners = [m for m in members if m.role is Role.OWNER]
+        check_id(user_id, "staff")
         if [m.user_id for m in owners] == [user_id]:
-            raise Conflict(_("A shop must keep at least one owner."))
+            raise Conflict("last_owner")
         if not await self._store.shops.remove_staff(shop_id, user_id):
             raise NotFound("staff", (shop_id, user_id))
 
@@ -173,12 +189,14 @@ class ShopService:
                              maker_shop_id: int) -> Hosting:
         """The host shop agrees: the maker may now place products there."""
         await self._access.require_staff(actor, host_shop_id)
-        return await self._store.shops.decide_hosting(host_shop_id, maker_shop_id,
-                                                      HostingStatus.ACCEPTED, self._clock())
+        return await self._store.shops.decide_hosting(
+            host_shop_id, check_id(maker_shop_id, "shop"), HostingStatus.ACCEPTED,
+            self._clock())
 
     async def end_hosting(self, actor: Actor, host_shop_id: int, maker_shop_id: int) -> Hosting:
         """Either side ends the agreement (or declines it); products go back to the maker.
         Reservations already made are still collected at the host."""
+        check_id(maker_shop_id, "shop")
         try:
             await self._access.require_staff(actor, host_shop_id)
         except NotAllowed:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from chatshop.domain.limits import MAX_STOCK
 from chatshop.domain.models import (
     Category,
     Channel,
@@ -18,8 +19,13 @@ from chatshop.domain.models import (
     StockMovement,
     StockReason,
 )
-from chatshop.errors import Conflict, InvalidInput, NotFound, StockBelowReserved
-from chatshop.i18n import _
+from chatshop.errors import (
+    Conflict,
+    NotEnoughOnHand,
+    NotFound,
+    StockBelowReserved,
+    StockOutOfRange,
+)
 from chatshop.storage import rows
 from chatshop.storage.database import Database
 
@@ -95,9 +101,7 @@ class SqliteCatalogueRepository:
                         (name, position, int(active), category_id),
                     )
             except sqlite3.IntegrityError:
-                raise Conflict(
-                    _("A category named {name} already exists.").format(name=name)
-                ) from None
+                raise Conflict("category", name) from None
         if row is None:
             raise NotFound("category", category_id)
         return rows.category(row)
@@ -230,11 +234,11 @@ class SqliteCatalogueRepository:
                            quantity: int, now: datetime) -> Product:
         """Set (``SET``), add (``ADDED``) or remove (``REMOVED``) units of ``on_hand``.
 
-        ``on_hand`` may never go below what customers have reserved; the refusal says how
-        many are reserved and nothing changes.
+        ``on_hand`` may never go below what customers have reserved (the refusal says how
+        many are reserved), below zero, or above ``MAX_STOCK``; a refusal changes nothing.
         """
         if quantity < 0:
-            raise InvalidInput(_("Please type a whole number between 1 and 999."))
+            raise ValueError("a stock quantity is never negative; callers check it")
         async with self._db.write() as conn:
             current = await _product(conn, product_id)
             target = {
@@ -242,10 +246,12 @@ class SqliteCatalogueRepository:
                 StockReason.ADDED: current.on_hand + quantity,
                 StockReason.REMOVED: current.on_hand - quantity,
             }[reason]
+            if target < 0:
+                raise NotEnoughOnHand(current.on_hand)
             if target < current.reserved:
                 raise StockBelowReserved(current.reserved)
-            if target > 1_000_000:
-                raise InvalidInput(_("That is too much stock for one product."))
+            if target > MAX_STOCK:
+                raise StockOutOfRange(target, MAX_STOCK)
             delta = target - current.on_hand
             if delta == 0:
                 return current

@@ -95,8 +95,12 @@ class Database:
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all of it is committed, or none of it."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            if self._writer.in_transaction:  # left open by a task cancelled mid-way
+                await self._writer.rollback()
             try:
+                # Inside the try: if this task is cancelled while BEGIN is queued, BEGIN
+                # still runs in aiosqlite's thread, and the rollback queued after it ends it.
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
             except BaseException:
                 await self._writer.rollback()

@@ -25,7 +25,7 @@ _FILE_NAME = re.compile(r"(?P<number>[0-9]{4})_(?P<name>[a-z0-9_]+)\.sql")
 # A statement that would end the migration's transaction early (trigger bodies' BEGIN ...
 # END are fine: their BEGIN ends a line and their END is not followed by TRANSACTION).
 _TRANSACTION_CONTROL = re.compile(
-    r"^\s*(?:COMMIT|ROLLBACK|END\s+TRANSACTION|SAVEPOINT|RELEASE"
+    r"^\s*(?:(?:COMMIT|ROLLBACK|END\s+TRANSACTION|SAVEPOINT|RELEASE)\b"
     r"|BEGIN\s*(?:DEFERRED|IMMEDIATE|EXCLUSIVE|TRANSACTION)?\s*;)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -110,6 +110,9 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
         )
         try:
             await conn.executescript(script)
+            if conn.in_transaction or await schema_version(conn) != migration.version:
+                # e.g. an unterminated /* comment swallowed the version bump and COMMIT
+                raise MigrationError("the file does not end cleanly (unterminated comment?)")
         except Exception as exc:
             if conn.in_transaction:
                 await conn.rollback()

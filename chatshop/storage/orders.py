@@ -24,8 +24,7 @@ from chatshop.domain.models import (
     ReservationStatus,
     StockReason,
 )
-from chatshop.errors import InvalidInput, NotFound, OutOfStock, WrongState
-from chatshop.i18n import _
+from chatshop.errors import NotFound, OutOfStock, WrongState
 from chatshop.storage import rows
 from chatshop.storage.catalogue import record_movement
 from chatshop.storage.database import Database
@@ -59,16 +58,13 @@ class SqliteOrderRepository:
     async def add_to_basket(self, user_id: int, product_id: int, quantity: int,
                             now: datetime) -> None:
         async with self._db.write() as conn:
-            try:
-                await conn.execute(
-                    """INSERT INTO basket_lines (user_id, product_id, quantity, added_at)
-                       VALUES (?, ?, ?, ?)
-                       ON CONFLICT (user_id, product_id) DO UPDATE SET
-                           quantity = basket_lines.quantity + excluded.quantity""",
-                    (user_id, product_id, quantity, rows.to_db_time(now)),
-                )
-            except sqlite3.IntegrityError:
-                raise InvalidInput(_("At most 999 of one product, please.")) from None
+            await conn.execute(
+                """INSERT INTO basket_lines (user_id, product_id, quantity, added_at)
+                   VALUES (?, ?, ?, ?)
+                   ON CONFLICT (user_id, product_id) DO UPDATE SET
+                       quantity = basket_lines.quantity + excluded.quantity""",
+                (user_id, product_id, quantity, rows.to_db_time(now)),
+            )
 
     async def set_basket_quantity(self, user_id: int, product_id: int, quantity: int,
                                   now: datetime) -> None:
@@ -122,6 +118,11 @@ class SqliteOrderRepository:
         naming it, and nothing is reserved.
         """
         def transaction(conn: sqlite3.Connection) -> list[Reservation]:
+            if conn.execute(
+                "SELECT 1 FROM reservations WHERE user_id = ? AND idempotency_key = ? LIMIT 1",
+                (user_id, idempotency_key),
+            ).fetchone():
+                raise _AlreadyConfirmed  # whatever is asked now: the key was spent then
             return [_create(conn, user_id, idempotency_key, order, now, code, from_basket)
                     for order in orders]
 

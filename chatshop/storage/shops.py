@@ -22,7 +22,6 @@ from chatshop.domain.models import (
     StaffMember,
 )
 from chatshop.errors import Conflict, InviteUnusable, NotFound
-from chatshop.i18n import _
 from chatshop.storage import rows
 from chatshop.storage.database import Database
 
@@ -51,7 +50,7 @@ class SqliteShopRepository:
                     (name, postcode),
                 )
             except sqlite3.IntegrityError:
-                raise Conflict(_("The commune {name} already exists.").format(name=name)) from None
+                raise Conflict("commune", name) from None
         assert row is not None
         return rows.commune(row)
 
@@ -248,7 +247,7 @@ class SqliteShopRepository:
                 (host_shop_id, maker_shop_id, rows.to_db_time(now)),
             )
             if row is None:
-                raise Conflict(_("This shop has already been asked."))
+                raise Conflict("hosting")
         return rows.hosting(row)
 
     async def decide_hosting(self, host_shop_id: int, maker_shop_id: int,
