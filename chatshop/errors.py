@@ -16,6 +16,7 @@
         ├── InviteUnusable     unknown, expired or already used invite code
         ├── WrongState         a reservation cannot go from its state to the one asked
         ├── ShopUnavailable    the shop is closed for holidays or no longer active
+        ├── NoLongerOffered    a product of the basket was hidden or withdrawn since
         ├── EmptyBasket        nothing to reserve
         └── Conflict           the thing already exists (a slug, a category, a hosting)
 
@@ -197,6 +198,18 @@ class ShopUnavailable(DomainError):
                 text += " " + self.holiday_message
             return text
         return _("{shop} is not taking reservations at the moment.").format(shop=self.shop_name)
+
+
+class NoLongerOffered(DomainError):
+    """A product in the basket was hidden or withdrawn since it was added."""
+
+    def __init__(self, product_name: str) -> None:
+        super().__init__(product_name)
+        self.product_name = product_name
+
+    def message(self) -> str:
+        return _("“{name}” is no longer offered. Please remove it from your basket.").format(
+            name=self.product_name)
 
 
 class EmptyBasket(DomainError):

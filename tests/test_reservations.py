@@ -6,16 +6,18 @@ from datetime import timedelta
 import pytest
 
 from chatshop.domain.codes import RESERVATION_ALPHABET
-from chatshop.domain.models import ProductChanges, ReservationStatus, ShopDetails
+from chatshop.domain.models import PickupOrder, ProductChanges, ReservationStatus, ShopDetails
 from chatshop.errors import (
     EmptyBasket,
     InvalidInput,
+    NoLongerOffered,
     NotAllowed,
     NotFound,
     OutOfStock,
     ShopUnavailable,
     WrongState,
 )
+from chatshop.storage import Store
 from tests.conftest import FakeClock, Territory
 
 
@@ -121,10 +123,34 @@ async def test_a_hidden_product_in_a_basket_is_refused_at_confirmation(
     await services.baskets.add(territory.customer.id, honey.id, 1)
     await services.catalogue.update_product(territory.owner, honey.id,
                                             ProductChanges(hidden=True))
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(NoLongerOffered) as refused:
         await services.reservations.confirm_basket(territory.customer.id, "k")
     assert "Miel" in refused.value.message()
     assert await held(territory, honey.id) == (5, 0)
+
+
+async def test_the_reservation_transaction_itself_refuses_what_is_no_longer_offered(
+        territory: Territory, store: Store, clock: FakeClock) -> None:
+    """Checked again inside the transaction: a product hidden, or a shop closed, between
+    the service's checks and the write is still refused and nothing is held."""
+    services = territory.services
+    honey = await territory.product("Miel", 850, on_hand=5)
+    jam = await territory.product("Confiture", 550, on_hand=5)
+    order = PickupOrder(shop_id=territory.shop.id, items=((honey.id, 1), (jam.id, 1)),
+                        deadline_at=clock.now + timedelta(hours=48))
+    await services.catalogue.update_product(territory.owner, jam.id,
+                                            ProductChanges(hidden=True))
+    with pytest.raises(NoLongerOffered):
+        await store.orders.reserve(territory.customer.id, "k1", [order], clock.now,
+                                   lambda: "ABCDE", from_basket=False)
+    await services.catalogue.update_product(territory.owner, jam.id,
+                                            ProductChanges(hidden=False))
+    await services.shops.set_holiday(territory.owner, territory.shop.id, True)
+    with pytest.raises(ShopUnavailable):
+        await store.orders.reserve(territory.customer.id, "k2", [order], clock.now,
+                                   lambda: "ABCDE", from_basket=False)
+    assert await held(territory, honey.id) == (5, 0)
+    assert await held(territory, jam.id) == (5, 0)
 
 
 async def test_the_shop_prepares_then_hands_over_a_reservation(territory: Territory) -> None:

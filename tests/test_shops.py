@@ -165,3 +165,19 @@ async def test_hosting_is_asked_by_the_maker_and_accepted_by_the_host(
                                                           territory.shop.id)] == [maker.id]
     with pytest.raises(InvalidInput):
         await shops.ask_hosting(artisan, maker.id, maker.id)
+
+
+async def test_an_owner_removes_staff_and_a_second_owner_can_leave(territory: Territory) -> None:
+    shops = territory.services.shops
+    invite = await shops.invite(territory.owner, territory.shop.id, Role.STAFF)
+    apprentice = await territory.person("2001")
+    await shops.accept_invite(apprentice.id, invite.code)
+    await shops.remove_staff(territory.owner, territory.shop.id, apprentice.id)
+    with pytest.raises(NotFound):
+        await shops.remove_staff(territory.owner, territory.shop.id, apprentice.id)
+    second = await shops.invite(territory.operator, territory.shop.id, Role.OWNER)
+    partner = await territory.person("2002")
+    await shops.accept_invite(partner.id, second.code)
+    await shops.remove_staff(territory.operator, territory.shop.id, partner.id)
+    members = await shops.staff(territory.owner, territory.shop.id)
+    assert [(m.user_id, m.role) for m in members] == [(territory.owner.user_id, Role.OWNER)]

@@ -33,6 +33,7 @@ from chatshop.errors import (
     DomainError,
     EmptyBasket,
     InvalidInput,
+    NoLongerOffered,
     NotAllowed,
     NotFound,
     ShopUnavailable,
@@ -110,9 +111,7 @@ class ReservationService:
         products = {line.product.id: line.product for b in baskets for line in b.lines}
         gone = set(products) - await self._store.catalogue.listed_ids(list(products))
         if gone:
-            raise InvalidInput(
-                _("“{name}” is no longer offered. Please remove it from your basket.")
-                .format(name=products[min(gone)].name))
+            raise NoLongerOffered(products[min(gone)].name)
 
     async def _pickup_shop(self, shop_id: int) -> Shop:
         shop = await self._store.shops.get(shop_id)

@@ -30,7 +30,7 @@ from chatshop.domain.parsing import (
     clean_phone,
     page_window,
 )
-from chatshop.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from chatshop.errors import InvalidInput, NotAllowed, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
 from chatshop.storage.interface import Store
@@ -163,13 +163,7 @@ class ShopService:
     async def remove_staff(self, actor: Actor, shop_id: int, user_id: int) -> None:
         """An owner (or the operator) removes someone; a shop always keeps an owner."""
         await self._access.require_staff(actor, shop_id, owner=True)
-        members = await self._store.shops.staff_of(shop_id)
-        owners = [m for m in members if m.role is Role.OWNER]
-        check_id(user_id, "staff")
-        if [m.user_id for m in owners] == [user_id]:
-            raise Conflict("last_owner")
-        if not await self._store.shops.remove_staff(shop_id, user_id):
-            raise NotFound("staff", (shop_id, user_id))
+        await self._store.shops.remove_staff(shop_id, check_id(user_id, "staff"))
 
     async def memberships(self, user_id: int) -> list[StaffMember]:
         return await self._store.shops.memberships(user_id)

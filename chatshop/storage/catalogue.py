@@ -31,15 +31,15 @@ from chatshop.storage.database import Database
 
 # A product is listed at its pickup shop (its host when hosted, else its maker) when it
 # is not hidden, both shops are active, and any hosting agreement is accepted.
-_LISTED_JOINS = """
+LISTED_JOINS = """
     JOIN shops maker ON maker.id = p.shop_id
     JOIN shops pickup ON pickup.id = COALESCE(p.host_shop_id, p.shop_id)
     JOIN communes c ON c.id = pickup.commune_id
     LEFT JOIN hostings h ON h.host_shop_id = p.host_shop_id AND h.maker_shop_id = p.shop_id
 """
-_VISIBLE = """p.hidden = 0 AND maker.active = 1 AND pickup.active = 1
+VISIBLE = """p.hidden = 0 AND maker.active = 1 AND pickup.active = 1
     AND (p.host_shop_id IS NULL OR h.status = 'accepted')"""
-_LISTED = f"FROM products p {_LISTED_JOINS} WHERE {_VISIBLE}"
+_LISTED = f"FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
 _LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
                    f" c.name AS commune_name, {rows.PRODUCT_PHOTOS}")
 
@@ -202,8 +202,8 @@ class SqliteCatalogueRepository:
                 conn,
                 f"""SELECT cat.*, count(*) AS products
                     FROM products p JOIN categories cat ON cat.id = p.category_id
-                    {_LISTED_JOINS}
-                    WHERE {_VISIBLE} AND pickup.id = ? AND cat.active = 1
+                    {LISTED_JOINS}
+                    WHERE {VISIBLE} AND pickup.id = ? AND cat.active = 1
                     GROUP BY cat.id ORDER BY cat.position, cat.name""",
                 (shop_id,),
             )
@@ -279,8 +279,8 @@ class SqliteCatalogueRepository:
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """Listed products of shops taking reservations that match an FTS5 ``match``
         expression, best first (a hit in the name weighs more than in the description)."""
-        where = f"""FROM product_search s JOIN products p ON p.id = s.rowid {_LISTED_JOINS}
-            WHERE {_VISIBLE} AND product_search MATCH :match AND pickup.on_holiday = 0
+        where = f"""FROM product_search s JOIN products p ON p.id = s.rowid {LISTED_JOINS}
+            WHERE {VISIBLE} AND product_search MATCH :match AND pickup.on_holiday = 0
             AND (:commune IS NULL OR pickup.commune_id = :commune)
             AND (:shop IS NULL OR pickup.id = :shop)
             AND (:category IS NULL OR p.category_id = :category)"""
@@ -297,7 +297,7 @@ class SqliteCatalogueRepository:
                         SELECT id, score, count(*) OVER () AS total FROM hits
                         ORDER BY score, id LIMIT :limit OFFSET :offset)
                     SELECT {_LISTED_COLUMNS}, page.total
-                    FROM page JOIN products p ON p.id = page.id {_LISTED_JOINS}
+                    FROM page JOIN products p ON p.id = page.id {LISTED_JOINS}
                     ORDER BY page.score, page.id""",
                 params,
             )

@@ -99,7 +99,8 @@ class ShopRepository(Protocol):
                         now: datetime) -> StaffMember:
         ...
 
-    async def remove_staff(self, shop_id: int, user_id: int) -> bool:
+    async def remove_staff(self, shop_id: int, user_id: int) -> None:
+        """Remove someone from a shop's staff; the last owner stays (``Conflict``)."""
         ...
 
     async def staff_of(self, shop_id: int) -> list[StaffMember]:

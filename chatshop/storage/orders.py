@@ -24,9 +24,15 @@ from chatshop.domain.models import (
     ReservationStatus,
     StockReason,
 )
-from chatshop.errors import NotFound, OutOfStock, WrongState
+from chatshop.errors import (
+    NoLongerOffered,
+    NotFound,
+    OutOfStock,
+    ShopUnavailable,
+    WrongState,
+)
 from chatshop.storage import rows
-from chatshop.storage.catalogue import record_movement
+from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE, record_movement
 from chatshop.storage.database import Database
 
 _LIVE = ("pending", "ready")
@@ -242,6 +248,30 @@ def _hold(conn: sqlite3.Connection, product_id: int, quantity: int) -> sqlite3.R
     raise OutOfStock(product_id, short["name"], short["available"])
 
 
+def _check_offered(conn: sqlite3.Connection, order: PickupOrder) -> None:
+    """The shop takes reservations and lists every product of the order, now: checked
+    in the transaction, so a product hidden or a shop closed a moment ago is refused."""
+    shop = conn.execute("SELECT name, active, on_holiday, holiday_message FROM shops"
+                        " WHERE id = ?", (order.shop_id,)).fetchone()
+    if shop is None:
+        raise NotFound("shop", order.shop_id)
+    if shop["on_holiday"] or not shop["active"]:
+        raise ShopUnavailable(shop["name"],
+                              shop["holiday_message"] if shop["on_holiday"] else None)
+    wanted = [product_id for product_id, _ in order.items]
+    marks = ", ".join("?" * len(wanted))
+    offered = {row[0] for row in conn.execute(
+        f"SELECT p.id FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
+        f" AND pickup.id = ? AND p.id IN ({marks})", (order.shop_id, *wanted))}
+    for product_id in wanted:
+        if product_id not in offered:
+            row = conn.execute("SELECT name FROM products WHERE id = ?",
+                               (product_id,)).fetchone()
+            if row is None:
+                raise NotFound("product", product_id)
+            raise NoLongerOffered(row["name"])
+
+
 class _AlreadyConfirmed(Exception):
     """This customer already used this idempotency key: roll back and return theirs."""
 
@@ -249,6 +279,7 @@ class _AlreadyConfirmed(Exception):
 def _create(conn: sqlite3.Connection, user_id: int, key: str, order: PickupOrder,
             now: datetime, code: Callable[[], str], from_basket: bool) -> Reservation:
     """Hold every line of ``order`` and record the reservation (inside a transaction)."""
+    _check_offered(conn, order)
     lines = []
     for product_id, quantity in order.items:
         held = _hold(conn, product_id, quantity)

@@ -179,11 +179,21 @@ class SqliteShopRepository:
         assert row is not None
         return rows.staff_member(row)
 
-    async def remove_staff(self, shop_id: int, user_id: int) -> bool:
+    async def remove_staff(self, shop_id: int, user_id: int) -> None:
+        """Remove someone from a shop's staff; the last owner stays (``Conflict``)."""
         async with self._db.write() as conn:
-            cursor = await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
-                                        (shop_id, user_id))
-            return cursor.rowcount > 0
+            role = await rows.fetch_value(
+                conn, "SELECT role FROM staff WHERE shop_id = ? AND user_id = ?",
+                (shop_id, user_id))
+            if role is None:
+                raise NotFound("staff", (shop_id, user_id))
+            owners = await rows.fetch_value(
+                conn, "SELECT count(*) FROM staff WHERE shop_id = ? AND role = 'owner'",
+                (shop_id,))
+            if role == Role.OWNER.value and owners == 1:
+                raise Conflict("last_owner")
+            await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
+                               (shop_id, user_id))
 
     async def staff_of(self, shop_id: int) -> list[StaffMember]:
         async with self._db.read() as conn:
