@@ -30,7 +30,6 @@ from chatshop.domain.models import (
     ProductChanges,
     Reservation,
     ReservationStatus,
-    Role,
     Shop,
     ShopDetails,
     StaffMember,
@@ -93,10 +92,6 @@ class ShopRepository(Protocol):
         ...
 
     async def count(self) -> int:
-        ...
-
-    async def add_staff(self, shop_id: int, user_id: int, role: Role,
-                        now: datetime) -> StaffMember:
         ...
 
     async def remove_staff(self, shop_id: int, user_id: int) -> None:

@@ -160,11 +160,6 @@ class SqliteShopRepository:
 
     # -- staff ------------------------------------------------------------------------
 
-    async def add_staff(self, shop_id: int, user_id: int, role: Role,
-                        now: datetime) -> StaffMember:
-        async with self._db.write() as conn:
-            return await self._add_staff(conn, shop_id, user_id, role, now)
-
     async def _add_staff(self, conn: aiosqlite.Connection, shop_id: int, user_id: int,
                          role: Role, now: datetime) -> StaffMember:
         # An owner stays owner if they also accept a staff invite.
