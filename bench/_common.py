@@ -112,3 +112,15 @@ def print_table(headers: Sequence[str], table: Sequence[Sequence[str]]) -> None:
     print("  ".join("-" * w for w in widths))
     for row in table:
         print(line(row))
+
+
+def report_checks(failures: Sequence[str], all_passed: str) -> int:
+    """Print the failed checks (exit status 1) or the all-clear line (exit status 0)."""
+    print()
+    if failures:
+        print("FAILED checks:")
+        for failure in failures:
+            print(f"  - {failure}")
+        return 1
+    print(all_passed)
+    return 0

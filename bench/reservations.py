@@ -42,6 +42,7 @@ from _common import (
     open_territory,
     percentile,
     print_table,
+    report_checks,
 )
 
 from chatshop.domain.models import Actor, Shop, User
@@ -354,14 +355,8 @@ async def run(args: argparse.Namespace) -> int:
                         f" key already made and {doubled.errors} failed"
                         f" ({doubled.first_error or 'no error'}); {tapped_check}")
 
-    print()
-    if failures:
-        print("FAILED checks:")
-        for failure in failures:
-            print(f"  - {failure}")
-        return 1
-    print("All checks passed: 0 oversold, reserved == granted == live reservation lines.")
-    return 0
+    return report_checks(
+        failures, "All checks passed: 0 oversold, reserved == granted == live reservation lines.")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:

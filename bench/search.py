@@ -43,6 +43,7 @@ from _common import (
     open_territory,
     percentile,
     print_table,
+    report_checks,
 )
 
 from chatshop.domain.models import ListedProduct, Page, ShopDetails
@@ -564,14 +565,9 @@ async def run(args: argparse.Namespace) -> int:
                       f"{len(out.seconds) / seconds:,.0f}".replace(",", " "),
                       f"{out.ms(50):.2f}", f"{out.ms(95):.2f}", f"{out.ms(99):.2f}"])
     print_table(["requests", "n", "per s", "p50 ms", "p95 ms", "p99 ms"], rows_)
-    print()
-    if checker.failures:
-        print("FAILED checks:")
-        for failure in checker.failures:
-            print(f"  - {failure}")
-        return 1
-    print("All result checks passed (filters, hidden products, holidays, accents, pages).")
-    return 0
+    return report_checks(
+        checker.failures,
+        "All result checks passed (filters, hidden products, holidays, accents, pages).")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
