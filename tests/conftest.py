@@ -9,12 +9,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from chatshop.domain.models import Actor, Commune, Product, Role, Shop, User
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 
 OPERATOR = ("telegram", "1000")
+
+# Shared, noisy machines: a slow example is not a failure (parsers are still checked on
+# hundreds of generated inputs).
+settings.register_profile("chatshop", deadline=None)
+settings.load_profile("chatshop")
 
 
 class FakeClock:
