@@ -1,4 +1,5 @@
-"""The ``chatshop`` command: ``chatshop migrate`` brings the database up to date.
+"""The ``chatshop`` command: ``demo`` plays the whole product in a terminal, ``seed-demo``
+loads the demo territory, ``migrate`` brings the database up to date.
 
 Configuration and migration problems end the command with one line on stderr and exit
 status 2, never a traceback.
@@ -10,13 +11,29 @@ import argparse
 import asyncio
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from chatshop import __version__
 from chatshop.app import start
+from chatshop.channels.console import ConsoleChat, Identity
+from chatshop.channels.console import run as run_console
 from chatshop.config import Settings, load_settings
+from chatshop.conversation.router import Conversation
+from chatshop.demo import (
+    DEMO_CUSTOMER,
+    DEMO_CUSTOMER_NAME,
+    DEMO_OPERATOR,
+    DEMO_OPERATOR_NAME,
+    DEMO_TERRITORY,
+    DemoShop,
+    seed_demo,
+)
 from chatshop.errors import ConfigError, MigrationError
 from chatshop.i18n import _, ngettext
+from chatshop.services import Services, build_services
+from chatshop.storage import Store, open_store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser(
         "migrate", help="create or upgrade the database, then print a summary")
     migrate.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
+    demo = commands.add_parser(
+        "demo", help="chat with a demo territory in the terminal (offline); lines piped on "
+                     "stdin are handled in order")
+    demo.add_argument("--database", help="SQLite file to keep (default: a temporary one)")
+    seed = commands.add_parser("seed-demo", help="load the demo territory into the database")
+    seed.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
     return parser
 
 
@@ -60,6 +83,52 @@ async def _migrate(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+async def _open_demo(database: str, settings: Settings) -> tuple[Store, Services,
+                                                                  list[DemoShop]]:
+    store = await open_store(database)
+    services = build_services(store, operators=settings.operator_ids | {DEMO_OPERATOR})
+    operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
+    shops = await seed_demo(services, operator=services.customers.actor(operator))
+    return store, services, shops
+
+
+async def _seed_demo(settings: Settings) -> str:
+    store, _services, shops = await _open_demo(settings.database, settings)
+    await store.close()
+    return _("Demo territory loaded into {path}: {shops}.").format(
+        path=settings.database, shops=", ".join(shop.name for shop in shops))
+
+
+async def _demo(settings: Settings, *, keep: str | None) -> None:
+    """A terminal chat on a fresh demo territory, as the customer first."""
+    with tempfile.TemporaryDirectory(prefix="chatshop-demo-") as folder:
+        store, services, shops = await _open_demo(keep or f"{folder}/demo.db", settings)
+        try:
+            conversation = Conversation(services, store, territory=DEMO_TERRITORY,
+                                        tz=settings.tz)
+            identities = {"client": Identity(DEMO_CUSTOMER[1], DEMO_CUSTOMER_NAME),
+                          "operateur": Identity(DEMO_OPERATOR[1], DEMO_OPERATOR_NAME)}
+            for shop in shops:
+                owner = await store.users.find(*shop.owner)
+                identities[shop.owner[1]] = Identity(
+                    shop.owner[1], owner.display_name if owner else shop.name)
+            chat = ConsoleChat(handle=conversation.handle, out=sys.stdout,
+                               identities=identities, current="client",
+                               files_dir=Path(folder) / "fichiers", tick=conversation.tick,
+                               echo=not sys.stdin.isatty())
+            print(_("chatshop demo — {territory}. You are Jeanne, a customer.").format(
+                territory=DEMO_TERRITORY))
+            print(_("Become a shopkeeper with « !etre espace-coiffure » (or {others}), the "
+                    "operator with « !etre operateur », and come back with « !etre client ». "
+                    "!aide lists the console commands; Ctrl-D quits.").format(
+                others=", ".join(s.owner[1] for s in shops[1:])))
+            print()
+            await chat.line("/start")
+            await run_console(chat, sys.stdin)
+        finally:
+            await store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chatshop`` console script."""
     args = _parser().parse_args(argv)
@@ -75,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             print(asyncio.run(_migrate(settings)))
+        elif args.command == "demo":
+            asyncio.run(_demo(settings, keep=getattr(args, "database", None)))
+        elif args.command == "seed-demo":
+            print(asyncio.run(_seed_demo(settings)))
     except MigrationError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2

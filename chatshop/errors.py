@@ -11,6 +11,7 @@
         ├── NotAllowed         this user may not do that on that object
         ├── OutOfStock         not enough available; names the product and what is left
         ├── StockBelowReserved on_hand cannot go below what customers have reserved
+        │   └── ImportBelowReserved  the same, for one line of an imported CSV file
         ├── StockOutOfRange    on_hand would be negative or absurdly large
         ├── NotEnoughOnHand    removing more units than there are
         ├── InviteUnusable     unknown, expired or already used invite code
@@ -18,13 +19,16 @@
         ├── ShopUnavailable    the shop is closed for holidays or no longer active
         ├── NoLongerOffered    a product of the basket was hidden or withdrawn since
         ├── EmptyBasket        nothing to reserve
-        └── Conflict           the thing already exists (a slug, a category, a hosting)
+        ├── Conflict           the thing already exists (a slug, a category, a hosting)
+        └── CsvRejected        a CSV file with errors, listed by line; nothing was imported
 
 A ``DomainError`` is expected and changes nothing: storage rolls back its transaction and
 the conversation shows ``message()``. Anything else is a bug and gets an incident id.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from chatshop.i18n import _, ngettext
 
@@ -120,6 +124,23 @@ class StockBelowReserved(DomainError):
             "Customers have reserved {n} of them: the stock cannot go below {n}.",
             self.reserved,
         ).format(n=self.reserved)
+
+
+class ImportBelowReserved(StockBelowReserved):
+    """A line of an imported file sets a product's stock below what customers have
+    reserved; the whole import is refused."""
+
+    def __init__(self, reserved: int, product_name: str, line: int) -> None:
+        super().__init__(reserved)
+        self.product_name = product_name
+        self.line = line
+
+    def message(self) -> str:
+        return " ".join((
+            _("Line {line} (“{name}”):").format(line=self.line, name=self.product_name),
+            super().message(),
+            _("Nothing was imported."),
+        ))
 
 
 class StockOutOfRange(DomainError):
@@ -238,3 +259,41 @@ class Conflict(DomainError):
         if self.what == "last_owner":
             return _("A shop must keep at least one owner.")
         return _("That already exists.")
+
+
+class CsvRejected(DomainError):
+    """A CSV file that cannot be imported as it is; nothing was imported.
+
+    ``errors`` are ``(line, reason)`` pairs: the line as a spreadsheet numbers it (the
+    column names are line 1; 0 for the file as a whole) and the French reason, already
+    worded like ``InvalidInput``'s.
+    """
+
+    MAX_SHOWN = 15
+
+    def __init__(self, errors: Sequence[tuple[int, str]]) -> None:
+        super().__init__(f"{len(errors)} errors, first: {errors[0] if errors else None}")
+        self.errors = tuple(errors)
+
+    @property
+    def lines(self) -> list[int]:
+        """The lines with an error, in order, each once."""
+        return sorted({line for line, _reason in self.errors if line})
+
+    def message(self) -> str:
+        count = len(self.errors)
+        if self.lines:
+            said = [ngettext("Nothing was imported: the file has {n} error.",
+                             "Nothing was imported: the file has {n} errors.",
+                             count).format(n=count)]
+        else:  # the file as a whole (not a CSV file, no column names...)
+            said = [_("Nothing was imported.")]
+        for line, reason in self.errors[:self.MAX_SHOWN]:
+            said.append(_("Line {line}: {reason}").format(line=line, reason=reason) if line
+                        else reason)
+        hidden = count - self.MAX_SHOWN
+        if hidden > 0:
+            said.append(ngettext("… and {n} more error.", "… and {n} more errors.",
+                                 hidden).format(n=hidden))
+        said.append(_("Please correct the file and send it again."))
+        return "\n".join(said)

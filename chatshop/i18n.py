@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.core import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -26,6 +27,12 @@ from chatshop.resources import locales_dir
 DOMAIN = "chatshop"
 LOCALE = "fr_FR"
 CURRENCY = "EUR"
+
+
+@cache
+def french() -> Locale:
+    """Babel's fr_FR locale, parsed once (parsing it on every call is costly)."""
+    return Locale.parse(LOCALE)
 
 
 @cache
@@ -57,12 +64,17 @@ def N_(message: str) -> str:
 
 def format_money(cents: int) -> str:
     """``1250`` -> ``12,50 €`` (Babel's fr_FR, with its no-break spaces)."""
-    return format_currency(cents / 100, CURRENCY, locale=LOCALE)
+    return _money(cents)
+
+
+@lru_cache(maxsize=4096)
+def _money(cents: int) -> str:
+    return format_currency(cents / 100, CURRENCY, locale=french())
 
 
 def format_day(moment: datetime, tz: ZoneInfo) -> str:
     """``samedi 28 novembre`` for a UTC moment, in the territory's timezone."""
-    return format_date(moment.astimezone(tz), "EEEE d MMMM", locale=LOCALE)
+    return format_date(moment.astimezone(tz), "EEEE d MMMM", locale=french())
 
 
 def format_clock(moment: datetime | time, tz: ZoneInfo | None = None) -> str:
@@ -71,7 +83,7 @@ def format_clock(moment: datetime | time, tz: ZoneInfo | None = None) -> str:
         if tz is None:
             raise ValueError("a datetime needs the timezone it is shown in")
         moment = moment.astimezone(tz)
-    return format_time(moment, "short", locale=LOCALE)
+    return format_time(moment, "short", locale=french())
 
 
 def format_moment(moment: datetime, tz: ZoneInfo) -> str:
@@ -82,4 +94,4 @@ def format_moment(moment: datetime, tz: ZoneInfo) -> str:
 def weekday_name(weekday: int) -> str:
     """French name of a weekday, Monday = 0: ``lundi`` ... ``dimanche``."""
     # 2024-01-01 was a Monday.
-    return format_date(datetime(2024, 1, 1 + weekday), "EEEE", locale=LOCALE)
+    return format_date(datetime(2024, 1, 1 + weekday), "EEEE", locale=french())

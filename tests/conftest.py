@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import settings
 
+from chatshop.conversation.router import Conversation
 from chatshop.domain.models import Actor, Commune, Product, Role, Shop, User
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
+from tests.chat import Postbox
 
 OPERATOR = ("telegram", "1000")
 
@@ -105,3 +108,14 @@ async def territory(services: Services) -> Territory:
     partial.owner_user = owner_user
     partial.customer = await services.customers.seen("telegram", "3000", "Jeanne")
     return partial
+
+
+@pytest.fixture
+def conversation(services: Services, store: Store) -> Conversation:
+    return Conversation(services, store, territory="Porte Océane du Limousin",
+                        tz=ZoneInfo("Europe/Paris"))
+
+
+@pytest.fixture
+def postbox() -> Postbox:
+    return Postbox()

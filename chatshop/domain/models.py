@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, time
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -345,6 +345,25 @@ class Reservation(Model):
     def shops_to_notify(self) -> frozenset[int]:
         """The pickup shop and the maker of every hosted line: all are told."""
         return frozenset({self.shop_id, *(line.maker_shop_id for line in self.lines)})
+
+
+class Session(Model):
+    """A person as the conversation needs them on each event: who, which shops they run,
+    and the conversation state (a small JSON object owned by the conversation)."""
+
+    user: User
+    memberships: list[StaffMember]
+    state: dict[str, Any]
+
+
+class TerritoryFigures(Model):
+    """What the operator watches: shops, products on show, recent reservations."""
+
+    active_shops: int
+    inactive_shops: int
+    listed_products: int
+    reservations_week: int
+    collected_week: int
 
 
 class Page(Model, Generic[T]):

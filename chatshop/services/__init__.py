@@ -27,6 +27,7 @@ class Services:
     search: SearchService
     baskets: BasketService
     reservations: ReservationService
+    clock: Clock
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
@@ -40,4 +41,5 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         search=SearchService(store),
         baskets=BasketService(store, clock),
         reservations=ReservationService(store, access, clock),
+        clock=clock,
     )

@@ -25,6 +25,11 @@ from chatshop.domain.parsing import (
     clean_name,
     page_window,
 )
+from chatshop.domain.product_csv import (
+    ImportReport,
+    parse_products_csv,
+    products_csv,
+)
 from chatshop.errors import InvalidInput, NotFound, StockOutOfRange
 from chatshop.i18n import _
 from chatshop.services.access import Access
@@ -156,6 +161,31 @@ class CatalogueService:
         offset, limit = page_window(offset, limit)
         return await self._store.catalogue.products_of_maker(shop_id, offset=offset,
                                                              limit=limit)
+
+    # -- spreadsheets -----------------------------------------------------------------
+
+    async def import_products(self, actor: Actor, shop_id: int, data: bytes) -> ImportReport:
+        """A CSV file of products from the shop's staff: every line is checked, then all
+        are applied in one transaction (new names created, known names updated), or none."""
+        await self._access.require_staff(actor, shop_id)
+        lines = parse_products_csv(data, await self.categories())
+        created, updated = await self._store.catalogue.import_products(
+            shop_id, lines, actor.user_id, self._clock())
+        return ImportReport(created=created, updated=updated,
+                            unchanged=len(lines) - created - updated)
+
+    async def export_products(self, actor: Actor, shop_id: int) -> bytes:
+        """Every product the shop makes, hidden ones included, as a CSV file that imports
+        back as it is."""
+        await self._access.require_staff(actor, shop_id)
+        products: list[Product] = []
+        while True:
+            page = await self._store.catalogue.products_of_maker(  # 500 a query
+                shop_id, offset=len(products), limit=500)
+            products.extend(page.items)
+            if not page.items or not page.has_next:
+                break
+        return products_csv(products, await self.categories())
 
     # -- stock ------------------------------------------------------------------------
 

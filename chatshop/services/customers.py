@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from chatshop.clock import Clock
-from chatshop.domain.models import Actor, Channel, User
+from chatshop.domain.models import Actor, Channel, Reservation, ReservationStatus, User
 from chatshop.domain.parsing import clean_name, clean_phone
-from chatshop.errors import InvalidInput
+from chatshop.errors import InvalidInput, NotFound
 from chatshop.services.access import Access
 from chatshop.storage.interface import Store
 
 DISPLAY_NAME_MAX = 64
+LAST_SEEN_PRECISION = timedelta(minutes=10)
 
 
 class CustomerService:
@@ -25,10 +29,50 @@ class CustomerService:
                               max_length=DISPLAY_NAME_MAX)
         except InvalidInput:
             name = ""
-        return await self._store.users.seen(channel, external_id, name, self._clock())
+        now = self._clock()
+        known = await self._store.users.find(channel, external_id)
+        # "Last seen" need not be exact to the second: skip the write (the bot's busiest
+        # path) while the person is in the middle of a conversation.
+        if known is not None and known.display_name == (name or known.display_name) \
+                and now - known.last_seen_at < LAST_SEEN_PRECISION:
+            return known
+        return await self._store.users.seen(channel, external_id,
+                                            name or (known.display_name if known else ""), now)
 
     def actor(self, user: User) -> Actor:
         return self._access.actor(user)
 
+    async def get(self, user_id: int) -> User | None:
+        return await self._store.users.get(user_id)
+
     async def set_phone(self, user_id: int, phone: str) -> User:
         return await self._store.users.set_phone(user_id, clean_phone(phone))
+
+    async def export(self, user_id: int) -> bytes:
+        """Everything kept about this person, as readable JSON (their right of access)."""
+        user = await self._store.users.get(user_id)
+        if user is None:
+            raise NotFound("user", user_id)
+        reservations = await self._store.orders.of_user(user_id, limit=10_000)
+        baskets = await self._store.orders.baskets(user_id)
+        data = {
+            "person": user.model_dump(mode="json"),
+            "reservations": [r.model_dump(mode="json") for r in reservations],
+            "basket": [{"product": line.product.name, "quantity": line.quantity}
+                       for b in baskets for line in b.lines],
+        }
+        return json.dumps(data, ensure_ascii=False, indent=2).encode()
+
+    async def erase(self, user_id: int) -> list[Reservation]:
+        """Forget this person: live reservations are cancelled (stock goes back), then
+        name, phone, basket and conversation state are erased. Returns the cancelled
+        reservations, whose shops are to be told."""
+        cancelled = []
+        for reservation in await self._store.orders.of_user(user_id, live_only=True,
+                                                            limit=10_000):
+            cancelled.append(await self._store.orders.transition(
+                reservation.id, ReservationStatus.CANCELLED_BY_CUSTOMER,
+                (ReservationStatus.PENDING, ReservationStatus.READY), self._clock(),
+                user_id=user_id))
+        await self._store.users.forget(user_id)
+        return cancelled

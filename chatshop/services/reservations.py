@@ -141,6 +141,10 @@ class ReservationService:
         await self._access.require_staff(actor, shop_id)
         return await self._store.orders.of_shop(shop_id, statuses) if statuses else []
 
+    async def for_staff(self, actor: Actor, reservation_id: int) -> Reservation:
+        """One reservation, for the staff of its pickup shop."""
+        return await self._staffed(actor, reservation_id)
+
     async def find_by_code(self, actor: Actor, code: str) -> Reservation:
         """A live reservation by the code the customer shows at the counter."""
         reservation = await self._store.orders.live_by_code(normalise_code(code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chatshop.clock import Clock
 from chatshop.domain.codes import invite_code, is_slug, normalise_code, slugify
@@ -21,6 +21,8 @@ from chatshop.domain.models import (
     Shop,
     ShopDetails,
     StaffMember,
+    TerritoryFigures,
+    User,
 )
 from chatshop.domain.parsing import (
     check_id,
@@ -74,6 +76,9 @@ class ShopService:
 
     async def communes(self) -> list[Commune]:
         return await self._store.shops.communes()
+
+    async def commune(self, commune_id: int) -> Commune | None:
+        return await self._store.shops.commune(check_id(commune_id, "commune"))
 
     async def create_shop(self, actor: Actor, name: str, commune_id: int,
                           details: ShopDetails | None = None) -> Shop:
@@ -130,6 +135,18 @@ class ShopService:
             raise NotFound("shop", slug)
         return shop
 
+    async def browse_all(self, actor: Actor, *, offset: int = 0,
+                         limit: int = 8) -> Page[Shop]:
+        """Every shop, deactivated ones included: the operator's list."""
+        self._access.require_operator(actor)
+        offset, limit = page_window(offset, limit)
+        return await self._store.shops.browse(active_only=False, offset=offset, limit=limit)
+
+    async def figures(self, actor: Actor, now: datetime) -> TerritoryFigures:
+        """The territory at a glance, for the operator (reservations of the last 7 days)."""
+        self._access.require_operator(actor)
+        return await self._store.shops.figures(now - timedelta(days=7))
+
     async def browse(self, *, commune_id: int | None = None, offset: int = 0,
                    limit: int = 8) -> Page[Shop]:
         """Active shops, by name, for customers to browse."""
@@ -164,6 +181,13 @@ class ShopService:
         """An owner (or the operator) removes someone; a shop always keeps an owner."""
         await self._access.require_staff(actor, shop_id, owner=True)
         await self._store.shops.remove_staff(shop_id, check_id(user_id, "staff"))
+
+    async def people_to_notify(self, shop_id: int) -> list[User]:
+        """Everyone who runs the shop, to be told of its reservations (no actor: the bot
+        itself asks, and the list never leaves the conversation)."""
+        people = [await self._store.users.get(m.user_id)
+                  for m in await self._store.shops.staff_of(check_id(shop_id, "shop"))]
+        return [person for person in people if person is not None]
 
     async def memberships(self, user_id: int) -> list[StaffMember]:
         return await self._store.shops.memberships(user_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -19,8 +20,10 @@ from chatshop.domain.models import (
     StockMovement,
     StockReason,
 )
+from chatshop.domain.product_csv import ProductRow, product_key
 from chatshop.errors import (
     Conflict,
+    ImportBelowReserved,
     NotEnoughOnHand,
     NotFound,
     StockBelowReserved,
@@ -128,6 +131,84 @@ class SqliteCatalogueRepository:
             if new.photo is not None:
                 await _set_photo(conn, product_id, *new.photo)
             return await _product(conn, product_id)
+
+    async def import_products(self, shop_id: int, lines: Sequence[ProductRow],
+                              user_id: int | None, now: datetime) -> tuple[int, int]:
+        """Create or update the products of ``lines`` for maker ``shop_id``, all in one
+        transaction; returns how many were created and how many changed.
+
+        A line whose name matches a product of that shop (``product_key``: case, accents
+        and spaces aside; the oldest if several do) updates it: name, price, and what the
+        line gives of stock (set, with a ledger line), category, description and hidden.
+        Other lines create products (stock with a ``CREATED`` ledger line). A stock below
+        what customers have reserved raises ``ImportBelowReserved`` and nothing changes.
+        """
+        stamp = rows.to_db_time(now)
+        created = updated = 0
+        async with self._db.write() as conn:
+            existing: dict[str, Product] = {}
+            for row in await rows.fetch_all(
+                    conn, f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p"
+                    " WHERE p.shop_id = ? ORDER BY p.id", (shop_id,)):
+                product = rows.product(row)
+                existing.setdefault(product_key(product.name), product)
+            for line in lines:
+                current = existing.get(product_key(line.name))
+                if current is None:
+                    on_hand = line.on_hand or 0
+                    found = await rows.fetch_one(
+                        conn,
+                        """INSERT INTO products (shop_id, name, description, price_cents,
+                               category_id, on_hand, hidden, created_at, updated_at,
+                               restocked_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                        (shop_id, line.name, line.description or "", line.price_cents,
+                         line.category_id, on_hand, int(bool(line.hidden)), stamp, stamp,
+                         stamp if on_hand else None),
+                    )
+                    assert found is not None
+                    product_id = int(found["id"])
+                    if on_hand:
+                        await record_movement(conn, product_id, user_id, on_hand, on_hand,
+                                              StockReason.CREATED, None, now)
+                    existing[product_key(line.name)] = Product(
+                        id=product_id, shop_id=shop_id, name=line.name,
+                        description=line.description or "", price_cents=line.price_cents,
+                        category_id=line.category_id, on_hand=on_hand, reserved=0,
+                        hidden=bool(line.hidden), created_at=now, updated_at=now)
+                    created += 1
+                    continue
+                target = current.on_hand if line.on_hand is None else line.on_hand
+                if target < current.reserved:
+                    raise ImportBelowReserved(current.reserved, line.name, line.line)
+                wanted = current.model_copy(update={
+                    "name": line.name,
+                    "price_cents": line.price_cents,
+                    "on_hand": target,
+                    # An empty cell (None) leaves what the product has.
+                    "category_id": (current.category_id if line.category_id is None
+                                    else line.category_id),
+                    "description": (current.description if line.description is None
+                                    else line.description),
+                    "hidden": current.hidden if line.hidden is None else line.hidden,
+                })
+                if wanted == current:
+                    continue
+                delta = target - current.on_hand
+                await conn.execute(
+                    """UPDATE products SET name = ?, price_cents = ?, on_hand = ?,
+                           category_id = ?, description = ?, hidden = ?, updated_at = ?,
+                           restocked_at = CASE WHEN ? > 0 THEN ? ELSE restocked_at END
+                       WHERE id = ?""",
+                    (wanted.name, wanted.price_cents, target, wanted.category_id,
+                     wanted.description, int(wanted.hidden), stamp, delta, stamp, current.id),
+                )
+                if delta:
+                    await record_movement(conn, current.id, user_id, delta, target,
+                                          StockReason.SET, None, now)
+                existing[product_key(line.name)] = wanted
+                updated += 1
+        return created, updated
 
     async def get(self, product_id: int) -> Product | None:
         async with self._db.read() as conn:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from chatshop.domain.models import (
     Basket,
@@ -30,13 +30,16 @@ from chatshop.domain.models import (
     ProductChanges,
     Reservation,
     ReservationStatus,
+    Session,
     Shop,
     ShopDetails,
     StaffMember,
     StockMovement,
     StockReason,
+    TerritoryFigures,
     User,
 )
+from chatshop.domain.product_csv import ProductRow
 from chatshop.storage.migrations import MigrationReport
 
 
@@ -53,6 +56,10 @@ class UserRepository(Protocol):
         ...
 
     async def set_phone(self, user_id: int, phone: str | None) -> User:
+        ...
+
+    async def forget(self, user_id: int) -> None:
+        """Erase name, phone, basket and conversation state (reservations stay, unnamed)."""
         ...
 
 
@@ -92,6 +99,10 @@ class ShopRepository(Protocol):
         ...
 
     async def count(self) -> int:
+        ...
+
+    async def figures(self, since: datetime) -> TerritoryFigures:
+        """Shops, listed products, and reservations made and collected since ``since``."""
         ...
 
     async def remove_staff(self, shop_id: int, user_id: int) -> None:
@@ -143,6 +154,14 @@ class CatalogueRepository(Protocol):
 
     async def add_product(self, shop_id: int, new: NewProduct, user_id: int | None,
                           now: datetime) -> Product:
+        ...
+
+    async def import_products(self, shop_id: int, lines: Sequence[ProductRow],
+                              user_id: int | None, now: datetime) -> tuple[int, int]:
+        """Create or update a maker's products from checked import lines, all or none;
+returns (created, changed). A line matches an existing product of the shop by name (case,
+accents and spaces aside) and updates it; its stock is set with a ledger line and may not
+go below what is reserved (``ImportBelowReserved``, nothing changes)."""
         ...
 
     async def get(self, product_id: int) -> Product | None:
@@ -270,6 +289,19 @@ gives its stock back (and, once collected, takes it out of ``on_hand``)."""
         ...
 
 
+class ConversationRepository(Protocol):
+    async def session(self, channel: Channel, external_id: str) -> Session | None:
+        """The person, the shops they run and their conversation state, or None."""
+        ...
+
+    async def load(self, user_id: int) -> dict[str, Any]:
+        """The person's conversation state ({} if none)."""
+        ...
+
+    async def save(self, user_id: int, state: dict[str, Any], now: datetime) -> None:
+        ...
+
+
 class Store(Protocol):
     """Every repository over one database."""
 
@@ -281,6 +313,8 @@ class Store(Protocol):
     def catalogue(self) -> CatalogueRepository: ...
     @property
     def orders(self) -> OrderRepository: ...
+    @property
+    def conversations(self) -> ConversationRepository: ...
     @property
     def migration(self) -> MigrationReport:
         """What was migrated when the store was opened."""

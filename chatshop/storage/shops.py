@@ -20,6 +20,7 @@ from chatshop.domain.models import (
     Shop,
     ShopDetails,
     StaffMember,
+    TerritoryFigures,
 )
 from chatshop.errors import Conflict, InviteUnusable, NotFound
 from chatshop.storage import rows
@@ -153,6 +154,24 @@ class SqliteShopRepository:
             )
         shops = tuple(rows.shop(r) for r in found)
         return Page[Shop](items=shops, total=total, offset=offset, limit=limit)
+
+    async def figures(self, since: datetime) -> TerritoryFigures:
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(
+                conn,
+                """SELECT
+                     (SELECT count(*) FROM shops WHERE active = 1) AS active_shops,
+                     (SELECT count(*) FROM shops WHERE active = 0) AS inactive_shops,
+                     (SELECT count(*) FROM products p JOIN shops s ON s.id = p.shop_id
+                       WHERE p.hidden = 0 AND s.active = 1) AS listed_products,
+                     (SELECT count(*) FROM reservations WHERE created_at >= :since)
+                       AS reservations_week,
+                     (SELECT count(*) FROM reservations WHERE status = 'collected'
+                       AND closed_at >= :since) AS collected_week""",
+                {"since": rows.to_db_time(since)},
+            )
+        assert row is not None
+        return TerritoryFigures(**dict(row))
 
     async def count(self) -> int:
         async with self._db.read() as conn:

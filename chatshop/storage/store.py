@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatshop.storage.catalogue import SqliteCatalogueRepository
+from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Database
 from chatshop.storage.interface import Store
 from chatshop.storage.migrations import MigrationReport, migrate
@@ -23,6 +24,7 @@ class SqliteStore:
         self.shops = SqliteShopRepository(db)
         self.catalogue = SqliteCatalogueRepository(db)
         self.orders = SqliteOrderRepository(db)
+        self.conversations = SqliteConversationRepository(db)
 
     async def close(self) -> None:
         await self.db.close()

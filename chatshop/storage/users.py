@@ -53,3 +53,12 @@ class SqliteUserRepository:
         if row is None:
             raise NotFound("user", user_id)
         return rows.user(row)
+
+    async def forget(self, user_id: int) -> None:
+        """Erase what identifies a person: name, phone, basket, conversation state. Their
+        past reservations stay (the shops' records) but no longer name them."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE users SET display_name = '', phone = NULL WHERE id = ?", (user_id,))
+            await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM conversation_states WHERE user_id = ?", (user_id,))

@@ -1,0 +1,97 @@
+"""What a handler knows about the event it answers: who, their roles, their state."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chatshop.conversation.messages import Button, Recipient, Reply
+from chatshop.domain.models import Actor, Channel, Role, Shop, StaffMember, User
+from chatshop.i18n import _
+from chatshop.services import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    user: User
+    actor: Actor
+    memberships: list[StaffMember]
+    state: dict[str, Any]
+    tz: ZoneInfo
+    territory: str
+    now: datetime
+    notifications: list[Reply] = field(default_factory=list)
+    _shops: dict[int, Shop] = field(default_factory=dict)
+
+    async def shop(self, shop_id: int) -> Shop:
+        """A shop, read once per event (a confirmation and its notifications name the
+        same shop several times). Do not use it after changing that shop."""
+        if shop_id not in self._shops:
+            self._shops[shop_id] = await self.services.shops.get(shop_id)
+        return self._shops[shop_id]
+
+    async def person(self, user_id: int) -> User | None:
+        """Someone of this conversation: the writer themselves without a query."""
+        if user_id == self.user.id:
+            return self.user
+        return await self.services.customers.get(user_id)
+
+    @property
+    def channel(self) -> Channel:
+        return self.user.channel
+
+    @property
+    def is_operator(self) -> bool:
+        return self.actor.is_operator
+
+    @property
+    def shop_ids(self) -> list[int]:
+        """The shops this person runs, owner or staff."""
+        return [m.shop_id for m in self.memberships]
+
+    def owns(self, shop_id: int) -> bool:
+        return any(m.shop_id == shop_id and m.role is Role.OWNER for m in self.memberships)
+
+    def awaiting(self) -> dict[str, Any] | None:
+        """What the bot asked this person to type, if anything."""
+        waiting = self.state.get("await")
+        return waiting if isinstance(waiting, dict) else None
+
+    def expect(self, kind: str, **details: Any) -> None:
+        """The next text this person types answers ``kind`` (a price, a reason...)."""
+        self.state["await"] = {"kind": kind, **details}
+
+    def done_waiting(self) -> None:
+        self.state.pop("await", None)
+
+    def notify(self, recipient: User, reply: Reply) -> None:
+        """Send ``reply`` to someone else (a shopkeeper, a customer) after this event."""
+        self.notifications.append(reply.model_copy(update={"to": Recipient(
+            channel=recipient.channel, user_id=recipient.external_id,
+            display_name=recipient.display_name)}))
+
+
+def nonce() -> str:
+    """A few random characters making a confirmation button unique (idempotency key)."""
+    return secrets.token_urlsafe(4)
+
+
+def menu_button() -> Button:
+    return Button(label=_("🏠 Menu"), payload="m")
+
+
+def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
+    """The way on that every screen offers: back (if there is a back) and the menu."""
+    if back is None:
+        return (menu_button(),)
+    return (Button(label=_("⬅️ Back"), payload=back), menu_button())
+
+
+def say(text: str, *rows: tuple[Button, ...], back: str | None = None,
+        edit: bool = False, photo: str | None = None) -> Reply:
+    """A reply with ``rows`` of buttons and, always, a way on."""
+    return Reply(text=text, buttons=(*rows, back_and_menu(back)), edit=edit, photo=photo)

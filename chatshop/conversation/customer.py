@@ -1,0 +1,454 @@
+"""What customers do: find a shop or a product, fill a basket, reserve, follow their
+reservations, contact a shop, and manage their own data."""
+
+from __future__ import annotations
+
+from chatshop.conversation.cards import (
+    availability,
+    basket_text,
+    product_card,
+    product_line,
+    reservation_proof,
+    reservation_summary,
+    shop_card,
+)
+from chatshop.conversation.context import Context, nonce, say
+from chatshop.conversation.handlers import answer, arg, command, press
+from chatshop.conversation.messages import Button, Document, Reply, Venue
+from chatshop.domain.models import Reservation, ReservationStatus, User
+from chatshop.errors import NotFound
+from chatshop.i18n import _, format_money, ngettext
+
+PAGE = 6  # list items per screen, leaving room for paging and the way on (<= 8 buttons)
+QUANTITY_STEPS = (1, 2, 3, 5)
+
+
+# -- menu, help, welcome ---------------------------------------------------------------
+
+
+async def menu(ctx: Context) -> Reply:
+    baskets = await ctx.services.baskets.baskets(ctx.user.id)
+    items = sum(b.item_count for b in baskets)
+    rows: list[tuple[Button, ...]] = [
+        (Button(label=_("🔎 Search"), payload="sq"),
+         Button(label=_("🏘 Shops"), payload="c")),
+        (Button(label=_("🧺 Basket ({n})").format(n=items), payload="b"),
+         Button(label=_("📋 My reservations"), payload="rs")),
+    ]
+    extra: list[Button] = []
+    if ctx.shop_ids:
+        extra.append(Button(label=_("🏪 My shop"), payload="d"))
+    if ctx.is_operator:
+        extra.append(Button(label=_("🛠 Territory"), payload="o"))
+    extra.append(Button(label=_("❓ Help"), payload="h"))
+    rows.append(tuple(extra))
+    text = _("Hello {name}! What would you like to do?").format(
+        name=ctx.user.display_name or _("there"))
+    text += "\n" + _("You can also simply type what you are looking for, e.g. « miel ».")
+    return Reply(text=text, buttons=tuple(rows))
+
+
+@press("m")
+@command("menu")
+async def show_menu(ctx: Context, args: list[str]) -> list[Reply]:
+    """The main menu: every screen leads back here."""
+    ctx.done_waiting()
+    return [await menu(ctx)]
+
+
+@command("start")
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    """Welcome; a deep link opens a shop (``s_slug``), a product (``p_12``) or an invite."""
+    payload = args[0] if args else ""
+    if payload.startswith("p_"):
+        return await product(ctx, [payload[2:]])
+    if payload.startswith("s_"):
+        found = await ctx.services.shops.by_slug(payload[2:])
+        return await shop(ctx, [str(found.id)])
+    if payload.startswith("i_"):
+        from chatshop.conversation.merchant import accept_invite
+        return await accept_invite(ctx, [payload[2:]])
+    welcome = _("Welcome to the shops of {territory}! Reserve here, pay and collect in the "
+                "shop.").format(territory=ctx.territory)
+    home = await menu(ctx)
+    return [home.model_copy(update={"text": welcome + "\n\n" + home.text})]
+
+
+@press("h")
+@command("aide", "help")
+async def help_(ctx: Context, args: list[str]) -> list[Reply]:
+    """How the bot works, in a few lines."""
+    lines = [
+        _("ℹ️ How it works"),
+        _("• Type what you are looking for (« savon », « miel »...) or browse the shops."),
+        _("• Reserve: the shop keeps your items until the time shown."),
+        _("• You pay and collect in the shop. No online payment, no delivery."),
+        _("• /panier: your basket · /reservations: your reservations · /menu: the menu"),
+        _("• /mesdonnees: your data · /effacer: erase your data"),
+    ]
+    if ctx.shop_ids:
+        lines.append(_("• Shopkeepers: /boutique, /ajouter, /stock <product> <quantity>, "
+                       "/prix <product> <price>, or send a photo captioned « Savon lavande "
+                       "6,50 € x12 »."))
+    if ctx.is_operator:
+        lines.append(_("• Operator: /territoire"))
+    return [say("\n".join(lines))]
+
+
+# -- browsing --------------------------------------------------------------------------
+
+
+@press("c")
+@command("boutiques", "communes")
+async def communes(ctx: Context, args: list[str]) -> list[Reply]:
+    """The communes of the territory, or straight the shops if there is only one."""
+    found = await ctx.services.shops.communes()
+    if len(found) <= 1:
+        return await shops_in(ctx, [str(found[0].id) if found else "0", "0"])
+    offset = arg(args, 0) if args else 0
+    page = found[offset:offset + PAGE]
+    rows = [(Button(label=f"🏘 {c.name}", payload=f"cs:{c.id}:0"),) for c in page]
+    paging = _pager("c:{}", offset, len(found))
+    return [say(_("Choose a commune:"), *rows, paging, edit=bool(args))]
+
+
+@press("cs")
+async def shops_in(ctx: Context, args: list[str]) -> list[Reply]:
+    """The shops of one commune, a page at a time."""
+    commune_id, offset = arg(args, 0, "commune"), arg(args, 1)
+    page = await ctx.services.shops.browse(commune_id=commune_id or None, offset=offset,
+                                           limit=PAGE)
+    if not page.items:
+        return [say(_("No shop here yet."), back="c")]
+    rows = [(Button(label=f"🏪 {s.name}", payload=f"s:{s.id}"),) for s in page.items]
+    paging = _pager(f"cs:{commune_id}:{{}}", offset, page.total)
+    return [say(_("Shops:"), *rows, paging, back="c", edit=offset > 0)]
+
+
+@press("s")
+async def shop(ctx: Context, args: list[str]) -> list[Reply]:
+    """A shop's card: hours, open now or not, address, phone, how to collect."""
+    found = await ctx.services.shops.get(arg(args, 0, "shop"))
+    if not found.active:
+        raise NotFound("shop", found.id)
+    commune = await ctx.services.shops.commune(found.commune_id)
+    text = shop_card(found, commune.name if commune else "", ctx.now, ctx.tz)
+    rows = [(Button(label=_("🛍 Products"), payload=f"k:{found.id}"),
+             Button(label=_("📞 Contact"), payload=f"ct:{found.id}"))]
+    return [say(text, *rows, back=f"cs:{found.commune_id}:0",
+                photo=found.photos.get(ctx.channel))]
+
+
+@press("ct")
+async def contact(ctx: Context, args: list[str]) -> list[Reply]:
+    """How to reach a shop: phone, address, and the map where the channel has one."""
+    found = await ctx.services.shops.get(arg(args, 0, "shop"))
+    lines = [f"🏪 {found.name}"]
+    if found.phone:
+        lines.append(f"📞 {found.phone}")
+    if found.address:
+        lines.append(f"📍 {found.address}")
+    reply = say("\n".join(lines), back=f"s:{found.id}")
+    if found.latitude is not None and found.longitude is not None:
+        reply = reply.model_copy(update={"venue": Venue(
+            latitude=found.latitude, longitude=found.longitude, title=found.name,
+            address=found.address)})
+    return [reply]
+
+
+@press("k")
+async def categories(ctx: Context, args: list[str]) -> list[Reply]:
+    """A shop's categories (straight to the products when there are few)."""
+    shop_id = arg(args, 0, "shop")
+    present = await ctx.services.catalogue.shop_categories(shop_id)
+    if len(present) <= 1:
+        return await products(ctx, [str(shop_id), "0", "0"])
+    rows = [(Button(label=f"{c.name} ({n})", payload=f"l:{shop_id}:{c.id}:0"),)
+            for c, n in present[:PAGE]]
+    rows.append((Button(label=_("Everything"), payload=f"l:{shop_id}:0:0"),))
+    return [say(_("Which kind of product?"), *rows, back=f"s:{shop_id}")]
+
+
+@press("l")
+async def products(ctx: Context, args: list[str]) -> list[Reply]:
+    """A page of a shop's products (a category, or all of them)."""
+    shop_id, category_id, offset = arg(args, 0, "shop"), arg(args, 1), arg(args, 2)
+    page = await ctx.services.catalogue.shop_catalogue(
+        shop_id, category_id=category_id or None, offset=offset, limit=PAGE)
+    if not page.items:
+        return [say(_("Nothing to show here yet."), back=f"s:{shop_id}")]
+    rows = [(Button(label=product_line(item), payload=f"p:{item.product.id}"),)
+            for item in page.items]
+    paging = _pager(f"l:{shop_id}:{category_id}:{{}}", offset, page.total)
+    text = ngettext("{n} product:", "{n} products:", page.total).format(n=page.total)
+    return [say(text, *rows, paging, back=f"k:{shop_id}", edit=offset > 0)]
+
+
+@press("p")
+async def product(ctx: Context, args: list[str]) -> list[Reply]:
+    """A product card: photo, price, availability; reserve it at once or choose more."""
+    listed = await ctx.services.catalogue.listed(arg(args, 0, "product"))
+    item = listed.product
+    rows: list[tuple[Button, ...]] = []
+    if item.available > 0:
+        rows.append((Button(label=_("✅ Reserve 1 now"), payload=f"r:{item.id}:1:{nonce()}"),))
+        rows.append((Button(label=_("🔢 Choose the quantity"), payload=f"q:{item.id}:1"),
+                     Button(label=_("🧺 Add to basket"), payload=f"a:{item.id}:1")))
+    rows.append((Button(label=_("🏪 The shop"), payload=f"s:{item.pickup_shop_id}"),))
+    return [say(product_card(listed), *rows, photo=item.photos.get(ctx.channel))]
+
+
+@press("q")
+async def quantity(ctx: Context, args: list[str]) -> list[Reply]:
+    """The quantity stepper: − n +, then reserve or add to the basket (edits in place)."""
+    listed = await ctx.services.catalogue.listed(arg(args, 0, "product"))
+    item = listed.product
+    wanted = max(1, min(arg(args, 1), max(item.available, 1), 999))
+    minus = Button(label="➖", payload=f"q:{item.id}:{max(wanted - 1, 1)}:e")
+    plus = Button(label="➕", payload=f"q:{item.id}:{min(wanted + 1, max(item.available, 1))}:e")
+    text = "\n".join([
+        f"{item.name} — {format_money(item.price_cents)} · {availability(item)}",
+        _("Quantity: {n} — total {total}").format(
+            n=wanted, total=format_money(item.price_cents * wanted)),
+    ])
+    rows = [
+        (minus, Button(label=str(wanted), payload=f"q:{item.id}:{wanted}:e"), plus),
+        (Button(label=_("✅ Reserve {n}").format(n=wanted),
+                payload=f"r:{item.id}:{wanted}:{nonce()}"),
+         Button(label=_("🧺 Add {n}").format(n=wanted), payload=f"a:{item.id}:{wanted}")),
+    ]
+    # The ➖/➕ buttons carry ":e": they change the screen in place.
+    return [say(text, *rows, back=f"p:{item.id}", edit=len(args) > 2)]
+
+
+@press("a")
+async def add_to_basket(ctx: Context, args: list[str]) -> list[Reply]:
+    product_id, wanted = arg(args, 0, "product"), arg(args, 1)
+    baskets = await ctx.services.baskets.add(ctx.user.id, product_id, wanted)
+    items = sum(b.item_count for b in baskets)
+    text = _("Added to your basket ({n} items in all).").format(n=items)
+    rows = [(Button(label=_("🧺 See the basket"), payload="b"),
+             Button(label=_("🛍 Keep browsing"), payload=f"p:{product_id}"))]
+    return [say(text, *rows)]
+
+
+@press("r")
+async def reserve_now(ctx: Context, args: list[str]) -> list[Reply]:
+    """Reserve one product at once; the button's nonce makes a double tap harmless."""
+    product_id, wanted = arg(args, 0, "product"), arg(args, 1)
+    key = "r:" + ":".join(args[:3])
+    made = await ctx.services.reservations.reserve_now(ctx.user.id, product_id, wanted, key)
+    return [await confirmation(ctx, made)]
+
+
+async def confirmation(ctx: Context, made: Reservation) -> Reply:
+    """The customer's written proof, and the news for the shop's staff."""
+    pickup = await ctx.shop(made.shop_id)
+    await notify_new_reservation(ctx, made)
+    rows = [(Button(label=_("📋 My reservations"), payload="rs"),
+             Button(label=_("📞 Contact the shop"), payload=f"ct:{pickup.id}"))]
+    return say(reservation_proof(made, pickup, ctx.tz), *rows)
+
+
+async def notify_new_reservation(ctx: Context, made: Reservation) -> None:
+    from chatshop.conversation.merchant import reservation_for_staff
+    for shop_id in sorted(made.shops_to_notify):
+        for person in await ctx.services.shops.people_to_notify(shop_id):
+            ctx.notify(person, await reservation_for_staff(
+                ctx, made, handled_here=shop_id == made.shop_id, new=True))
+
+
+# -- basket ----------------------------------------------------------------------------
+
+
+@press("b")
+@command("panier")
+async def basket(ctx: Context, args: list[str]) -> list[Reply]:
+    """The baskets (one per shop), each with its reserve button."""
+    baskets = await ctx.services.baskets.baskets(ctx.user.id)
+    if not baskets:
+        return [say(_("Your basket is empty. Type what you are looking for, or browse "
+                      "the shops."), (Button(label=_("🏘 Shops"), payload="c"),))]
+    replies = []
+    for each in baskets:
+        pickup = await ctx.shop(each.shop_id)
+        rows: list[tuple[Button, ...]] = [(Button(
+            label=_("✅ Reserve at {shop}").format(shop=pickup.name)[:60],
+            payload=f"bc:{pickup.id}:{nonce()}"),)]
+        rows += [(Button(label=f"➖ {line.product.name}"[:40],
+                         payload=f"bq:{line.product.id}:{line.quantity - 1}"),
+                  Button(label="➕", payload=f"bq:{line.product.id}:{line.quantity + 1}"))
+                 for line in each.lines[:3]]
+        replies.append(say(basket_text(each, pickup.name), *rows))
+    return replies
+
+
+@press("bq")
+async def basket_quantity(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.services.baskets.set_quantity(ctx.user.id, arg(args, 0, "product"), arg(args, 1))
+    return await basket(ctx, [])
+
+
+@press("bc")
+async def confirm_basket(ctx: Context, args: list[str]) -> list[Reply]:
+    """Reserve one shop's basket; the button's nonce is the idempotency key."""
+    shop_id = arg(args, 0, "shop")
+    key = "bc:" + ":".join(args[:2])
+    made = await ctx.services.reservations.confirm_basket(ctx.user.id, key, shop_id)
+    return [await confirmation(ctx, each) for each in made]
+
+
+# -- search ----------------------------------------------------------------------------
+
+
+@press("sq")
+async def ask_search(ctx: Context, args: list[str]) -> list[Reply]:
+    ctx.expect("search")
+    return [say(_("What are you looking for? Type a word, e.g. « savon » or « miel ».")) ]
+
+
+@command("recherche", "chercher")
+async def search_command(ctx: Context, args: list[str]) -> list[Reply]:
+    if not args or not " ".join(args).strip():
+        return await ask_search(ctx, [])
+    return await search(ctx, " ".join(args))
+
+
+@answer("search")
+async def search_answer(ctx: Context, text: str) -> list[Reply]:
+    """Free text is a search across every shop of the territory."""
+    return await search(ctx, text)
+
+
+async def search(ctx: Context, text: str, offset: int = 0) -> list[Reply]:
+    """One page of results; the query is kept for the ◀️ / ▶️ buttons."""
+    query = text.strip()[:100]
+    page = await ctx.services.search.search(query, offset=offset, limit=PAGE)
+    if page.total > PAGE:  # kept only for the ◀️ / ▶️ buttons, when there are pages
+        ctx.state["search"] = query
+    if not page.items:
+        return [say(_("Nothing found for « {query} ». Try another word, or browse the "
+                      "shops.").format(query=query), (Button(label=_("🏘 Shops"),
+                                                            payload="c"),))]
+    rows = [(Button(label=f"{product_line(item)} · {item.pickup_shop_name}"[:64],
+                    payload=f"p:{item.product.id}"),) for item in page.items]
+    text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
+                     page.total).format(n=page.total, query=query)
+    return [say(text_, *rows, _pager("f:{}", offset, page.total), edit=offset > 0)]
+
+
+@press("f")
+async def search_page(ctx: Context, args: list[str]) -> list[Reply]:
+    return await search(ctx, str(ctx.state.get("search", "")), offset=arg(args, 0))
+
+
+# -- my reservations -------------------------------------------------------------------
+
+
+@press("rs")
+@command("reservations", "mesreservations")
+async def my_reservations(ctx: Context, args: list[str]) -> list[Reply]:
+    """The customer's reservations, live ones first, with a cancel button each."""
+    found = await ctx.services.reservations.of_customer(ctx.user.id)
+    if not found:
+        return [say(_("You have no reservation yet."))]
+    found.sort(key=lambda r: (not r.status.is_live, -r.created_at.timestamp()))
+    texts: list[str] = []
+    rows: list[tuple[Button, ...]] = []
+    for each in found[:PAGE]:
+        pickup = await ctx.shop(each.shop_id)
+        texts.append(reservation_summary(each, pickup.name, ctx.tz))
+        if each.status.is_live and len(rows) < 4:
+            rows.append((Button(label=_("✖️ Cancel {code}").format(code=each.code),
+                                payload=f"rx:{each.id}"),))
+    return [say("\n\n".join(texts), *rows)]
+
+
+@press("rx")
+async def cancel_ask(ctx: Context, args: list[str]) -> list[Reply]:
+    reservation_id = arg(args, 0, "reservation")
+    rows = [(Button(label=_("Yes, cancel it"), payload=f"rxy:{reservation_id}"),
+             Button(label=_("No, keep it"), payload="rs"))]
+    return [say(_("Cancel this reservation? The items go back on the shelf."), *rows)]
+
+
+@press("rxy")
+async def cancel(ctx: Context, args: list[str]) -> list[Reply]:
+    done = await ctx.services.reservations.cancel_by_customer(ctx.user.id,
+                                                              arg(args, 0, "reservation"))
+    from chatshop.conversation.merchant import tell_staff
+    await tell_staff(ctx, done, _("✖️ {customer} cancelled reservation {code}.").format(
+        customer=ctx.user.display_name or _("A customer"), code=done.code))
+    return [say(_("Reservation {code} is cancelled.").format(code=done.code))]
+
+
+# -- notifications to customers --------------------------------------------------------
+
+
+async def tell_customer(ctx: Context, reservation: Reservation, text: str) -> None:
+    customer = await ctx.services.customers.get(reservation.user_id)
+    if customer is not None:
+        ctx.notify(customer, say(text, (Button(label=_("📋 My reservations"),
+                                                payload="rs"),)))
+
+
+def customer_news(reservation: Reservation, shop_name: str) -> str:
+    """What the customer is told when the shop moves their reservation."""
+    if reservation.status is ReservationStatus.READY:
+        return _("✅ Your reservation {code} is ready at {shop}. Payment in the shop.").format(
+            code=reservation.code, shop=shop_name)
+    if reservation.status is ReservationStatus.CANCELLED_BY_SHOP:
+        return _("✖️ {shop} cancelled your reservation {code}: {reason}").format(
+            shop=shop_name, code=reservation.code, reason=reservation.cancel_reason or "")
+    if reservation.status is ReservationStatus.EXPIRED:
+        return _("⌛ Your reservation {code} at {shop} has expired; the items went back on "
+                 "the shelf.").format(code=reservation.code, shop=shop_name)
+    return _("🤝 Thank you! Reservation {code} is collected.").format(code=reservation.code)
+
+
+# -- my data ---------------------------------------------------------------------------
+
+
+@press("ex")
+@command("mesdonnees")
+async def export_data(ctx: Context, args: list[str]) -> list[Reply]:
+    """Everything chatshop keeps about this person, as a file."""
+    data = await ctx.services.customers.export(ctx.user.id)
+    reply = say(_("Here is everything we keep about you."))
+    return [reply.model_copy(update={"document": Document(
+        file_name="mes-donnees-chatshop.json", data=data, mime_type="application/json")})]
+
+
+@press("er")
+@command("effacer")
+async def erase_ask(ctx: Context, args: list[str]) -> list[Reply]:
+    rows = [(Button(label=_("Yes, erase my data"), payload="ery"),
+             Button(label=_("No"), payload="m"))]
+    return [say(_("Erase your data? Your live reservations will be cancelled and your "
+                  "name and phone number forgotten."), *rows)]
+
+
+@press("ery")
+async def erase(ctx: Context, args: list[str]) -> list[Reply]:
+    cancelled = await ctx.services.customers.erase(ctx.user.id)
+    from chatshop.conversation.merchant import tell_staff
+    for each in cancelled:
+        await tell_staff(ctx, each, _("✖️ Reservation {code} was cancelled by the "
+                                      "customer.").format(code=each.code))
+    ctx.state.clear()
+    return [say(_("Your data has been erased. Goodbye, and thank you!"))]
+
+
+def _pager(pattern: str, offset: int, total: int) -> tuple[Button, ...]:
+    """◀️ / ▶️ buttons around a page of ``PAGE`` items (``pattern`` takes the offset)."""
+    buttons = []
+    if offset > 0:
+        buttons.append(Button(label=_("◀️ Previous"), payload=pattern.format(
+            max(offset - PAGE, 0))))
+    if offset + PAGE < total:
+        buttons.append(Button(label=_("Next ▶️"), payload=pattern.format(offset + PAGE)))
+    return tuple(buttons)
+
+
+def person_name(person: User | None) -> str:
+    return (person.display_name if person else "") or _("A customer")

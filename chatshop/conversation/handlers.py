@@ -1,0 +1,56 @@
+"""The registry that maps commands, button verbs and awaited answers to handlers.
+
+Button payloads read ``verb:arg:arg``; ``arg`` turns a forged or broken argument into
+``NotFound`` (the conversation answers « introuvable » and changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from chatshop.conversation.context import Context
+from chatshop.conversation.messages import Reply
+from chatshop.errors import NotFound
+
+Handler = Callable[[Context, list[str]], Awaitable[list[Reply]]]
+TextHandler = Callable[[Context, str], Awaitable[list[Reply]]]
+
+PRESSES: dict[str, Handler] = {}
+COMMANDS: dict[str, Handler] = {}
+ANSWERS: dict[str, TextHandler] = {}
+
+
+def press(verb: str) -> Callable[[Handler], Handler]:
+    """Register the handler of the buttons whose payload starts with ``verb:``."""
+    def register(handler: Handler) -> Handler:
+        PRESSES[verb] = handler
+        return handler
+    return register
+
+
+def command(*names: str) -> Callable[[Handler], Handler]:
+    """Register a ``/command`` (its French name and any aliases)."""
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            COMMANDS[name] = handler
+        return handler
+    return register
+
+
+def answer(kind: str) -> Callable[[TextHandler], TextHandler]:
+    """Register what to do with the text typed after the bot asked for ``kind``."""
+    def register(handler: TextHandler) -> TextHandler:
+        ANSWERS[kind] = handler
+        return handler
+    return register
+
+
+def arg(args: list[str], index: int, what: str = "item") -> int:
+    """The ``index``-th argument as a positive id (or count); forged values are not found."""
+    try:
+        value = args[index]
+    except IndexError:
+        raise NotFound(what, None) from None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise NotFound(what, value)
+    return int(value)

@@ -1,0 +1,138 @@
+"""The channel contract: what a channel hands to the conversation, and what it gets back.
+
+A channel turns a platform update into an ``Inbound`` (who, and one ``Event``) and renders
+each ``Reply`` as well as its platform allows. Button payloads are short opaque strings
+(at most 64 bytes, Telegram's limit); the conversation re-checks everything they name.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chatshop.domain.models import Channel
+
+MAX_PAYLOAD_BYTES = 64
+MAX_BUTTONS = 8
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Command(_Frozen):
+    """``/name args``; on ``/start`` the args are the deep-link payload."""
+
+    kind: Literal["command"] = "command"
+    name: str
+    args: str = ""
+
+
+class Text(_Frozen):
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class Press(_Frozen):
+    """A button was pressed; ``payload`` is what the button carried."""
+
+    kind: Literal["press"] = "press"
+    payload: str
+
+
+class PhotoIn(_Frozen):
+    kind: Literal["photo"] = "photo"
+    file_ref: str
+    caption: str = ""
+
+
+class DocumentIn(_Frozen):
+    kind: Literal["document"] = "document"
+    file_name: str
+    data: bytes
+
+
+class ContactIn(_Frozen):
+    kind: Literal["contact"] = "contact"
+    phone: str
+
+
+class LocationIn(_Frozen):
+    kind: Literal["location"] = "location"
+    latitude: float
+    longitude: float
+
+
+Event = Command | Text | Press | PhotoIn | DocumentIn | ContactIn | LocationIn
+
+
+class Inbound(_Frozen):
+    """One event from one person on one channel."""
+
+    channel: Channel
+    user_id: str = Field(min_length=1, max_length=64)
+    display_name: str = ""
+    event: Event = Field(discriminator="kind")
+
+
+class Button(_Frozen):
+    label: str
+    payload: str
+
+    @field_validator("payload")
+    @classmethod
+    def _fits_every_platform(cls, payload: str) -> str:
+        if not 0 < len(payload.encode()) <= MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload must be 1..64 bytes: {payload!r}")
+        return payload
+
+
+class Document(_Frozen):
+    file_name: str
+    data: bytes
+    mime_type: str = "text/csv"
+
+
+class Venue(_Frozen):
+    """A place to show on a map (a shop with known coordinates)."""
+
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+
+class Recipient(_Frozen):
+    """Another person a reply is sent to (a notification)."""
+
+    channel: Channel
+    user_id: str
+    display_name: str = ""
+
+
+class Reply(_Frozen):
+    """One message from the bot. ``edit`` asks to replace the previous message (paging,
+    quantity steps) where the platform can; ``to`` makes it a notification for someone
+    else; ``ask_contact`` offers the platform's "share my phone number" button."""
+
+    text: str
+    photo: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    document: Document | None = None
+    venue: Venue | None = None
+    edit: bool = False
+    to: Recipient | None = None
+    ask_contact: bool = False
+
+    @field_validator("buttons")
+    @classmethod
+    def _short_screens(cls, rows: tuple[tuple[Button, ...], ...]) -> tuple[tuple[Button, ...], ...]:
+        count = sum(len(row) for row in rows)
+        if count > MAX_BUTTONS:
+            raise ValueError(f"a screen has at most {MAX_BUTTONS} buttons, not {count}")
+        return tuple(row for row in rows if row)
+
+    @property
+    def all_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]

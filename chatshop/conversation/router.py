@@ -1,0 +1,185 @@
+"""The conversation's front door: ``Conversation.handle(Inbound) -> list[Reply]``.
+
+One person's events are handled one at a time, in order (a lock per person); different
+people in parallel. On every event the person is looked up (created on first contact),
+their roles resolved again (customer; staff of one or more shops; operator) and their
+state loaded from SQLite, so a restart loses nothing. A refusal (``DomainError``) becomes
+its French sentence; anything unexpected becomes a short apology with an incident id,
+the traceback going to the log only. Every reply offers a way on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from zoneinfo import ZoneInfo
+
+# Importing the flows registers their handlers.
+from chatshop.conversation import customer, merchant, operator  # noqa: F401
+from chatshop.conversation.context import Context, menu_button, say
+from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES
+from chatshop.conversation.messages import (
+    Button,
+    Command,
+    ContactIn,
+    DocumentIn,
+    Event,
+    Inbound,
+    LocationIn,
+    PhotoIn,
+    Press,
+    Recipient,
+    Reply,
+    Text,
+)
+from chatshop.domain.models import Reservation
+from chatshop.errors import DomainError
+from chatshop.i18n import _, format_moment
+from chatshop.services import Services
+from chatshop.services.customers import LAST_SEEN_PRECISION
+from chatshop.storage.interface import Store
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2_000
+
+
+class Conversation:
+    """The whole chat, for every channel."""
+
+    def __init__(self, services: Services, store: Store, *, territory: str,
+                 tz: ZoneInfo) -> None:
+        self._services = services
+        self._store = store
+        self._territory = territory
+        self._tz = tz
+        # One lock per person with events in flight, and how many hold or wait for it.
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        """Answer one event; notifications for other people come back with ``to`` set."""
+        key = (inbound.channel, inbound.user_id)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._handle(inbound)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _handle(self, inbound: Inbound) -> list[Reply]:
+        services = self._services
+        now = services.clock()
+        session = await self._store.conversations.session(inbound.channel, inbound.user_id)
+        if session is None or session.user.display_name != inbound.display_name \
+                or now - session.user.last_seen_at >= LAST_SEEN_PRECISION:
+            await services.customers.seen(inbound.channel, inbound.user_id,
+                                          inbound.display_name)
+            session = await self._store.conversations.session(inbound.channel,
+                                                              inbound.user_id)
+            assert session is not None
+        user = session.user
+        ctx = Context(
+            services=services, user=user, actor=services.customers.actor(user),
+            memberships=session.memberships, state=session.state, tz=self._tz,
+            territory=self._territory, now=now,
+        )
+        before = dict(ctx.state)
+        try:
+            replies = await self._dispatch(ctx, inbound.event)
+        except DomainError as refusal:
+            replies = [say(refusal.message())]
+        except Exception:
+            incident = secrets.token_hex(3).upper()
+            log.exception("incident %s while handling %s from %s:%s", incident,
+                          inbound.event.kind, inbound.channel, inbound.user_id)
+            replies = [say(_("Sorry, something went wrong on our side (incident {id}). "
+                             "Please try again in a moment.").format(id=incident))]
+        if ctx.state != before:
+            await self._store.conversations.save(user.id, ctx.state, ctx.now)
+        return [*replies, *ctx.notifications]
+
+    async def _dispatch(self, ctx: Context, event: Event) -> list[Reply]:
+        match event:
+            case Command(name=name, args=args):
+                ctx.done_waiting()
+                handler = COMMANDS.get(name.lower().lstrip("/"))
+                if handler is None:
+                    return [say(_("I do not know this command. Here is the menu."),
+                                (Button(label=_("❓ Help"), payload="h"),))]
+                return await handler(ctx, args.split())
+            case Press(payload=payload):
+                verb, _sep, rest = payload.partition(":")
+                handler = PRESSES.get(verb)
+                if handler is None:
+                    return [say(_("This button is no longer valid. Here is the menu."))]
+                ctx.done_waiting()
+                return await handler(ctx, rest.split(":") if rest else [])
+            case Text(text=text):
+                return await self._text(ctx, text[:MAX_TEXT])
+            case PhotoIn(file_ref=file_ref, caption=caption):
+                if not ctx.shop_ids:
+                    return [say(_("Thank you! To find a product, simply type its name."))]
+                return await merchant.photo(ctx, file_ref, caption[:MAX_TEXT])
+            case DocumentIn(file_name=file_name, data=data):
+                if not ctx.shop_ids:
+                    return [say(_("Sorry, only shopkeepers can send files here."))]
+                return await merchant.document(ctx, file_name, data)
+            case ContactIn(phone=phone):
+                await ctx.services.customers.set_phone(ctx.user.id, phone)
+                return [say(_("Thank you: shops where you reserve can now call you."))]
+            case LocationIn():
+                return await customer.communes(ctx, [])
+        raise AssertionError(f"unhandled event {event!r}")
+
+    async def _text(self, ctx: Context, text: str) -> list[Reply]:
+        """Typed text answers the question the bot asked; otherwise it is a search."""
+        waiting = ctx.awaiting()
+        if waiting is not None and str(waiting.get("kind")) in ANSWERS:
+            ctx.done_waiting()
+            ctx.state["answering"] = waiting
+            try:
+                return await ANSWERS[str(waiting["kind"])](ctx, text)
+            except DomainError:
+                if ctx.awaiting() is None:  # let them type it again
+                    ctx.state["await"] = waiting
+                raise
+            finally:
+                ctx.state.pop("answering", None)
+        return await customer.search(ctx, text)
+
+    async def tick(self) -> list[Reply]:
+        """Scheduled work: expire overdue reservations and send reminders. Returns the
+        notifications to deliver (run it every few minutes, and at start-up)."""
+        services = self._services
+        out: list[Reply] = []
+        for each in await services.reservations.expire_overdue():
+            out += await self._tell(each, expired=True)
+        for each in await services.reservations.due_for_reminder():
+            out += await self._tell(each, expired=False)
+            await services.reservations.mark_reminded(each.id)
+        return out
+
+    async def _tell(self, reservation: Reservation, *, expired: bool) -> list[Reply]:
+        person = await self._services.customers.get(reservation.user_id)
+        pickup = await self._services.shops.get(reservation.shop_id)
+        if person is None:
+            return []
+        if expired:
+            text = customer.customer_news(reservation, pickup.name)
+        else:
+            text = _("⏰ Reminder: your reservation {code} waits for you at {shop} until "
+                     "{deadline}. Payment in the shop.").format(
+                code=reservation.code, shop=pickup.name,
+                deadline=format_moment(reservation.deadline_at, self._tz))
+        ctx_reply = Reply(text=text, buttons=((Button(label=_("📋 My reservations"),
+                                                      payload="rs"), menu_button()),))
+        return [ctx_reply.model_copy(update={"to": Recipient(
+            channel=person.channel, user_id=person.external_id,
+            display_name=person.display_name)})]
+

@@ -1,0 +1,56 @@
+"""Conversation state: one small JSON object per person, read and replaced whole."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from chatshop.domain.models import Channel, Session, StaffMember
+from chatshop.storage import rows
+from chatshop.storage.database import Database
+
+_SESSION = """
+    SELECT u.*,
+        (SELECT json_group_array(json_array(shop_id, role, added_at))
+           FROM staff WHERE user_id = u.id) AS memberships_json,
+        (SELECT state FROM conversation_states WHERE user_id = u.id) AS state_json
+    FROM users u WHERE u.channel = ? AND u.external_id = ?"""
+
+
+class SqliteConversationRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def session(self, channel: Channel, external_id: str) -> Session | None:
+        """Who writes, the shops they run and where their conversation is: one query,
+        run on every event."""
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(conn, _SESSION, (channel, external_id))
+        if row is None:
+            return None
+        user = rows.user(row)
+        memberships = [
+            StaffMember(shop_id=shop_id, user_id=user.id, role=role,
+                        added_at=rows.from_db_time(added_at))
+            for shop_id, role, added_at in json.loads(row["memberships_json"])
+        ]
+        state = json.loads(row["state_json"]) if row["state_json"] else {}
+        return Session(user=user, memberships=sorted(memberships, key=lambda m: m.shop_id),
+                       state=state if isinstance(state, dict) else {})
+
+    async def load(self, user_id: int) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            text = await rows.fetch_value(
+                conn, "SELECT state FROM conversation_states WHERE user_id = ?", (user_id,))
+        found = json.loads(text) if text else {}
+        return found if isinstance(found, dict) else {}
+
+    async def save(self, user_id: int, state: dict[str, Any], now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                """INSERT INTO conversation_states (user_id, state, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,
+                       updated_at = excluded.updated_at""",
+                (user_id, json.dumps(state, ensure_ascii=False), rows.to_db_time(now)),
+            )

@@ -1,0 +1,198 @@
+"""Whole dialogues, channel-neutral: a customer finds, reserves and collects; the shop is
+told and handles it; a restart loses nothing; surprises become an incident id."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatshop.conversation.router import Conversation
+from chatshop.domain.models import ReservationStatus
+from chatshop.services import Services
+from chatshop.storage import Store
+from tests.chat import Chat, Postbox
+from tests.conftest import Territory
+
+
+@pytest.fixture
+async def people(territory: Territory, conversation: Conversation,
+                 postbox: Postbox) -> tuple[Chat, Chat]:
+    """Jeanne the customer and Léa, owner of the Épicerie du Château (external ids of the
+    territory fixture)."""
+    jeanne = Chat(conversation, "3000", "Jeanne", postbox)
+    lea = Chat(conversation, "2000", "Léa", postbox)
+    return jeanne, lea
+
+
+async def test_typing_creme_then_reserving_gives_a_code_and_tells_the_shop(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    cream = await territory.product("Crème pour les mains", 1250, on_hand=3)
+    await jeanne.send("/start")
+    await jeanne.send("creme")
+    assert "Crème pour les mains" in " ".join(jeanne.labels)
+    await jeanne.press("Crème pour les mains")
+    assert "12,50" in jeanne.text
+    await jeanne.press("1")  # « Réserver 1 maintenant »
+    made = (await territory.services.reservations.of_customer(territory.customer.id))[0]
+    assert made.code in jeanne.text
+    assert "Château" in jeanne.text  # the shop, on the written proof
+    (news,) = lea.inbox()
+    assert made.code in news.text
+    assert {b.payload for b in news.all_buttons} >= {f"rr:{made.id}", f"rc:{made.id}"}
+
+    # Léa marks it ready from her notification: Jeanne is told.
+    lea.last = [news]
+    await lea.press("✅")
+    assert (await territory.services.reservations.of_customer(
+        territory.customer.id))[0].status is ReservationStatus.READY
+    (ready,) = jeanne.inbox()
+    assert made.code in ready.text
+
+    # Collected and paid: the stock drops for good.
+    await lea.forge(f"rc:{made.id}")
+    after = await territory.services.catalogue.product(cream.id)
+    assert (after.on_hand, after.reserved) == (2, 0)
+    assert jeanne.inbox()
+
+
+async def test_from_a_shared_link_to_a_confirmed_reservation_in_at_most_3_taps(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, _lea = people
+    honey = await territory.product("Miel de châtaignier", 950, on_hand=5)
+    await jeanne.send(f"/start p_{honey.id}")  # opening the link: no tap yet
+    await jeanne.press("1")  # tap 1: reserve one now
+    reservations = await territory.services.reservations.of_customer(territory.customer.id)
+    assert len(reservations) == 1
+    assert reservations[0].code in jeanne.text
+
+
+async def test_a_double_tap_on_reserve_makes_one_reservation(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, _lea = people
+    honey = await territory.product("Miel", 950, on_hand=5)
+    await jeanne.send(f"/start p_{honey.id}")
+    shown = list(jeanne.last)
+    await jeanne.press("1")
+    first = jeanne.text
+    jeanne.last = shown
+    await jeanne.press("1")
+    assert jeanne.text == first
+    assert (await territory.services.catalogue.product(honey.id)).reserved == 1
+
+
+async def test_the_basket_is_reserved_per_shop(territory: Territory,
+                                               people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    honey = await territory.product("Miel", 950, on_hand=5)
+    await jeanne.forge(f"a:{honey.id}:2")
+    await jeanne.send("/panier")
+    assert "19,00" in jeanne.text
+    await jeanne.press("Château")  # reserve at the Épicerie du Château
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    assert made.total_cents == 1900
+    assert await territory.services.baskets.baskets(territory.customer.id) == []
+    assert lea.inbox()
+
+
+async def test_the_shop_cancels_with_a_reason_and_the_customer_reads_it(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    honey = await territory.product("Miel", 950, on_hand=5)
+    made = await territory.services.reservations.reserve_now(territory.customer.id,
+                                                             honey.id, 1, "k")
+    await lea.forge(f"rk:{made.id}")
+    await lea.send("Le dernier pot est tombé, désolée !")
+    (news,) = jeanne.inbox()
+    assert "Le dernier pot est tombé" in news.text
+    assert (await territory.services.catalogue.product(honey.id)).reserved == 0
+
+
+async def test_free_text_is_a_search_unless_the_bot_asked_something(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    _jeanne, lea = people
+    honey = await territory.product("Miel", 950, on_hand=5)
+    await lea.forge(f"sp:{honey.id}")
+    await lea.send("8,90 €")
+    assert (await territory.services.catalogue.product(honey.id)).price_cents == 890
+    await lea.send("miel")  # nothing asked any more: a search
+    assert any("Miel" in label for label in lea.labels)
+
+
+async def test_a_restart_loses_nothing(territory: Territory, services: Services,
+                                       store: Store, postbox: Postbox) -> None:
+    honey = await territory.product("Miel", 950, on_hand=5)
+    before = Chat(Conversation(services, store, territory="T", tz=_paris()), "2000", "Léa",
+                  postbox)
+    await before.forge(f"ss:{honey.id}")  # « how many on the shelf? »
+    after = Chat(Conversation(services, store, territory="T", tz=_paris()), "2000", "Léa",
+                 postbox)
+    await after.send("42")
+    assert (await territory.services.catalogue.product(honey.id)).on_hand == 42
+
+
+async def test_a_wrong_answer_can_be_typed_again(territory: Territory,
+                                                 people: tuple[Chat, Chat]) -> None:
+    _jeanne, lea = people
+    honey = await territory.product("Miel", 950, on_hand=5)
+    await lea.forge(f"sp:{honey.id}")
+    for wrong in ["abc", "-3", "1e9", "0", "10000,01", "x" * 5000]:
+        await lea.send(wrong)
+        assert (await territory.services.catalogue.product(honey.id)).price_cents == 950
+    await lea.send("7,20")
+    assert (await territory.services.catalogue.product(honey.id)).price_cents == 720
+
+
+async def test_a_captioned_photo_adds_a_product(territory: Territory,
+                                                people: tuple[Chat, Chat]) -> None:
+    _jeanne, lea = people
+    await lea.photo("Savon lavande 6,50 € x12", file_ref="AgAC-savon")
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    (soap,) = page.items
+    assert (soap.name, soap.price_cents, soap.on_hand) == ("Savon lavande", 650, 12)
+    assert soap.photos == {"telegram": "AgAC-savon"}
+
+
+async def test_quick_commands_change_stock_and_price(territory: Territory,
+                                                     people: tuple[Chat, Chat]) -> None:
+    _jeanne, lea = people
+    soap = await territory.product("Savon à la lavande", 650, on_hand=5)
+    await lea.send("/stock savon a la lavande 12")
+    await lea.send("/prix savon 7,50 €")
+    after = await territory.services.catalogue.product(soap.id)
+    assert (after.on_hand, after.price_cents) == (12, 750)
+
+
+async def test_something_unexpected_becomes_an_apology_with_an_incident_id(
+        territory: Territory, people: tuple[Chat, Chat],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    jeanne, _lea = people
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(territory.services.search, "search", broken)
+    await jeanne.send("miel")
+    assert "incident" in jeanne.text.lower()
+    assert "disk on fire" not in jeanne.text
+    assert "Traceback" in caplog.text or "disk on fire" in caplog.text
+
+
+async def test_the_operator_opens_a_shop_and_its_owner_joins(
+        territory: Territory, conversation: Conversation, postbox: Postbox) -> None:
+    office = Chat(conversation, "1000", "Office de tourisme", postbox)
+    await office.send("/territoire")
+    await office.press("➕")
+    await office.press("Rochechouart")
+    await office.send("Boulangerie Martin")
+    code = next(word for word in office.text.split() if len(word) == 10 and word.isupper())
+    baker = Chat(conversation, "5000", "Paul", postbox)
+    await baker.send(f"/invitation {code}")
+    shop = await territory.services.shops.by_slug("boulangerie-martin")
+    members = await territory.services.shops.staff(territory.operator, shop.id)
+    assert [m.role.value for m in members] == ["owner"]
+
+
+def _paris():  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+    return ZoneInfo("Europe/Paris")
