@@ -196,3 +196,25 @@ async def test_the_operator_opens_a_shop_and_its_owner_joins(
 def _paris():  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
     return ZoneInfo("Europe/Paris")
+
+
+async def test_long_lists_are_paged_within_eight_buttons(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    for n in range(23):
+        await territory.product(f"Bougie parfumée n°{n:02d}", 1200 + n, on_hand=3)
+    await jeanne.forge(f"l:{territory.shop.id}:0:0")
+    seen = set(jeanne.labels)
+    for _ in range(4):
+        await jeanne.press("▶️")
+        seen |= set(jeanne.labels)
+    assert sum("Bougie" in label for label in seen) == 23
+    await jeanne.press("◀️")
+    assert "incident" not in jeanne.text.lower()
+    await jeanne.send("bougie")
+    for _ in range(4):
+        await jeanne.press("▶️")
+    await lea.send("/produits")
+    for _ in range(4):
+        await lea.press("▶️")
+    assert "incident" not in lea.text.lower()

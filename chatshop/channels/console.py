@@ -55,6 +55,7 @@ class ConsoleChat:
     tick: Tick | None = None
     echo: bool = False
     _buttons: list[Button] = field(default_factory=list)
+    _expects_text: bool = False
     _photos: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -90,6 +91,8 @@ class ConsoleChat:
         return Text(text=text)
 
     def _pressed(self, text: str) -> Button | None:
+        if text.isdigit() and self._expects_text:
+            return None  # a number typed after a question answers it
         if text.isdigit() and 1 <= int(text) <= len(self._buttons):
             return self._buttons[int(text) - 1]
         wanted = _fold(text)
@@ -133,6 +136,7 @@ class ConsoleChat:
         mine = [r for r in replies if r.to is None]
         if mine:
             self._buttons = [b for r in mine for b in r.all_buttons]
+            self._expects_text = any(r.expects_text for r in mine)
         number = itertools.count(1)
         for reply in replies:
             lines = []

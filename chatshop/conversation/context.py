@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatshop.conversation.messages import Button, Recipient, Reply
+from chatshop.conversation.messages import MAX_BUTTONS, Button, Recipient, Reply
 from chatshop.domain.models import Actor, Channel, Role, Shop, StaffMember, User
 from chatshop.i18n import _
 from chatshop.services import Services
@@ -93,5 +93,9 @@ def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
 
 def say(text: str, *rows: tuple[Button, ...], back: str | None = None,
         edit: bool = False, photo: str | None = None) -> Reply:
-    """A reply with ``rows`` of buttons and, always, a way on."""
-    return Reply(text=text, buttons=(*rows, back_and_menu(back)), edit=edit, photo=photo)
+    """A reply with ``rows`` of buttons and, always, a way on (« Menu »; « Back » too
+    when there is one and the screen has room for it: 8 buttons at most)."""
+    way_on = back_and_menu(back)
+    if sum(len(row) for row in rows) + len(way_on) > MAX_BUTTONS:
+        way_on = (menu_button(),)
+    return Reply(text=text, buttons=(*rows, way_on), edit=edit, photo=photo)

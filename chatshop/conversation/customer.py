@@ -19,7 +19,7 @@ from chatshop.domain.models import Reservation, ReservationStatus, User
 from chatshop.errors import NotFound
 from chatshop.i18n import _, format_money, ngettext
 
-PAGE = 6  # list items per screen, leaving room for paging and the way on (<= 8 buttons)
+PAGE = 5  # list items per screen, leaving room for paging and the way on (<= 8 buttons)
 QUANTITY_STEPS = (1, 2, 3, 5)
 
 
@@ -42,8 +42,8 @@ async def menu(ctx: Context) -> Reply:
         extra.append(Button(label=_("🛠 Territory"), payload="o"))
     extra.append(Button(label=_("❓ Help"), payload="h"))
     rows.append(tuple(extra))
-    text = _("Hello {name}! What would you like to do?").format(
-        name=ctx.user.display_name or _("there"))
+    text = (_("Hello {name}! What would you like to do?").format(name=ctx.user.display_name)
+            if ctx.user.display_name else _("Hello! What would you like to do?"))
     text += "\n" + _("You can also simply type what you are looking for, e.g. « miel ».")
     return Reply(text=text, buttons=tuple(rows))
 
@@ -226,7 +226,8 @@ async def add_to_basket(ctx: Context, args: list[str]) -> list[Reply]:
     product_id, wanted = arg(args, 0, "product"), arg(args, 1)
     baskets = await ctx.services.baskets.add(ctx.user.id, product_id, wanted)
     items = sum(b.item_count for b in baskets)
-    text = _("Added to your basket ({n} items in all).").format(n=items)
+    text = ngettext("Added to your basket ({n} item in all).",
+                    "Added to your basket ({n} items in all).", items).format(n=items)
     rows = [(Button(label=_("🧺 See the basket"), payload="b"),
              Button(label=_("🛍 Keep browsing"), payload=f"p:{product_id}"))]
     return [say(text, *rows)]
@@ -330,7 +331,9 @@ async def search(ctx: Context, text: str, offset: int = 0) -> list[Reply]:
         return [say(_("Nothing found for « {query} ». Try another word, or browse the "
                       "shops.").format(query=query), (Button(label=_("🏘 Shops"),
                                                             payload="c"),))]
-    rows = [(Button(label=f"{product_line(item)} · {item.pickup_shop_name}"[:64],
+    rows = [(Button(label=f"{_short(item.product.name, 34)} — "
+                          f"{format_money(item.product.price_cents)} · "
+                          f"{_short(item.pickup_shop_name, 18)}",
                     payload=f"p:{item.product.id}"),) for item in page.items]
     text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
                      page.total).format(n=page.total, query=query)
@@ -448,6 +451,10 @@ def _pager(pattern: str, offset: int, total: int) -> tuple[Button, ...]:
     if offset + PAGE < total:
         buttons.append(Button(label=_("Next ▶️"), payload=pattern.format(offset + PAGE)))
     return tuple(buttons)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def person_name(person: User | None) -> str:

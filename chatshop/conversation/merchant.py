@@ -30,7 +30,7 @@ from chatshop.domain.parsing import clean_description, parse_price
 from chatshop.errors import InvalidInput, NotAllowed, NotFound
 from chatshop.i18n import _, format_moment, format_money, ngettext
 
-PAGE = 6
+PAGE = 5
 LOW_STOCK = 2
 
 
@@ -44,18 +44,23 @@ async def accept_invite(ctx: Context, args: list[str]) -> list[Reply]:
         raise InvalidInput(_("Please type the invitation code after /invitation."))
     member = await ctx.services.shops.accept_invite(ctx.user.id, args[0])
     joined = await ctx.services.shops.get(member.shop_id)
-    role = _("owner") if member.role is Role.OWNER else _("staff member")
-    text = _("Welcome! You are now {role} of {shop}.").format(role=role, shop=joined.name)
+    text = (_("Welcome! You are now the owner of {shop}.") if member.role is Role.OWNER
+            else _("Welcome! You are now part of the team of {shop}.")).format(shop=joined.name)
     return [say(text, (Button(label=_("🏪 My shop"), payload=f"d:{joined.id}"),))]
 
 
 async def _my_shop(ctx: Context, args: list[str]) -> int | None:
-    """The shop named by the button, or the only one this person runs."""
+    """The shop named by the button, else the only one this person runs, else the one
+    whose dashboard they opened last (remembered for photos and files)."""
     if args:
-        return arg(args, 0, "shop")
+        shop_id = arg(args, 0, "shop")
+        if shop_id in ctx.shop_ids:
+            ctx.state["shop"] = shop_id
+        return shop_id
     if len(ctx.shop_ids) == 1:
         return ctx.shop_ids[0]
-    return None
+    remembered = ctx.state.get("shop")
+    return remembered if remembered in ctx.shop_ids else None
 
 
 @press("d")
@@ -122,7 +127,7 @@ async def reservation_for_staff(ctx: Context, reservation: Reservation, *,
         lines.append(_("To collect at {shop} before {deadline}.").format(
             shop=pickup.name, deadline=format_moment(reservation.deadline_at, ctx.tz)))
     if not handled_here:
-        lines.append(_("(Your products, collected at {shop}.)").format(shop=pickup.name))
+        lines.append(_("(Your products, to be collected at {shop}.)").format(shop=pickup.name))
         return say("\n".join(lines))
     rows: list[tuple[Button, ...]] = []
     if reservation.status is ReservationStatus.PENDING:

@@ -114,7 +114,9 @@ class Recipient(_Frozen):
 class Reply(_Frozen):
     """One message from the bot. ``edit`` asks to replace the previous message (paging,
     quantity steps) where the platform can; ``to`` makes it a notification for someone
-    else; ``ask_contact`` offers the platform's "share my phone number" button."""
+    else; ``ask_contact`` offers the platform's "share my phone number" button;
+    ``expects_text`` says the next typed line answers a question (a number typed then is
+    an answer, not a choice)."""
 
     text: str
     photo: str | None = None
@@ -124,6 +126,7 @@ class Reply(_Frozen):
     edit: bool = False
     to: Recipient | None = None
     ask_contact: bool = False
+    expects_text: bool = False  # the bot asked a question: what is typed next answers it
 
     @field_validator("buttons")
     @classmethod

@@ -8,9 +8,9 @@ from chatshop.conversation.handlers import answer, arg, command, press
 from chatshop.conversation.messages import Button, Reply
 from chatshop.domain.models import Role, ShopDetails
 from chatshop.errors import NotAllowed
-from chatshop.i18n import _
+from chatshop.i18n import _, ngettext
 
-PAGE = 6
+PAGE = 5
 
 
 def _operator_only(ctx: Context) -> None:
@@ -26,9 +26,12 @@ async def territory(ctx: Context, args: list[str]) -> list[Reply]:
     figures = await ctx.services.shops.figures(ctx.actor, ctx.now)
     lines = [
         _("🛠 {territory}").format(territory=ctx.territory),
-        _("{shops} active shops ({inactive} inactive), {products} products on show.").format(
-            shops=figures.active_shops, inactive=figures.inactive_shops,
-            products=figures.listed_products),
+        ngettext("{n} active shop", "{n} active shops", figures.active_shops).format(
+            n=figures.active_shops) + " · " + ngettext(
+            "{n} inactive", "{n} inactive", figures.inactive_shops).format(
+            n=figures.inactive_shops) + " · " + ngettext(
+            "{n} product on show", "{n} products on show", figures.listed_products).format(
+            n=figures.listed_products),
         _("Reservations these 7 days: {made} made, {collected} collected.").format(
             made=figures.reservations_week, collected=figures.collected_week),
     ]
@@ -109,7 +112,8 @@ async def all_shops(ctx: Context, args: list[str]) -> list[Reply]:
         paging.append(Button(label=_("◀️ Previous"), payload=f"ol:{max(offset - PAGE, 0)}"))
     if page.has_next:
         paging.append(Button(label=_("Next ▶️"), payload=f"ol:{offset + PAGE}"))
-    return [say(_("{n} shops:").format(n=page.total), *rows, tuple(paging), back="o",
+    return [say(ngettext("{n} shop:", "{n} shops:", page.total).format(n=page.total),
+                *rows, tuple(paging), back="o",
                 edit=offset > 0)]
 
 

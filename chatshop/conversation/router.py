@@ -102,6 +102,8 @@ class Conversation:
                              "Please try again in a moment.").format(id=incident))]
         if ctx.state != before:
             await self._store.conversations.save(user.id, ctx.state, ctx.now)
+        if ctx.awaiting() is not None and replies:
+            replies[-1] = replies[-1].model_copy(update={"expects_text": True})
         return [*replies, *ctx.notifications]
 
     async def _dispatch(self, ctx: Context, event: Event) -> list[Reply]:
@@ -110,14 +112,17 @@ class Conversation:
                 ctx.done_waiting()
                 handler = COMMANDS.get(name.lower().lstrip("/"))
                 if handler is None:
-                    return [say(_("I do not know this command. Here is the menu."),
-                                (Button(label=_("❓ Help"), payload="h"),))]
+                    home = await customer.menu(ctx)
+                    return [home.model_copy(update={"text": _(
+                        "I do not know this command. Here is the menu.") + "\n\n" + home.text})]
                 return await handler(ctx, args.split())
             case Press(payload=payload):
                 verb, _sep, rest = payload.partition(":")
                 handler = PRESSES.get(verb)
                 if handler is None:
-                    return [say(_("This button is no longer valid. Here is the menu."))]
+                    home = await customer.menu(ctx)
+                    return [home.model_copy(update={"text": _(
+                        "This button is no longer valid. Here is the menu.") + "\n\n" + home.text})]
                 ctx.done_waiting()
                 return await handler(ctx, rest.split(":") if rest else [])
             case Text(text=text):
