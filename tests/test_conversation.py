@@ -218,3 +218,35 @@ async def test_long_lists_are_paged_within_eight_buttons(
     for _ in range(4):
         await lea.press("▶️")
     assert "incident" not in lea.text.lower()
+
+
+GOOD_EXCEL = ("\ufeffNom;Prix;Stock;Catégorie;Description\r\n"
+              "Savon à la lavande;6,50 €;12;Beauté & soins;Savon saponifié à froid\r\n"
+              "Miel de châtaignier;9,50;5;Alimentation;Pot de 500 g\r\n").encode("utf-8")
+BROKEN_EXCEL = ("\ufeffNom;Prix;Stock\r\n"
+                "Savon à la lavande;6,50;12\r\n"
+                "Miel;abc;5\r\n"
+                ";4,00;1\r\n").encode("utf-8")
+
+
+async def test_a_shopkeeper_imports_a_french_excel_file_or_is_told_what_is_wrong(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    await lea.document("produits.csv", BROKEN_EXCEL)
+    assert "3" in lea.text
+    assert "4" in lea.text
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    assert page.total == 0  # nothing applied while a line is wrong
+    await lea.document("produits.csv", GOOD_EXCEL)
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    assert sorted((p.name, p.price_cents, p.on_hand) for p in page.items) == [
+        ("Miel de châtaignier", 950, 5), ("Savon à la lavande", 650, 12)]
+    await jeanne.document("produits.csv", GOOD_EXCEL)  # a customer cannot import
+    assert (await territory.services.catalogue.maker_products(
+        territory.owner, territory.shop.id)).total == 2
+    await lea.forge(f"xp:{territory.shop.id}")
+    (export,) = lea.last
+    assert export.document is not None
+    assert "Savon à la lavande" in export.document.data.decode("utf-8-sig")
