@@ -250,3 +250,24 @@ async def test_a_shopkeeper_imports_a_french_excel_file_or_is_told_what_is_wrong
     (export,) = lea.last
     assert export.document is not None
     assert "Savon à la lavande" in export.document.data.decode("utf-8-sig")
+
+
+async def test_a_maker_asks_a_host_which_accepts_and_then_collects_its_products(
+        territory: Territory, conversation: Conversation, postbox: Postbox) -> None:
+    maker_shop, _artisan = await territory.open_shop("Poteries de Marie", "2200")
+    bowl = await territory.product("Bol en grès", 2500, on_hand=4, shop=maker_shop,
+                                   owner=_artisan)
+    marie = Chat(conversation, "2200", "Marie", postbox)
+    lea = Chat(conversation, "2000", "Léa", postbox)
+    await marie.forge(f"ho:{maker_shop.id}")
+    await marie.press("➕")
+    await marie.press("Château")
+    (ask,) = lea.inbox()
+    lea.last = [ask]
+    await lea.press("✅")
+    assert marie.inbox()
+    await marie.forge(f"pl:{bowl.id}")
+    await marie.press("Château")
+    listed = await territory.services.catalogue.listed(bowl.id)
+    assert listed.pickup_shop_name == "Épicerie du Château"
+    assert listed.maker_name == "Poteries de Marie"

@@ -16,7 +16,8 @@ SHOPKEEPER_BUTTONS = [
     "sv:{shop}", "iv:{shop}", "xe:{shop}", "xp:{shop}", "xr:{shop}", "xt:{shop}",
     "pp:{product}", "s+:{product}", "s-:{product}", "ss:{product}", "sp:{product}",
     "sh:{product}", "pc:{product}:1", "rv:{reservation}", "rr:{reservation}",
-    "rc:{reservation}", "rk:{reservation}",
+    "rc:{reservation}", "rk:{reservation}", "ho:{shop}", "hq:{shop}:0", "hr:{shop}:{shop}",
+    "ha:{shop}:{shop}", "hx:{shop}:{shop}", "pl:{product}", "pla:{product}:0",
 ]
 SHOPKEEPER_COMMANDS = ["/stock miel 0", "/prix miel 0,10", "/produits", "/boutique",
                        "/ajouter"]

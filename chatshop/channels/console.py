@@ -21,6 +21,7 @@ from typing import TextIO
 from chatshop.conversation.messages import (
     Button,
     Command,
+    ContactIn,
     DocumentIn,
     Event,
     Inbound,
@@ -119,6 +120,8 @@ class ConsoleChat:
             self._print(_("— You are now {name} ({id}). Type /menu to start. —").format(
                 name=self.me.display_name, id=rest))
             return None
+        if verb in ("tel", "tél"):
+            return ContactIn(phone=rest)
         if verb == "photo":
             return PhotoIn(file_ref=f"console-photo-{next(self._photos)}", caption=rest)
         if verb in ("fichier", "file"):
@@ -153,6 +156,8 @@ class ConsoleChat:
             if reply.document is not None:
                 path = self._save(reply.document.file_name, reply.document.data)
                 lines.append(_("[file saved: {path}]").format(path=path))
+            if reply.ask_contact and reply.to is None:
+                lines.append(_("[share your number: !tel 06 12 34 56 78]"))
             for row in reply.buttons:
                 if reply.to is None:
                     lines.append("   ".join(f"[{next(number)}] {b.label}" for b in row))
@@ -173,7 +178,8 @@ class ConsoleChat:
 
 def console_help() -> str:
     return _("Console commands: !qui (who am I), !etre <person> (become someone else), "
-             "!photo <caption> (send a photo), !fichier <path> (send a file). "
+             "!photo <caption> (send a photo), !fichier <path> (send a file), "
+             "!tel <number> (share your phone number). "
              "Type a number or a button's label to press it; anything else is sent as a "
              "message.")
 

@@ -248,7 +248,11 @@ async def confirmation(ctx: Context, made: Reservation) -> Reply:
     await notify_new_reservation(ctx, made)
     rows = [(Button(label=_("📋 My reservations"), payload="rs"),
              Button(label=_("📞 Contact the shop"), payload=f"ct:{pickup.id}"))]
-    return say(reservation_proof(made, pickup, ctx.tz), *rows)
+    proof = say(reservation_proof(made, pickup, ctx.tz), *rows)
+    if ctx.user.phone is None:  # offered, never required
+        proof = proof.model_copy(update={"ask_contact": True, "text": proof.text + "\n\n" + _(
+            "If you like, share your phone number so that the shop can call you.")})
+    return proof
 
 
 async def notify_new_reservation(ctx: Context, made: Reservation) -> None:

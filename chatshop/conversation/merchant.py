@@ -19,6 +19,7 @@ from chatshop.conversation.context import Context, say
 from chatshop.conversation.handlers import answer, arg, command, press
 from chatshop.conversation.messages import Button, Document, Reply
 from chatshop.domain.models import (
+    HostingStatus,
     Product,
     ProductChanges,
     Reservation,
@@ -100,6 +101,7 @@ async def dashboard(ctx: Context, args: list[str]) -> list[Reply]:
          Button(label=_("⚙️ Settings"), payload=f"st:{shop_id}")),
         (Button(label=_("👥 Invite"), payload=f"iv:{shop_id}"),
          Button(label=_("📤 Export"), payload=f"xe:{shop_id}")),
+        (Button(label=_("🤝 Hosting"), payload=f"ho:{shop_id}"),),
     ]
     lines.append(_("To add a product, you can also send a photo captioned like "
                    "« Savon lavande 6,50 € x12 »."))
@@ -267,7 +269,8 @@ def _product_admin(product: Product) -> Reply:
         (Button(label=_("🔢 Stock…"), payload=f"ss:{product.id}"),
          Button(label=_("💶 Price…"), payload=f"sp:{product.id}")),
         (Button(label=_("👁 Show") if product.hidden else _("🙈 Hide"),
-                payload=f"sh:{product.id}"),),
+                payload=f"sh:{product.id}"),
+         Button(label=_("📍 Display at…"), payload=f"pl:{product.id}")),
     ]
     return say("\n".join(lines), *rows, back=f"dp:{product.shop_id}:0")
 
@@ -478,6 +481,12 @@ async def photo(ctx: Context, file_ref: str, caption: str) -> list[Reply]:
     from chatshop.domain.captions import guess_category, parse_caption
     shop_id = await _my_shop(ctx, [])
     waiting = ctx.awaiting() or {}
+    if waiting.get("kind") == "shop_photo":
+        shop = await ctx.services.shops.set_photo(ctx.actor, int(waiting.get("shop", 0)),
+                                                  ctx.channel, file_ref)
+        ctx.done_waiting()
+        return [say(_("📷 Photo of {shop} updated.").format(shop=shop.name),
+                    back=f"st:{shop.id}")]
     if not caption.strip():
         if waiting.get("kind") == "photo":
             product = await ctx.services.catalogue.set_photo(
@@ -527,6 +536,7 @@ async def settings(ctx: Context, args: list[str]) -> list[Reply]:
                for key, (icon, label) in _SETTINGS.items()]
     holiday = (_("🟢 Reopen") if found.on_holiday else _("🏖 Close for holidays"))
     buttons.append(Button(label=holiday, payload=f"sv:{shop_id}"))
+    buttons.append(Button(label=_("📷 Photo"), payload=f"sf:{shop_id}"))
     rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
     return [say("\n".join(lines), *rows, back=f"d:{shop_id}")]
 
@@ -554,6 +564,15 @@ async def save_setting(ctx: Context, text: str) -> list[Reply]:
             raise InvalidInput(_("Between 1 and 720 hours, please."))
     await ctx.services.shops.update_shop(ctx.actor, shop_id, ShopDetails(**{key: value}))
     return await settings(ctx, [str(shop_id)])
+
+
+@press("sf")
+async def ask_shop_photo(ctx: Context, args: list[str]) -> list[Reply]:
+    shop_id = arg(args, 0, "shop")
+    await ctx.services.shops.staff(ctx.actor, shop_id)
+    ctx.expect("shop_photo", shop=shop_id)
+    return [say(_("Send the photo of your shop (the shopfront, the counter...)."),
+                back=f"st:{shop_id}")]
 
 
 @press("sv")
@@ -650,3 +669,114 @@ async def document(ctx: Context, file_name: str, data: bytes) -> list[Reply]:
              ngettext("{n} product unchanged", "{n} products unchanged",
                       report.unchanged).format(n=report.unchanged)]
     return [say("\n".join(lines), (Button(label=_("🛍 Products"), payload=f"dp:{shop_id}:0"),))]
+
+
+# -- hosting (dépôt) -------------------------------------------------------------------
+
+
+@press("ho")
+async def hosting(ctx: Context, args: list[str]) -> list[Reply]:
+    """Agreements with other shops: whose products we display, where ours are displayed."""
+    shop_id = arg(args, 0, "shop")
+    agreements = await ctx.services.shops.hostings(ctx.actor, shop_id)
+    lines = [_("🤝 Hosting (dépôt)")]
+    rows: list[tuple[Button, ...]] = []
+    for each in agreements:
+        here = each.host_shop_id == shop_id
+        other = await ctx.services.shops.get(each.maker_shop_id if here else each.host_shop_id)
+        if each.status is HostingStatus.PROPOSED and here:
+            lines.append(_("• {shop} asks you to display and collect its products.").format(
+                shop=other.name))
+            rows.append((Button(label=_("✅ Accept {shop}").format(shop=other.name)[:40],
+                                payload=f"ha:{shop_id}:{other.id}"),
+                         Button(label=_("✖️ Decline"), payload=f"hx:{shop_id}:{other.id}")))
+        elif each.status is HostingStatus.PROPOSED:
+            lines.append(_("• Waiting for {shop} to answer.").format(shop=other.name))
+        elif each.status is HostingStatus.ACCEPTED:
+            lines.append((_("• You display the products of {shop}.") if here
+                          else _("• {shop} displays your products.")).format(shop=other.name))
+            host, maker = (shop_id, other.id) if here else (other.id, shop_id)
+            rows.append((Button(label=_("✖️ End with {shop}").format(shop=other.name)[:40],
+                                payload=f"hx:{host}:{maker}"),))
+    if len(lines) == 1:
+        lines.append(_("No agreement yet. Another shop can display and collect your "
+                       "products, and you theirs."))
+    rows = rows[:4]
+    rows.append((Button(label=_("➕ Ask a shop"), payload=f"hq:{shop_id}:0"),))
+    return [say("\n".join(lines), *rows, back=f"d:{shop_id}")]
+
+
+@press("hq")
+async def hosting_choose(ctx: Context, args: list[str]) -> list[Reply]:
+    """Which shop should display our products?"""
+    shop_id, offset = arg(args, 0, "shop"), arg(args, 1)
+    await ctx.services.shops.staff(ctx.actor, shop_id)
+    page = await ctx.services.shops.browse(offset=offset, limit=PAGE + 1)
+    others = [s for s in page.items if s.id != shop_id][:PAGE]
+    rows = [(Button(label=f"🏪 {s.name}", payload=f"hr:{shop_id}:{s.id}"),) for s in others]
+    more = (Button(label=_("Next ▶️"), payload=f"hq:{shop_id}:{offset + PAGE + 1}"),) \
+        if page.has_next else ()
+    return [say(_("Which shop should display and collect your products?"), *rows, more,
+                back=f"ho:{shop_id}")]
+
+
+@press("hr")
+async def hosting_request(ctx: Context, args: list[str]) -> list[Reply]:
+    maker_id, host_id = arg(args, 0, "shop"), arg(args, 1, "shop")
+    await ctx.services.shops.ask_hosting(ctx.actor, maker_id, host_id)
+    maker, host = await ctx.services.shops.get(maker_id), await ctx.services.shops.get(host_id)
+    for person in await ctx.services.shops.people_to_notify(host_id):
+        ctx.notify(person, say(
+            _("🤝 {maker} asks {host} to display and collect its products.").format(
+                maker=maker.name, host=host.name),
+            (Button(label=_("✅ Accept"), payload=f"ha:{host_id}:{maker_id}"),
+             Button(label=_("✖️ Decline"), payload=f"hx:{host_id}:{maker_id}"))))
+    return [say(_("Request sent to {shop}.").format(shop=host.name), back=f"ho:{maker_id}")]
+
+
+@press("ha")
+async def hosting_accept(ctx: Context, args: list[str]) -> list[Reply]:
+    host_id, maker_id = arg(args, 0, "shop"), arg(args, 1, "shop")
+    await ctx.services.shops.accept_hosting(ctx.actor, host_id, maker_id)
+    host = await ctx.services.shops.get(host_id)
+    for person in await ctx.services.shops.people_to_notify(maker_id):
+        ctx.notify(person, say(_("🤝 {host} accepted to display your products: choose them "
+                                 "in your product list (« 📍 Display at… »).").format(
+            host=host.name)))
+    return await hosting(ctx, [str(host_id)])
+
+
+@press("hx")
+async def hosting_end(ctx: Context, args: list[str]) -> list[Reply]:
+    host_id, maker_id = arg(args, 0, "shop"), arg(args, 1, "shop")
+    await ctx.services.shops.end_hosting(ctx.actor, host_id, maker_id)
+    mine = host_id if host_id in ctx.shop_ids else maker_id
+    other = maker_id if mine == host_id else host_id
+    for person in await ctx.services.shops.people_to_notify(other):
+        ctx.notify(person, say(_("🤝 The hosting agreement between {a} and {b} has ended; "
+                                 "the products are back at their maker.").format(
+            a=(await ctx.services.shops.get(host_id)).name,
+            b=(await ctx.services.shops.get(maker_id)).name)))
+    return await hosting(ctx, [str(mine)])
+
+
+@press("pl")
+async def place_choose(ctx: Context, args: list[str]) -> list[Reply]:
+    """Where customers collect this product: at home, or at a host shop."""
+    product = await _managed(ctx, arg(args, 0, "product"))
+    agreements = await ctx.services.shops.hostings(ctx.actor, product.shop_id)
+    hosts = [h.host_shop_id for h in agreements
+             if h.status is HostingStatus.ACCEPTED and h.maker_shop_id == product.shop_id]
+    rows = [(Button(label=_("🏠 At my shop"), payload=f"pla:{product.id}:0"),)]
+    for host_id in hosts[:PAGE]:
+        host = await ctx.services.shops.get(host_id)
+        rows.append((Button(label=f"📍 {host.name}", payload=f"pla:{product.id}:{host_id}"),))
+    return [say(_("Where do customers collect « {name} »?").format(name=product.name), *rows,
+                back=f"pp:{product.id}")]
+
+
+@press("pla")
+async def place(ctx: Context, args: list[str]) -> list[Reply]:
+    product_id, host_id = arg(args, 0, "product"), arg(args, 1)
+    product = await ctx.services.catalogue.place(ctx.actor, product_id, host_id or None)
+    return [_product_admin(product)]
