@@ -271,3 +271,16 @@ async def test_a_maker_asks_a_host_which_accepts_and_then_collects_its_products(
     listed = await territory.services.catalogue.listed(bowl.id)
     assert listed.pickup_shop_name == "Épicerie du Château"
     assert listed.maker_name == "Poteries de Marie"
+
+
+async def test_a_shopkeeper_types_the_opening_hours(territory: Territory,
+                                                    people: tuple[Chat, Chat]) -> None:
+    _jeanne, lea = people
+    await lea.forge(f"sk:{territory.shop.id}")
+    await lea.send("lundi 9h")  # not understood: asked again, nothing saved
+    assert (await territory.services.shops.get(territory.shop.id)).hours == ()
+    await lea.send("mar-ven 9h-12h30 14h-19h; sam 9h-12h")
+    shop = await territory.services.shops.get(territory.shop.id)
+    assert len(shop.hours) == 9
+    assert {i.weekday for i in shop.hours} == {1, 2, 3, 4, 5}
+    assert "12:30" in lea.text

@@ -18,6 +18,7 @@ SHOPKEEPER_BUTTONS = [
     "sh:{product}", "pc:{product}:1", "rv:{reservation}", "rr:{reservation}",
     "rc:{reservation}", "rk:{reservation}", "ho:{shop}", "hq:{shop}:0", "hr:{shop}:{shop}",
     "ha:{shop}:{shop}", "hx:{shop}:{shop}", "pl:{product}", "pla:{product}:0",
+    "sk:{shop}", "so:{shop}", "sf:{shop}",
 ]
 SHOPKEEPER_COMMANDS = ["/stock miel 0", "/prix miel 0,10", "/produits", "/boutique",
                        "/ajouter"]

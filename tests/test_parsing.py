@@ -276,3 +276,16 @@ def test_a_foreign_phone_number_in_international_form_is_kept() -> None:
 )
 def test_something_that_is_not_a_phone_number_is_refused(typed: str) -> None:
     refusal(clean_phone, typed)
+
+
+def test_opening_hours_are_read_the_way_shopkeepers_write_them() -> None:
+    from chatshop.domain.parsing import parse_opening_hours
+    assert parse_opening_hours("mar-ven 9h-12h30 14h-19h; sam 9:00-12:00") == [
+        *[(d, "09:00", "12:30") for d in range(1, 5)],
+        *[(d, "14:00", "19:00") for d in range(1, 5)],
+        (5, "09:00", "12:00"),
+    ]
+    assert parse_opening_hours("Samedi 10h à 18h") == [(5, "10:00", "18:00")]
+    for wrong in ["", "lundi", "lun 19h-9h", "xyz 9h-12h", "lun 25h-26h", "lun 9h-12h foo"]:
+        with pytest.raises(InvalidInput):
+            parse_opening_hours(wrong)

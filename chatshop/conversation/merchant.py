@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from datetime import time
 
 from chatshop.conversation.cards import (
     availability,
+    opening_hours,
     reservation_lines,
 )
 from chatshop.conversation.context import Context, say
@@ -20,6 +22,7 @@ from chatshop.conversation.handlers import answer, arg, command, press
 from chatshop.conversation.messages import Button, Document, Reply
 from chatshop.domain.models import (
     HostingStatus,
+    OpeningInterval,
     Product,
     ProductChanges,
     Reservation,
@@ -27,7 +30,7 @@ from chatshop.domain.models import (
     Role,
     ShopDetails,
 )
-from chatshop.domain.parsing import clean_description, parse_price
+from chatshop.domain.parsing import clean_description, parse_opening_hours, parse_price
 from chatshop.errors import InvalidInput, NotAllowed, NotFound
 from chatshop.i18n import _, format_moment, format_money, ngettext
 
@@ -534,9 +537,8 @@ async def settings(ctx: Context, args: list[str]) -> list[Reply]:
              _("⏱ Reservations held {n} h.").format(n=found.hold_hours)]
     buttons = [Button(label=f"{icon} {label()}", payload=f"se:{shop_id}:{key}")
                for key, (icon, label) in _SETTINGS.items()]
-    holiday = (_("🟢 Reopen") if found.on_holiday else _("🏖 Close for holidays"))
-    buttons.append(Button(label=holiday, payload=f"sv:{shop_id}"))
-    buttons.append(Button(label=_("📷 Photo"), payload=f"sf:{shop_id}"))
+    buttons.append(Button(label=_("🕘 Opening hours"), payload=f"sk:{shop_id}"))
+    buttons.append(Button(label=_("More…"), payload=f"so:{shop_id}"))
     rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
     return [say("\n".join(lines), *rows, back=f"d:{shop_id}")]
 
@@ -564,6 +566,40 @@ async def save_setting(ctx: Context, text: str) -> list[Reply]:
             raise InvalidInput(_("Between 1 and 720 hours, please."))
     await ctx.services.shops.update_shop(ctx.actor, shop_id, ShopDetails(**{key: value}))
     return await settings(ctx, [str(shop_id)])
+
+
+@press("so")
+async def more_settings(ctx: Context, args: list[str]) -> list[Reply]:
+    """Holidays and the shop's photo."""
+    shop_id = arg(args, 0, "shop")
+    await ctx.services.shops.staff(ctx.actor, shop_id)
+    found = await ctx.services.shops.get(shop_id)
+    holiday = (_("🟢 Reopen") if found.on_holiday else _("🏖 Close for holidays"))
+    rows = [(Button(label=holiday, payload=f"sv:{shop_id}"),
+             Button(label=_("📷 Photo"), payload=f"sf:{shop_id}"))]
+    return [say(f"⚙️ {found.name}", *rows, back=f"st:{shop_id}")]
+
+
+@press("sk")
+async def ask_hours(ctx: Context, args: list[str]) -> list[Reply]:
+    shop_id = arg(args, 0, "shop")
+    await ctx.services.shops.staff(ctx.actor, shop_id)
+    ctx.expect("hours", shop=shop_id)
+    return [say(_("Type your opening hours, days first, e.g.\n"
+                  "mar-ven 9h-12h30 14h-19h; sam 9h-12h\n(days not written are closed)"),
+                back=f"st:{shop_id}")]
+
+
+@answer("hours")
+async def save_hours(ctx: Context, text: str) -> list[Reply]:
+    waiting = ctx.state.get("answering", {})
+    shop_id = int(waiting.get("shop", 0))
+    intervals = [OpeningInterval(weekday=day, opens=time.fromisoformat(opens),
+                                 closes=time.fromisoformat(closes))
+                 for day, opens, closes in parse_opening_hours(text)]
+    shop = await ctx.services.shops.set_hours(ctx.actor, shop_id, intervals)
+    return [say("\n".join([_("🕘 Opening hours saved:"), *opening_hours(shop)]),
+                back=f"st:{shop_id}")]
 
 
 @press("sf")

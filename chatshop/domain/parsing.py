@@ -172,3 +172,48 @@ def clean_phone(text: str) -> str:
     if re.fullmatch(r"\+[1-9][0-9]{7,14}", digits) and not digits.startswith("+33"):
         return digits
     raise InvalidInput(_("That does not look like a phone number, for example 06 12 34 56 78."))
+
+
+_DAYS = {"lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6}
+_TIME = r"(\d{1,2})\s*(?:h|:)\s*(\d{2})?"
+_SLOT = re.compile(_TIME + r"\s*(?:-|–|à|a)\s*" + _TIME)
+
+
+def _day(word: str) -> int:
+    key = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()[:3]
+    if key not in _DAYS:
+        raise InvalidInput(_("« {word} » is not a day. Write days like lun, mar, mer, jeu, "
+                             "ven, sam, dim.").format(word=_echo(word)))
+    return _DAYS[key]
+
+
+def parse_opening_hours(text: str) -> list[tuple[int, str, str]]:
+    """``mar-ven 9h-12h30 14h-19h`` (one line or « ; » per group of days) ->
+    ``[(weekday, "09:00", "12:30"), ...]``; days not written are closed."""
+    found: list[tuple[int, str, str]] = []
+    for part in re.split(r"[;\n]+", text):
+        part = part.strip()
+        if not part:
+            continue
+        head, _sep, rest = part.partition(" ")
+        days: list[int] = []
+        for item in head.split(","):
+            first, dash, last = item.partition("-")
+            start = _day(first)
+            end = _day(last) if dash else start
+            days += list(range(start, end + 1)) if start <= end else [
+                *range(start, 7), *range(0, end + 1)]
+        slots = _SLOT.findall(rest)
+        if not slots or _SLOT.sub("", rest).strip(" ,et"):
+            raise InvalidInput(_("Write the times like this: mar-ven 9h-12h30 14h-19h; "
+                                 "sam 9h-12h"))
+        for h1, m1, h2, m2 in slots:
+            opens, closes = f"{int(h1):02d}:{m1 or '00'}", f"{int(h2):02d}:{m2 or '00'}"
+            if not ("00:00" <= opens < closes <= "23:59") or int(h2) > 23 or int(h1) > 23 \
+                    or int(m1 or 0) > 59 or int(m2 or 0) > 59:
+                raise InvalidInput(_("{opens}–{closes} is not an opening time.").format(
+                    opens=opens, closes=closes))
+            found += [(day, opens, closes) for day in days]
+    if not found:
+        raise InvalidInput(_("Write the times like this: mar-ven 9h-12h30 14h-19h; sam 9h-12h"))
+    return found
