@@ -329,8 +329,13 @@ async def search(ctx: Context, text: str, offset: int = 0) -> list[Reply]:
     """One page of results; the query is kept for the ◀️ / ▶️ buttons."""
     query = text.strip()[:100]
     page = await ctx.services.search.search(query, offset=offset, limit=PAGE)
-    if page.total > PAGE:  # kept only for the ◀️ / ▶️ buttons, when there are pages
-        ctx.state["search"] = query
+    # The ◀️ / ▶️ buttons carry the query when it fits in a button (no write needed);
+    # a long one is kept in the conversation state.
+    pattern = f"f:{{}}:{query}"
+    if len(pattern.encode()) > 60:
+        pattern = "f:{}"
+        if page.total > PAGE:
+            ctx.state["search"] = query
     if not page.items:
         return [say(_("Nothing found for « {query} ». Try another word, or browse the "
                       "shops.").format(query=query), (Button(label=_("🏘 Shops"),
@@ -341,12 +346,13 @@ async def search(ctx: Context, text: str, offset: int = 0) -> list[Reply]:
                     payload=f"p:{item.product.id}"),) for item in page.items]
     text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
                      page.total).format(n=page.total, query=query)
-    return [say(text_, *rows, _pager("f:{}", offset, page.total), edit=offset > 0)]
+    return [say(text_, *rows, _pager(pattern, offset, page.total), edit=offset > 0)]
 
 
 @press("f")
 async def search_page(ctx: Context, args: list[str]) -> list[Reply]:
-    return await search(ctx, str(ctx.state.get("search", "")), offset=arg(args, 0))
+    query = ":".join(args[1:]) if len(args) > 1 else str(ctx.state.get("search", ""))
+    return await search(ctx, query, offset=arg(args, 0))
 
 
 # -- my reservations -------------------------------------------------------------------

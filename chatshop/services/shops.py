@@ -185,9 +185,7 @@ class ShopService:
     async def people_to_notify(self, shop_id: int) -> list[User]:
         """Everyone who runs the shop, to be told of its reservations (no actor: the bot
         itself asks, and the list never leaves the conversation)."""
-        people = [await self._store.users.get(m.user_id)
-                  for m in await self._store.shops.staff_of(check_id(shop_id, "shop"))]
-        return [person for person in people if person is not None]
+        return await self._store.shops.staff_users(check_id(shop_id, "shop"))
 
     async def memberships(self, user_id: int) -> list[StaffMember]:
         return await self._store.shops.memberships(user_id)

@@ -112,6 +112,10 @@ class ShopRepository(Protocol):
     async def staff_of(self, shop_id: int) -> list[StaffMember]:
         ...
 
+    async def staff_users(self, shop_id: int) -> list[User]:
+        """The people who run a shop, owners first."""
+        ...
+
     async def memberships(self, user_id: int) -> list[StaffMember]:
         """Every shop this person runs, and their role there."""
         ...

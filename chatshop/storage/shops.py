@@ -21,6 +21,7 @@ from chatshop.domain.models import (
     ShopDetails,
     StaffMember,
     TerritoryFigures,
+    User,
 )
 from chatshop.errors import Conflict, InviteUnusable, NotFound
 from chatshop.storage import rows
@@ -216,6 +217,17 @@ class SqliteShopRepository:
                 (shop_id,),
             )
         return [rows.staff_member(r) for r in found]
+
+    async def staff_users(self, shop_id: int) -> list[User]:
+        """The people who run a shop, owners first."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn,
+                "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
+                " ORDER BY s.role = 'staff', s.added_at",
+                (shop_id,),
+            )
+        return [rows.user(r) for r in found]
 
     async def memberships(self, user_id: int) -> list[StaffMember]:
         """Every shop this person runs, and their role there."""
