@@ -3,12 +3,15 @@ are expired, their stock given back."""
 
 from pathlib import Path
 
+import pytest
+
 from chatshop.app import start
 from chatshop.config import load_settings
 from chatshop.domain.models import ReservationStatus, Role
 from tests.conftest import FakeClock
 
 
+@pytest.mark.usefixtures("clean_environment")
 async def test_start_up_expires_what_fell_due_while_the_bot_was_stopped(
         tmp_path: Path, clock: FakeClock) -> None:
     settings = load_settings(database=str(tmp_path / "shop.db"), operators=["telegram:1"])

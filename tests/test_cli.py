@@ -17,13 +17,7 @@ from chatshop.resources import migrations_dir
 NEWEST = len(list(migrations_dir().glob("*.sql")))
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No CHATSHOP_ variable from the caller's shell, and a working folder without .env."""
-    for name in list(os.environ):
-        if name.upper().startswith("CHATSHOP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def user_version(path: Path) -> int:

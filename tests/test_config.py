@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,15 +10,7 @@ import pytest
 from chatshop.config import load_settings
 from chatshop.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No CHATSHOP_ variable from the caller's shell, and a working folder without .env."""
-    for name in list(os.environ):
-        if name.upper().startswith("CHATSHOP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def config_error(**environment: str) -> str:

@@ -3,6 +3,8 @@ told and handles it; a restart loses nothing; surprises become an incident id.""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from chatshop.conversation.router import Conversation
@@ -10,7 +12,9 @@ from chatshop.domain.models import ReservationStatus
 from chatshop.services import Services
 from chatshop.storage import Store
 from tests.chat import Chat, Postbox
-from tests.conftest import Territory
+from tests.conftest import FakeClock, Territory
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
@@ -121,10 +125,10 @@ async def test_free_text_is_a_search_unless_the_bot_asked_something(
 async def test_a_restart_loses_nothing(territory: Territory, services: Services,
                                        store: Store, postbox: Postbox) -> None:
     honey = await territory.product("Miel", 950, on_hand=5)
-    before = Chat(Conversation(services, store, territory="T", tz=_paris()), "2000", "Léa",
+    before = Chat(Conversation(services, store, territory="T", tz=PARIS), "2000", "Léa",
                   postbox)
     await before.forge(f"ss:{honey.id}")  # « how many on the shelf? »
-    after = Chat(Conversation(services, store, territory="T", tz=_paris()), "2000", "Léa",
+    after = Chat(Conversation(services, store, territory="T", tz=PARIS), "2000", "Léa",
                  postbox)
     await after.send("42")
     assert (await territory.services.catalogue.product(honey.id)).on_hand == 42
@@ -192,10 +196,6 @@ async def test_the_operator_opens_a_shop_and_its_owner_joins(
     members = await territory.services.shops.staff(territory.operator, shop.id)
     assert [m.role.value for m in members] == ["owner"]
 
-
-def _paris():  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-    return ZoneInfo("Europe/Paris")
 
 
 async def test_long_lists_are_paged_within_eight_buttons(
@@ -284,3 +284,24 @@ async def test_a_shopkeeper_types_the_opening_hours(territory: Territory,
     assert len(shop.hours) == 9
     assert {i.weekday for i in shop.hours} == {1, 2, 3, 4, 5}
     assert "12:30" in lea.text
+
+
+async def test_the_scheduled_tick_reminds_then_expires_and_tells_the_customer(
+        territory: Territory, conversation: Conversation, people: tuple[Chat, Chat],
+        clock: FakeClock) -> None:
+    jeanne, _lea = people
+    honey = await territory.product("Miel", 950, on_hand=5)
+    made = await territory.services.reservations.reserve_now(territory.customer.id,
+                                                             honey.id, 2, "k")
+    assert await conversation.tick() == []
+    clock.advance(hours=43)
+    (reminder,) = await conversation.tick()
+    assert reminder.to is not None
+    assert reminder.to.user_id == "3000"
+    assert made.code in reminder.text
+    assert await conversation.tick() == []  # reminded once
+    clock.advance(hours=6)
+    (expired,) = await conversation.tick()
+    assert made.code in expired.text
+    assert (await territory.services.catalogue.product(honey.id)).reserved == 0
+    assert jeanne.inbox() == []  # tick returns them; the channel delivers them
