@@ -244,11 +244,8 @@ class SqliteCatalogueRepository:
 
     async def listed(self, product_id: int) -> ListedProduct | None:
         """The product as customers see it, or ``None`` if it is not listed anywhere."""
-        async with self._db.read() as conn:
-            found = await rows.fetch_all(
-                conn, f"SELECT {_LISTED_COLUMNS} {_LISTED} AND p.id = ?", (product_id,)
-            )
-            listed = _listed(found)
+        listed = _listed(self._db.lookup(f"SELECT {_LISTED_COLUMNS} {_LISTED} AND p.id = ?",
+                                         (product_id,)))
         return listed[0] if listed else None
 
     async def listed_ids(self, product_ids: list[int]) -> set[int]:

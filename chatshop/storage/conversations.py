@@ -25,10 +25,10 @@ class SqliteConversationRepository:
     async def session(self, channel: Channel, external_id: str) -> Session | None:
         """Who writes, the shops they run and where their conversation is: one query,
         run on every event."""
-        async with self._db.read() as conn:
-            row = await rows.fetch_one(conn, _SESSION, (channel, external_id))
-        if row is None:
+        found = self._db.lookup(_SESSION, (channel, external_id))
+        if not found:
             return None
+        row = found[0]
         user = rows.user(row)
         memberships = [
             StaffMember(shop_id=shop_id, user_id=user.id, role=role,

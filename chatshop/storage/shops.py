@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -38,9 +39,55 @@ async def _shop(conn: aiosqlite.Connection, where: str, key: object) -> Shop | N
     return None if row is None else rows.shop(row)
 
 
+class RecentShops:
+    """Shops and communes read in the last few seconds, so that a shop card or a
+    reservation does not read the same rarely-changing rows again and again.
+
+    Every write to a shop or commune in this process forgets them all once it
+    has committed; a write by another process (``chatshop seed-demo`` beside a running
+    bot) is seen at most ``ttl`` seconds late. A read that started before a write
+    finished is not remembered (the generation check), so the cache never brings an
+    old version back after a change. Reservations re-check the shop inside their own
+    transaction, so a stale card can never let one through.
+    """
+
+    def __init__(self, ttl: float = 5.0, now: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._now = now
+        self._shops: dict[int, tuple[float, Shop]] = {}
+        self._communes: tuple[float, dict[int, Commune]] | None = None
+        self.generation = 0
+
+    def shop(self, shop_id: int) -> Shop | None:
+        kept = self._shops.get(shop_id)
+        if kept is None or self._now() - kept[0] > self._ttl:
+            return None
+        return kept[1]
+
+    def keep_shop(self, shop: Shop, generation: int) -> None:
+        if generation == self.generation:
+            self._shops[shop.id] = (self._now(), shop)
+
+    def communes(self) -> dict[int, Commune] | None:
+        if self._communes is None or self._now() - self._communes[0] > self._ttl:
+            return None
+        return self._communes[1]
+
+    def keep_communes(self, communes: dict[int, Commune], generation: int) -> None:
+        if generation == self.generation:
+            self._communes = (self._now(), communes)
+
+    def forget(self) -> None:
+        """Something changed: read everything afresh."""
+        self.generation += 1
+        self._shops.clear()
+        self._communes = None
+
+
 class SqliteShopRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.recent = RecentShops()
 
     # -- communes ---------------------------------------------------------------------
 
@@ -53,18 +100,26 @@ class SqliteShopRepository:
                 )
             except sqlite3.IntegrityError:
                 raise Conflict("commune", name) from None
+        self.recent.forget()
         assert row is not None
         return rows.commune(row)
 
+    async def _communes(self) -> dict[int, Commune]:
+        """Every commune by id, in alphabetical order (a territory has a few dozen)."""
+        kept = self.recent.communes()
+        if kept is None:
+            generation = self.recent.generation
+            async with self._db.read() as conn:
+                found = await rows.fetch_all(conn, "SELECT * FROM communes ORDER BY name")
+            kept = {r["id"]: rows.commune(r) for r in found}
+            self.recent.keep_communes(kept, generation)
+        return kept
+
     async def communes(self) -> list[Commune]:
-        async with self._db.read() as conn:
-            found = await rows.fetch_all(conn, "SELECT * FROM communes ORDER BY name")
-        return [rows.commune(r) for r in found]
+        return list((await self._communes()).values())
 
     async def commune(self, commune_id: int) -> Commune | None:
-        async with self._db.read() as conn:
-            row = await rows.fetch_one(conn, "SELECT * FROM communes WHERE id = ?", (commune_id,))
-        return None if row is None else rows.commune(row)
+        return (await self._communes()).get(commune_id)
 
     # -- shops ------------------------------------------------------------------------
 
@@ -92,11 +147,15 @@ class SqliteShopRepository:
                 (unique, name, commune_id, rows.to_db_time(now)),
             )
             assert row is not None
-            return await self._update(conn, row["id"], details)
+            shop = await self._update(conn, row["id"], details)
+        self.recent.forget()
+        return shop
 
     async def update_shop(self, shop_id: int, details: ShopDetails) -> Shop:
         async with self._db.write() as conn:
-            return await self._update(conn, shop_id, details)
+            shop = await self._update(conn, shop_id, details)
+        self.recent.forget()
+        return shop
 
     async def _update(self, conn: aiosqlite.Connection, shop_id: int,
                       details: ShopDetails) -> Shop:
@@ -120,7 +179,9 @@ class SqliteShopRepository:
                 [(shop_id, i.weekday, rows.clock_text(i.opens), rows.clock_text(i.closes))
                  for i in intervals],
             )
-            return await self._update(conn, shop_id, ShopDetails())
+            shop = await self._update(conn, shop_id, ShopDetails())
+        self.recent.forget()
+        return shop
 
     async def set_photo(self, shop_id: int, channel: Channel, file_ref: str) -> None:
         async with self._db.write() as conn:
@@ -129,10 +190,17 @@ class SqliteShopRepository:
                 " ON CONFLICT (shop_id, channel) DO UPDATE SET file_ref = excluded.file_ref",
                 (shop_id, channel, file_ref),
             )
+        self.recent.forget()
 
     async def get(self, shop_id: int) -> Shop | None:
-        async with self._db.read() as conn:
-            return await _shop(conn, "s.id = ?", shop_id)
+        shop = self.recent.shop(shop_id)
+        if shop is None:
+            generation = self.recent.generation
+            found = self._db.lookup(f"{rows.SHOP_SELECT} WHERE s.id = ?", (shop_id,))
+            shop = rows.shop(found[0]) if found else None
+            if shop is not None:
+                self.recent.keep_shop(shop, generation)
+        return shop
 
     async def by_slug(self, slug: str) -> Shop | None:
         async with self._db.read() as conn:
@@ -220,13 +288,11 @@ class SqliteShopRepository:
 
     async def staff_users(self, shop_id: int) -> list[User]:
         """The people who run a shop, owners first."""
-        async with self._db.read() as conn:
-            found = await rows.fetch_all(
-                conn,
-                "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
-                " ORDER BY s.role = 'staff', s.added_at",
-                (shop_id,),
-            )
+        found = self._db.lookup(
+            "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
+            " ORDER BY s.role = 'staff', s.added_at",
+            (shop_id,),
+        )
         return [rows.user(r) for r in found]
 
     async def memberships(self, user_id: int) -> list[StaffMember]:
