@@ -29,7 +29,8 @@ class App:
 async def start(settings: Settings, *, clock: Clock = utc_now) -> App:
     """Open and migrate the database, build the services, expire overdue reservations."""
     store = await open_store(settings.database)
-    services = build_services(store, operators=settings.operator_ids, clock=clock)
+    services = build_services(store, operators=settings.operator_ids, clock=clock,
+                              tz=settings.tz)
     expired = await services.reservations.expire_overdue()
     if expired:
         log.info("expired %d overdue reservations at start-up", len(expired))

@@ -30,7 +30,7 @@ from chatshop.demo import (
     DemoShop,
     seed_demo,
 )
-from chatshop.errors import ConfigError, MigrationError
+from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, ngettext
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
@@ -86,7 +86,8 @@ async def _migrate(settings: Settings) -> str:
 async def _open_demo(database: str, settings: Settings) -> tuple[Store, Services,
                                                                   list[DemoShop]]:
     store = await open_store(database)
-    services = build_services(store, operators=settings.operator_ids | {DEMO_OPERATOR})
+    services = build_services(store, operators=settings.operator_ids | {DEMO_OPERATOR},
+                              tz=settings.tz)
     operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
     shops = await seed_demo(services, operator=services.customers.actor(operator))
     return store, services, shops
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_demo(settings, keep=getattr(args, "database", None)))
         elif args.command == "seed-demo":
             print(asyncio.run(_seed_demo(settings)))
-    except MigrationError as exc:
+    except (MigrationError, DemoIncomplete) as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2
     except (sqlite3.Error, OSError) as exc:

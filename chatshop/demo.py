@@ -36,7 +36,7 @@ from chatshop.domain.models import (
     Shop,
     ShopDetails,
 )
-from chatshop.errors import NotFound
+from chatshop.errors import DemoIncomplete, NotFound
 from chatshop.services import Services
 
 DEMO_OPERATOR: tuple[Channel, str] = ("console", "operateur")
@@ -335,12 +335,9 @@ class _Opened:
 
 async def seed_demo(services: Services, *, operator: Actor) -> list[DemoShop]:
     """Load the demo territory (idempotent: does nothing and returns the shops if it is
-    already there)."""
-    try:
-        await services.shops.by_slug(slugify(SHOPS[0].name))
-    except NotFound:
-        pass
-    else:
+    already there). Loading takes many transactions, as a real territory is built; if an
+    earlier load was interrupted, ``DemoIncomplete`` says so rather than add to it."""
+    if await _demo_is_loaded(services, operator):
         return [_demo_shop(plan) for plan in SHOPS]
 
     communes = await _communes(services, operator)
@@ -356,6 +353,30 @@ async def seed_demo(services: Services, *, operator: Actor) -> list[DemoShop]:
         for name in hosting.products:
             await services.catalogue.place(maker.owner, maker.products[name].id, host.shop.id)
     return [_demo_shop(plan, opened[plan.name].shop.slug) for plan in SHOPS]
+
+
+async def _demo_is_loaded(services: Services, operator: Actor) -> bool:
+    """False if no demo shop is here, True if the whole demo is (its last step, the last
+    product placed at its host, done); ``DemoIncomplete`` for anything in between."""
+    found: list[Shop] = []
+    for plan in SHOPS:
+        try:
+            found.append(await services.shops.by_slug(slugify(plan.name)))
+        except NotFound:
+            continue
+    if not found:
+        return False
+    if len(found) == len(SHOPS):
+        last = HOSTINGS[-1]
+        maker = next(shop for shop in found if shop.name == last.maker)
+        host = next(shop for shop in found if shop.name == last.host)
+        page = await services.catalogue.maker_products(operator, maker.id, limit=50)
+        if any(p.name == last.products[-1] and p.host_shop_id == host.id for p in page.items):
+            return True
+    raise DemoIncomplete(
+        "le territoire de démonstration n'a été chargé qu'en partie (chargement interrompu ?) :"
+        " utilisez une base neuve / the demo territory is only partly loaded (interrupted?):"
+        " use a new database")
 
 
 async def _communes(services: Services, operator: Actor) -> dict[str, Commune]:

@@ -5,6 +5,7 @@
     ChatshopError
     ├── ConfigError            bad CHATSHOP_ setting: one bilingual line, start-up stops
     ├── MigrationError         the database schema cannot be brought to this code's version
+    ├── DemoIncomplete         an interrupted demo seed left part of the demo territory
     └── DomainError            a user did something the shop's rules refuse; ``message()``
         ├── InvalidInput       a price, quantity, name... that cannot be accepted
         ├── NotFound           no such shop, product, reservation, invite...
@@ -14,6 +15,7 @@
         │   └── ImportBelowReserved  the same, for one line of an imported CSV file
         ├── StockOutOfRange    on_hand would be negative or absurdly large
         ├── NotEnoughOnHand    removing more units than there are
+        ├── StillReserved      deleting a product that customers have reserved
         ├── InviteUnusable     unknown, expired or already used invite code
         ├── WrongState         a reservation cannot go from its state to the one asked
         ├── ShopUnavailable    the shop is closed for holidays or no longer active
@@ -43,6 +45,10 @@ class ConfigError(ChatshopError):
 
 class MigrationError(ChatshopError):
     """Migrations are inconsistent, failed, or the database is newer than the code."""
+
+
+class DemoIncomplete(ChatshopError):
+    """The demo territory was loaded into this database only in part (interrupted)."""
 
 
 class DomainError(ChatshopError):
@@ -156,6 +162,24 @@ class StockOutOfRange(DomainError):
             return _("The stock cannot be negative.")
         return _("The stock of one product cannot be more than {max}.").format(
             max=self.maximum)
+
+
+class StillReserved(DomainError):
+    """Staff tried to delete a product that customers have reserved."""
+
+    def __init__(self, name: str, reserved: int) -> None:
+        super().__init__(f"{name}: {reserved} reserved")
+        self.name = name
+        self.reserved = reserved
+
+    def message(self) -> str:
+        return ngettext(
+            "Customers have reserved {n} « {name} »: mark the reservation collected or "
+            "cancel it before deleting the product. You can hide it meanwhile.",
+            "Customers have reserved {n} « {name} »: mark the reservations collected or "
+            "cancel them before deleting the product. You can hide it meanwhile.",
+            self.reserved,
+        ).format(n=self.reserved, name=self.name)
 
 
 class NotEnoughOnHand(DomainError):

@@ -305,3 +305,63 @@ async def test_the_scheduled_tick_reminds_then_expires_and_tells_the_customer(
     assert made.code in expired.text
     assert (await territory.services.catalogue.product(honey.id)).reserved == 0
     assert jeanne.inbox() == []  # tick returns them; the channel delivers them
+
+
+async def test_a_deleted_product_leaves_the_list_the_search_and_baskets(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    soap = await territory.product("Savon au lait d'ânesse", 650, on_hand=5)
+    await jeanne.send("savon")
+    await jeanne.press("Savon au lait")
+    await jeanne.press("🧺")  # into the basket
+    assert await territory.services.baskets.baskets(territory.customer.id)
+
+    await lea.forge(f"pp:{soap.id}")
+    await lea.press("Plus")
+    await lea.press("Supprimer")
+    assert "définitivement" in lea.text  # asked once more
+    await lea.press("Oui, supprimer")
+    assert "supprimé" in lea.text
+    assert (await territory.services.catalogue.maker_products(
+        territory.owner, territory.shop.id)).total == 0
+
+    await jeanne.send("savon")
+    assert "Savon au lait" not in " ".join(jeanne.labels)
+    assert not await territory.services.baskets.baskets(territory.customer.id)
+    await lea.forge(f"s+:{soap.id}")  # an old button: the product is gone
+    assert "introuvable" in lea.text or "retiré" in lea.text
+
+
+async def test_a_reserved_product_cannot_be_deleted_until_collected(
+        territory: Territory, people: tuple[Chat, Chat]) -> None:
+    jeanne, lea = people
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await jeanne.forge(f"r:{honey.id}:1:abc")
+    await lea.forge(f"pdy:{honey.id}")
+    assert "réservé" in lea.text
+    kept = await territory.services.catalogue.product(honey.id)
+    assert (kept.on_hand, kept.reserved) == (4, 1)
+
+
+async def test_a_shopkeeper_writes_the_announcement_for_the_weekly_digest(
+        territory: Territory, people: tuple[Chat, Chat], clock: FakeClock) -> None:
+    jeanne, lea = people
+    await lea.send("/annonce Nouvelle collection d'automne !")
+    shop = await territory.services.shops.get(territory.shop.id)
+    assert shop.announcement == "Nouvelle collection d'automne !"
+    assert shop.announcement_at == clock.now
+
+    await lea.send("/annonce " + "x" * 501)  # too long: said, nothing changed
+    assert "500" in lea.text
+    assert (await territory.services.shops.get(territory.shop.id)).announcement == \
+        "Nouvelle collection d'automne !"
+
+    await lea.forge(f"an:{territory.shop.id}")
+    assert "Nouvelle collection" in lea.text
+    await lea.send("-")
+    assert (await territory.services.shops.get(territory.shop.id)).announcement == ""
+
+    await jeanne.send("/annonce Fausse annonce")  # a customer: refused, nothing written
+    assert (await territory.services.shops.get(territory.shop.id)).announcement == ""
+    await jeanne.forge(f"an:{territory.shop.id}")
+    assert "Fausse" not in (await territory.services.shops.get(territory.shop.id)).announcement

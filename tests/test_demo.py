@@ -18,7 +18,7 @@ from chatshop.demo import (
     seed_demo,
 )
 from chatshop.domain.models import Actor, Product, Role, Shop
-from chatshop.errors import NotFound
+from chatshop.errors import DemoIncomplete, NotFound
 from chatshop.services import Services, build_services
 from chatshop.storage import Store
 from tests.conftest import FakeClock
@@ -149,6 +149,20 @@ async def test_seeding_twice_adds_nothing(
     assert again == demo
     assert (await store.shops.count(), await store.catalogue.count(),
             len(await demo_services.shops.communes())) == counts
+
+
+async def test_an_interrupted_seed_is_reported_not_completed_twice(
+        demo_services: Services, operator: Actor, store: Store,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The load stops after the first two shops (Ctrl-C, a full disk...).
+    monkeypatch.setattr("chatshop.demo.HOSTINGS", ())
+    monkeypatch.setattr("chatshop.demo.SHOPS", SHOPS[:2])
+    await seed_demo(demo_services, operator=operator)
+    monkeypatch.undo()
+    shops = await store.shops.count()
+    with pytest.raises(DemoIncomplete):
+        await seed_demo(demo_services, operator=operator)
+    assert await store.shops.count() == shops
 
 
 async def test_demo_shops_are_open_on_saturday_morning_and_closed_on_sunday(

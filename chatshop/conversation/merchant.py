@@ -273,7 +273,7 @@ def _product_admin(product: Product) -> Reply:
          Button(label=_("💶 Price…"), payload=f"sp:{product.id}")),
         (Button(label=_("👁 Show") if product.hidden else _("🙈 Hide"),
                 payload=f"sh:{product.id}"),
-         Button(label=_("📍 Display at…"), payload=f"pl:{product.id}")),
+         Button(label=_("More…"), payload=f"pm:{product.id}")),
     ]
     return say("\n".join(lines), *rows, back=f"dp:{product.shop_id}:0")
 
@@ -289,6 +289,36 @@ async def _managed(ctx: Context, product_id: int) -> Product:
     if product.shop_id not in ctx.shop_ids and not ctx.is_operator:
         raise NotAllowed(f"product {product_id}")
     return product
+
+
+@press("pm")
+async def product_more(ctx: Context, args: list[str]) -> list[Reply]:
+    """What is done less often with a product: where it is collected, deleting it."""
+    product = await _managed(ctx, arg(args, 0, "product"))
+    return [say(f"🛍 {product.name}",
+                (Button(label=_("📍 Display at…"), payload=f"pl:{product.id}"),
+                 Button(label=_("🗑 Delete"), payload=f"pd:{product.id}")),
+                back=f"pp:{product.id}")]
+
+
+@press("pd")
+async def delete_ask(ctx: Context, args: list[str]) -> list[Reply]:
+    """Deleting cannot be undone: ask once more."""
+    product = await _managed(ctx, arg(args, 0, "product"))
+    return [say(_("Delete « {name} » for good? It leaves your list, the search and "
+                  "customers' baskets; past reservations keep its name. To take it off "
+                  "sale for a while, hide it instead.").format(name=product.name),
+                (Button(label=_("🗑 Yes, delete"), payload=f"pdy:{product.id}"),
+                 Button(label=_("🙈 Hide instead"), payload=f"sh:{product.id}")),
+                back=f"pp:{product.id}")]
+
+
+@press("pdy")
+async def delete(ctx: Context, args: list[str]) -> list[Reply]:
+    gone = await ctx.services.catalogue.delete_product(ctx.actor, arg(args, 0, "product"))
+    listing = await product_list(ctx, [str(gone.shop_id), "0"])
+    told = _("🗑 « {name} » is deleted.").format(name=gone.name)
+    return [listing[0].model_copy(update={"text": told + "\n\n" + listing[0].text})]
 
 
 @press("s+")
@@ -576,8 +606,51 @@ async def more_settings(ctx: Context, args: list[str]) -> list[Reply]:
     found = await ctx.services.shops.get(shop_id)
     holiday = (_("🟢 Reopen") if found.on_holiday else _("🏖 Close for holidays"))
     rows = [(Button(label=holiday, payload=f"sv:{shop_id}"),
-             Button(label=_("📷 Photo"), payload=f"sf:{shop_id}"))]
+             Button(label=_("📷 Photo"), payload=f"sf:{shop_id}")),
+            (Button(label=_("📣 Announcement"), payload=f"an:{shop_id}"),)]
     return [say(f"⚙️ {found.name}", *rows, back=f"st:{shop_id}")]
+
+
+@command("annonce")
+async def announcement_command(ctx: Context, args: list[str]) -> list[Reply]:
+    """``/annonce Nouvelle collection d'automne !`` (alone: shows it and asks)."""
+    if not ctx.shop_ids:
+        raise NotAllowed("announcement command")
+    shop_id = await _my_shop(ctx, [])
+    if shop_id is None:
+        return await dashboard(ctx, [])
+    if args:
+        return await _save_announcement(ctx, shop_id, " ".join(args))
+    return await ask_announcement(ctx, [str(shop_id)])
+
+
+@press("an")
+async def ask_announcement(ctx: Context, args: list[str]) -> list[Reply]:
+    """The shop's word in the weekly digest: shown, then typed anew."""
+    shop_id = arg(args, 0, "shop")
+    await ctx.services.shops.staff(ctx.actor, shop_id)
+    found = await ctx.services.shops.get(shop_id)
+    now = (_("Your announcement now:\n« {text} »").format(text=found.announcement)
+           if found.announcement else _("No announcement at the moment."))
+    ctx.expect("announcement", shop=shop_id)
+    return [say(now + "\n\n" + _(
+        "Type the news for your subscribers' weekly digest (500 characters at most: a new "
+        "collection, an event, opening hours for the holidays...), or « - » to remove it."),
+        back=f"so:{shop_id}")]
+
+
+@answer("announcement")
+async def announcement_answer(ctx: Context, text: str) -> list[Reply]:
+    shop_id = int(ctx.state.get("answering", {}).get("shop", 0))
+    return await _save_announcement(ctx, shop_id, text)
+
+
+async def _save_announcement(ctx: Context, shop_id: int, text: str) -> list[Reply]:
+    wanted = "" if text.strip() in ("-", "—") else text
+    shop = await ctx.services.shops.set_announcement(ctx.actor, shop_id, wanted)
+    told = (_("📣 Saved: subscribers will read it in the next weekly digest.")
+            if shop.announcement else _("📣 Announcement removed."))
+    return [say(told, back=f"so:{shop_id}")]
 
 
 @press("sk")

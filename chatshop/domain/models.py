@@ -8,7 +8,7 @@ available, which shops must be told of a reservation) live here as methods.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -69,6 +69,8 @@ class Shop(Model):
     active: bool = True
     hours: tuple[OpeningInterval, ...] = ()
     photos: dict[Channel, str] = Field(default_factory=dict)
+    announcement: str = ""  # for the weekly digest
+    announcement_at: datetime | None = None
     created_at: datetime
 
     @property
@@ -86,6 +88,26 @@ class Shop(Model):
             slot.weekday == local.weekday() and slot.opens <= now < slot.closes
             for slot in self.hours
         )
+
+    def pickup_deadline(self, start: datetime, tz: ZoneInfo) -> datetime:
+        """Until when a reservation made at ``start`` is held: ``hold_hours`` later, and
+        if the shop is closed then (a Sunday, lunch time, the evening), until the end of
+        its next opening, so that the customer always has a time to come. Without
+        opening hours on record, simply ``hold_hours`` later."""
+        held = start + timedelta(hours=self.hold_hours)
+        if not self.hours:
+            return held
+        local = held.astimezone(tz)
+        for days in range(8):
+            day = local.date() + timedelta(days=days)
+            for slot in sorted(self.hours, key=lambda s: s.opens):
+                if slot.weekday != day.weekday():
+                    continue
+                closes = datetime.combine(day, slot.closes, tzinfo=tz)
+                if closes > local:
+                    return held if datetime.combine(day, slot.opens, tzinfo=tz) <= local \
+                        else closes.astimezone(UTC)
+        return held
 
 
 class ShopDetails(Model):

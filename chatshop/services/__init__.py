@@ -5,6 +5,7 @@ what, and raise ``DomainError`` for anything a user must be told. No SQL, no pla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock, utc_now
 from chatshop.services.access import Access
@@ -15,6 +16,8 @@ from chatshop.services.reservations import ReservationService
 from chatshop.services.search import SearchService
 from chatshop.services.shops import ShopService
 from chatshop.storage.interface import Store
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,9 @@ class Services:
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
-                   clock: Clock = utc_now) -> Services:
-    """Every use case over ``store``; ``operators`` are ``(channel, user_id)`` pairs."""
+                   clock: Clock = utc_now, tz: ZoneInfo = PARIS) -> Services:
+    """Every use case over ``store``; ``operators`` are ``(channel, user_id)`` pairs;
+    ``tz`` is the territory's timezone (opening hours are local times)."""
     access = Access(store, operators)
     return Services(
         customers=CustomerService(store, access, clock),
@@ -40,6 +44,6 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         catalogue=CatalogueService(store, access, clock),
         search=SearchService(store),
         baskets=BasketService(store, clock),
-        reservations=ReservationService(store, access, clock),
+        reservations=ReservationService(store, access, clock, tz),
         clock=clock,
     )

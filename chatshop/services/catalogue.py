@@ -117,6 +117,12 @@ class CatalogueService:
         })
         return await self._store.catalogue.update_product(product_id, tidy, self._clock())
 
+    async def delete_product(self, actor: Actor, product_id: int) -> Product:
+        """Take a product out of the shop for good (refused while it is reserved);
+        returns it as it was."""
+        await self._managed(actor, product_id)
+        return await self._store.catalogue.delete_product(product_id, self._clock())
+
     async def set_photo(self, actor: Actor, product_id: int, channel: Channel,
                         file_ref: str) -> Product:
         await self._managed(actor, product_id)

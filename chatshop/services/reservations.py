@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock
 from chatshop.domain.codes import normalise_code, reservation_code
@@ -50,10 +51,11 @@ _LIVE = (ReservationStatus.PENDING, ReservationStatus.READY)
 
 
 class ReservationService:
-    def __init__(self, store: Store, access: Access, clock: Clock) -> None:
+    def __init__(self, store: Store, access: Access, clock: Clock, tz: ZoneInfo) -> None:
         self._store = store
         self._access = access
         self._clock = clock
+        self._tz = tz  # the territory's: opening hours are local times
 
     # -- customers --------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class ReservationService:
     async def _order(self, shop_id: int, items: Sequence[tuple[int, int]]) -> PickupOrder:
         shop = await self._pickup_shop(shop_id)
         return PickupOrder(shop_id=shop.id, items=tuple(items),
-                           deadline_at=self._clock() + timedelta(hours=shop.hold_hours))
+                           deadline_at=shop.pickup_deadline(self._clock(), self._tz))
 
     async def _check_still_offered(self, baskets: Sequence[Basket]) -> None:
         """Refuse a basket holding a product that was hidden or withdrawn since."""

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from chatshop.clock import Clock
 from chatshop.domain.codes import invite_code, is_slug, normalise_code, slugify
+from chatshop.domain.limits import ANNOUNCEMENT_MAX
 from chatshop.domain.models import (
     Actor,
     Channel,
@@ -114,6 +115,12 @@ class ShopService:
         """Close the shop for holidays (reservations are refused) or open it again."""
         return await self.update_shop(actor, shop_id, ShopDetails(on_holiday=on_holiday,
                                                                   holiday_message=message))
+
+    async def set_announcement(self, actor: Actor, shop_id: int, text: str) -> Shop:
+        """The shop's word for the weekly digest (500 characters at most; empty: none)."""
+        await self._access.require_staff(actor, shop_id)
+        cleaned = clean_description(text, max_length=ANNOUNCEMENT_MAX)
+        return await self._store.shops.set_announcement(shop_id, cleaned, self._clock())
 
     async def set_photo(self, actor: Actor, shop_id: int, channel: Channel,
                         file_ref: str) -> Shop:

@@ -26,6 +26,7 @@ from chatshop.errors import (
     ImportBelowReserved,
     NotEnoughOnHand,
     NotFound,
+    StillReserved,
     StockBelowReserved,
     StockOutOfRange,
 )
@@ -40,7 +41,7 @@ LISTED_JOINS = """
     JOIN communes c ON c.id = pickup.commune_id
     LEFT JOIN hostings h ON h.host_shop_id = p.host_shop_id AND h.maker_shop_id = p.shop_id
 """
-VISIBLE = """p.hidden = 0 AND maker.active = 1 AND pickup.active = 1
+VISIBLE = """p.hidden = 0 AND p.deleted_at IS NULL AND maker.active = 1 AND pickup.active = 1
     AND (p.host_shop_id IS NULL OR h.status = 'accepted')"""
 _LISTED = f"FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
 _LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
@@ -57,8 +58,9 @@ def _listed(found: list[aiosqlite.Row]) -> list[ListedProduct]:
 
 async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
     row = await rows.fetch_one(
-        conn, f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p WHERE p.id = ?", (product_id,))
-    if row is None:
+        conn, f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p"
+        " WHERE p.id = ? AND p.deleted_at IS NULL", (product_id,))
+    if row is None:  # a deleted product is gone for everyone
         raise NotFound("product", product_id)
     return rows.product(row)
 
@@ -149,7 +151,7 @@ class SqliteCatalogueRepository:
             existing: dict[str, Product] = {}
             for row in await rows.fetch_all(
                     conn, f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p"
-                    " WHERE p.shop_id = ? ORDER BY p.id", (shop_id,)):
+                    " WHERE p.shop_id = ? AND p.deleted_at IS NULL ORDER BY p.id", (shop_id,)):
                 product = rows.product(row)
                 existing.setdefault(product_key(product.name), product)
             for line in lines:
@@ -233,6 +235,20 @@ class SqliteCatalogueRepository:
         async with self._db.write() as conn:
             await _set_photo(conn, product_id, channel, file_ref)
 
+    async def delete_product(self, product_id: int, now: datetime) -> Product:
+        """Take a product out of the shop for good: its list, the search, every basket.
+        Refused (``StillReserved``) while customers hold reservations of it; the row
+        stays for the history of past reservations and of its stock."""
+        async with self._db.write() as conn:
+            product = await _product(conn, product_id)
+            if product.reserved:
+                raise StillReserved(product.name, product.reserved)
+            await conn.execute(
+                "UPDATE products SET deleted_at = ?, hidden = 1, updated_at = ? WHERE id = ?",
+                (rows.to_db_time(now), rows.to_db_time(now), product_id))
+            await conn.execute("DELETE FROM basket_lines WHERE product_id = ?", (product_id,))
+        return product
+
     async def place(self, product_id: int, host_shop_id: int | None, now: datetime) -> Product:
         """Display a product at a host shop (``None``: back at its maker's)."""
         async with self._db.write() as conn:
@@ -292,10 +308,12 @@ class SqliteCatalogueRepository:
         """Everything a shop makes, hidden products included: the shopkeeper's own view."""
         async with self._db.read() as conn:
             total = await rows.fetch_value(
-                conn, "SELECT count(*) FROM products WHERE shop_id = ?", (shop_id,))
+                conn, "SELECT count(*) FROM products WHERE shop_id = ? AND deleted_at IS NULL",
+                (shop_id,))
             found = await rows.fetch_all(
                 conn,
-                f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p WHERE p.shop_id = ?"
+                f"SELECT p.*, {rows.PRODUCT_PHOTOS} FROM products p"
+                " WHERE p.shop_id = ? AND p.deleted_at IS NULL"
                 " ORDER BY sort_key(p.name), p.id LIMIT ? OFFSET ?",
                 (shop_id, limit, offset),
             )
@@ -304,7 +322,8 @@ class SqliteCatalogueRepository:
 
     async def count(self) -> int:
         async with self._db.read() as conn:
-            return int(await rows.fetch_value(conn, "SELECT count(*) FROM products"))
+            return int(await rows.fetch_value(
+                conn, "SELECT count(*) FROM products WHERE deleted_at IS NULL"))
 
     # -- stock ------------------------------------------------------------------------
 

@@ -88,6 +88,10 @@ class ShopRepository(Protocol):
     async def set_photo(self, shop_id: int, channel: Channel, file_ref: str) -> None:
         ...
 
+    async def set_announcement(self, shop_id: int, text: str, now: datetime) -> Shop:
+        """The shop's word for the weekly digest (empty text: none)."""
+        ...
+
     async def get(self, shop_id: int) -> Shop | None:
         ...
 
@@ -176,6 +180,10 @@ go below what is reserved (``ImportBelowReserved``, nothing changes)."""
         ...
 
     async def set_photo(self, product_id: int, channel: Channel, file_ref: str) -> None:
+        ...
+
+    async def delete_product(self, product_id: int, now: datetime) -> Product:
+        """Gone from lists, search and baskets; ``StillReserved`` while reserved."""
         ...
 
     async def place(self, product_id: int, host_shop_id: int | None, now: datetime) -> Product:

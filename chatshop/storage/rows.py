@@ -98,6 +98,8 @@ def shop(row: aiosqlite.Row) -> Shop:
             for weekday, opens, closes in json.loads(row["hours_json"])
         ),
         photos=json.loads(row["photos_json"]),
+        announcement=row["announcement"],
+        announcement_at=maybe_time(row["announcement_at"]),
         created_at=from_db_time(row["created_at"]),
     )
 

@@ -192,6 +192,18 @@ class SqliteShopRepository:
             )
         self.recent.forget()
 
+    async def set_announcement(self, shop_id: int, text: str, now: datetime) -> Shop:
+        """The shop's word for the weekly digest (empty: none), dated ``now``."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE shops SET announcement = ?, announcement_at = ? WHERE id = ?",
+                (text, rows.to_db_time(now) if text else None, shop_id))
+            shop = await _shop(conn, "s.id = ?", shop_id)
+        self.recent.forget()
+        if shop is None:
+            raise NotFound("shop", shop_id)
+        return shop
+
     async def get(self, shop_id: int) -> Shop | None:
         shop = self.recent.shop(shop_id)
         if shop is None:
@@ -232,7 +244,8 @@ class SqliteShopRepository:
                      (SELECT count(*) FROM shops WHERE active = 1) AS active_shops,
                      (SELECT count(*) FROM shops WHERE active = 0) AS inactive_shops,
                      (SELECT count(*) FROM products p JOIN shops s ON s.id = p.shop_id
-                       WHERE p.hidden = 0 AND s.active = 1) AS listed_products,
+                       WHERE p.hidden = 0 AND p.deleted_at IS NULL AND s.active = 1
+                    ) AS listed_products,
                      (SELECT count(*) FROM reservations WHERE created_at >= :since)
                        AS reservations_week,
                      (SELECT count(*) FROM reservations WHERE status = 'collected'

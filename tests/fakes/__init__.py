@@ -1,0 +1,1 @@
+"""In-process fakes of the outside services chatshop talks to, for tests and benchmarks."""
