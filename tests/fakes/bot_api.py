@@ -195,7 +195,7 @@ class FakeDocument:
     """A document in a message: its name, its bytes and how to download it again."""
 
     file_name: str
-    data: bytes
+    data: bytes = field(repr=False)
     mime_type: str
     file_id: str
     file_unique_id: str
@@ -216,7 +216,7 @@ class FakeFile:
 
     file_id: str
     file_unique_id: str
-    data: bytes
+    data: bytes = field(repr=False)
     file_path: str
     kind: Literal["photo", "document"]
     file_name: str | None = None
@@ -332,15 +332,12 @@ class FakeCall:
     outcome: Literal["pending", "ok", "error", "timeout", "network", "cancelled"] = "pending"
     error: str | None = None
     result: Any = None
+    chat_id: int | str | None = None
+    """The chat addressed (an ``@username`` resolved to its id when the fake knows it)."""
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
-
-    @property
-    def chat_id(self) -> int | str | None:
-        value = self.params.get("chat_id")
-        return _normalise_chat_id(value) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -1115,7 +1112,7 @@ class FakeBotAPI:
         if request_data is not None:
             _ = request_data.json_parameters  # what goes on the wire must be JSON-encodable
         files = _uploaded_files(request_data)
-        call = FakeCall(method=method, params=params, at=self.clock(), files=files)
+        call = FakeCall(method, params, self.clock(), files, chat_id=self._target(params))
         self.calls.append(call)
         try:
             fault = self._before(call, token)
@@ -1144,6 +1141,10 @@ class FakeBotAPI:
             raise
         except asyncio.CancelledError:
             call.outcome = "cancelled"
+            raise
+        except Exception as exc:
+            # A bug of the fake (python-telegram-bot will wrap it in a NetworkError): keep it.
+            call.outcome, call.error = "error", f"fake Bot API failure: {exc!r}"
             raise
         finally:
             self._notify()
@@ -1592,6 +1593,17 @@ class FakeBotAPI:
             raise _bad("chat not found")
         return found
 
+    def _target(self, params: JSON) -> int | str | None:
+        if params.get("chat_id") in (None, ""):
+            return None
+        try:
+            return self._known_chat(params).id
+        except _ApiError:
+            return _normalise_chat_id(params["chat_id"])
+
+    def _bot_as_sender(self) -> JSON:
+        return {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+
     def _sendable_chat(self, params: JSON) -> _Chat:
         chat = self._known_chat(params)
         if chat.blocked:
@@ -1617,7 +1629,7 @@ class FakeBotAPI:
             message_id=chat.next_message_id,
             date=int(self.wall_clock()),
             from_bot=from_bot,
-            sender=copy.deepcopy(self.bot_user) if from_bot else chat.user.to_json(),
+            sender=self._bot_as_sender() if from_bot else chat.user.to_json(),
             chat=chat.user.chat_json(),
             kind=kind,
             text=text,
@@ -1647,7 +1659,7 @@ class FakeBotAPI:
         return copy.deepcopy(update)
 
     def _push_member_change(self, chat: _Chat, old: str, new: str) -> None:
-        bot = copy.deepcopy(self.bot_user)
+        bot = self._bot_as_sender()
         new_member: JSON = {"user": bot, "status": new}
         if new == "kicked":
             new_member["until_date"] = 0
