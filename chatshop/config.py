@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatshop.domain.models import CHANNELS, Channel
 from chatshop.errors import ConfigError
 
+# BotFather's tokens: the bot's numeric id, a colon, 35 characters of A-Za-z0-9_-.
+_TELEGRAM_TOKEN = re.compile(r"[0-9]{3,15}:[A-Za-z0-9_-]{30,64}")
 _OPERATOR = re.compile(r"(?P<channel>[a-z]+):(?P<user>[A-Za-z0-9_.+-]{1,64})")
 
 
@@ -48,6 +50,42 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Paris"
     territory: str = Field(default="Mon territoire", min_length=1, max_length=60)
     operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # -- Telegram (issue #4) ----------------------------------------------------------
+    telegram_token: SecretStr | None = None
+    telegram_webhook_url: str | None = None  # set: webhook mode; unset: long polling
+    telegram_webhook_secret: SecretStr | None = None  # default: a new random one per start
+    telegram_listen: str = "127.0.0.1"
+    telegram_port: int = Field(default=8080, ge=1, le=65535)
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_max_per_second: int = Field(default=30, ge=0, le=1_000)  # 0: no limit
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TELEGRAM_TOKEN.fullmatch(value.get_secret_value()):
+            # Never echo the value: it may be a real token with a typo.
+            raise ValueError("ce n'est pas un jeton de @BotFather (123456789:AA…) / "
+                             "not a token from @BotFather (123456789:AA…)")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
+            raise ValueError("une adresse https:// est attendue / an https:// URL is needed")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}",
+                                                  value.get_secret_value()):
+            raise ValueError("1 à 256 caractères A-Z a-z 0-9 _ - / 1-256 characters "
+                             "A-Z a-z 0-9 _ -")
+        return value
 
     @field_validator("database")
     @classmethod

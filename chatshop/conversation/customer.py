@@ -259,8 +259,9 @@ async def notify_new_reservation(ctx: Context, made: Reservation) -> None:
     from chatshop.conversation.merchant import reservation_for_staff
     for shop_id in sorted(made.shops_to_notify):
         for person in await ctx.services.shops.people_to_notify(shop_id):
-            ctx.notify(person, await reservation_for_staff(
-                ctx, made, handled_here=shop_id == made.shop_id, new=True))
+            news = await reservation_for_staff(ctx, made, handled_here=shop_id == made.shop_id,
+                                               new=True)
+            ctx.notify(person, news.model_copy(update={"regarding": made.id}))
 
 
 # -- basket ----------------------------------------------------------------------------
@@ -402,7 +403,8 @@ async def tell_customer(ctx: Context, reservation: Reservation, text: str) -> No
     customer = await ctx.services.customers.get(reservation.user_id)
     if customer is not None:
         ctx.notify(customer, say(text, (Button(label=_("📋 My reservations"),
-                                                payload="rs"),)))
+                                                payload="rs"),)).model_copy(
+            update={"regarding": reservation.id}))
 
 
 def customer_news(reservation: Reservation, shop_name: str) -> str:

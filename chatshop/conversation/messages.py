@@ -114,7 +114,9 @@ class Recipient(_Frozen):
 class Reply(_Frozen):
     """One message from the bot. ``edit`` asks to replace the previous message (paging,
     quantity steps) where the platform can; ``to`` makes it a notification for someone
-    else; ``ask_contact`` offers the platform's "share my phone number" button;
+    else (``regarding`` names the reservation it is about, so that a channel that
+    cannot deliver it can say so to the shop); ``ask_contact`` offers the platform's
+    "share my phone number" button;
     ``expects_text`` says the next typed line answers a question (a number typed then is
     an answer, not a choice)."""
 
@@ -127,6 +129,7 @@ class Reply(_Frozen):
     to: Recipient | None = None
     ask_contact: bool = False
     expects_text: bool = False  # the bot asked a question: what is typed next answers it
+    regarding: int | None = None  # the reservation a notification is about
 
     @field_validator("buttons")
     @classmethod

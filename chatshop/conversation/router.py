@@ -77,6 +77,7 @@ class Conversation:
         now = services.clock()
         session = await self._store.conversations.session(inbound.channel, inbound.user_id)
         if session is None or session.user.display_name != inbound.display_name \
+                or session.user.unreachable_at is not None \
                 or now - session.user.last_seen_at >= LAST_SEEN_PRECISION:
             await services.customers.seen(inbound.channel, inbound.user_id,
                                           inbound.display_name)
@@ -184,7 +185,7 @@ class Conversation:
                 deadline=format_moment(reservation.deadline_at, self._tz))
         ctx_reply = Reply(text=text, buttons=((Button(label=_("📋 My reservations"),
                                                       payload="rs"), menu_button()),))
-        return [ctx_reply.model_copy(update={"to": Recipient(
+        return [ctx_reply.model_copy(update={"regarding": reservation.id, "to": Recipient(
             channel=person.channel, user_id=person.external_id,
             display_name=person.display_name)})]
 

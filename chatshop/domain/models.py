@@ -166,6 +166,7 @@ class User(Model):
     phone: str | None = None
     created_at: datetime
     last_seen_at: datetime
+    unreachable_at: datetime | None = None  # the platform said they blocked the bot
 
 
 class Actor(Model):
@@ -403,3 +404,25 @@ class Page(Model, Generic[T]):
     @property
     def has_previous(self) -> bool:
         return self.offset > 0
+
+
+class PendingEvent(Model):
+    """A platform event received but not yet handled (the process stopped meanwhile)."""
+
+    channel: Channel
+    event_id: str
+    payload: str  # the platform's JSON, as received
+
+
+class OutgoingMessage(Model):
+    """A notification waiting in the outbox: for whom, what (a reply, as JSON owned by
+    the conversation), about which reservation, and how its delivery goes."""
+
+    id: int
+    channel: Channel
+    recipient: str
+    message: str
+    regarding: int | None = None
+    created_at: datetime
+    attempts: int = 0
+    last_error: str | None = None

@@ -12,6 +12,7 @@ from chatshop.services.access import Access
 from chatshop.services.baskets import BasketService
 from chatshop.services.catalogue import CatalogueService
 from chatshop.services.customers import CustomerService
+from chatshop.services.delivery import DeliveryService
 from chatshop.services.reservations import ReservationService
 from chatshop.services.search import SearchService
 from chatshop.services.shops import ShopService
@@ -30,6 +31,7 @@ class Services:
     search: SearchService
     baskets: BasketService
     reservations: ReservationService
+    delivery: DeliveryService
     clock: Clock
 
 
@@ -45,5 +47,6 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         search=SearchService(store),
         baskets=BasketService(store, clock),
         reservations=ReservationService(store, access, clock, tz),
+        delivery=DeliveryService(store, clock),
         clock=clock,
     )

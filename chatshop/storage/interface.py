@@ -24,7 +24,9 @@ from chatshop.domain.models import (
     ListedProduct,
     NewProduct,
     OpeningInterval,
+    OutgoingMessage,
     Page,
+    PendingEvent,
     PickupOrder,
     Product,
     ProductChanges,
@@ -59,7 +61,13 @@ class UserRepository(Protocol):
         ...
 
     async def forget(self, user_id: int) -> None:
-        """Erase name, phone, basket and conversation state (reservations stay, unnamed)."""
+        """Erase name, phone, basket, conversation state and undelivered messages
+        (reservations stay, unnamed)."""
+        ...
+
+    async def mark_unreachable(self, channel: Channel, external_id: str,
+                               now: datetime) -> User | None:
+        """The platform says this person blocked the bot (cleared when they write)."""
         ...
 
 
@@ -314,6 +322,53 @@ class ConversationRepository(Protocol):
         ...
 
 
+class InboxRepository(Protocol):
+    async def receive(self, channel: Channel, event_id: str, payload: str,
+                      now: datetime) -> bool:
+        """Write a platform event down; False if it was already received."""
+        ...
+
+    async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
+        ...
+
+    async def waiting(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
+        """Events received but not handled yet, oldest first."""
+        ...
+
+    async def forget_handled(self, channel: Channel, before: datetime) -> int:
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, messages: list[tuple[Channel, str, str, int | None]],
+                  now: datetime) -> list[int]:
+        """Queue ``(channel, recipient, message, regarding)`` messages, in order."""
+        ...
+
+    async def due(self, channel: Channel, now: datetime, limit: int = 100
+                  ) -> list[OutgoingMessage]:
+        """Messages whose time has come, in the order they were queued."""
+        ...
+
+    async def next_due_at(self, channel: Channel) -> datetime | None:
+        ...
+
+    async def sent(self, message_id: int, now: datetime) -> None:
+        ...
+
+    async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
+        ...
+
+    async def give_up(self, message_id: int, now: datetime, error: str) -> None:
+        ...
+
+    async def waiting_count(self, channel: Channel) -> int:
+        ...
+
+    async def forget_sent(self, before: datetime) -> int:
+        ...
+
+
 class Store(Protocol):
     """Every repository over one database."""
 
@@ -327,6 +382,10 @@ class Store(Protocol):
     def orders(self) -> OrderRepository: ...
     @property
     def conversations(self) -> ConversationRepository: ...
+    @property
+    def inbox(self) -> InboxRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
     @property
     def migration(self) -> MigrationReport:
         """What was migrated when the store was opened."""

@@ -110,6 +110,7 @@ def user(row: aiosqlite.Row) -> User:
         display_name=row["display_name"], phone=row["phone"],
         created_at=from_db_time(row["created_at"]),
         last_seen_at=from_db_time(row["last_seen_at"]),
+        unreachable_at=maybe_time(row["unreachable_at"]),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from chatshop.storage.catalogue import SqliteCatalogueRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Database
+from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.interface import Store
 from chatshop.storage.migrations import MigrationReport, migrate
 from chatshop.storage.orders import SqliteOrderRepository
@@ -25,6 +26,8 @@ class SqliteStore:
         self.catalogue = SqliteCatalogueRepository(db)
         self.orders = SqliteOrderRepository(db)
         self.conversations = SqliteConversationRepository(db)
+        self.inbox = SqliteInboxRepository(db)
+        self.outbox = SqliteOutboxRepository(db)
 
     async def close(self) -> None:
         await self.db.close()

@@ -25,12 +25,22 @@ class SqliteUserRepository:
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (channel, external_id) DO UPDATE SET
                        display_name = excluded.display_name,
-                       last_seen_at = excluded.last_seen_at
+                       last_seen_at = excluded.last_seen_at,
+                       unreachable_at = NULL
                    RETURNING *""",
                 (channel, external_id, display_name, stamp, stamp),
             )
         assert row is not None
         return rows.user(row)
+
+    async def mark_unreachable(self, channel: Channel, external_id: str,
+                               now: datetime) -> User | None:
+        """The platform says this person blocked the bot (until they write again)."""
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn, "UPDATE users SET unreachable_at = ? WHERE channel = ? AND external_id = ?"
+                " RETURNING *", (rows.to_db_time(now), channel, external_id))
+        return None if row is None else rows.user(row)
 
     async def get(self, user_id: int) -> User | None:
         async with self._db.read() as conn:
@@ -62,3 +72,7 @@ class SqliteUserRepository:
                 "UPDATE users SET display_name = '', phone = NULL WHERE id = ?", (user_id,))
             await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM conversation_states WHERE user_id = ?", (user_id,))
+            # Messages not yet delivered to them may name them or their reservations.
+            await conn.execute(
+                "DELETE FROM outbox WHERE sent_at IS NULL AND (channel, recipient) ="
+                " (SELECT channel, external_id FROM users WHERE id = ?)", (user_id,))

@@ -1,0 +1,78 @@
+"""Events in and notifications out, for the channels: the inbox that recognises a
+redelivered event and finishes what a stop interrupted, and the outbox that keeps every
+notification until the platform has taken it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chatshop.clock import Clock
+from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent, User
+from chatshop.storage.interface import Store
+
+MAX_RETRY_DELAY = timedelta(minutes=5)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failure: 2 s, 4 s, 8 s... then every
+    5 minutes, for as long as it takes (an outage ends; nothing is dropped)."""
+    return min(timedelta(seconds=2 ** min(max(attempts, 1), 16)), MAX_RETRY_DELAY)
+
+
+class DeliveryService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    # -- inbox ------------------------------------------------------------------------
+
+    async def receive(self, channel: Channel, event_id: str, payload: str) -> bool:
+        """Write an event down before handling it; False if it was seen before."""
+        return await self._store.inbox.receive(channel, event_id, payload, self._clock())
+
+    async def handled(self, channel: Channel, event_id: str) -> None:
+        await self._store.inbox.handled(channel, event_id, self._clock())
+
+    async def waiting(self, channel: Channel) -> list[PendingEvent]:
+        """Events received before a stop and not handled: handle them at start-up."""
+        return await self._store.inbox.waiting(channel)
+
+    # -- outbox -----------------------------------------------------------------------
+
+    async def queue(self, messages: list[tuple[Channel, str, str, int | None]]) -> list[int]:
+        """Keep ``(channel, recipient, message, regarding)`` until delivered."""
+        if not messages:
+            return []
+        return await self._store.outbox.add(messages, self._clock())
+
+    async def due(self, channel: Channel, limit: int = 100) -> list[OutgoingMessage]:
+        return await self._store.outbox.due(channel, self._clock(), limit)
+
+    async def delivered(self, message: OutgoingMessage) -> None:
+        await self._store.outbox.sent(message.id, self._clock())
+
+    async def retry_later(self, message: OutgoingMessage, error: str,
+                          wait: timedelta | None = None) -> None:
+        """Not delivered this time (platform busy or down): try again after ``wait``,
+        or after a delay growing with the attempts."""
+        delay = wait if wait is not None else retry_delay(message.attempts + 1)
+        await self._store.outbox.retry_at(message.id, self._clock() + delay, error)
+
+    async def unreachable(self, message: OutgoingMessage, error: str) -> User | None:
+        """The recipient blocked the bot: this message ends here and they are marked
+        unreachable (until they write again). Returns them, if known."""
+        await self._store.outbox.give_up(message.id, self._clock(), error)
+        return await self._store.users.mark_unreachable(message.channel, message.recipient,
+                                                        self._clock())
+
+    async def waiting_count(self, channel: Channel) -> int:
+        return await self._store.outbox.waiting_count(channel)
+
+    async def clean_up(self, channel: Channel, keep_events: timedelta,
+                       keep_sent: timedelta = timedelta(days=7)) -> tuple[int, int]:
+        """Forget handled events and delivered messages older than these; returns how
+        many of each."""
+        now = self._clock()
+        events = await self._store.inbox.forget_handled(channel, now - keep_events)
+        sent = await self._store.outbox.forget_sent(now - keep_sent)
+        return events, sent

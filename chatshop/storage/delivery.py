@@ -1,0 +1,130 @@
+"""What travels between the bot and the platforms: events received (the inbox, for
+recognising redeliveries and finishing what a stop interrupted) and notifications to
+deliver (the outbox, kept until the platform takes them)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent
+from chatshop.storage import rows
+from chatshop.storage.database import Database
+
+
+class SqliteInboxRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def receive(self, channel: Channel, event_id: str, payload: str,
+                      now: datetime) -> bool:
+        """Write the event down; False if it was already received (a redelivery)."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (channel, event_id, payload, rows.to_db_time(now)))
+            return cursor.rowcount == 1
+
+    async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE inbound_events SET handled_at = ? WHERE channel = ? AND event_id = ?",
+                (rows.to_db_time(now), channel, event_id))
+
+    async def waiting(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
+        """Events received but not handled, oldest first."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT channel, event_id, payload FROM inbound_events"
+                " WHERE channel = ? AND handled_at IS NULL ORDER BY received_at LIMIT ?",
+                (channel, limit))
+        return [PendingEvent(channel=r["channel"], event_id=r["event_id"],
+                             payload=r["payload"]) for r in found]
+
+    async def forget_handled(self, channel: Channel, before: datetime) -> int:
+        """Drop handled events received before ``before``; returns how many."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM inbound_events WHERE channel = ? AND received_at < ?"
+                " AND handled_at IS NOT NULL", (channel, rows.to_db_time(before)))
+            return cursor.rowcount
+
+
+def _outgoing(row: sqlite3.Row) -> OutgoingMessage:
+    return OutgoingMessage(
+        id=row["id"], channel=row["channel"], recipient=row["recipient"],
+        message=row["message"], regarding=row["regarding"],
+        created_at=rows.from_db_time(row["created_at"]), attempts=row["attempts"],
+        last_error=row["last_error"])
+
+
+class SqliteOutboxRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, messages: list[tuple[Channel, str, str, int | None]],
+                  now: datetime) -> list[int]:
+        """Queue ``(channel, recipient, message, regarding)`` messages, in this order."""
+        stamp = rows.to_db_time(now)
+        ids: list[int] = []
+        async with self._db.write() as conn:
+            for channel, recipient, message, regarding in messages:
+                row = await rows.fetch_one(
+                    conn, "INSERT INTO outbox (channel, recipient, message, regarding,"
+                    " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (channel, recipient, message, regarding, stamp, stamp))
+                assert row is not None
+                ids.append(row["id"])
+        return ids
+
+    async def due(self, channel: Channel, now: datetime, limit: int = 100
+                  ) -> list[OutgoingMessage]:
+        """Messages whose time has come, in the order they were queued."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT * FROM outbox WHERE channel = ? AND sent_at IS NULL"
+                " AND given_up_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                (channel, rows.to_db_time(now), limit))
+        return [_outgoing(r) for r in found]
+
+    async def next_due_at(self, channel: Channel) -> datetime | None:
+        async with self._db.read() as conn:
+            found = await rows.fetch_value(
+                conn, "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?"
+                " AND sent_at IS NULL AND given_up_at IS NULL", (channel,))
+        return rows.maybe_time(found)
+
+    async def sent(self, message_id: int, now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (rows.to_db_time(now), message_id))
+
+    async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,"
+                " last_error = ? WHERE id = ?",
+                (rows.to_db_time(when), error[:500], message_id))
+
+    async def give_up(self, message_id: int, now: datetime, error: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET given_up_at = ?, attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?", (rows.to_db_time(now), error[:500], message_id))
+
+    async def waiting_count(self, channel: Channel) -> int:
+        async with self._db.read() as conn:
+            return int(await rows.fetch_value(
+                conn, "SELECT count(*) FROM outbox WHERE channel = ? AND sent_at IS NULL"
+                " AND given_up_at IS NULL", (channel,)))
+
+    async def forget_sent(self, before: datetime) -> int:
+        """Drop delivered or abandoned messages older than ``before``."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM outbox WHERE created_at < ?"
+                " AND (sent_at IS NOT NULL OR given_up_at IS NOT NULL)",
+                (rows.to_db_time(before),))
+            return cursor.rowcount
