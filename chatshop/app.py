@@ -1,15 +1,21 @@
-"""Wiring: settings -> database (migrated) -> services, and the start-up chores.
+"""Wiring: settings -> database (migrated) -> services -> conversation -> channels, the
+start-up chores, and running the bot until it is asked to stop.
 
-Channels (later) get an ``App`` and call its services; nothing else builds them.
+Channels get an ``App`` and call its services and conversation; nothing else builds them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from chatshop.clock import Clock, utc_now
 from chatshop.config import Settings
+from chatshop.conversation.router import Conversation
+from chatshop.errors import ConfigError
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 
@@ -21,6 +27,7 @@ class App:
     settings: Settings
     store: Store
     services: Services
+    conversation: Conversation
 
     async def close(self) -> None:
         await self.store.close()
@@ -34,4 +41,57 @@ async def start(settings: Settings, *, clock: Clock = utc_now) -> App:
     expired = await services.reservations.expire_overdue()
     if expired:
         log.info("expired %d overdue reservations at start-up", len(expired))
-    return App(settings, store, services)
+    conversation = Conversation(services, store, territory=settings.territory, tz=settings.tz)
+    return App(settings, store, services, conversation)
+
+
+def telegram_channel(app: App, **overrides: Any) -> Any:
+    """The Telegram channel as the settings describe it (``overrides`` for tests)."""
+    from chatshop.channels.ratelimit import TelegramRateLimiter
+    from chatshop.channels.telegram.bot import TelegramChannel
+
+    settings = app.settings
+    if settings.telegram_token is None:
+        raise ConfigError("CHATSHOP_TELEGRAM_TOKEN : manquant / missing (the bot's token "
+                          "from @BotFather)")
+    options: dict[str, Any] = {
+        "token": settings.telegram_token.get_secret_value(),
+        "base_url": settings.telegram_base_url,
+        "base_file_url": settings.telegram_base_file_url,
+        "rate_limiter": TelegramRateLimiter(overall_rate=settings.telegram_max_per_second),
+    }
+    options.update(overrides)
+    return TelegramChannel(app.services, app.conversation, **options)
+
+
+async def serve(app: App, stop: asyncio.Event, **overrides: Any) -> None:
+    """Run the Telegram bot (polling, or webhook behind uvicorn) until ``stop`` is set,
+    then finish the updates already fetched and shut down cleanly."""
+    settings = app.settings
+    channel = telegram_channel(app, **overrides)
+    webhook = settings.telegram_webhook_url
+    secret = (settings.telegram_webhook_secret.get_secret_value()
+              if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
+    await channel.start(polling=webhook is None, webhook_url=webhook, webhook_secret=secret)
+    bot = channel.bot
+    log.info("chatshop on Telegram as @%s, %s, database %s, %d shops", bot.username,
+             f"webhook {webhook} (listening on {settings.telegram_listen}:"
+             f"{settings.telegram_port})" if webhook else "long polling",
+             settings.database, await app.store.shops.count())
+    server = None
+    if webhook is not None:
+        import uvicorn
+
+        from chatshop.channels.webhooks import webhook_app
+        server = uvicorn.Server(uvicorn.Config(
+            webhook_app(telegram=channel, telegram_secret=secret),
+            host=settings.telegram_listen, port=settings.telegram_port, log_level="warning"))
+        server_task = asyncio.create_task(server.serve())
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: finishing the updates already received")
+        if server is not None:
+            server.should_exit = True
+            await server_task
+        await channel.stop()

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import signal
 import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from telegram.error import InvalidToken, NetworkError
+
 from chatshop import __version__
-from chatshop.app import start
+from chatshop.app import serve, start, telegram_channel
 from chatshop.channels.console import ConsoleChat, Identity
 from chatshop.channels.console import run as run_console
+from chatshop.channels.links import territory_links
 from chatshop.config import Settings, load_settings
 from chatshop.conversation.router import Conversation
 from chatshop.demo import (
@@ -52,7 +57,48 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--database", help="SQLite file to keep (default: a temporary one)")
     seed = commands.add_parser("seed-demo", help="load the demo territory into the database")
     seed.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
+    run = commands.add_parser(
+        "run", help="run the bot on Telegram (CHATSHOP_TELEGRAM_TOKEN): long polling, or a "
+                    "webhook when CHATSHOP_TELEGRAM_WEBHOOK_URL is set")
+    run.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
+    links = commands.add_parser(
+        "links", help="print the Telegram links of every shop and product (for posters and "
+                      "posts)")
+    links.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
+    links.add_argument("--bot", help="the bot's username (default: asked from Telegram with "
+                                     "CHATSHOP_TELEGRAM_TOKEN)")
     return parser
+
+
+async def _run(settings: Settings) -> None:
+    """The bot until SIGINT or SIGTERM; then the updates already fetched are finished."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call otherwise
+    app = await start(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        await serve(app, stop)
+    finally:
+        await app.close()
+
+
+async def _links(settings: Settings, bot: str | None) -> str:
+    app = await start(settings)
+    try:
+        if bot is None:
+            channel = telegram_channel(app)
+            await channel.application.initialize()
+            try:
+                bot = str(channel.bot.username)
+            finally:
+                await channel.application.shutdown()
+        return "\n".join(await territory_links(app.services, bot))
+    finally:
+        await app.close()
 
 
 async def _migrate(settings: Settings) -> str:
@@ -149,8 +195,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_demo(settings, keep=getattr(args, "database", None)))
         elif args.command == "seed-demo":
             print(asyncio.run(_seed_demo(settings)))
-    except (MigrationError, DemoIncomplete) as exc:
+        elif args.command == "run":
+            asyncio.run(_run(settings))
+        elif args.command == "links":
+            print(asyncio.run(_links(settings, args.bot)))
+    except (ConfigError, MigrationError, DemoIncomplete) as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
+        return 2
+    except InvalidToken:
+        print("chatshop: Telegram refuse le jeton CHATSHOP_TELEGRAM_TOKEN / Telegram rejected "
+              "the token", file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        print(f"chatshop: Telegram injoignable / cannot reach Telegram: {exc}",
+              file=sys.stderr)
         return 2
     except (sqlite3.Error, OSError) as exc:
         print(f"chatshop: base de données inutilisable / cannot use the database "

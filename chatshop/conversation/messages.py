@@ -48,9 +48,12 @@ class PhotoIn(_Frozen):
 
 
 class DocumentIn(_Frozen):
+    """A file; a channel sends ``too_large`` (and no data) for one it did not fetch."""
+
     kind: Literal["document"] = "document"
     file_name: str
     data: bytes
+    too_large: bool = False
 
 
 class ContactIn(_Frozen):

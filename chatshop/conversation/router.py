@@ -33,7 +33,8 @@ from chatshop.conversation.messages import (
     Reply,
     Text,
 )
-from chatshop.domain.models import Reservation
+from chatshop.domain import product_csv
+from chatshop.domain.models import Reservation, User
 from chatshop.errors import DomainError
 from chatshop.i18n import _, format_moment
 from chatshop.services import Services
@@ -43,6 +44,7 @@ from chatshop.storage.interface import Store
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2_000
+MAX_FILE_BYTES = product_csv.MAX_BYTES  # channels do not fetch larger files
 
 
 class Conversation:
@@ -132,9 +134,12 @@ class Conversation:
                 if not ctx.shop_ids:
                     return [say(_("Thank you! To find a product, simply type its name."))]
                 return await merchant.photo(ctx, file_ref, caption[:MAX_TEXT])
-            case DocumentIn(file_name=file_name, data=data):
+            case DocumentIn(file_name=file_name, data=data, too_large=too_large):
                 if not ctx.shop_ids:
                     return [say(_("Sorry, only shopkeepers can send files here."))]
+                if too_large:
+                    return [say(_("The file is too large: {max} MB at most.").format(
+                        max=MAX_FILE_BYTES // (1024 * 1024)))]
                 return await merchant.document(ctx, file_name, data)
             case ContactIn(phone=phone):
                 await ctx.services.customers.set_phone(ctx.user.id, phone)
@@ -169,6 +174,23 @@ class Conversation:
         for each in await services.reservations.due_for_reminder():
             out += await self._tell(each, expired=False)
             await services.reservations.mark_reminded(each.id)
+        return out
+
+    async def unreachable(self, person: User, reservation_id: int) -> list[Reply]:
+        """``person`` blocked the bot and missed news of this reservation: if they are its
+        customer, the shop's staff are told (with the phone number, if shared)."""
+        reservation = await self._services.reservations.get(reservation_id)
+        if reservation is None or reservation.user_id != person.id:
+            return []
+        text = _("⚠️ We could not tell the customer of reservation {code} about it: they "
+                 "blocked the bot.").format(code=reservation.code)
+        if person.phone:
+            text += "\n" + _("📞 Their phone: {phone}").format(phone=person.phone)
+        out = []
+        for staff in await self._services.shops.people_to_notify(reservation.shop_id):
+            out.append(Reply(text=text, buttons=((menu_button(),),), to=Recipient(
+                channel=staff.channel, user_id=staff.external_id,
+                display_name=staff.display_name)))
         return out
 
     async def _tell(self, reservation: Reservation, *, expired: bool) -> list[Reply]:

@@ -17,6 +17,10 @@ class Access:
         self._store = store
         self._operators = operators
 
+    @property
+    def operators(self) -> frozenset[tuple[str, str]]:
+        return self._operators
+
     def actor(self, user: User) -> Actor:
         """The acting person, with the operator flag from the configuration."""
         return Actor(user_id=user.id,

@@ -6,7 +6,14 @@ import json
 from datetime import timedelta
 
 from chatshop.clock import Clock
-from chatshop.domain.models import Actor, Channel, Reservation, ReservationStatus, User
+from chatshop.domain.models import (
+    Actor,
+    Channel,
+    Reservation,
+    ReservationStatus,
+    Session,
+    User,
+)
 from chatshop.domain.parsing import clean_name, clean_phone
 from chatshop.errors import InvalidInput, NotFound
 from chatshop.services.access import Access
@@ -34,6 +41,7 @@ class CustomerService:
         # "Last seen" need not be exact to the second: skip the write (the bot's busiest
         # path) while the person is in the middle of a conversation.
         if known is not None and known.display_name == (name or known.display_name) \
+                and known.unreachable_at is None \
                 and now - known.last_seen_at < LAST_SEEN_PRECISION:
             return known
         return await self._store.users.seen(channel, external_id,
@@ -41,6 +49,22 @@ class CustomerService:
 
     def actor(self, user: User) -> Actor:
         return self._access.actor(user)
+
+    @property
+    def operators(self) -> frozenset[tuple[str, str]]:
+        """The territory's operators, as ``(channel, user_id)`` (from the settings)."""
+        return self._access.operators
+
+    def is_operator(self, channel: Channel, external_id: str) -> bool:
+        return (channel, external_id) in self._access.operators
+
+    async def session(self, channel: Channel, external_id: str) -> Session | None:
+        """The person and the shops they run (one small read), or None if unknown."""
+        return await self._store.conversations.session(channel, external_id)
+
+    async def blocked_the_bot(self, channel: Channel, external_id: str) -> User | None:
+        """The platform says this person blocked the bot: mark them unreachable."""
+        return await self._store.users.mark_unreachable(channel, external_id, self._clock())
 
     async def get(self, user_id: int) -> User | None:
         return await self._store.users.get(user_id)

@@ -196,6 +196,10 @@ class ReservationService:
 
     # -- scheduled work ---------------------------------------------------------------
 
+    async def get(self, reservation_id: int) -> Reservation | None:
+        """A reservation by id, for the bot itself (no actor: never shown as such)."""
+        return await self._store.orders.get(reservation_id)
+
     async def expire_overdue(self) -> list[Reservation]:
         """Expire reservations past their deadline and give their stock back. Run it
         periodically and at start-up; the customers of the result are to be told."""

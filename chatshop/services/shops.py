@@ -194,6 +194,10 @@ class ShopService:
         itself asks, and the list never leaves the conversation)."""
         return await self._store.shops.staff_users(check_id(shop_id, "shop"))
 
+    async def people_who_run_shops(self, channel: Channel) -> list[User]:
+        """Everyone on ``channel`` who runs a shop (for their command menus)."""
+        return await self._store.shops.all_staff_users(channel)
+
     async def memberships(self, user_id: int) -> list[StaffMember]:
         return await self._store.shops.memberships(user_id)
 

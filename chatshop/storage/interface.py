@@ -124,6 +124,10 @@ class ShopRepository(Protocol):
     async def staff_of(self, shop_id: int) -> list[StaffMember]:
         ...
 
+    async def all_staff_users(self, channel: Channel) -> list[User]:
+        """Everyone on ``channel`` who runs at least one shop."""
+        ...
+
     async def staff_users(self, shop_id: int) -> list[User]:
         """The people who run a shop, owners first."""
         ...

@@ -308,6 +308,13 @@ class SqliteShopRepository:
         )
         return [rows.user(r) for r in found]
 
+    async def all_staff_users(self, channel: Channel) -> list[User]:
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT DISTINCT u.* FROM staff s JOIN users u ON u.id = s.user_id"
+                " WHERE u.channel = ? ORDER BY u.id", (channel,))
+        return [rows.user(r) for r in found]
+
     async def memberships(self, user_id: int) -> list[StaffMember]:
         """Every shop this person runs, and their role there."""
         async with self._db.read() as conn:

@@ -1,0 +1,64 @@
+"""Links that open the bot on a shop or a product, for Facebook posts and posters.
+
+Telegram: ``https://t.me/<bot>?start=<payload>`` with payloads the conversation reads on
+``/start``: ``s_<slug>`` for a shop, ``p_<id>`` for a product (at most 64 characters of
+``A-Za-z0-9_-``: slugs are at most 40).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from chatshop.domain.limits import MAX_PAGE_SIZE
+from chatshop.domain.models import ListedProduct, Page, Shop
+from chatshop.services import Services
+
+T = TypeVar("T")
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def telegram_link(bot_username: str, payload: str) -> str:
+    if not _PAYLOAD.fullmatch(payload):
+        raise ValueError(f"not a deep-link payload: {payload!r}")
+    return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
+
+
+def shop_payload(shop: Shop) -> str:
+    return f"s_{shop.slug}"
+
+
+def product_payload(product: ListedProduct) -> str:
+    return f"p_{product.product.id}"
+
+
+async def territory_links(services: Services, bot_username: str) -> list[str]:
+    """One line per shop, then one per product it offers: « name — link »."""
+    lines: list[str] = []
+    shops = await _every(lambda offset: services.shops.browse(offset=offset,
+                                                              limit=MAX_PAGE_SIZE))
+    for shop in shops:
+        lines.append(f"{shop.name} — {telegram_link(bot_username, shop_payload(shop))}")
+        products = await _every(_shop_catalogue(services, shop.id))
+        for listed in products:
+            lines.append(f"    {listed.product.name} — "
+                         f"{telegram_link(bot_username, product_payload(listed))}")
+    return lines
+
+
+def _shop_catalogue(services: Services, shop_id: int
+                    ) -> Callable[[int], Awaitable[Page[ListedProduct]]]:
+    async def page(offset: int) -> Page[ListedProduct]:
+        return await services.catalogue.shop_catalogue(shop_id, offset=offset,
+                                                       limit=MAX_PAGE_SIZE)
+    return page
+
+
+async def _every(page_of: Callable[[int], Awaitable[Page[T]]]) -> list[T]:
+    items: list[T] = []
+    while True:
+        page = await page_of(len(items))
+        items.extend(page.items)
+        if not page.has_next or not page.items:
+            return items

@@ -1,0 +1,365 @@
+"""chatshop on Telegram, with python-telegram-bot: one path from any update into the
+conversation core and back, and the outbox that delivers notifications to other people.
+
+The flow of one update (polling or webhook):
+
+1. it is written down (``inbound_events``) before anything else; an update already
+   written down is a redelivery and changes nothing;
+2. it becomes an ``Inbound`` (``inbound.py``) and goes to ``Conversation.handle``;
+3. notifications for other people go to the outbox (SQLite) first, then the replies are
+   shown in the person's chat (``render.py``), then the update is marked handled;
+4. the outbox is delivered in the background, rate-limited, retried until Telegram takes
+   each message; a person who blocked the bot is marked unreachable and the shop told.
+
+Updates of one person are handled one at a time and in order, different people's side
+by side. An update written down but not handled when the process stopped is handled at
+the next start. Scheduled jobs (python-telegram-bot's job queue) run the reservation
+sweep and reminders, the outbox, and forget handled updates after 24 hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any
+
+from telegram import BotCommandScopeChat, BotCommandScopeDefault, Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+
+from chatshop.channels.telegram import render
+from chatshop.channels.telegram.inbound import person_of, to_inbound
+from chatshop.channels.telegram.menus import Menu, commands
+from chatshop.conversation.messages import Reply
+from chatshop.conversation.router import Conversation
+from chatshop.domain.models import Channel, OutgoingMessage
+from chatshop.services import Services
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Channel = "telegram"
+KEEP_UPDATE_IDS = timedelta(hours=24)
+TICK_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
+OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
+CLEAN_UP_EVERY = 3_600.0
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class OnePersonAtATime(BaseUpdateProcessor):
+    """Updates of different people side by side; one person's one after another, in the
+    order they arrived (an asyncio lock per person is fair: first come, first served)."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object,
+                                coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        lock, users = self._locks.get(user.id, (asyncio.Lock(), 0))
+        self._locks[user.id] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[user.id]
+            if users == 1:
+                del self._locks[user.id]
+            else:
+                self._locks[user.id] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+class TelegramChannel:
+    """The bot on Telegram, around one python-telegram-bot ``Application``."""
+
+    def __init__(self, services: Services, conversation: Conversation, *, token: str,
+                 base_url: str = "https://api.telegram.org/bot",
+                 base_file_url: str = "https://api.telegram.org/file/bot",
+                 rate_limiter: BaseRateLimiter[Any] | None = None,
+                 request: BaseRequest | None = None,
+                 get_updates_request: BaseRequest | None = None,
+                 jobs: bool = True) -> None:
+        self.services = services
+        self.conversation = conversation
+        builder = (ApplicationBuilder().token(token).base_url(base_url)
+                   .base_file_url(base_file_url).concurrent_updates(OnePersonAtATime()))
+        if rate_limiter is not None:
+            builder = builder.rate_limiter(rate_limiter)
+        if request is not None:
+            builder = builder.request(request)
+        if get_updates_request is not None:
+            builder = builder.get_updates_request(get_updates_request)
+        self._jobs = jobs
+        if not jobs:
+            builder = builder.job_queue(None)  # type: ignore[arg-type]  # documented
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self._written: set[int] = set()  # written down by the webhook, not yet handled
+        self._menus: dict[int, Menu] = {}
+        self._outbox_lock = asyncio.Lock()
+        self._outbox_again = False
+        self._polling = False
+
+    @property
+    def bot(self) -> Any:
+        return self.application.bot
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self, *, polling: bool = True, webhook_url: str | None = None,
+                    webhook_secret: str | None = None) -> None:
+        """Connect, set the menus, finish what a stop interrupted, then listen: long
+        polling, or a webhook that ``accept`` feeds."""
+        app = self.application
+        await app.initialize()
+        await self._set_menus()
+        for pending in await self.services.delivery.waiting(CHANNEL):
+            update = Update.de_json(json.loads(pending.payload), app.bot)
+            log.info("handling update %s received before the last stop", update.update_id)
+            await self._process(update)
+        await app.start()
+        if webhook_url is not None:
+            await app.bot.set_webhook(webhook_url, secret_token=webhook_secret,
+                                      allowed_updates=ALLOWED_UPDATES)
+        elif polling:
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
+                                            drop_pending_updates=False)
+            self._polling = True
+        if self._jobs and app.job_queue is not None:
+            app.job_queue.run_repeating(self._tick_job, interval=TICK_EVERY, first=0)
+            app.job_queue.run_repeating(self._outbox_job, interval=OUTBOX_EVERY, first=0)
+            app.job_queue.run_repeating(self._clean_up_job, interval=CLEAN_UP_EVERY,
+                                        first=CLEAN_UP_EVERY)
+
+    async def stop(self) -> None:
+        """Stop listening, finish the updates already fetched, stop the jobs."""
+        app = self.application
+        if self._polling and app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def accept(self, update: Update) -> bool:
+        """The webhook's way in: write the update down (before Telegram gets its 200),
+        then queue it for handling. False if it was a redelivery."""
+        if not await self._write_down(update):
+            return False
+        self._written.add(update.update_id)
+        await self.application.update_queue.put(update)
+        return True
+
+    # -- one update -------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every update comes here, whatever its kind."""
+        if update.update_id in self._written:
+            self._written.discard(update.update_id)
+        elif not await self._write_down(update):
+            log.info("update %s was already received: ignored", update.update_id)
+            await self._answer_callback(update)
+            return
+        await self._process(update)
+
+    async def _write_down(self, update: Update) -> bool:
+        return await self.services.delivery.receive(
+            CHANNEL, str(update.update_id), json.dumps(update.to_dict(), ensure_ascii=False))
+
+    async def _process(self, update: Update) -> None:
+        try:
+            inbound = await to_inbound(update)
+            if inbound is not None and update.effective_chat is not None:
+                replies = await self.conversation.handle(inbound)
+                await self._queue([r for r in replies if r.to is not None])
+                await self._show(update.effective_chat.id,
+                                 [r for r in replies if r.to is None],
+                                 edit=_pressed_message(update))
+                await self._menu_for(int(inbound.user_id))
+        finally:
+            await self._answer_callback(update)
+            await self.services.delivery.handled(CHANNEL, str(update.update_id))
+
+    async def _show(self, chat_id: int, replies: list[Reply], *,
+                    edit: Message | None) -> None:
+        """The replies in the person's own chat; what cannot go now waits in the outbox."""
+        for i, reply in enumerate(replies):
+            try:
+                await render.send(self.bot, chat_id, reply, edit if i == 0 else None)
+            except Forbidden:
+                log.info("chat %s blocked the bot while being answered", chat_id)
+                await self.services.customers.blocked_the_bot(CHANNEL, str(chat_id))
+                return
+            except BadRequest as refusal:  # a bug of ours: say it, go on with the rest
+                log.error("Telegram refused a reply to chat %s: %s", chat_id, refusal)
+            except (NetworkError, RetryAfter) as problem:
+                log.warning("could not answer chat %s now (%s): kept in the outbox",
+                            chat_id, problem)
+                later = [r.model_copy(update={"edit": False}) for r in replies[i:]]
+                await self.services.delivery.queue(
+                    [(CHANNEL, str(chat_id), r.model_dump_json(), r.regarding) for r in later])
+                self.kick_outbox()
+                return
+
+    async def _answer_callback(self, update: Update) -> None:
+        if update.callback_query is None:
+            return
+        try:
+            await update.callback_query.answer()
+        except TelegramError as problem:  # too old, already answered: nothing to do
+            log.debug("callback query not answered: %s", problem)
+
+    async def _queue(self, notifications: list[Reply]) -> None:
+        if not notifications:
+            return
+        await self.services.delivery.queue([
+            (n.to.channel, n.to.user_id, n.model_dump_json(), n.regarding)
+            for n in notifications if n.to is not None])
+        self.kick_outbox()
+
+    # -- the outbox -------------------------------------------------------------------
+
+    def kick_outbox(self) -> None:
+        """Deliver soon (after this update), without waiting for the next round."""
+        if self._outbox_lock.locked():
+            self._outbox_again = True
+        elif self.application.running:
+            self.application.create_task(self.deliver_outbox())
+
+    async def deliver_outbox(self) -> int:
+        """Send what is due, in the order it was queued (one delivery at a time: a call
+        while another runs waits for it); returns how many went."""
+        sent = 0
+        async with self._outbox_lock:
+            self._outbox_again = True
+            while self._outbox_again:
+                self._outbox_again = False
+                sent += await self._deliver_round()
+        return sent
+
+    async def _deliver_round(self) -> int:
+        delivery = self.services.delivery
+        sent = 0
+        held: set[str] = set()  # a message to them failed: the next ones wait (order)
+        for message in await delivery.due(CHANNEL):
+            if message.recipient in held:
+                continue
+            reply = Reply.model_validate_json(message.message)
+            try:
+                await render.send(self.bot, int(message.recipient), reply)
+            except RetryAfter as busy:
+                await delivery.retry_later(message, str(busy), wait=_seconds(busy))
+                return sent  # Telegram asks the whole bot to wait
+            except Forbidden as blocked:
+                await self._unreachable(message, str(blocked))
+            except BadRequest as refusal:
+                # Permanent (chat not found...): retrying would fail the same way.
+                log.error("outbox message %s refused by Telegram: %s", message.id, refusal)
+                await delivery.retry_later(message, str(refusal), wait=timedelta(days=3650))
+                held.add(message.recipient)
+            except (NetworkError, TelegramError) as problem:
+                await delivery.retry_later(message, str(problem))
+                held.add(message.recipient)
+            else:
+                await delivery.delivered(message)
+                sent += 1
+        return sent
+
+    async def _unreachable(self, message: OutgoingMessage, error: str) -> None:
+        person = await self.services.delivery.unreachable(message, error)
+        log.info("outbox message %s: recipient blocked the bot", message.id)
+        if person is not None and message.regarding is not None:
+            await self._queue(await self.conversation.unreachable(person, message.regarding))
+
+    # -- menus ------------------------------------------------------------------------
+
+    async def _set_menus(self) -> None:
+        """Customers' commands for everyone; staff and operators get theirs."""
+        await self.bot.set_my_commands(commands(Menu.CUSTOMER), scope=BotCommandScopeDefault())
+        for chat_id, menu in (await self._roles()).items():
+            await self._push_menu(chat_id, menu)
+
+    async def _roles(self) -> dict[int, Menu]:
+        roles: dict[int, Menu] = {}
+        for person in await self.services.shops.people_who_run_shops(CHANNEL):
+            if person.external_id.isdigit():
+                roles[int(person.external_id)] = Menu.SHOPKEEPER
+        for channel, user_id in self.services.customers.operators:
+            if channel == CHANNEL and user_id.isdigit():
+                roles[int(user_id)] = Menu.OPERATOR
+        return roles
+
+    async def _menu_for(self, chat_id: int) -> None:
+        """Keep this person's menu current (they joined a shop, left one...)."""
+        session = await self.services.customers.session(CHANNEL, str(chat_id))
+        if session is None:
+            return
+        menu = (Menu.OPERATOR if self.services.customers.is_operator(CHANNEL, str(chat_id))
+                else Menu.SHOPKEEPER if session.memberships else Menu.CUSTOMER)
+        if self._menus.get(chat_id, Menu.CUSTOMER) is not menu:
+            await self._push_menu(chat_id, menu)
+
+    async def _push_menu(self, chat_id: int, menu: Menu) -> None:
+        try:
+            if menu is Menu.CUSTOMER:
+                await self.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+            else:
+                await self.bot.set_my_commands(commands(menu),
+                                               scope=BotCommandScopeChat(chat_id))
+        except TelegramError as problem:  # a chat that never started the bot
+            log.info("menu of chat %s not set: %s", chat_id, problem)
+            return
+        self._menus[chat_id] = menu
+
+    # -- jobs -------------------------------------------------------------------------
+
+    async def _tick_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Expire overdue reservations and remind customers; the news goes out."""
+        await self._queue(await self.conversation.tick())
+
+    async def _outbox_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver_outbox()
+
+    async def _clean_up_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        events, sent = await self.services.delivery.clean_up(CHANNEL, KEEP_UPDATE_IDS)
+        log.info("forgot %d handled updates and %d delivered messages", events, sent)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling %r", update, exc_info=context.error)
+
+
+def _pressed_message(update: Update) -> Message | None:
+    """The message whose button was pressed, to edit in place (paging, quantities)."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        return query.message
+    return None
+
+
+def _seconds(busy: RetryAfter) -> timedelta:
+    wait = busy.retry_after
+    return wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+
+
+__all__ = ["TelegramChannel", "person_of"]

@@ -1,0 +1,58 @@
+"""The HTTP side of the bot: one Starlette app for the platforms that push updates to
+us (Telegram in webhook mode; WhatsApp later) and a health endpoint.
+
+A push is checked first (Telegram: the secret token header, compared in constant time),
+then written down, and only then answered 200: a crash after that loses nothing, and a
+push that fails the check is answered 403 and never looked at.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from chatshop.channels.telegram.bot import TelegramChannel
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_PATH = "/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY = 1_000_000  # an update is a few kilobytes
+
+
+def webhook_app(*, telegram: TelegramChannel | None = None,
+                telegram_secret: str | None = None) -> Starlette:
+    """The ASGI app: ``POST /telegram`` and ``GET /health``."""
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def telegram_update(request: Request) -> Response:
+        if telegram is None or not telegram_secret:
+            return Response(status_code=404)
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
+            log.warning("Telegram webhook call without the right secret: refused")
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response(status_code=413)
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, telegram.bot)
+        except (ValueError, TypeError, KeyError):
+            return Response(status_code=400)
+        await telegram.accept(update)  # a redelivery is answered 200 too: nothing to redo
+        return Response(status_code=200)
+
+    return Starlette(routes=[
+        Route("/health", health, methods=["GET"]),
+        Route(TELEGRAM_PATH, telegram_update, methods=["POST"]),
+    ])

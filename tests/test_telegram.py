@@ -1,0 +1,389 @@
+"""chatshop on Telegram: the real python-telegram-bot Application, long polling (and the
+webhook) over the in-process fake Bot API; what people see is read from the fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from telegram import Update
+
+from chatshop.channels.telegram.bot import TelegramChannel
+from chatshop.channels.telegram.render import CAPTION_MAX, keyboard, pieces
+from chatshop.channels.webhooks import SECRET_HEADER, webhook_app
+from chatshop.conversation.messages import Button, Reply
+from chatshop.conversation.router import Conversation
+from chatshop.domain.models import ReservationStatus, Role
+from chatshop.services import Services
+from chatshop.storage import Store
+from tests.conftest import FakeClock, Territory
+from tests.fakes.bot_api import TINY_PNG, FakeBotAPI, FakeUser
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+class Phone:
+    """One person's Telegram app: what they send goes through the fake Bot API to the
+    polling bot; ``screen`` is the bot's last message in their chat."""
+
+    def __init__(self, api: FakeBotAPI, store: Store, user: FakeUser) -> None:
+        self.api = api
+        self.store = store
+        self.user = user
+
+    async def handled(self, update: dict[str, Any]) -> None:
+        """Wait until the bot has handled this update (its replies are out)."""
+        def done() -> bool:
+            found = self.store.db.lookup(  # type: ignore[attr-defined]
+                "SELECT handled_at FROM inbound_events WHERE channel = 'telegram'"
+                " AND event_id = ?", (str(update["update_id"]),))
+            return bool(found and found[0][0])
+        await self.api.wait_for(done)
+
+    async def send(self, text: str) -> None:
+        await self.handled(self.api.send_text(self.user, text))
+
+    async def press(self, label_start: str) -> None:
+        """Press the button of the last message whose label starts with ``label_start``."""
+        message = self.api.last(self.user)
+        label = next(label for label in message.labels if label.startswith(label_start))
+        await self.handled(self.api.press_label(self.user, label, message.message_id))
+
+    @property
+    def screen(self) -> str:
+        return self.api.last(self.user).text
+
+    @property
+    def labels(self) -> list[str]:
+        return self.api.last(self.user).labels
+
+    def texts(self) -> list[str]:
+        return [m.text for m in self.api.messages(self.user)]
+
+
+@pytest.fixture
+def api() -> FakeBotAPI:
+    return FakeBotAPI()
+
+
+def make_channel(services: Services, store: Store, api: FakeBotAPI, **options: Any
+                 ) -> TelegramChannel:
+    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+                                tz=ZoneInfo("Europe/Paris"))
+    return TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
+                           get_updates_request=api.request(), jobs=False, **options)
+
+
+@pytest.fixture
+async def channel(territory: Territory, services: Services, store: Store,
+                  api: FakeBotAPI) -> AsyncIterator[TelegramChannel]:
+    running = make_channel(services, store, api)
+    await running.start(polling=True)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def jeanne(api: FakeBotAPI, store: Store) -> Phone:
+    return Phone(api, store, api.user(3000, "Jeanne"))
+
+
+@pytest.fixture
+def lea(api: FakeBotAPI, store: Store) -> Phone:
+    return Phone(api, store, api.user(2000, "Léa", started=True))
+
+
+async def reserve_cream(territory: Territory, jeanne: Phone) -> None:
+    await territory.product("Crème pour les mains", 1250, on_hand=3)
+    await jeanne.send("creme")
+    await jeanne.press("Crème pour les mains")
+    await jeanne.press("✅")
+
+
+async def test_a_customer_types_creme_reserves_and_the_shop_is_told(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI) -> None:
+    await jeanne.send("/start")
+    assert "Bienvenue" in jeanne.screen
+    await reserve_cream(territory, jeanne)
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    proof = jeanne.texts()[-2]  # then a short message with the « share my number » key
+    assert made.code in proof
+    assert "paiement en boutique" in proof.lower()
+    await channel.deliver_outbox()
+    assert made.code in lea.screen
+    assert any(label.startswith("✅") for label in lea.labels)
+    # Every button press was answered (no spinner left on the customer's phone).
+    presses = [c for c in api.calls if c.method == "answerCallbackQuery"]
+    assert len(presses) == 2
+
+
+async def test_a_customer_browses_by_buttons_and_pages_are_edited_in_place(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, api: FakeBotAPI
+) -> None:
+    for n in range(12):
+        await territory.product(f"Confiture n°{n:02}", 450, on_hand=5)
+    await jeanne.send("confiture")
+    first = api.last(jeanne.user)
+    assert len(first.labels) <= 8
+    await jeanne.press("Suivant")
+    after = api.last(jeanne.user)
+    assert after.message_id == first.message_id
+    assert after.edited
+    assert "Confiture n°" in " ".join(after.labels)
+
+
+async def test_from_a_shared_link_to_a_confirmed_reservation_in_3_taps_at_most(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone) -> None:
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await jeanne.send(f"/start p_{honey.id}")  # the link opens the bot on the product
+    await jeanne.press("✅")  # tap 1
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    assert made.code in jeanne.texts()[-2]
+
+
+async def test_a_double_tap_on_reserve_makes_one_reservation(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await jeanne.send(f"/start p_{honey.id}")
+    card = api.last(jeanne.user)
+    data = next(card.button_data(label) for label in card.labels if label.startswith("✅"))
+    first = api.press(jeanne.user, card.message_id, data)
+    second = api.press(jeanne.user, card.message_id, data)
+    await jeanne.handled(first)
+    await jeanne.handled(second)
+    assert len(await territory.services.reservations.of_customer(territory.customer.id)) == 1
+    assert (await territory.services.catalogue.product(honey.id)).reserved == 1
+
+
+async def test_a_shopkeeper_adds_a_product_by_photo_and_handles_a_reservation(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI) -> None:
+    photo = api.send_photo(lea.user, TINY_PNG, caption="Savon lavande 6,50 € x12")
+    await lea.handled(photo)
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    (soap,) = page.items
+    assert (soap.name, soap.price_cents, soap.on_hand) == ("Savon lavande", 650, 12)
+    largest = photo["message"]["photo"][-1]["file_id"]
+    assert soap.photos == {"telegram": largest}
+
+    await jeanne.send("savon lavande")
+    await jeanne.press("Savon lavande")
+    assert api.last(jeanne.user).photo == largest  # the card shows the shop's photo
+    await jeanne.press("✅")
+    await channel.deliver_outbox()
+    await lea.press("✅")  # « Prête » on the notification
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    assert made.status is ReservationStatus.READY
+    await channel.deliver_outbox()
+    assert "prête" in jeanne.screen
+
+
+async def test_a_redelivered_webhook_update_changes_nothing_and_sends_nothing(
+        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
+        jeanne: Phone) -> None:
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    running = make_channel(services, store, api)
+    await running.start(polling=False)
+    try:
+        app = webhook_app(telegram=running, telegram_secret="s3cret")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bot.test") as http:
+            opened = api.send_text(jeanne.user, f"/start p_{honey.id}")
+            assert (await http.post("/telegram", json=opened,
+                                    headers={SECRET_HEADER: "s3cret"})).status_code == 200
+            await jeanne.handled(opened)
+            card = api.last(jeanne.user)
+            data = next(card.button_data(label) for label in card.labels
+                        if label.startswith("✅"))
+            tap = api.press(jeanne.user, card.message_id, data)
+            for _ in range(2):  # Telegram did not get our 200 in time and sends it again
+                response = await http.post("/telegram", json=tap,
+                                           headers={SECRET_HEADER: "s3cret"})
+                assert response.status_code == 200
+            await jeanne.handled(tap)
+            sent = len(api.calls)
+            assert (await http.post("/telegram", json=tap,
+                                    headers={SECRET_HEADER: "s3cret"})).status_code == 200
+            await running.deliver_outbox()
+    finally:
+        await running.stop()
+    assert len(await territory.services.reservations.of_customer(territory.customer.id)) == 1
+    assert (await territory.services.catalogue.product(honey.id)).reserved == 1
+    assert [c for c in api.calls[sent:] if c.params.get("chat_id") == 3000] == []
+
+
+@pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: ""}])
+async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothing(
+        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
+        jeanne: Phone, headers: dict[str, str]) -> None:
+    running = make_channel(services, store, api)
+    await running.start(polling=False)
+    try:
+        app = webhook_app(telegram=running, telegram_secret="s3cret")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bot.test") as http:
+            update = api.send_text(jeanne.user, "/start")
+            response = await http.post("/telegram", json=update, headers=headers)
+            assert response.status_code == 403
+            health = await http.get("/health")
+            assert health.json() == {"status": "ok"}
+    finally:
+        await running.stop()
+    assert store.db.lookup("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
+    assert api.messages(jeanne.user) == []
+
+
+async def test_the_webhook_is_set_with_its_secret(
+        territory: Territory, services: Services, store: Store, api: FakeBotAPI) -> None:
+    running = make_channel(services, store, api)
+    await running.start(polling=False, webhook_url="https://bot.example.fr/telegram",
+                        webhook_secret="s3cret")
+    await running.stop()
+    assert (api.webhook.url, api.webhook.secret_token) == (
+        "https://bot.example.fr/telegram", "s3cret")
+
+
+async def test_notifications_wait_out_an_outage_and_are_delivered_once(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI, clock: FakeClock) -> None:
+    await reserve_cream(territory, jeanne)
+    await channel.deliver_outbox()
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    ready = api.press_label(lea.user, next(label for label in api.last(lea.user).labels
+                                           if label.startswith("✅")))
+    api.go_down()  # Telegram is unreachable for five minutes...
+    # ...while Léa's tap (it reached us just before) is handled: Jeanne must be told.
+    await channel.accept(Update.de_json(ready, channel.bot))
+    await lea.handled(ready)
+    for _ in range(10):
+        assert await channel.deliver_outbox() == 0
+        clock.now += timedelta(seconds=30)
+    assert await channel.services.delivery.waiting_count("telegram") >= 1
+    api.come_back()
+    clock.now += timedelta(minutes=5)
+    assert await channel.deliver_outbox() >= 1
+    assert await channel.deliver_outbox() == 0
+    assert await channel.services.delivery.waiting_count("telegram") == 0
+    told = [text for text in jeanne.texts() if made.code in text and "prête" in text]
+    assert len(told) == 1
+
+
+async def test_a_customer_who_blocked_the_bot_is_marked_and_the_shop_is_told(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI) -> None:
+    await reserve_cream(territory, jeanne)
+    await channel.deliver_outbox()
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    api.block(jeanne.user)
+    await lea.press("✅")  # ready: Jeanne should be told, but she blocked the bot
+    await channel.deliver_outbox()
+    await channel.deliver_outbox()  # the shop's warning, queued meanwhile
+    person = await territory.services.customers.get(territory.customer.id)
+    assert person is not None
+    assert person.unreachable_at is not None
+    assert made.code in lea.screen
+    assert "bloqué" in lea.screen
+    # She unblocks and writes again: reachable again.
+    api.unblock(jeanne.user)
+    await jeanne.send("/menu")
+    person = await territory.services.customers.get(territory.customer.id)
+    assert person is not None
+    assert person.unreachable_at is None
+
+
+async def test_an_update_received_before_a_stop_is_handled_at_the_next_start(
+        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
+        jeanne: Phone) -> None:
+    update = api.send_text(jeanne.user, "/start")
+    # Written down, then the process died before handling it (and Telegram will not
+    # send it again: its offset was confirmed).
+    await services.delivery.receive("telegram", str(update["update_id"]), json.dumps(update))
+    api.pending_updates().clear()
+    running = make_channel(services, store, api)
+    await running.start(polling=False)
+    await running.stop()
+    assert "Bienvenue" in jeanne.screen
+    assert await services.delivery.waiting("telegram") == []
+
+
+async def test_menus_are_set_per_role_and_follow_a_new_shopkeeper(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI) -> None:
+    customer_menu = [name for name, _ in api.commands()]
+    assert "panier" in customer_menu
+    assert "boutique" not in customer_menu
+    lea_menu = [name for name, _ in api.commands({"type": "chat", "chat_id": 2000})]
+    assert "boutique" in lea_menu
+    assert "stock" in lea_menu
+    operator_menu = [name for name, _ in api.commands({"type": "chat", "chat_id": 1000})]
+    assert "territoire" in operator_menu
+
+    invite = await territory.services.shops.invite(territory.owner, territory.shop.id,
+                                                   Role.STAFF)
+    await jeanne.send(f"/invitation {invite.code}")
+    jeanne_menu = [name for name, _ in api.commands({"type": "chat", "chat_id": 3000})]
+    assert "boutique" in jeanne_menu
+
+
+async def test_a_shopkeeper_imports_and_exports_csv_files(
+        territory: Territory, channel: TelegramChannel, lea: Phone, api: FakeBotAPI) -> None:
+    data = "\ufeffnom;prix;stock\nSavon lavande;6,50;12\nMiel 500 g;9,00;4\n".encode()
+    await lea.handled(api.send_document(lea.user, data, "produits.csv"))
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    assert sorted(p.name for p in page.items) == ["Miel 500 g", "Savon lavande"]
+    await lea.send("/boutique")
+    await lea.press("📤")
+    await lea.press("🛍")
+    exported = next(m.document for m in reversed(api.messages(lea.user)) if m.document)
+    assert exported.file_name.endswith(".csv")
+    assert b"Savon lavande" in exported.data
+
+
+async def test_a_customer_shares_a_phone_number_with_the_contact_button(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    await reserve_cream(territory, jeanne)
+    keyboard_now = api.reply_keyboard(jeanne.user)
+    assert keyboard_now is not None
+    assert "numéro" in keyboard_now[0][0]
+    await jeanne.handled(api.send_contact(jeanne.user, "+33 6 12 34 56 78"))
+    person = await territory.services.customers.get(territory.customer.id)
+    assert person is not None
+    assert person.phone == "+33612345678"
+
+
+async def test_a_reply_that_cannot_go_now_waits_in_the_outbox(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    api.fail_next(status=502, method="sendMessage")
+    await jeanne.send("/aide")
+    await channel.deliver_outbox()
+    failed = [c for c in api.calls if c.method == "sendMessage" and c.error]
+    assert len(failed) == 1  # the first try met a 502...
+    assert [m.text.split("\n")[0] for m in api.messages(jeanne.user)] == [
+        "ℹ️ Comment ça marche"]  # ...and the reply came once, from the outbox
+
+
+def test_callback_data_over_64_bytes_is_refused_before_telegram_sees_it() -> None:
+    reply = Reply.model_construct(text="x", buttons=(
+        (Button.model_construct(label="Crème", payload="p:" + "é" * 32),),))
+    with pytest.raises(ValueError, match="64 bytes"):
+        keyboard(reply)
+
+
+def test_a_long_caption_is_cut_and_the_rest_follows() -> None:
+    text = ("Savon surgras à la lavande fine de Haute-Provence. " * 60).strip()
+    caption, *rest = pieces(text, CAPTION_MAX)
+    assert len(caption) <= CAPTION_MAX
+    assert rest
+    assert all(len(piece) <= 4096 for piece in rest)
+    assert " ".join([caption, *rest]).split() == text.split()
