@@ -37,3 +37,4 @@ CREATE INDEX outbox_by_recipient ON outbox(channel, recipient);
 
 -- Set when the platform says the person blocked the bot; cleared when they write again.
 ALTER TABLE users ADD COLUMN unreachable_at TEXT;
+CREATE INDEX outbox_regarding ON outbox(regarding) WHERE regarding IS NOT NULL;

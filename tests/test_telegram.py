@@ -3,6 +3,7 @@ webhook) over the in-process fake Bot API; what people see is read from the fake
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from telegram import Update
 
+from chatshop.channels.telegram import render
 from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.channels.telegram.render import CAPTION_MAX, keyboard, pieces
 from chatshop.channels.webhooks import SECRET_HEADER, webhook_app
@@ -148,7 +150,7 @@ async def test_from_a_shared_link_to_a_confirmed_reservation_in_3_taps_at_most(
 
 
 async def test_a_double_tap_on_reserve_makes_one_reservation(
-        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
         api: FakeBotAPI) -> None:
     honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
     await jeanne.send(f"/start p_{honey.id}")
@@ -160,6 +162,10 @@ async def test_a_double_tap_on_reserve_makes_one_reservation(
     await jeanne.handled(second)
     assert len(await territory.services.reservations.of_customer(territory.customer.id)) == 1
     assert (await territory.services.catalogue.product(honey.id)).reserved == 1
+    await channel.deliver_outbox()
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    news = [m for m in api.messages(2000) if made.code in m.text]
+    assert len(news) == 1  # the shop is told once, not once per tap
 
 
 async def test_a_shopkeeper_adds_a_product_by_photo_and_handles_a_reservation(
@@ -387,3 +393,102 @@ def test_a_long_caption_is_cut_and_the_rest_follows() -> None:
     assert rest
     assert all(len(piece) <= 4096 for piece in rest)
     assert " ".join([caption, *rest]).split() == text.split()
+
+
+async def test_updates_are_written_down_before_telegram_forgets_them(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, api: FakeBotAPI,
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    release = asyncio.Event()
+    handle = channel.conversation.handle
+
+    async def slow_handle(inbound: Any) -> list[Reply]:
+        await release.wait()  # the bot is busy (or about to be killed)
+        return await handle(inbound)
+
+    monkeypatch.setattr(channel.conversation, "handle", slow_handle)
+    first = api.send_text(jeanne.user, "miel")
+    second = api.send_text(jeanne.user, "savon")
+    await api.wait_for(lambda: not api.pending_updates())  # Telegram confirmed both
+    ids = {row[0] for row in store.db.lookup(  # type: ignore[attr-defined]
+        "SELECT event_id FROM inbound_events WHERE handled_at IS NULL")}
+    assert {str(first["update_id"]), str(second["update_id"])} <= ids
+    release.set()
+    await jeanne.handled(second)
+
+
+async def test_a_failure_halfway_through_a_reply_resends_only_the_rest(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await jeanne.send(f"/start p_{honey.id}")
+    card = api.last(jeanne.user)
+    data = next(card.button_data(label) for label in card.labels if label.startswith("✅"))
+    before = len(api.messages(jeanne.user))
+    # The proof goes; the « share my number » message, right after, meets a 502.
+    send_piece = render.send_piece
+
+    async def second_fails(bot: Any, chat_id: int | str, piece: Reply,
+                           edit: Any = None) -> None:
+        if piece.ask_contact and not getattr(second_fails, "failed", False):
+            second_fails.failed = True  # type: ignore[attr-defined]
+            api.fail_next(status=502, method="sendMessage")
+        await send_piece(bot, chat_id, piece, edit)
+
+    monkeypatch.setattr(render, "send_piece", second_fails)
+    await jeanne.handled(api.press(jeanne.user, card.message_id, data))
+    await channel.deliver_outbox()
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    texts = [m.text for m in api.messages(jeanne.user)[before:]]
+    assert [made.code in text for text in texts] == [True, False]  # proof once, then...
+    assert texts[-1].startswith("📱 Pour partager")  # ...the contact key, from the outbox
+    assert api.reply_keyboard(jeanne.user) is not None
+
+
+async def test_an_unreadable_outbox_message_does_not_hold_back_the_others(
+        territory: Territory, channel: TelegramChannel, lea: Phone, api: FakeBotAPI) -> None:
+    await channel.services.delivery.queue([
+        ("telegram", "2000", '{"text": 12, "unknown": true}', None),  # a bug, an old format
+        ("telegram", "2000", Reply(text="Nouvelle réservation ABCDE").model_dump_json(), None),
+    ])
+    await channel.deliver_outbox()
+    assert lea.screen == "Nouvelle réservation ABCDE"
+    assert await channel.services.delivery.waiting_count("telegram") == 0
+
+
+async def test_a_person_gets_their_notifications_in_order_even_after_a_retry(
+        territory: Territory, channel: TelegramChannel, lea: Phone, api: FakeBotAPI,
+        clock: FakeClock) -> None:
+    api.fail_next(status=502, method="sendMessage")
+    await channel.services.delivery.queue(
+        [("telegram", "2000", Reply(text="Premier").model_dump_json(), None)])
+    await channel.deliver_outbox()  # fails: retried later
+    await channel.services.delivery.queue(
+        [("telegram", "2000", Reply(text="Second").model_dump_json(), None)])
+    await channel.deliver_outbox()  # « Second » must wait for « Premier »
+    assert lea.texts() == []
+    clock.now += timedelta(minutes=1)
+    await channel.deliver_outbox()
+    assert lea.texts() == ["Premier", "Second"]
+
+
+async def test_a_sticker_or_a_voice_message_gets_a_french_answer(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, api: FakeBotAPI) -> None:
+    update = api.send_text(jeanne.user, "placeholder")
+    await jeanne.handled(update)
+    sticker = {"update_id": update["update_id"] + 1000, "message": {
+        **{k: v for k, v in update["message"].items() if k not in ("text", "entities")},
+        "message_id": update["message"]["message_id"] + 1,
+        "sticker": {"file_id": "CAACAgI", "file_unique_id": "AgAD", "width": 512,
+                    "height": 512, "is_animated": False, "is_video": False,
+                    "type": "regular"}}}
+    assert await channel.accept(Update.de_json(sticker, channel.bot))
+    await jeanne.handled(sticker)
+    assert "je ne sais lire que" in jeanne.screen
+    assert jeanne.labels  # and a way on
+
+
+async def test_a_csv_that_could_not_be_fetched_is_asked_again(
+        territory: Territory, channel: TelegramChannel, lea: Phone, api: FakeBotAPI) -> None:
+    api.fail_next(status=502, method="getFile")
+    await lea.handled(api.send_document(lea.user, b"nom;prix\nSavon;6,50\n", "produits.csv"))
+    assert "envoyer à nouveau" in lea.screen

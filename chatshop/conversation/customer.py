@@ -238,14 +238,23 @@ async def reserve_now(ctx: Context, args: list[str]) -> list[Reply]:
     """Reserve one product at once; the button's nonce makes a double tap harmless."""
     product_id, wanted = arg(args, 0, "product"), arg(args, 1)
     key = "r:" + ":".join(args[:3])
-    made = await ctx.services.reservations.reserve_now(ctx.user.id, product_id, wanted, key)
-    return [await confirmation(ctx, made)]
+    placed = await ctx.services.reservations.place_now(ctx.user.id, product_id, wanted, key)
+    return [await confirmation(ctx, made, tell_shop=await _untold(ctx, made, placed.replayed))
+            for made in placed.reservations]
 
 
-async def confirmation(ctx: Context, made: Reservation) -> Reply:
-    """The customer's written proof, and the news for the shop's staff."""
+async def _untold(ctx: Context, made: Reservation, replayed: bool) -> bool:
+    """Whether the shop still has to hear of ``made``: yes when it is new, and when a
+    replay finds no news of it on its way (the bot stopped between the two)."""
+    return not replayed or not await ctx.services.delivery.told_about(made.id)
+
+
+async def confirmation(ctx: Context, made: Reservation, *, tell_shop: bool) -> Reply:
+    """The customer's written proof, and the news for the shop's staff (not again when a
+    double tap or a redelivered message confirms the same reservation twice)."""
     pickup = await ctx.shop(made.shop_id)
-    await notify_new_reservation(ctx, made)
+    if tell_shop:
+        await notify_new_reservation(ctx, made)
     rows = [(Button(label=_("📋 My reservations"), payload="rs"),
              Button(label=_("📞 Contact the shop"), payload=f"ct:{pickup.id}"))]
     proof = say(reservation_proof(made, pickup, ctx.tz), *rows)
@@ -300,8 +309,9 @@ async def confirm_basket(ctx: Context, args: list[str]) -> list[Reply]:
     """Reserve one shop's basket; the button's nonce is the idempotency key."""
     shop_id = arg(args, 0, "shop")
     key = "bc:" + ":".join(args[:2])
-    made = await ctx.services.reservations.confirm_basket(ctx.user.id, key, shop_id)
-    return [await confirmation(ctx, each) for each in made]
+    placed = await ctx.services.reservations.place_basket(ctx.user.id, key, shop_id)
+    return [await confirmation(ctx, each, tell_shop=await _untold(ctx, each, placed.replayed))
+            for each in placed.reservations]
 
 
 # -- search ----------------------------------------------------------------------------

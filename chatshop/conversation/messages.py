@@ -67,7 +67,14 @@ class LocationIn(_Frozen):
     longitude: float
 
 
-Event = Command | Text | Press | PhotoIn | DocumentIn | ContactIn | LocationIn
+class Unsupported(_Frozen):
+    """Something the bot cannot read (a sticker, a voice message, someone else's
+    contact card...): it still gets an answer, never silence."""
+
+    kind: Literal["unsupported"] = "unsupported"
+
+
+Event = Command | Text | Press | PhotoIn | DocumentIn | ContactIn | LocationIn | Unsupported
 
 
 class Inbound(_Frozen):

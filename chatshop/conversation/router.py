@@ -32,6 +32,7 @@ from chatshop.conversation.messages import (
     Recipient,
     Reply,
     Text,
+    Unsupported,
 )
 from chatshop.domain import product_csv
 from chatshop.domain.models import Reservation, User
@@ -146,6 +147,11 @@ class Conversation:
                 return [say(_("Thank you: shops where you reserve can now call you."))]
             case LocationIn():
                 return await customer.communes(ctx, [])
+            case Unsupported():
+                home = await customer.menu(ctx)
+                return [home.model_copy(update={"text": _(
+                    "Sorry, I can only read text, buttons and photos. Type what you are "
+                    "looking for, or choose below.") + "\n\n" + home.text})]
         raise AssertionError(f"unhandled event {event!r}")
 
     async def _text(self, ctx: Context, text: str) -> list[Reply]:

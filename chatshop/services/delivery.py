@@ -4,6 +4,7 @@ notification until the platform has taken it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from chatshop.clock import Clock
@@ -28,7 +29,12 @@ class DeliveryService:
 
     async def receive(self, channel: Channel, event_id: str, payload: str) -> bool:
         """Write an event down before handling it; False if it was seen before."""
-        return await self._store.inbox.receive(channel, event_id, payload, self._clock())
+        return bool(await self.receive_many(channel, [(event_id, payload)]))
+
+    async def receive_many(self, channel: Channel,
+                           events: Sequence[tuple[str, str]]) -> set[str]:
+        """Write ``(event_id, payload)`` events down at once; returns the new ids."""
+        return await self._store.inbox.receive(channel, events, self._clock())
 
     async def handled(self, channel: Channel, event_id: str) -> None:
         await self._store.inbox.handled(channel, event_id, self._clock())
@@ -58,12 +64,21 @@ class DeliveryService:
         delay = wait if wait is not None else retry_delay(message.attempts + 1)
         await self._store.outbox.retry_at(message.id, self._clock() + delay, error)
 
+    async def refused(self, message: OutgoingMessage, error: str) -> None:
+        """The platform will never take this message (it says why): it ends here, kept
+        with the reason for a human to read; the person's next messages go on."""
+        await self._store.outbox.give_up(message.id, self._clock(), error)
+
     async def unreachable(self, message: OutgoingMessage, error: str) -> User | None:
         """The recipient blocked the bot: this message ends here and they are marked
         unreachable (until they write again). Returns them, if known."""
         await self._store.outbox.give_up(message.id, self._clock(), error)
         return await self._store.users.mark_unreachable(message.channel, message.recipient,
                                                         self._clock())
+
+    async def told_about(self, reservation_id: int) -> bool:
+        """Whether news of this reservation was ever queued for someone."""
+        return await self._store.outbox.any_regarding(reservation_id)
 
     async def waiting_count(self, channel: Channel) -> int:
         return await self._store.outbox.waiting_count(channel)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock
@@ -41,13 +42,21 @@ from chatshop.errors import (
 )
 from chatshop.i18n import _
 from chatshop.services.access import Access
-from chatshop.storage.interface import Store
+from chatshop.storage.interface import AlreadyReserved, Store
 
 REMINDER_LEAD = timedelta(hours=6)
 CANCEL_REASON_MAX = 200
 IDEMPOTENCY_KEY_MAX = 100
 
 _LIVE = (ReservationStatus.PENDING, ReservationStatus.READY)
+
+
+class Placed(NamedTuple):
+    """Reservations made by one confirmation, and whether they had been made before
+    (the same idempotency key again)."""
+
+    reservations: list[Reservation]
+    replayed: bool
 
 
 class ReservationService:
@@ -63,6 +72,11 @@ class ReservationService:
                              shop_id: int | None = None) -> list[Reservation]:
         """Reserve the basket (or only the one for ``shop_id``): one reservation per
         pickup shop, all or none; the basket lines reserved are emptied."""
+        return (await self.place_basket(user_id, idempotency_key, shop_id)).reservations
+
+    async def place_basket(self, user_id: int, idempotency_key: str,
+                           shop_id: int | None = None) -> Placed:
+        """``confirm_basket``, saying whether this key had already placed them."""
         key = _checked_key(idempotency_key)
         try:
             baskets = [b for b in await self._store.orders.baskets(user_id)
@@ -71,14 +85,24 @@ class ReservationService:
                 raise EmptyBasket()
             await self._check_still_offered(baskets)
             orders = [await self._order(b.shop_id, _items(b)) for b in baskets]
-            return await self._store.orders.reserve(user_id, key, orders, self._clock(),
-                                                    reservation_code, from_basket=True)
+            return Placed(await self._store.orders.reserve(
+                user_id, key, orders, self._clock(), reservation_code, from_basket=True),
+                replayed=False)
+        except AlreadyReserved as before:
+            return Placed(before.reservations, replayed=True)
         except DomainError as refusal:
-            return await self._replay(user_id, key, refusal)
+            return Placed(await self._replay(user_id, key, refusal), replayed=True)
 
     async def reserve_now(self, user_id: int, product_id: int, quantity: int,
                           idempotency_key: str) -> Reservation:
         """Reserve one product straight from its card, without touching the basket."""
+        return (await self.place_now(user_id, product_id, quantity,
+                                     idempotency_key)).reservations[0]
+
+    async def place_now(self, user_id: int, product_id: int, quantity: int,
+                        idempotency_key: str) -> Placed:
+        """``reserve_now``, saying whether this key had already placed it (a double tap,
+        a redelivered update: then nobody should be told again)."""
         key = _checked_key(idempotency_key)
         try:
             listed = await self._store.catalogue.listed(check_id(product_id, "product"))
@@ -86,12 +110,15 @@ class ReservationService:
                 raise NotFound("product", product_id)
             order = await self._order(listed.product.pickup_shop_id,
                                       ((product_id, check_quantity(quantity)),))
-            made = await self._store.orders.reserve(
-                user_id, key, [order], self._clock(), reservation_code, from_basket=False)
+            return Placed(await self._store.orders.reserve(
+                user_id, key, [order], self._clock(), reservation_code, from_basket=False),
+                replayed=False)
+        except AlreadyReserved as before:
+            return Placed(before.reservations[:1], replayed=True)
         except DomainError as refusal:
-            made = await self._replay(user_id, key, refusal)
-        # A replayed key answers with what it made then (the first, if a basket made more).
-        return made[0]
+            # A replayed key answers with what it made then (the first, if a basket
+            # made more).
+            return Placed((await self._replay(user_id, key, refusal))[:1], replayed=True)
 
     async def _replay(self, user_id: int, key: str,
                       refusal: DomainError) -> list[Reservation]:

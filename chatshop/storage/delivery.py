@@ -5,6 +5,7 @@ deliver (the outbox, kept until the platform takes them)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent
@@ -16,21 +17,31 @@ class SqliteInboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def receive(self, channel: Channel, event_id: str, payload: str,
-                      now: datetime) -> bool:
-        """Write the event down; False if it was already received (a redelivery)."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (channel, event_id, payload, rows.to_db_time(now)))
-            return cursor.rowcount == 1
+    async def receive(self, channel: Channel, events: Sequence[tuple[str, str]],
+                      now: datetime) -> set[str]:
+        """Write ``(event_id, payload)`` events down in one transaction; returns the ids
+        that were new (the others were received before: redeliveries)."""
+        stamp = rows.to_db_time(now)
+
+        def write_down(conn: sqlite3.Connection) -> set[str]:
+            new: set[str] = set()
+            for event_id, payload in events:
+                cursor = conn.execute(
+                    "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (channel, event_id, payload, stamp))
+                if cursor.rowcount == 1:
+                    new.add(event_id)
+            return new
+        # On every batch of updates: one hop to the writer's thread (``run_write``).
+        return await self._db.run_write(write_down)
 
     async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
+        def mark(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE inbound_events SET handled_at = ? WHERE channel = ? AND event_id = ?",
                 (rows.to_db_time(now), channel, event_id))
+        await self._db.run_write(mark)
 
     async def waiting(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
         """Events received but not handled, oldest first."""
@@ -80,11 +91,18 @@ class SqliteOutboxRepository:
 
     async def due(self, channel: Channel, now: datetime, limit: int = 100
                   ) -> list[OutgoingMessage]:
-        """Messages whose time has come, in the order they were queued."""
+        """Messages whose time has come, in the order they were queued: for each person
+        only their oldest waiting message, so that theirs arrive in order even when one
+        has to wait for a retry."""
         async with self._db.read() as conn:
             found = await rows.fetch_all(
-                conn, "SELECT * FROM outbox WHERE channel = ? AND sent_at IS NULL"
-                " AND given_up_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                conn, """SELECT * FROM outbox o WHERE channel = ? AND sent_at IS NULL
+                   AND given_up_at IS NULL AND next_attempt_at <= ?
+                   AND NOT EXISTS (SELECT 1 FROM outbox earlier
+                        WHERE earlier.channel = o.channel AND earlier.recipient = o.recipient
+                          AND earlier.id < o.id AND earlier.sent_at IS NULL
+                          AND earlier.given_up_at IS NULL)
+                   ORDER BY id LIMIT ?""",
                 (channel, rows.to_db_time(now), limit))
         return [_outgoing(r) for r in found]
 
@@ -113,6 +131,11 @@ class SqliteOutboxRepository:
             await conn.execute(
                 "UPDATE outbox SET given_up_at = ?, attempts = attempts + 1, last_error = ?"
                 " WHERE id = ?", (rows.to_db_time(now), error[:500], message_id))
+
+    async def any_regarding(self, reservation_id: int) -> bool:
+        found = self._db.lookup("SELECT 1 FROM outbox WHERE regarding = ? LIMIT 1",
+                                (reservation_id,))
+        return bool(found)
 
     async def waiting_count(self, channel: Channel) -> int:
         async with self._db.read() as conn:

@@ -45,6 +45,15 @@ from chatshop.domain.product_csv import ProductRow
 from chatshop.storage.migrations import MigrationReport
 
 
+class AlreadyReserved(Exception):
+    """``OrderRepository.reserve`` was asked again with a spent idempotency key: nothing
+    was done; ``reservations`` are those made the first time."""
+
+    def __init__(self, reservations: list[Reservation]) -> None:
+        super().__init__(f"{len(reservations)} reservations made before")
+        self.reservations = reservations
+
+
 class UserRepository(Protocol):
     async def seen(self, channel: Channel, external_id: str, display_name: str,
                    now: datetime) -> User:
@@ -327,9 +336,9 @@ class ConversationRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    async def receive(self, channel: Channel, event_id: str, payload: str,
-                      now: datetime) -> bool:
-        """Write a platform event down; False if it was already received."""
+    async def receive(self, channel: Channel, events: Sequence[tuple[str, str]],
+                      now: datetime) -> set[str]:
+        """Write ``(event_id, payload)`` events down at once; returns the new ids."""
         ...
 
     async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
@@ -367,6 +376,10 @@ class OutboxRepository(Protocol):
         ...
 
     async def waiting_count(self, channel: Channel) -> int:
+        ...
+
+    async def any_regarding(self, reservation_id: int) -> bool:
+        """Whether a message about this reservation was ever queued."""
         ...
 
     async def forget_sent(self, before: datetime) -> int:

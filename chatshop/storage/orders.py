@@ -34,6 +34,7 @@ from chatshop.errors import (
 from chatshop.storage import rows
 from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE, record_movement
 from chatshop.storage.database import Database
+from chatshop.storage.interface import AlreadyReserved
 
 _LIVE = ("pending", "ready")
 _CODE_ATTEMPTS = 50
@@ -119,9 +120,9 @@ class SqliteOrderRepository:
                       from_basket: bool) -> list[Reservation]:
         """Hold stock and create one reservation per order, all in one transaction.
 
-        If this customer already confirmed with ``idempotency_key``, the reservations made
-        then are returned and nothing else happens. A short line raises ``OutOfStock``
-        naming it, and nothing is reserved.
+        If this customer already confirmed with ``idempotency_key``, nothing happens and
+        ``AlreadyReserved`` carries the reservations made then. A short line raises
+        ``OutOfStock`` naming it, and nothing is reserved.
         """
         def transaction(conn: sqlite3.Connection) -> list[Reservation]:
             if conn.execute(
@@ -135,8 +136,9 @@ class SqliteOrderRepository:
         try:
             return await self._db.run_write(transaction)
         except _AlreadyConfirmed:
-            # A double tap that raced the first one: the first one's reservations stand.
-            return await self.by_idempotency_key(user_id, idempotency_key)
+            # A double tap, a redelivered update: the first one's reservations stand.
+            raise AlreadyReserved(
+                await self.by_idempotency_key(user_id, idempotency_key)) from None
 
     async def transition(self, reservation_id: int, to: ReservationStatus,
                          allowed_from: Sequence[ReservationStatus], now: datetime, *,

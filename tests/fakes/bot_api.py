@@ -443,7 +443,7 @@ def _normalise_chat_id(value: object) -> int | str:
 
 
 def _utf16_len(text: str) -> int:
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 # --------------------------------------------------------------------------------------------

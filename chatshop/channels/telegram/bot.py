@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -34,16 +34,18 @@ from telegram.ext import (
     BaseRateLimiter,
     BaseUpdateProcessor,
     ContextTypes,
+    ExtBot,
     TypeHandler,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from chatshop.channels.telegram import render
 from chatshop.channels.telegram.inbound import person_of, to_inbound
 from chatshop.channels.telegram.menus import Menu, commands
-from chatshop.conversation.messages import Reply
+from chatshop.conversation.messages import Command, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.domain.models import Channel, OutgoingMessage
+from chatshop.i18n import _
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,9 @@ class OnePersonAtATime(BaseUpdateProcessor):
     """Updates of different people side by side; one person's one after another, in the
     order they arrived (an asyncio lock per person is fair: first come, first served)."""
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    # Generous: python-telegram-bot takes a slot before our per-person lock, so the
+    # updates one person has queued hold slots while they wait for their turn.
+    def __init__(self, max_concurrent_updates: int = 4_096) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
@@ -89,6 +93,26 @@ class OnePersonAtATime(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+class WritingDownBot(ExtBot[None]):
+    """python-telegram-bot's bot, which writes every batch of updates down (one
+    transaction) as soon as ``getUpdates`` returns it. The Updater confirms a batch to
+    Telegram by asking for the next one, which it does only after this returns: an update
+    Telegram forgets is always in our database first."""
+
+    def __init__(self, token: str, *,
+                 fetched: Callable[[Sequence[Update]], Awaitable[None]],
+                 **options: Any) -> None:
+        super().__init__(token, **options)
+        with self._unfrozen():
+            self._fetched = fetched
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        updates = await super().get_updates(*args, **kwargs)
+        if updates:
+            await self._fetched(updates)
+        return updates
+
+
 class TelegramChannel:
     """The bot on Telegram, around one python-telegram-bot ``Application``."""
 
@@ -101,14 +125,12 @@ class TelegramChannel:
                  jobs: bool = True) -> None:
         self.services = services
         self.conversation = conversation
-        builder = (ApplicationBuilder().token(token).base_url(base_url)
-                   .base_file_url(base_file_url).concurrent_updates(OnePersonAtATime()))
-        if rate_limiter is not None:
-            builder = builder.rate_limiter(rate_limiter)
-        if request is not None:
-            builder = builder.request(request)
-        if get_updates_request is not None:
-            builder = builder.get_updates_request(get_updates_request)
+        bot = WritingDownBot(
+            token, fetched=self._write_down, base_url=base_url, base_file_url=base_file_url,
+            request=request or HTTPXRequest(connection_pool_size=256),
+            get_updates_request=get_updates_request or HTTPXRequest(),
+            rate_limiter=rate_limiter)
+        builder = ApplicationBuilder().bot(bot).concurrent_updates(OnePersonAtATime())
         self._jobs = jobs
         if not jobs:
             builder = builder.job_queue(None)  # type: ignore[arg-type]  # documented
@@ -165,48 +187,68 @@ class TelegramChannel:
     async def accept(self, update: Update) -> bool:
         """The webhook's way in: write the update down (before Telegram gets its 200),
         then queue it for handling. False if it was a redelivery."""
-        if not await self._write_down(update):
+        await self._write_down([update])
+        if update.update_id not in self._written:
             return False
-        self._written.add(update.update_id)
         await self.application.update_queue.put(update)
         return True
 
     # -- one update -------------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update comes here, whatever its kind."""
-        if update.update_id in self._written:
-            self._written.discard(update.update_id)
-        elif not await self._write_down(update):
+        """Every update comes here, whatever its kind, already written down."""
+        if update.update_id not in self._written:
             log.info("update %s was already received: ignored", update.update_id)
             await self._answer_callback(update)
             return
+        self._written.discard(update.update_id)
         await self._process(update)
 
-    async def _write_down(self, update: Update) -> bool:
-        return await self.services.delivery.receive(
-            CHANNEL, str(update.update_id), json.dumps(update.to_dict(), ensure_ascii=False))
+    async def _write_down(self, updates: Sequence[Update]) -> None:
+        """Write a batch of updates down; those seen before (redeliveries) are not
+        marked for handling."""
+        new = await self.services.delivery.receive_many(CHANNEL, [
+            (str(u.update_id), json.dumps(u.to_dict(), ensure_ascii=False))
+            for u in updates])
+        self._written.update(u.update_id for u in updates if str(u.update_id) in new)
 
     async def _process(self, update: Update) -> None:
+        # The spinner on the button stops at once, whatever follows.
+        await self._answer_callback(update)
+        try:
+            await self._converse(update)
+        except Exception:  # a bug of ours: logged; the update must not come back forever
+            log.exception("update %s could not be handled", update.update_id)
+        finally:
+            await self.services.delivery.handled(CHANNEL, str(update.update_id))
+
+    async def _converse(self, update: Update) -> None:
+        chat = update.effective_chat
         try:
             inbound = await to_inbound(update)
-            if inbound is not None and update.effective_chat is not None:
-                replies = await self.conversation.handle(inbound)
-                await self._queue([r for r in replies if r.to is not None])
-                await self._show(update.effective_chat.id,
-                                 [r for r in replies if r.to is None],
-                                 edit=_pressed_message(update))
-                await self._menu_for(int(inbound.user_id))
-        finally:
-            await self._answer_callback(update)
-            await self.services.delivery.handled(CHANNEL, str(update.update_id))
+        except NetworkError as problem:  # a file could not be fetched from Telegram
+            log.warning("update %s: file not fetched (%s)", update.update_id, problem)
+            if chat is not None:
+                await self._show(chat.id, [Reply(text=_(
+                    "Sorry, your file did not reach us. Please send it again."))], edit=None)
+            return
+        if inbound is None or chat is None:
+            return
+        replies = await self.conversation.handle(inbound)
+        await self._queue([r for r in replies if r.to is not None])
+        await self._show(chat.id, [r for r in replies if r.to is None],
+                         edit=_pressed_message(update))
+        if isinstance(inbound.event, Command):  # /invitation, /start i_...: new roles?
+            await self._menu_for(int(inbound.user_id))
 
     async def _show(self, chat_id: int, replies: list[Reply], *,
                     edit: Message | None) -> None:
-        """The replies in the person's own chat; what cannot go now waits in the outbox."""
-        for i, reply in enumerate(replies):
+        """The replies in the person's own chat, piece by piece; what cannot go now
+        (Telegram busy or unreachable) waits in the outbox, in order."""
+        pieces = [piece for reply in replies for piece in render.split(reply)]
+        for i, piece in enumerate(pieces):
             try:
-                await render.send(self.bot, chat_id, reply, edit if i == 0 else None)
+                await render.send_piece(self.bot, chat_id, piece, edit if i == 0 else None)
             except Forbidden:
                 log.info("chat %s blocked the bot while being answered", chat_id)
                 await self.services.customers.blocked_the_bot(CHANNEL, str(chat_id))
@@ -216,9 +258,9 @@ class TelegramChannel:
             except (NetworkError, RetryAfter) as problem:
                 log.warning("could not answer chat %s now (%s): kept in the outbox",
                             chat_id, problem)
-                later = [r.model_copy(update={"edit": False}) for r in replies[i:]]
                 await self.services.delivery.queue(
-                    [(CHANNEL, str(chat_id), r.model_dump_json(), r.regarding) for r in later])
+                    [(CHANNEL, str(chat_id), p.model_copy(update={"edit": False})
+                      .model_dump_json(), p.regarding) for p in pieces[i:]])
                 self.kick_outbox()
                 return
 
@@ -231,12 +273,18 @@ class TelegramChannel:
             log.debug("callback query not answered: %s", problem)
 
     async def _queue(self, notifications: list[Reply]) -> None:
-        if not notifications:
-            return
-        await self.services.delivery.queue([
-            (n.to.channel, n.to.user_id, n.model_dump_json(), n.regarding)
-            for n in notifications if n.to is not None])
-        self.kick_outbox()
+        """Notifications for other people, into the outbox: one row per message Telegram
+        will show, so that a retry never sends a piece twice."""
+        rows: list[tuple[Channel, str, str, int | None]] = []
+        for note in notifications:
+            if note.to is None:
+                continue
+            pieces = render.split(note) if note.to.channel == CHANNEL else [note]
+            rows += [(note.to.channel, note.to.user_id, p.model_dump_json(), p.regarding)
+                     for p in pieces]
+        if rows:
+            await self.services.delivery.queue(rows)
+            self.kick_outbox()
 
     # -- the outbox -------------------------------------------------------------------
 
@@ -255,36 +303,43 @@ class TelegramChannel:
             self._outbox_again = True
             while self._outbox_again:
                 self._outbox_again = False
-                sent += await self._deliver_round()
+                done, delivered = await self._deliver_round()
+                sent += delivered
+                # A person's next message becomes due once the one before it is done.
+                self._outbox_again = self._outbox_again or done > 0
         return sent
 
-    async def _deliver_round(self) -> int:
+    async def _deliver_round(self) -> tuple[int, int]:
+        """One pass over the due messages (the oldest waiting one of each person: a
+        person's messages go in the order they were queued). Returns how many are done
+        with (delivered, refused, or their recipient gone) and how many delivered."""
         delivery = self.services.delivery
-        sent = 0
-        held: set[str] = set()  # a message to them failed: the next ones wait (order)
+        sent = done = 0
         for message in await delivery.due(CHANNEL):
-            if message.recipient in held:
-                continue
-            reply = Reply.model_validate_json(message.message)
+            done += 1
             try:
-                await render.send(self.bot, int(message.recipient), reply)
+                piece = Reply.model_validate_json(message.message)
+                await render.send_piece(self.bot, int(message.recipient), piece)
             except RetryAfter as busy:
                 await delivery.retry_later(message, str(busy), wait=_seconds(busy))
-                return sent  # Telegram asks the whole bot to wait
+                return done - 1, sent  # Telegram asks the whole bot to wait
             except Forbidden as blocked:
                 await self._unreachable(message, str(blocked))
             except BadRequest as refusal:
-                # Permanent (chat not found...): retrying would fail the same way.
+                # Permanent (chat not found, a message Telegram will never take):
+                # retrying would fail the same way. Kept, with the reason, for a human.
                 log.error("outbox message %s refused by Telegram: %s", message.id, refusal)
-                await delivery.retry_later(message, str(refusal), wait=timedelta(days=3650))
-                held.add(message.recipient)
+                await delivery.refused(message, str(refusal))
             except (NetworkError, TelegramError) as problem:
                 await delivery.retry_later(message, str(problem))
-                held.add(message.recipient)
+                done -= 1
+            except Exception as problem:  # unreadable row (a bug, an old format)
+                log.exception("outbox message %s cannot be sent", message.id)
+                await delivery.refused(message, repr(problem))
             else:
                 await delivery.delivered(message)
                 sent += 1
-        return sent
+        return done, sent
 
     async def _unreachable(self, message: OutgoingMessage, error: str) -> None:
         person = await self.services.delivery.unreachable(message, error)

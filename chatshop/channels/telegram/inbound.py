@@ -1,5 +1,7 @@
 """From a Telegram update to the conversation's ``Inbound``: one function, every kind of
-message the bot understands; anything else (a sticker, a member update) is ``None``."""
+message a person sends in their private chat with the bot (what the bot cannot read, a
+sticker or a voice message, becomes ``Unsupported`` so that it still gets an answer).
+Updates that are not a person writing (a member update, a group) are ``None``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from chatshop.conversation.messages import (
     PhotoIn,
     Press,
     Text,
+    Unsupported,
 )
 from chatshop.conversation.router import MAX_FILE_BYTES
 
@@ -53,7 +56,7 @@ async def _event(update: Update) -> Event | None:
             name, _sep, args = text[1:].partition(" ")
             # « /start@chatshop_bot p_12 » in a group; private chats send « /start p_12 ».
             return Command(name=name.split("@")[0].lower(), args=args.strip())
-        return Text(text=text) if text else None
+        return Text(text=text) if text else Unsupported()
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
         return PhotoIn(file_ref=largest.file_id, caption=message.caption or "")
@@ -69,9 +72,9 @@ async def _event(update: Update) -> Event | None:
     if message.contact is not None:
         # Only the person's own number: a forwarded contact card is someone else's.
         if message.contact.user_id != (message.from_user.id if message.from_user else None):
-            return None
+            return Unsupported()
         return ContactIn(phone=message.contact.phone_number)
     if message.location is not None:
         return LocationIn(latitude=message.location.latitude,
                           longitude=message.location.longitude)
-    return None
+    return Unsupported()

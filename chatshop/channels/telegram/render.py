@@ -69,67 +69,78 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-async def send(bot: Bot, chat_id: int | str, reply: Reply,
-               edit_message: Message | None = None) -> list[Message]:
-    """Show ``reply`` in ``chat_id``; with ``edit_message`` (the message whose button was
-    pressed) and ``reply.edit``, replace it in place when Telegram allows."""
-    markup = keyboard(reply)
-    sent: list[Message] = []
-    editable = reply.photo is None and reply.document is None and len(reply.text) <= TEXT_MAX
-    if reply.edit and edit_message is not None and editable \
-            and await _edit(bot, edit_message, reply, markup):
-        return [edit_message]
+def split(reply: Reply) -> list[Reply]:
+    """``reply`` as the messages Telegram will show, each sent by exactly one API call:
+    a photo with the start of the text as its caption, the rest of a long text, a
+    document, a venue, the "share my phone number" keyboard. The buttons go under the
+    last of the text messages (or under the document). Sending piece by piece, a failure
+    halfway resends only what did not go."""
+    buttons = reply.buttons
+    base = {"regarding": reply.regarding, "to": reply.to}
+    out: list[Reply] = []
     if reply.photo is not None:
         caption, *more = pieces(reply.text, CAPTION_MAX)
-        sent.append(await bot.send_photo(
-            chat_id, reply.photo, caption=escape(caption) or None, parse_mode=ParseMode.HTML,
-            reply_markup=None if more else markup))
-        for i, piece in enumerate(more):
-            sent.append(await bot.send_message(
-                chat_id, escape(piece), parse_mode=ParseMode.HTML,
-                reply_markup=markup if i == len(more) - 1 else None))
+        out.append(Reply(text=caption, photo=reply.photo, **base))
+        out += [Reply(text=piece, **base) for piece in more]
     elif reply.text:
-        texts = pieces(reply.text)
-        for i, piece in enumerate(texts):
-            last = i == len(texts) - 1
-            sent.append(await bot.send_message(
-                chat_id, escape(piece), parse_mode=ParseMode.HTML,
-                reply_markup=markup if last and reply.document is None else None))
+        out += [Reply(text=piece, **base) for piece in pieces(reply.text)]
     if reply.document is not None:
-        sent.append(await bot.send_document(
-            chat_id, InputFile(reply.document.data, filename=reply.document.file_name),
-            reply_markup=markup))
+        out.append(Reply(text="", document=reply.document, **base))
+    if out:
+        out[-1] = out[-1].model_copy(update={"buttons": buttons})
     if reply.venue is not None:
-        venue = reply.venue
-        sent.append(await bot.send_venue(chat_id, latitude=venue.latitude,
-                                         longitude=venue.longitude, title=venue.title[:100],
-                                         address=venue.address[:200] or venue.title[:100]))
+        out.append(Reply(text="", venue=reply.venue, **base))
     if reply.ask_contact:
         # Inline keyboards cannot ask for the phone number: a one-time reply keyboard can.
-        sent.append(await bot.send_message(
-            chat_id, escape(_("📱 To share your number, tap the button below.")),
-            parse_mode=ParseMode.HTML,
+        out.append(Reply(text=_("📱 To share your number, tap the button below."),
+                         ask_contact=True, **base))
+    if out and reply.edit and len(out) == 1 and reply.photo is None \
+            and reply.document is None:
+        out[0] = out[0].model_copy(update={"edit": True})
+    return out
+
+
+async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
+                     edit_message: Message | None = None) -> None:
+    """Send one piece of ``split``: one API call (an edit of ``edit_message`` in place
+    when the piece asks for it and Telegram allows, else a new message)."""
+    markup = keyboard(piece)
+    if piece.edit and edit_message is not None \
+            and await _edit(bot, edit_message, piece, markup):
+        return
+    if piece.document is not None:
+        await bot.send_document(
+            chat_id, InputFile(piece.document.data, filename=piece.document.file_name),
+            reply_markup=markup)
+    elif piece.venue is not None:
+        venue = piece.venue
+        await bot.send_venue(chat_id, latitude=venue.latitude, longitude=venue.longitude,
+                             title=venue.title[:100],
+                             address=venue.address[:200] or venue.title[:100])
+    elif piece.ask_contact:
+        await bot.send_message(
+            chat_id, escape(piece.text), parse_mode=ParseMode.HTML,
             reply_markup=ReplyKeyboardMarkup(
                 [[KeyboardButton(_("📱 Share my phone number"), request_contact=True)]],
-                one_time_keyboard=True, resize_keyboard=True)))
-    return sent
+                one_time_keyboard=True, resize_keyboard=True))
+    elif piece.photo is not None:
+        await bot.send_photo(chat_id, piece.photo, caption=escape(piece.text) or None,
+                             parse_mode=ParseMode.HTML, reply_markup=markup)
+    else:
+        await bot.send_message(chat_id, escape(piece.text), parse_mode=ParseMode.HTML,
+                               reply_markup=markup)
 
 
-async def _edit(bot: Bot, message: Message, reply: Reply,
+async def _edit(bot: Bot, message: Message, piece: Reply,
                 markup: InlineKeyboardMarkup | None) -> bool:
-    """Replace ``message``; False if Telegram refuses (too old, a photo...)."""
+    """Replace ``message`` with a text piece; False if it cannot be (a photo message:
+    its picture would stay above the new text) or Telegram refuses (too old...)."""
+    if message.photo or message.document or len(piece.text) > TEXT_MAX:
+        return False
     try:
-        if message.photo:
-            if len(reply.text) > CAPTION_MAX:
-                return False
-            await bot.edit_message_caption(chat_id=message.chat_id,
-                                           message_id=message.message_id,
-                                           caption=escape(reply.text),
-                                           parse_mode=ParseMode.HTML, reply_markup=markup)
-        else:
-            await bot.edit_message_text(escape(reply.text), chat_id=message.chat_id,
-                                        message_id=message.message_id,
-                                        parse_mode=ParseMode.HTML, reply_markup=markup)
+        await bot.edit_message_text(escape(piece.text), chat_id=message.chat_id,
+                                    message_id=message.message_id,
+                                    parse_mode=ParseMode.HTML, reply_markup=markup)
     except BadRequest as refusal:
         if "not modified" in str(refusal).lower():
             return True  # the same screen again (a double tap): nothing to change

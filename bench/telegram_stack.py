@@ -1,0 +1,317 @@
+"""Benchmark: the whole Telegram stack against a bare python-telegram-bot echo bot.
+
+Both run as python-telegram-bot ``Application``s with long polling over the same
+in-process fake Bot API (``tests/fakes/bot_api.py``, its rate limit lifted: this measures
+us, not Telegram's limits), in the same run, rounds interleaved:
+
+* **chatshop**: the Telegram adapter, the conversation core and SQLite on disk, on the
+  demo territory. Each simulated customer makes visits: the menu, a typed search, a
+  product opened by its shared link (``/start p_<id>``), « Réserver 1 » pressed on it.
+* **echo** (baseline): a handler that answers every text with the same text and every
+  button press with an answer and a message.
+
+The customers are closed loops (send, wait for the bot's answer in their chat, send the
+next), so throughput is updates handled per second; the latency of one update runs from
+the moment it is available to ``getUpdates`` to the moment the bot's answer reaches the
+fake. A paced run then offers a fixed rate (default 1 000 updates/s) for the p99 at that
+load.
+
+    python bench/telegram_stack.py [--quick] [--customers N] [--rounds N] [--rate R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
+
+from _common import machine_description, median, percentile, print_table, report_checks
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from chatshop.channels.telegram.bot import TelegramChannel
+from chatshop.conversation.router import Conversation
+from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY, seed_demo
+from chatshop.services import build_services
+from chatshop.storage import open_store
+from tests.fakes.bot_api import FakeBotAPI
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+TARGET_RATE = 1_000
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 20.0
+SEARCHES = ["miel", "creme", "savon", "bracelet", "confiture", "shampoing", "bougie"]
+
+
+class WatchedAPI(FakeBotAPI):
+    """The fake Bot API, telling whoever waits on a chat when the bot answers there."""
+
+    def __init__(self) -> None:
+        super().__init__(global_per_second=None)
+        self.waiting: dict[int, asyncio.Future[float]] = {}
+
+    async def serve(self, url: str, http_method: str, request_data: Any,
+                    read_timeout: float | None) -> tuple[int, bytes]:
+        status, body = await super().serve(url, http_method, request_data, read_timeout)
+        call = self.calls[-1] if self.calls else None
+        if status == 200 and call is not None and call.method.startswith(("send", "edit")):
+            waiter = self.waiting.pop(call.chat_id, None) if isinstance(call.chat_id, int) \
+                else None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(time.perf_counter())
+        return status, body
+
+
+Send = Callable[[int, str], Awaitable[float]]
+
+
+def sender(api: WatchedAPI) -> tuple[Send, Callable[[int, str], Awaitable[float]]]:
+    """(send a text, press a button by label prefix): each returns the latency in s."""
+
+    async def wait(chat: int, push: Callable[[], object]) -> float:
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        api.waiting[chat] = waiter
+        started = time.perf_counter()
+        push()
+        return await asyncio.wait_for(waiter, 30) - started
+
+    async def send(chat: int, text: str) -> float:
+        return await wait(chat, lambda: api.send_text(chat, text))
+
+    async def press(chat: int, label_start: str) -> float:
+        last = api.last(chat)
+        label = next((x for x in last.labels if x.startswith(label_start)), None)
+        if label is None:
+            return await send(chat, "/menu")
+        return await wait(chat, lambda: api.press_label(chat, label, last.message_id))
+
+    return send, press
+
+
+async def visits(api: WatchedAPI, customers: int, seconds: float, products: list[int],
+                 latencies: list[float]) -> float:
+    """Closed-loop customers for ``seconds``; returns updates handled per second."""
+    send, press = sender(api)
+    stop_at = time.perf_counter() + seconds
+    count = [0]
+
+    async def customer(n: int) -> None:
+        chat = 50_000 + n
+        api.user(chat, f"Client {n}", started=True)
+        step = 0
+        while time.perf_counter() < stop_at:
+            match step % 4:
+                case 0:
+                    latencies.append(await send(chat, "/menu"))
+                case 1:
+                    latencies.append(await send(chat, SEARCHES[(n + step) % len(SEARCHES)]))
+                case 2:
+                    product = products[(n + step) % len(products)]
+                    latencies.append(await send(chat, f"/start p_{product}"))
+                case _:
+                    latencies.append(await press(chat, "✅"))
+            count[0] += 1
+            step += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(customer(n) for n in range(customers)))
+    return count[0] / (time.perf_counter() - started)
+
+
+async def echo_visits(api: WatchedAPI, customers: int, seconds: float,
+                      latencies: list[float]) -> float:
+    send, press = sender(api)
+    stop_at = time.perf_counter() + seconds
+    count = [0]
+
+    async def customer(n: int) -> None:
+        chat = 90_000 + n
+        api.user(chat, f"Client {n}", started=True)
+        step = 0
+        while time.perf_counter() < stop_at:
+            if step % 4 == 3:
+                latencies.append(await press(chat, "Écho"))
+            else:
+                latencies.append(await send(chat, SEARCHES[(n + step) % len(SEARCHES)]))
+            count[0] += 1
+            step += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(customer(n) for n in range(customers)))
+    return count[0] / (time.perf_counter() - started)
+
+
+def echo_bot(api: WatchedAPI) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The baseline: python-telegram-bot alone, answering with what it got."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Écho", callback_data="e")]])
+
+    async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "?",
+                                                  reply_markup=markup)
+
+    async def pressed(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        assert update.effective_chat is not None
+        await update.callback_query.answer()
+        await update.get_bot().send_message(update.effective_chat.id, "Écho",
+                                            reply_markup=markup)
+
+    app = (ApplicationBuilder().token(TOKEN).request(api.request())
+           .get_updates_request(api.request()).concurrent_updates(256).job_queue(None)
+           .build())  # type: ignore[arg-type]
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    app.add_handler(CallbackQueryHandler(pressed))
+    return app
+
+
+async def paced(api: WatchedAPI, rate: float, seconds: float, products: list[int],
+                latencies: list[float], first_chat: int) -> float:
+    """Open loop: one new update every 1/rate s (each from a customer who is not already
+    waiting); returns the rate achieved."""
+    send, _press = sender(api)
+    total = int(rate * seconds)
+    for n in range(total):
+        api.user(first_chat + n, f"Visiteur {n}", started=True)
+    tasks = []
+    started = time.perf_counter()
+    for n in range(total):
+        due = started + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        text = SEARCHES[n % len(SEARCHES)] if n % 2 else f"/start p_{products[n % len(products)]}"
+        tasks.append(asyncio.create_task(send(first_chat + n, text)))
+    latencies.extend(await asyncio.gather(*tasks))
+    return total / (time.perf_counter() - started)
+
+
+async def run(args: argparse.Namespace) -> int:
+    failures: list[str] = []
+    print("chatshop benchmark: the Telegram stack against a bare python-telegram-bot echo bot")
+    for line in machine_description():
+        print(line)
+    print(f"load    : {args.customers} closed-loop customers, {args.seconds:g} s per round, "
+          f"{args.rounds} rounds each, interleaved; then {args.rate:,.0f} updates/s offered "
+          f"for {args.paced_seconds:g} s")
+    print()
+    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
+        store = await open_store(Path(folder) / "bench.db")
+        services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
+        operator = services.customers.actor(
+            await services.customers.seen(*DEMO_OPERATOR, "Office"))
+        await seed_demo(services, operator=operator)
+        products: list[int] = []
+        for shop in (await services.shops.browse(limit=50)).items:
+            page = await services.catalogue.maker_products(operator, shop.id, limit=50)
+            for product in page.items:
+                await services.catalogue.set_stock(operator, product.id, 100_000)
+            listed = await services.catalogue.shop_catalogue(shop.id, limit=50)
+            products += [item.product.id for item in listed.items]
+
+        chatshop_api, echo_api = WatchedAPI(), WatchedAPI()
+        conversation = Conversation(services, store, territory=DEMO_TERRITORY,
+                                    tz=ZoneInfo("Europe/Paris"))
+        channel = TelegramChannel(services, conversation, token=TOKEN,
+                                  request=chatshop_api.request(),
+                                  get_updates_request=chatshop_api.request(), jobs=False)
+        echo = echo_bot(echo_api)
+        await channel.start(polling=True)
+        await echo.initialize()
+        await echo.start()
+        assert echo.updater is not None
+        await echo.updater.start_polling()
+        ours: list[float] = []
+        theirs: list[float] = []
+        our_latency: list[float] = []
+        their_latency: list[float] = []
+        try:
+            for round_ in range(args.rounds):
+                rate = await visits(chatshop_api, args.customers, args.seconds, products,
+                                    our_latency)
+                base = await echo_visits(echo_api, args.customers, args.seconds,
+                                         their_latency)
+                ours.append(rate)
+                theirs.append(base)
+                print(f"  round {round_ + 1}/{args.rounds}: chatshop {rate:,.0f} updates/s, "
+                      f"echo {base:,.0f} updates/s")
+            paced_latency: list[float] = []
+            achieved = await paced(chatshop_api, args.rate, args.paced_seconds, products,
+                                   paced_latency, 200_000)
+            await channel.deliver_outbox()
+        finally:
+            await channel.stop()
+            assert echo.updater is not None
+            await echo.updater.stop()
+            await echo.stop()
+            await echo.shutdown()
+            await store.close()
+        incidents = [c for c in chatshop_api.calls
+                     if c.method.startswith("send") and "incident" in str(c.params)]
+        if incidents:
+            failures.append(f"{len(incidents)} replies were incident apologies")
+        refused = [c for c in chatshop_api.calls if c.status not in (200, None)]
+        if refused:
+            failures.append(f"{len(refused)} calls refused by the fake, e.g. "
+                            f"{refused[0].method}: {refused[0].error}")
+
+    def ms(values: Sequence[float], pct: float) -> str:
+        return f"{percentile(values, pct) * 1000:.1f}"
+
+    print()
+    print_table(
+        ["series", "median updates/s", "min", "max", "p50 ms", "p99 ms"],
+        [["chatshop (full stack)", f"{median(ours):,.0f}", f"{min(ours):,.0f}",
+          f"{max(ours):,.0f}", ms(our_latency, 50), ms(our_latency, 99)],
+         ["echo bot (baseline)", f"{median(theirs):,.0f}", f"{min(theirs):,.0f}",
+          f"{max(theirs):,.0f}", ms(their_latency, 50), ms(their_latency, 99)],
+         [f"chatshop paced at {args.rate:,.0f}/s", f"{achieved:,.0f}", "", "",
+          ms(paced_latency, 50), ms(paced_latency, 99)]])
+    ratio = median(ours) / median(theirs)
+    print(f"\nratio chatshop / echo: {ratio:.2f} (goal >= {TARGET_RATIO:.2f}) -> "
+          f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'}")
+    print(f"chatshop throughput: {median(ours):,.0f} updates/s (goal >= {TARGET_RATE:,}) -> "
+          f"{'MET' if median(ours) >= TARGET_RATE else 'NOT MET'}")
+    p99 = percentile(paced_latency, 99) * 1000
+    print(f"p99 at {args.rate:,.0f} updates/s offered: {p99:.1f} ms "
+          f"(goal <= {TARGET_P99_MS:g} ms) -> {'MET' if p99 <= TARGET_P99_MS else 'NOT MET'}")
+    return report_checks(failures, "No incident, no call refused by the fake Bot API.")
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a small fast run")
+    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=TARGET_RATE)
+    parser.add_argument("--paced-seconds", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.customers, args.seconds, args.rounds, args.paced_seconds = 20, 1.0, 2, 1.0
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return asyncio.run(run(parse(sys.argv[1:] if argv is None else argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
