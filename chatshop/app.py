@@ -7,10 +7,12 @@ Channels get an ``App`` and call its services and conversation; nothing else bui
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from chatshop.clock import Clock, utc_now
 from chatshop.config import Settings
@@ -84,9 +86,19 @@ async def serve(app: App, stop: asyncio.Event, **overrides: Any) -> None:
 
         from chatshop.channels.webhooks import webhook_app
         server = uvicorn.Server(uvicorn.Config(
-            webhook_app(telegram=channel, telegram_secret=secret),
+            webhook_app(telegram=channel, telegram_secret=secret,
+                        telegram_path=urlsplit(webhook).path or "/"),
             host=settings.telegram_listen, port=settings.telegram_port, log_level="warning"))
         server_task = asyncio.create_task(server.serve())
+        while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn has no event
+            await asyncio.sleep(0.05)
+        if server_task.done():  # the port is taken, the address wrong...
+            await channel.stop()
+            with contextlib.suppress(BaseException):  # uvicorn ends with SystemExit
+                server_task.result()
+            raise ConfigError(
+                f"CHATSHOP_TELEGRAM_PORT : impossible d'écouter sur / cannot listen on "
+                f"{settings.telegram_listen}:{settings.telegram_port}")
     try:
         await stop.wait()
     finally:

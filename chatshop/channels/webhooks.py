@@ -28,8 +28,10 @@ MAX_BODY = 1_000_000  # an update is a few kilobytes
 
 
 def webhook_app(*, telegram: TelegramChannel | None = None,
-                telegram_secret: str | None = None) -> Starlette:
-    """The ASGI app: ``POST /telegram`` and ``GET /health``."""
+                telegram_secret: str | None = None,
+                telegram_path: str = TELEGRAM_PATH) -> Starlette:
+    """The ASGI app: ``POST <telegram_path>`` (the path of the webhook URL given to
+    Telegram) and ``GET /health``."""
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -41,6 +43,9 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
         if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
             log.warning("Telegram webhook call without the right secret: refused")
             return Response(status_code=403)
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return Response(status_code=413)
         body = await request.body()
         if len(body) > MAX_BODY:
             return Response(status_code=413)
@@ -54,5 +59,5 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
 
     return Starlette(routes=[
         Route("/health", health, methods=["GET"]),
-        Route(TELEGRAM_PATH, telegram_update, methods=["POST"]),
+        Route(telegram_path or TELEGRAM_PATH, telegram_update, methods=["POST"]),
     ])

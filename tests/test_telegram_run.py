@@ -1,0 +1,102 @@
+"""Running the Telegram bot as ``chatshop run`` does: start, stop on a signal with the
+updates already fetched finished, restart without handling anything twice; and the
+one-line errors for a missing or malformed token. Telegram is the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from chatshop.app import App, serve, start
+from chatshop.cli import main
+from chatshop.config import load_settings
+from chatshop.conversation.messages import Inbound, Reply
+from tests.fakes.bot_api import FakeBotAPI
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+pytestmark = pytest.mark.usefixtures("clean_environment")
+
+
+async def _running(app: App, api: FakeBotAPI) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, request=api.request(),
+                                     get_updates_request=api.request(), jobs=False))
+    await api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls))
+    return stop, task
+
+
+async def test_a_stop_finishes_the_updates_already_fetched_and_a_restart_redoes_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
+    api = FakeBotAPI()
+    people = [api.user(4000 + n, f"Client {n}") for n in range(5)]
+    app = await start(settings)
+    handle = app.conversation.handle
+    started = asyncio.Event()
+
+    async def slow(inbound: Inbound) -> list[Reply]:
+        started.set()
+        await asyncio.sleep(0.2)  # still working when the signal comes
+        return await handle(inbound)
+
+    monkeypatch.setattr(app.conversation, "handle", slow)
+    stop, task = await _running(app, api)
+    for person in people:
+        api.send_text(person, "/start")
+    await started.wait()
+    await api.wait_for(lambda: not api.pending_updates())  # fetched and confirmed
+    stop.set()  # SIGTERM
+    await task
+    await app.close()
+    for person in people:  # every one of them was answered, once
+        assert len(api.messages(person)) == 1
+        assert "Bienvenue" in api.last(person).text
+
+    again = await start(settings)
+    try:
+        stop, task = await _running(again, api)
+        await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        assert await again.services.delivery.waiting("telegram") == []
+    finally:
+        await again.close()
+    for person in people:
+        assert len(api.messages(person)) == 1  # nothing handled twice
+
+
+@pytest.mark.parametrize(("token", "says"), [
+    (None, "CHATSHOP_TELEGRAM_TOKEN"),
+    ("12345", "CHATSHOP_TELEGRAM_TOKEN"),
+    ("123456789:short", "BotFather"),
+])
+def test_a_missing_or_malformed_token_is_one_line_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        token: str | None, says: str) -> None:
+    monkeypatch.setenv("CHATSHOP_DATABASE", str(tmp_path / "bot.db"))
+    if token is not None:
+        monkeypatch.setenv("CHATSHOP_TELEGRAM_TOKEN", token)
+    assert main(["run"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert says in err
+    assert token is None or len(token) < 10 or token not in err  # never echoed
+
+
+def test_links_print_a_telegram_link_per_shop_and_product(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = str(tmp_path / "demo.db")
+    assert main(["seed-demo", "--database", database]) == 0
+    capsys.readouterr()
+    assert main(["links", "--database", database, "--bot", "chatshop_test_bot"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "Espace coiffure — https://t.me/chatshop_test_bot?start=s_espace-coiffure" in out
+    products = [line for line in out if line.startswith("    ")]
+    assert len(products) >= 30
+    assert all("?start=p_" in line for line in products)
+
+
