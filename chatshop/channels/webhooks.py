@@ -54,7 +54,8 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
             update = Update.de_json(data, telegram.bot)
         except (ValueError, TypeError, KeyError):
             return Response(status_code=400)
-        await telegram.accept(update)  # a redelivery is answered 200 too: nothing to redo
+        # A redelivery is answered 200 too: nothing to redo.
+        await telegram.accept(update, body.decode("utf-8", "replace"))
         return Response(status_code=200)
 
     return Starlette(routes=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -47,10 +48,11 @@ class SqliteConversationRepository:
         return found if isinstance(found, dict) else {}
 
     async def save(self, user_id: int, state: dict[str, Any], now: datetime) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
+        params = (user_id, json.dumps(state, ensure_ascii=False), rows.to_db_time(now))
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 """INSERT INTO conversation_states (user_id, state, updated_at) VALUES (?, ?, ?)
                    ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,
-                       updated_at = excluded.updated_at""",
-                (user_id, json.dumps(state, ensure_ascii=False), rows.to_db_time(now)),
-            )
+                       updated_at = excluded.updated_at""", params)
+        await self._db.run_write(save)

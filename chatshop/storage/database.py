@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 
@@ -34,6 +34,7 @@ BUSY_TIMEOUT_MS = 5_000
 LOOKUP_BUSY_TIMEOUT_MS = 500
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 def sort_key(text: str | None) -> str | None:
@@ -158,6 +159,14 @@ class Database:
             return result
 
         run_in_thread = cast(Callable[[Callable[[], T]], Awaitable[T]], self._writer._execute)
+        if not self._write_lock.locked():
+            # The writer's thread runs what it is given one after the other, so these
+            # whole transactions need no lock among themselves: they queue there, back
+            # to back, instead of each waiting for the previous one's answer to reach
+            # the event loop (measured: 15 ms per write under load with the lock held
+            # across the hop, for 0.03 ms of work). Only a ``write()`` block, whose
+            # statements arrive one by one, must not have one slip inside it.
+            return await run_in_thread(in_thread)
         async with self._write_lock:
             return await run_in_thread(in_thread)
 
@@ -183,3 +192,46 @@ class Database:
     def writer(self) -> aiosqlite.Connection:
         """The writer connection, for migrations only (they manage their own transaction)."""
         return self._writer
+
+
+class GroupedWrites(Generic[Item]):
+    """Small writes that many tasks make at once (marking updates handled), gathered
+    into as few transactions as possible: while one transaction runs, the items that
+    arrive wait and then go together in the next (a "group commit"). Each caller still
+    returns only once its item is committed, so nothing is less durable than one
+    transaction per item; under load, the writer's thread does one transaction for
+    dozens of items instead of one each."""
+
+    def __init__(self, db: Database, write: Callable[[sqlite3.Connection, list[Item]], None]
+                 ) -> None:
+        self._db = db
+        self._write = write
+        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def add(self, item: Item) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            items = [item for item, _done in batch]
+
+            def transaction(conn: sqlite3.Connection, items: list[Item] = items) -> None:
+                self._write(conn, items)
+            try:
+                await self._db.run_write(transaction)
+            except BaseException as problem:
+                for _item, done in batch:
+                    if not done.done():
+                        done.set_exception(problem)
+                if not isinstance(problem, Exception):
+                    raise
+            else:
+                for _item, done in batch:
+                    if not done.done():
+                        done.set_result(None)

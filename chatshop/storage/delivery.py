@@ -10,12 +10,19 @@ from datetime import datetime
 
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent
 from chatshop.storage import rows
-from chatshop.storage.database import Database
+from chatshop.storage.database import Database, GroupedWrites
+
+
+def _mark_handled(conn: sqlite3.Connection,
+                  events: list[tuple[str, Channel, str]]) -> None:
+    conn.executemany("UPDATE inbound_events SET handled_at = ? WHERE channel = ?"
+                     " AND event_id = ?", events)
 
 
 class SqliteInboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._handled = GroupedWrites(db, _mark_handled)  # on every update
 
     async def receive(self, channel: Channel, events: Sequence[tuple[str, str]],
                       now: datetime) -> set[str]:
@@ -37,11 +44,7 @@ class SqliteInboxRepository:
         return await self._db.run_write(write_down)
 
     async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
-        def mark(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE inbound_events SET handled_at = ? WHERE channel = ? AND event_id = ?",
-                (rows.to_db_time(now), channel, event_id))
-        await self._db.run_write(mark)
+        await self._handled.add((rows.to_db_time(now), channel, event_id))
 
     async def waiting(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
         """Events received but not handled, oldest first."""
@@ -78,16 +81,20 @@ class SqliteOutboxRepository:
                   now: datetime) -> list[int]:
         """Queue ``(channel, recipient, message, regarding)`` messages, in this order."""
         stamp = rows.to_db_time(now)
-        ids: list[int] = []
-        async with self._db.write() as conn:
-            for channel, recipient, message, regarding in messages:
-                row = await rows.fetch_one(
-                    conn, "INSERT INTO outbox (channel, recipient, message, regarding,"
-                    " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                    (channel, recipient, message, regarding, stamp, stamp))
-                assert row is not None
-                ids.append(row["id"])
-        return ids
+
+        def add(conn: sqlite3.Connection) -> list[int]:
+            return [conn.execute(
+                "INSERT INTO outbox (channel, recipient, message, regarding,"
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (channel, recipient, message, regarding, stamp, stamp)).fetchone()[0]
+                for channel, recipient, message, regarding in messages]
+        return await self._db.run_write(add)
+
+    async def _update(self, sql: str, params: tuple[object, ...]) -> None:
+        """One statement, as a whole transaction in the writer's thread."""
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(sql, params)
+        await self._db.run_write(update)
 
     async def due(self, channel: Channel, now: datetime, limit: int = 100
                   ) -> list[OutgoingMessage]:
@@ -114,23 +121,19 @@ class SqliteOutboxRepository:
         return rows.maybe_time(found)
 
     async def sent(self, message_id: int, now: datetime) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (rows.to_db_time(now), message_id))
+        await self._update(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (rows.to_db_time(now), message_id))
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,"
-                " last_error = ? WHERE id = ?",
-                (rows.to_db_time(when), error[:500], message_id))
+        await self._update(
+            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,"
+            " last_error = ? WHERE id = ?", (rows.to_db_time(when), error[:500], message_id))
 
     async def give_up(self, message_id: int, now: datetime, error: str) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET given_up_at = ?, attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?", (rows.to_db_time(now), error[:500], message_id))
+        await self._update(
+            "UPDATE outbox SET given_up_at = ?, attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?", (rows.to_db_time(now), error[:500], message_id))
 
     async def any_regarding(self, reservation_id: int) -> bool:
         found = self._db.lookup("SELECT 1 FROM outbox WHERE regarding = ? LIMIT 1",

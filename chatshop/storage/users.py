@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from chatshop.domain.models import Channel, User
@@ -18,9 +19,9 @@ class SqliteUserRepository:
                    now: datetime) -> User:
         """Record that this person wrote now (creating them on first contact)."""
         stamp = rows.to_db_time(now)
-        async with self._db.write() as conn:
-            row = await rows.fetch_one(
-                conn,
+
+        def seen(conn: sqlite3.Connection) -> User:
+            row = conn.execute(
                 """INSERT INTO users (channel, external_id, display_name, created_at, last_seen_at)
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (channel, external_id) DO UPDATE SET
@@ -29,9 +30,9 @@ class SqliteUserRepository:
                        unreachable_at = NULL
                    RETURNING *""",
                 (channel, external_id, display_name, stamp, stamp),
-            )
-        assert row is not None
-        return rows.user(row)
+            ).fetchone()
+            return rows.user(row)
+        return await self._db.run_write(seen)
 
     async def mark_unreachable(self, channel: Channel, external_id: str,
                                now: datetime) -> User | None:

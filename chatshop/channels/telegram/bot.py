@@ -100,16 +100,27 @@ class WritingDownBot(ExtBot[None]):
     Telegram forgets is always in our database first."""
 
     def __init__(self, token: str, *,
-                 fetched: Callable[[Sequence[Update]], Awaitable[None]],
+                 fetched: Callable[[Sequence[tuple[Update, str]]], Awaitable[None]],
                  **options: Any) -> None:
         super().__init__(token, **options)
         with self._unfrozen():
             self._fetched = fetched
+            self._raw: list[Any] = []
+
+    async def _post(self, endpoint: str, data: Any = None, **options: Any) -> Any:
+        result = await super()._post(endpoint, data, **options)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            self._raw = result  # the updates as Telegram sent them: what we write down
+        return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        self._raw = []
         updates = await super().get_updates(*args, **kwargs)
         if updates:
-            await self._fetched(updates)
+            raw = self._raw if len(self._raw) == len(updates) else [
+                update.to_dict() for update in updates]
+            await self._fetched([(update, json.dumps(data, ensure_ascii=False))
+                                 for update, data in zip(updates, raw, strict=True)])
         return updates
 
 
@@ -184,10 +195,12 @@ class TelegramChannel:
             await app.stop()
         await app.shutdown()
 
-    async def accept(self, update: Update) -> bool:
-        """The webhook's way in: write the update down (before Telegram gets its 200),
-        then queue it for handling. False if it was a redelivery."""
-        await self._write_down([update])
+    async def accept(self, update: Update, payload: str | None = None) -> bool:
+        """The webhook's way in: write the update down (``payload``: its JSON as
+        received) before Telegram gets its 200, then queue it for handling. False if it
+        was a redelivery."""
+        await self._write_down([(update, payload or json.dumps(update.to_dict(),
+                                                                 ensure_ascii=False))])
         if update.update_id not in self._written:
             return False
         await self.application.update_queue.put(update)
@@ -204,13 +217,13 @@ class TelegramChannel:
         self._written.discard(update.update_id)
         await self._process(update)
 
-    async def _write_down(self, updates: Sequence[Update]) -> None:
-        """Write a batch of updates down; those seen before (redeliveries) are not
-        marked for handling."""
-        new = await self.services.delivery.receive_many(CHANNEL, [
-            (str(u.update_id), json.dumps(u.to_dict(), ensure_ascii=False))
-            for u in updates])
-        self._written.update(u.update_id for u in updates if str(u.update_id) in new)
+    async def _write_down(self, updates: Sequence[tuple[Update, str]]) -> None:
+        """Write a batch of updates down (each with its JSON); those seen before
+        (redeliveries) are not marked for handling."""
+        new = await self.services.delivery.receive_many(
+            CHANNEL, [(str(update.update_id), payload) for update, payload in updates])
+        self._written.update(update.update_id for update, _payload in updates
+                             if str(update.update_id) in new)
 
     async def _process(self, update: Update) -> None:
         # The spinner on the button stops at once, whatever follows.
