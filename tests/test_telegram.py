@@ -492,3 +492,37 @@ async def test_a_csv_that_could_not_be_fetched_is_asked_again(
     api.fail_next(status=502, method="getFile")
     await lea.handled(api.send_document(lea.user, b"nom;prix\nSavon;6,50\n", "produits.csv"))
     assert "envoyer à nouveau" in lea.screen
+
+
+async def test_a_shopkeeper_who_blocked_the_bot_is_reported_to_the_operator(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI) -> None:
+    operator = api.user(1000, "Office", started=True)
+    api.block(lea.user)
+    await reserve_cream(territory, jeanne)
+    await channel.deliver_outbox()
+    await channel.deliver_outbox()
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    warning = api.last(operator).text
+    assert made.code in warning
+    assert "Épicerie du Château" in warning
+    assert "bloqué" in warning
+
+
+async def test_notifications_never_burst_above_telegram_s_limit(
+        territory: Territory, services: Services, store: Store) -> None:
+    from chatshop.channels.ratelimit import TelegramRateLimiter
+
+    api = FakeBotAPI(global_per_second=30)  # refuses a 31st message in any second
+    people = [api.user(7000 + n, f"Client {n}", started=True) for n in range(45)]
+    running = make_channel(services, store, api, rate_limiter=TelegramRateLimiter())
+    await running.start(polling=False)
+    try:
+        await services.delivery.queue([
+            ("telegram", str(person.id), Reply(text=f"Votre commande n°{n} est prête")
+             .model_dump_json(), None) for n, person in enumerate(people)])
+        await running.deliver_outbox()
+    finally:
+        await running.stop()
+    assert all(len(api.messages(person)) == 1 for person in people)
+    assert api.rejections == []  # no 429: the limiter kept under 30 per second

@@ -186,8 +186,10 @@ class Conversation:
         """``person`` blocked the bot and missed news of this reservation: if they are its
         customer, the shop's staff are told (with the phone number, if shared)."""
         reservation = await self._services.reservations.get(reservation_id)
-        if reservation is None or reservation.user_id != person.id:
+        if reservation is None:
             return []
+        if reservation.user_id != person.id:
+            return await self._staff_unreachable(person, reservation)
         text = _("⚠️ We could not tell the customer of reservation {code} about it: they "
                  "blocked the bot.").format(code=reservation.code)
         if person.phone:
@@ -198,6 +200,18 @@ class Conversation:
                 channel=staff.channel, user_id=staff.external_id,
                 display_name=staff.display_name)))
         return out
+
+    async def _staff_unreachable(self, person: User, reservation: Reservation
+                                 ) -> list[Reply]:
+        """Someone who runs a shop blocked the bot: the territory's operators are told,
+        so that they can call the shop."""
+        shop = await self._services.shops.get(reservation.shop_id)
+        text = _("⚠️ {name} ({shop}) blocked the bot: the news of reservation {code} did not "
+                 "reach them. Perhaps call the shop.").format(
+            name=person.display_name or "?", shop=shop.name, code=reservation.code)
+        return [Reply(text=text, buttons=((menu_button(),),),
+                      to=Recipient(channel=channel, user_id=user_id))
+                for channel, user_id in sorted(self._services.customers.operators)]
 
     async def _tell(self, reservation: Reservation, *, expired: bool) -> list[Reply]:
         person = await self._services.customers.get(reservation.user_id)
