@@ -42,7 +42,6 @@ and channels, inline mode, payments, media groups, and every method it does not 
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 import json
 import math
@@ -298,24 +297,24 @@ class FakeMessage:
         if self.kind == "text":
             data["text"] = self.text
             if self.entities:
-                data["entities"] = copy.deepcopy(self.entities)
+                data["entities"] = _copy_json(self.entities)
         elif self.text is not None:
             data["caption"] = self.text
             if self.entities:
-                data["caption_entities"] = copy.deepcopy(self.entities)
+                data["caption_entities"] = _copy_json(self.entities)
         if self.photo_sizes:
-            data["photo"] = copy.deepcopy(self.photo_sizes)
+            data["photo"] = _copy_json(self.photo_sizes)
         if self.document is not None:
             data["document"] = self.document.to_json()
         if self.venue is not None:
-            data["venue"] = copy.deepcopy(self.venue)
+            data["venue"] = _copy_json(self.venue)
         if self.location is not None:
-            data["location"] = copy.deepcopy(self.location)
+            data["location"] = _copy_json(self.location)
         if self.contact is not None:
-            data["contact"] = copy.deepcopy(self.contact)
+            data["contact"] = _copy_json(self.contact)
         if self.reply_markup and "inline_keyboard" in self.reply_markup:
             # Only inline keyboards are part of a Message; reply keyboards stay in the client.
-            data["reply_markup"] = copy.deepcopy(self.reply_markup)
+            data["reply_markup"] = _copy_json(self.reply_markup)
         return data
 
 
@@ -442,6 +441,16 @@ def _normalise_chat_id(value: object) -> int | str:
     return text
 
 
+def _copy_json(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars): what ``copy.deepcopy`` does here,
+    without its memo bookkeeping, which made the fake slower than the bots it serves."""
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    return value
+
+
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
@@ -513,6 +522,9 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
     Raises :class:`HtmlParseError` with Telegram's wording ("Unsupported start tag "br" at byte
     offset 5", "Can't find end tag corresponding to start tag "b"", ...).
     """
+
+    if "<" not in text and "&" not in text:
+        return text, []  # plain text: nothing to parse
 
     def byte_offset(index: int) -> int:
         return len(text[:index].encode("utf-8"))
@@ -818,7 +830,7 @@ class FakeBotAPI:
         self._waiters: list[asyncio.Future[None]] = []
         self._poll_generation = 0
         self._handlers: dict[str, Handler] = {
-            "getMe": lambda p, f: copy.deepcopy(self.bot_user),
+            "getMe": lambda p, f: _copy_json(self.bot_user),
             "logOut": lambda p, f: True,
             "close": lambda p, f: True,
             "sendMessage": self._send_message,
@@ -1015,7 +1027,7 @@ class FakeBotAPI:
 
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by a getUpdates offset."""
-        return copy.deepcopy(self._updates)
+        return _copy_json(self._updates)
 
     # ---------------------------------------------------------------- what users see
 
@@ -1108,7 +1120,7 @@ class FakeBotAPI:
         token, method, file_path = _parse_url(url)
         if http_method.upper() == "GET" or file_path is not None:
             return self._serve_download(token, file_path or "", url)
-        params: JSON = copy.deepcopy(dict(request_data.parameters)) if request_data else {}
+        params: JSON = _copy_json(dict(request_data.parameters)) if request_data else {}
         if request_data is not None:
             _ = request_data.json_parameters  # what goes on the wire must be JSON-encodable
         files = _uploaded_files(request_data)
@@ -1242,7 +1254,7 @@ class FakeBotAPI:
             if generation != self._poll_generation:
                 raise _ApiError(409, _POLL_CONFLICT)
             if self._updates:
-                return copy.deepcopy(self._updates[:limit])
+                return _copy_json(self._updates[:limit])
             remaining = deadline - loop.time()
             if remaining <= 0:
                 if read_timeout is not None and poll > read_timeout:
@@ -1648,7 +1660,7 @@ class FakeBotAPI:
             chat.reply_keyboard = None
 
     def _push(self, payload: JSON) -> JSON:
-        update: JSON = {"update_id": self._next_update_id, **copy.deepcopy(payload)}
+        update: JSON = {"update_id": self._next_update_id, **_copy_json(payload)}
         self._next_update_id += 1
         kind = next(iter(payload))
         default_excluded = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -1656,7 +1668,7 @@ class FakeBotAPI:
         if (kind in allowed) if allowed else (kind not in default_excluded):
             self._updates.append(update)
         self._notify()
-        return copy.deepcopy(update)
+        return _copy_json(update)
 
     def _push_member_change(self, chat: _Chat, old: str, new: str) -> None:
         bot = self._bot_as_sender()
@@ -1698,7 +1710,7 @@ class FakeBotAPI:
             )
         for size in sizes:
             self._photo_groups[size["file_id"]] = sizes
-        return copy.deepcopy(sizes)
+        return _copy_json(sizes)
 
     def _register_document(self, data: bytes, file_name: str, mime_type: str) -> FakeDocument:
         number, file_id, unique = self._new_ids("BQACAgQ")
@@ -1720,7 +1732,7 @@ class FakeBotAPI:
             raise _bad("wrong file identifier/HTTP URL specified")
         if stored.kind != "photo":
             raise _bad(f"can't use file of type {stored.kind.capitalize()} as Photo")
-        return copy.deepcopy(self._photo_groups[ref])
+        return _copy_json(self._photo_groups[ref])
 
     def _document_by_reference(self, reference: object) -> FakeDocument:
         if not reference:
@@ -1900,7 +1912,7 @@ def _check_markup(markup: object, *, inline_only: bool = False) -> JSON | None:
                     raise _bad("BUTTON_TEXT_INVALID")
     elif not (markup.get("remove_keyboard") or markup.get("force_reply")):
         raise _bad("can't parse reply keyboard markup JSON object")
-    return copy.deepcopy(markup)
+    return _copy_json(markup)
 
 
 def _check_inline_keyboard(rows: object) -> None:
