@@ -251,7 +251,7 @@ class TelegramChannel:
         await self._queue([r for r in replies if r.to is not None])
         await self._show(chat.id, [r for r in replies if r.to is None],
                          edit=_pressed_message(update))
-        if isinstance(inbound.event, Command):  # /invitation, /start i_...: new roles?
+        if _may_change_roles(inbound.event):
             await self._menu_for(int(inbound.user_id))
 
     async def _show(self, chat_id: int, replies: list[Reply], *,
@@ -281,7 +281,8 @@ class TelegramChannel:
         if update.callback_query is None:
             return
         try:
-            await update.callback_query.answer()
+            await render.call(self.bot, "answerCallbackQuery",
+                              {"callback_query_id": update.callback_query.id})
         except TelegramError as problem:  # too old, already answered: nothing to do
             log.debug("callback query not answered: %s", problem)
 
@@ -415,6 +416,12 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %r", update, exc_info=context.error)
+
+
+def _may_change_roles(event: object) -> bool:
+    """Only accepting an invitation makes someone staff from their own chat."""
+    return isinstance(event, Command) and (
+        event.name == "invitation" or (event.name == "start" and event.args.startswith("i_")))
 
 
 def _pressed_message(update: Update) -> Message | None:

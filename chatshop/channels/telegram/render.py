@@ -87,6 +87,9 @@ def split(reply: Reply) -> list[Reply]:
     document, a venue, the "share my phone number" keyboard. The buttons go under the
     last of the text messages (or under the document). Sending piece by piece, a failure
     halfway resends only what did not go."""
+    if reply.photo is None and reply.document is None and reply.venue is None \
+            and not reply.ask_contact and 0 < len(reply.text) <= TEXT_MAX:
+        return [reply]  # most replies: one text message, as it is
     buttons = reply.buttons
     base = {"regarding": reply.regarding, "to": reply.to}
     out: list[Reply] = []
