@@ -39,7 +39,7 @@ async def start(settings: Settings, *, clock: Clock = utc_now) -> App:
     """Open and migrate the database, build the services, expire overdue reservations."""
     store = await open_store(settings.database)
     services = build_services(store, operators=settings.operator_ids, clock=clock,
-                              tz=settings.tz)
+                              tz=settings.tz, digest_schedule=settings.digest_when)
     expired = await services.reservations.expire_overdue()
     if expired:
         log.info("expired %d overdue reservations at start-up", len(expired))

@@ -7,6 +7,7 @@ the variable, in French and English, so start-up stops with a sentence, not a tr
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatshop.domain.models import CHANNELS, Channel
+from chatshop.domain.schedule import parse_schedule
 from chatshop.errors import ConfigError
 
 # BotFather's tokens: the bot's numeric id, a colon, 35 characters of A-Za-z0-9_-.
@@ -60,6 +62,21 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_max_per_second: int = Field(default=30, ge=0, le=1_000)  # 0: no limit
+
+    # -- the weekly digest (issue #5) -------------------------------------------------
+    digest_schedule: str = "ven 17:00"  # day and local time, « ven 17:00 », « fri 17:00 »
+    digest_rate: int = Field(default=25, ge=1, le=1_000)  # digests per second at most
+    digest_send_empty: bool = False  # send « nothing new » digests too
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _schedule_shape(cls, value: str) -> str:
+        parse_schedule(value)  # its ValueError names the expected shape
+        return value
+
+    @property
+    def digest_when(self) -> tuple[int, time]:
+        return parse_schedule(self.digest_schedule)
 
     @field_validator("telegram_token")
     @classmethod

@@ -40,6 +40,7 @@ async def menu(ctx: Context) -> Reply:
         extra.append(Button(label=_("🏪 My shop"), payload="d"))
     if ctx.is_operator:
         extra.append(Button(label=_("🛠 Territory"), payload="o"))
+    extra.append(Button(label=_("📰 News"), payload="nw"))
     extra.append(Button(label=_("❓ Help"), payload="h"))
     rows.append(tuple(extra))
     text = (_("Hello {name}! What would you like to do?").format(name=ctx.user.display_name)

@@ -37,7 +37,8 @@ async def territory(ctx: Context, args: list[str]) -> list[Reply]:
     ]
     rows = [(Button(label=_("➕ Open a shop"), payload="oc"),
              Button(label=_("🏪 All shops"), payload="ol:0")),
-            (Button(label=_("🏘 Add a commune"), payload="om"),)]
+            (Button(label=_("🏘 Add a commune"), payload="om"),
+             Button(label=_("📰 Weekly digest"), payload="ow"))]
     return [say("\n".join(lines), *rows)]
 
 

@@ -16,7 +16,7 @@ import secrets
 from zoneinfo import ZoneInfo
 
 # Importing the flows registers their handlers.
-from chatshop.conversation import customer, merchant, operator  # noqa: F401
+from chatshop.conversation import customer, digest, merchant, operator  # noqa: F401
 from chatshop.conversation.context import Context, menu_button, say
 from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES
 from chatshop.conversation.messages import (

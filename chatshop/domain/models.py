@@ -426,3 +426,74 @@ class OutgoingMessage(Model):
     created_at: datetime
     attempts: int = 0
     last_error: str | None = None
+
+
+class SubscriptionScope(enum.StrEnum):
+    TERRITORY = "territory"
+    COMMUNES = "communes"
+    SHOPS = "shops"
+
+
+class Subscription(Model):
+    """Someone who asked for the weekly digest, when, and for what."""
+
+    user_id: int
+    scope: SubscriptionScope
+    commune_ids: frozenset[int] = frozenset()
+    shop_ids: frozenset[int] = frozenset()
+    consented_at: datetime
+
+
+class DigestProduct(Model):
+    """A product in a digest: new, or back in stock."""
+
+    id: int
+    name: str
+    price_cents: int
+    shop_id: int  # where it is collected
+    shop_name: str
+    at: datetime  # when it was added, or restocked
+
+
+class DigestShopNews(Model):
+    """A shop's word (its announcement) or its holiday closure."""
+
+    shop_id: int
+    shop_name: str
+    text: str
+    at: datetime | None = None
+
+
+class Digest(Model):
+    """What is new for one subscriber this week."""
+
+    user_id: int
+    channel: Channel
+    external_id: str
+    unreachable: bool = False  # they blocked the bot: not to be sent
+    new: tuple[DigestProduct, ...] = ()
+    back_in_stock: tuple[DigestProduct, ...] = ()
+    announcements: tuple[DigestShopNews, ...] = ()
+    closures: tuple[DigestShopNews, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.back_in_stock or self.announcements or self.closures)
+
+
+class DigestReport(Model):
+    """How a digest run went: one count per outcome."""
+
+    run_id: int
+    week: str
+    sent: int = 0
+    no_news: int = 0
+    unsubscribed: int = 0
+    blocked: int = 0
+    failed: int = 0
+    pending: int = 0
+
+    @property
+    def total(self) -> int:
+        return (self.sent + self.no_news + self.unsubscribed + self.blocked + self.failed
+                + self.pending)

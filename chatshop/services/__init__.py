@@ -5,6 +5,7 @@ what, and raise ``DomainError`` for anything a user must be told. No SQL, no pla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock, utc_now
@@ -13,6 +14,7 @@ from chatshop.services.baskets import BasketService
 from chatshop.services.catalogue import CatalogueService
 from chatshop.services.customers import CustomerService
 from chatshop.services.delivery import DeliveryService
+from chatshop.services.digest import DEFAULT_SCHEDULE, DigestService
 from chatshop.services.reservations import ReservationService
 from chatshop.services.search import SearchService
 from chatshop.services.shops import ShopService
@@ -32,11 +34,13 @@ class Services:
     baskets: BasketService
     reservations: ReservationService
     delivery: DeliveryService
+    digest: DigestService
     clock: Clock
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
-                   clock: Clock = utc_now, tz: ZoneInfo = PARIS) -> Services:
+                   clock: Clock = utc_now, tz: ZoneInfo = PARIS,
+                   digest_schedule: tuple[int, time] = DEFAULT_SCHEDULE) -> Services:
     """Every use case over ``store``; ``operators`` are ``(channel, user_id)`` pairs;
     ``tz`` is the territory's timezone (opening hours are local times)."""
     access = Access(store, operators)
@@ -48,5 +52,6 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         baskets=BasketService(store, clock),
         reservations=ReservationService(store, access, clock, tz),
         delivery=DeliveryService(store, clock),
+        digest=DigestService(store, access, clock, tz, digest_schedule),
         clock=clock,
     )

@@ -18,6 +18,9 @@ from chatshop.domain.models import (
     Category,
     Channel,
     Commune,
+    DigestProduct,
+    DigestReport,
+    DigestShopNews,
     Hosting,
     HostingStatus,
     Invite,
@@ -38,6 +41,8 @@ from chatshop.domain.models import (
     StaffMember,
     StockMovement,
     StockReason,
+    Subscription,
+    SubscriptionScope,
     TerritoryFigures,
     User,
 )
@@ -386,6 +391,57 @@ class OutboxRepository(Protocol):
         ...
 
 
+class DigestRepository(Protocol):
+    async def subscribe(self, user_id: int, scope: SubscriptionScope,
+                        commune_ids: Sequence[int], shop_ids: Sequence[int],
+                        now: datetime) -> Subscription:
+        """Create or replace a subscription; the first consent's time is kept."""
+        ...
+
+    async def unsubscribe(self, user_id: int) -> bool:
+        ...
+
+    async def subscription(self, user_id: int) -> Subscription | None:
+        ...
+
+    async def subscribers(self, channel: Channel | None = None,
+                          user_ids: Sequence[int] | None = None
+                          ) -> list[tuple[Subscription, User, datetime | None]]:
+        """Subscribers with the time of their last digest sent, in one query."""
+        ...
+
+    async def count(self) -> int:
+        ...
+
+    async def news(self, since: datetime) -> tuple[
+            list[tuple[DigestProduct, int]], list[tuple[DigestProduct, int]],
+            list[tuple[DigestShopNews, int]], list[tuple[DigestShopNews, int]]]:
+        """New products, back in stock, announcements and closures since ``since``,
+        each with its shop's commune."""
+        ...
+
+    async def start_run(self, channel: Channel, week: str, now: datetime, *,
+                        forced: bool) -> int | None:
+        """A run with a pending delivery per subscriber; None if this week's exists."""
+        ...
+
+    async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
+        ...
+
+    async def to_deliver(self, run_id: int, limit: int = 500) -> list[int]:
+        ...
+
+    async def mark(self, run_id: int, user_ids: Sequence[int], status: str, now: datetime,
+                   error: str | None = None) -> None:
+        ...
+
+    async def finish(self, run_id: int, now: datetime) -> None:
+        ...
+
+    async def report(self, run_id: int) -> DigestReport:
+        ...
+
+
 class Store(Protocol):
     """Every repository over one database."""
 
@@ -401,6 +457,8 @@ class Store(Protocol):
     def conversations(self) -> ConversationRepository: ...
     @property
     def inbox(self) -> InboxRepository: ...
+    @property
+    def digest(self) -> DigestRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
     @property

@@ -8,6 +8,7 @@ from chatshop.storage.catalogue import SqliteCatalogueRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Database
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
+from chatshop.storage.digest import SqliteDigestRepository
 from chatshop.storage.interface import Store
 from chatshop.storage.migrations import MigrationReport, migrate
 from chatshop.storage.orders import SqliteOrderRepository
@@ -27,6 +28,7 @@ class SqliteStore:
         self.orders = SqliteOrderRepository(db)
         self.conversations = SqliteConversationRepository(db)
         self.inbox = SqliteInboxRepository(db)
+        self.digest = SqliteDigestRepository(db)
         self.outbox = SqliteOutboxRepository(db)
 
     async def close(self) -> None:

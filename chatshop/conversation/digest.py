@@ -1,0 +1,354 @@
+"""The weekly digest in the chat: subscribing (the consent sentence, the scope, changing
+it, stopping), the digest message itself, the operator's preview and "send now", and the
+delivery of a run, channel-neutral: a channel gives the way to send one message and a
+pace, and gets back a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import NamedTuple, Protocol
+from zoneinfo import ZoneInfo
+
+from chatshop.conversation.context import Context, say
+from chatshop.conversation.handlers import arg, command, press
+from chatshop.conversation.messages import Button, Recipient, Reply
+from chatshop.domain.models import (
+    CHANNELS,
+    Digest,
+    DigestProduct,
+    DigestReport,
+    SubscriptionScope,
+)
+from chatshop.domain.schedule import next_digest_time
+from chatshop.i18n import _, format_clock, format_moment, format_money, ngettext, weekday_name
+from chatshop.services import Services
+
+log = logging.getLogger(__name__)
+
+DIGEST_MAX = 3_500  # characters: within Telegram's 4 096 with room for the buttons' sake
+ITEM_BUTTONS = 5
+PAGE = 6
+
+
+# -- the digest message ----------------------------------------------------------------
+
+
+def _product_line(product: DigestProduct) -> str:
+    return f"• {product.name} — {format_money(product.price_cents)} · {product.shop_name}"
+
+
+def digest_text(digest: Digest, territory: str, *, limit: int | None = DIGEST_MAX) -> str:
+    """The digest as one message: sections, then « … and N more » if it is too long."""
+    head = [_("📰 This week in the shops of {territory}").format(territory=territory)]
+    sections: list[tuple[str, list[str]]] = [
+        (_("🆕 New"), [_product_line(p) for p in digest.new]),
+        (_("🔁 Back in stock"), [_product_line(p) for p in digest.back_in_stock]),
+        (_("📣 The shops say"), [f"• {n.shop_name} : « {n.text} »" for n in digest.announcements]),
+        (_("🏖 Closed for holidays"), [
+            f"• {n.shop_name}" + (f" — {n.text}" if n.text else "") for n in digest.closures]),
+    ]
+    lines = list(head)
+    length = len(head[0])
+    room = None if limit is None else limit - 80  # keep room for « … and N more »
+    total = sum(len(items) for _title, items in sections)
+    shown = 0
+    full = False
+    for title, items in sections:
+        if not items or full:
+            continue
+        block = ["", title]
+        added = 2 + len(title)
+        for item in items:
+            if room is not None and length + added + 1 + len(item) > room:
+                full = True
+                break
+            block.append(item)
+            added += 1 + len(item)
+            shown += 1
+        if len(block) > 2:
+            lines += block
+            length += added
+    if shown < total:
+        lines += ["", ngettext("… and {n} more: « See everything » below.",
+                               "… and {n} more: « See everything » below.",
+                               total - shown).format(n=total - shown)]
+    return "\n".join(lines)
+
+
+def digest_reply(digest: Digest, territory: str, *, full: bool = False) -> Reply:
+    """The digest message with its buttons: the first products to open, everything,
+    and the one-tap unsubscribe that every digest carries."""
+    products = [*digest.new, *digest.back_in_stock][:ITEM_BUTTONS]
+    rows: list[tuple[Button, ...]] = [
+        (Button(label=f"🛍 {p.name}"[:40], payload=f"p:{p.id}"),) for p in products]
+    rows.append((Button(label=_("📰 See everything"), payload="na"),
+                 Button(label=_("🔕 Unsubscribe"), payload="un")))
+    return say(digest_text(digest, territory, limit=None if full else DIGEST_MAX), *rows)
+
+
+# -- subscribing ------------------------------------------------------------------------
+
+
+def _when(ctx: Context) -> str:
+    weekday, at = ctx.services.digest.schedule
+    return _("every {day} around {time}").format(day=weekday_name(weekday),
+                                                 time=format_clock(at))
+
+
+def _consent(ctx: Context) -> str:
+    return _("📰 The weekly digest: {when}, one message with what is new in the shops you "
+             "follow (new products, back in stock, their news, holiday closures). Nothing "
+             "else. To stop it: the « Unsubscribe » button under each digest, or "
+             "/desabonnement. Choosing below means you agree to receive it.").format(
+        when=_when(ctx))
+
+
+def _choices() -> tuple[Button, ...]:
+    return (Button(label=_("🌍 The whole territory"), payload="ns"),
+            Button(label=_("🏘 Some communes"), payload="nc:0"),
+            Button(label=_("🏪 Some shops"), payload="nh:0"))
+
+
+@press("nw")
+@command("abonnement", "nouvelles")
+async def news_menu(ctx: Context, args: list[str]) -> list[Reply]:
+    """The digest: what it is and the consent sentence, or what one follows now."""
+    found = await ctx.services.digest.subscription(ctx.user.id)
+    if found is None:
+        return [say(_consent(ctx), _choices()[:1], _choices()[1:],
+                    (Button(label=_("📰 This week's news"), payload="na"),))]
+    if found.scope is SubscriptionScope.TERRITORY:
+        what = _("the whole territory")
+    elif found.scope is SubscriptionScope.COMMUNES:
+        what = ngettext("{n} commune", "{n} communes", len(found.commune_ids)).format(
+            n=len(found.commune_ids))
+    else:
+        what = ngettext("{n} shop", "{n} shops", len(found.shop_ids)).format(
+            n=len(found.shop_ids))
+    text = _("📰 You receive the weekly digest for {what}, {when} (since {date}).").format(
+        what=what, when=_when(ctx), date=format_moment(found.consented_at, ctx.tz))
+    return [say(text, _choices()[:1], _choices()[1:],
+                (Button(label=_("📰 This week's news"), payload="na"),
+                 Button(label=_("🔕 Unsubscribe"), payload="un")))]
+
+
+@press("ns")
+async def follow_territory(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.TERRITORY)
+    return [say(_("✅ Done: you will receive the news of the whole territory, {when}.")
+                .format(when=_when(ctx)), (Button(label=_("📰 This week's news"),
+                                                  payload="na"),))]
+
+
+@press("nc")
+async def choose_communes(ctx: Context, args: list[str]) -> list[Reply]:
+    """Communes to follow, each a toggle (✅ followed)."""
+    offset = arg(args, 0) if args else 0
+    found = await ctx.services.digest.subscription(ctx.user.id)
+    chosen = found.commune_ids if found and found.scope is SubscriptionScope.COMMUNES \
+        else frozenset()
+    communes = await ctx.services.shops.communes()
+    rows = [(Button(label=("✅ " if c.id in chosen else "◻️ ") + c.name,
+                    payload=f"nct:{c.id}:{offset}"),) for c in communes[offset:offset + PAGE]]
+    if offset + PAGE < len(communes):
+        rows.append((Button(label=_("Next ▶️"), payload=f"nc:{offset + PAGE}"),))
+    return [say(_("Tap the communes whose shops you want to follow (tap again to stop):"),
+                *rows, back="nw", edit=bool(args))]
+
+
+@press("nct")
+async def toggle_commune(ctx: Context, args: list[str]) -> list[Reply]:
+    commune_id, offset = arg(args, 0, "commune"), arg(args, 1)
+    found = await ctx.services.digest.subscription(ctx.user.id)
+    chosen = set(found.commune_ids) if found and found.scope is SubscriptionScope.COMMUNES \
+        else set()
+    chosen ^= {commune_id}
+    if chosen:
+        await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.COMMUNES,
+                                            commune_ids=sorted(chosen))
+    else:
+        await ctx.services.digest.unsubscribe(ctx.user.id)
+    return await choose_communes(ctx, [str(offset)])
+
+
+@press("nh")
+async def choose_shops(ctx: Context, args: list[str]) -> list[Reply]:
+    """Shops to follow, each a toggle (✅ followed)."""
+    offset = arg(args, 0) if args else 0
+    found = await ctx.services.digest.subscription(ctx.user.id)
+    chosen = found.shop_ids if found and found.scope is SubscriptionScope.SHOPS \
+        else frozenset()
+    page = await ctx.services.shops.browse(offset=offset, limit=PAGE)
+    rows = [(Button(label=("✅ " if s.id in chosen else "◻️ ") + s.name,
+                    payload=f"nht:{s.id}:{offset}"),) for s in page.items]
+    if page.has_next:
+        rows.append((Button(label=_("Next ▶️"), payload=f"nh:{offset + PAGE}"),))
+    return [say(_("Tap the shops you want to follow (tap again to stop):"), *rows,
+                back="nw", edit=bool(args))]
+
+
+@press("nht")
+async def toggle_shop(ctx: Context, args: list[str]) -> list[Reply]:
+    shop_id, offset = arg(args, 0, "shop"), arg(args, 1)
+    found = await ctx.services.digest.subscription(ctx.user.id)
+    chosen = set(found.shop_ids) if found and found.scope is SubscriptionScope.SHOPS \
+        else set()
+    chosen ^= {shop_id}
+    if chosen:
+        await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.SHOPS,
+                                            shop_ids=sorted(chosen))
+    else:
+        await ctx.services.digest.unsubscribe(ctx.user.id)
+    return await choose_shops(ctx, [str(offset)])
+
+
+@press("un")
+@command("desabonnement", "stop")
+async def unsubscribe(ctx: Context, args: list[str]) -> list[Reply]:
+    """One tap, from any digest: no more digests, consent forgotten."""
+    if await ctx.services.digest.unsubscribe(ctx.user.id):
+        text = _("🔕 Done: you will not receive the weekly digest any more. You can come "
+                 "back whenever you like: /abonnement.")
+    else:
+        text = _("You are not subscribed to the weekly digest. To subscribe: /abonnement.")
+    return [say(text)]
+
+
+@press("na")
+async def this_week(ctx: Context, args: list[str]) -> list[Reply]:
+    """Everything new this week in what one follows (the whole territory if nothing)."""
+    digest = await ctx.services.digest.this_week(ctx.user)
+    if digest.empty:
+        return [say(_("Nothing new this week in the shops you follow."),
+                    (Button(label=_("🏘 Shops"), payload="c"),))]
+    return [digest_reply(digest, ctx.territory, full=True)]
+
+
+# -- the operator -----------------------------------------------------------------------
+
+
+@press("ow")
+async def digest_desk(ctx: Context, args: list[str]) -> list[Reply]:
+    """The operator's view of the digest: subscribers, next sending, this week's run."""
+    ctx.services.digest.require_operator(ctx.actor)
+    weekday, at = ctx.services.digest.schedule
+    when = next_digest_time(ctx.now, weekday, at, ctx.tz)
+    lines = [_("📰 Weekly digest"),
+             ngettext("{n} subscriber.", "{n} subscribers.",
+                      count := await ctx.services.digest.subscriber_count()).format(n=count),
+             _("Next sending: {when}.").format(when=format_moment(when, ctx.tz))]
+    return [say("\n".join(lines),
+                (Button(label=_("👁 Preview (to me)"), payload="owp"),
+                 Button(label=_("📤 Send now"), payload="ows")), back="o")]
+
+
+@press("owp")
+async def digest_preview(ctx: Context, args: list[str]) -> list[Reply]:
+    digest = await ctx.services.digest.preview(ctx.actor)
+    if digest.empty:
+        return [say(_("Nothing new in the territory this week: the digest would be empty."),
+                    back="ow")]
+    return [say(_("👁 Preview, sent to you only:"), back="ow"),
+            digest_reply(digest, ctx.territory)]
+
+
+@press("ows")
+async def digest_send_ask(ctx: Context, args: list[str]) -> list[Reply]:
+    ctx.services.digest.require_operator(ctx.actor)
+    return [say(_("Send this week's digest to every subscriber now?"),
+                (Button(label=_("📤 Yes, send"), payload="owy"),), back="ow")]
+
+
+@press("owy")
+async def digest_send(ctx: Context, args: list[str]) -> list[Reply]:
+    """Start this week's run on every channel; the channels deliver it."""
+    return await _send(ctx, forced=False)
+
+
+@press("owf")
+async def digest_send_again(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _send(ctx, forced=True)
+
+
+async def _send(ctx: Context, *, forced: bool) -> list[Reply]:
+    started = [await ctx.services.digest.start_week(channel, forced=forced, actor=ctx.actor)
+               for channel in CHANNELS]
+    if not any(run is not None for run in started):
+        return [say(_("This week's digest has already been sent. Send it again anyway?"),
+                    (Button(label=_("📤 Send again"), payload="owf"),), back="ow")]
+    return [say(_("📤 The digest is on its way; subscribers receive it within minutes."),
+                back="ow")]
+
+
+# -- delivering a run -------------------------------------------------------------------
+
+
+class Outcome(NamedTuple):
+    """What a channel says of one message: ``sent``, ``blocked`` (the person blocked
+    the bot), ``failed`` (permanently, with ``error``), or ``later`` after ``wait``
+    seconds (busy platform, network)."""
+
+    status: str
+    wait: float = 0.0
+    error: str | None = None
+
+
+class Pace(Protocol):
+    async def acquire(self) -> None: ...
+
+
+Send = Callable[[Reply], Awaitable[Outcome]]
+
+
+async def deliver_run(services: Services, territory: str, run_id: int, send: Send, *,
+                      pace: Pace | None = None, send_empty: bool = False,
+                      progress: Callable[[DigestReport], None] | None = None,
+                      stop: asyncio.Event | None = None) -> DigestReport:
+    """Deliver a digest run, each subscriber once: composed in batches, each message
+    marked ``sending`` before it leaves and ``sent`` (or why not) after, so that a run
+    stopped anywhere goes on where it was. A subscriber who unsubscribed since the run
+    began, or who blocked the bot, is skipped and counted."""
+    digest_service = services.digest
+    while not (stop is not None and stop.is_set()):
+        batch = await digest_service.to_deliver(run_id, limit=200)
+        if not batch:
+            break
+        composed = {d.user_id: d for d in await services.digest.compose(user_ids=batch)}
+        for user_id in batch:
+            if stop is not None and stop.is_set():
+                break
+            digest = composed.get(user_id)
+            if digest is None:  # unsubscribed meanwhile
+                await digest_service.mark(run_id, [user_id], "unsubscribed")
+                continue
+            if digest.unreachable:
+                await digest_service.mark(run_id, [user_id], "blocked")
+                continue
+            if digest.empty and not send_empty:
+                await digest_service.mark(run_id, [user_id], "no_news")
+                continue
+            reply = digest_reply(digest, territory).model_copy(update={"to": Recipient(
+                channel=digest.channel, user_id=digest.external_id)})
+            while True:
+                if pace is not None:
+                    await pace.acquire()
+                await digest_service.mark(run_id, [user_id], "sending")
+                outcome = await send(reply)
+                if outcome.status != "later":
+                    break
+                await asyncio.sleep(outcome.wait)
+            await digest_service.mark(run_id, [user_id], outcome.status, outcome.error)
+            if progress is not None:
+                progress(await digest_service.report(run_id))
+    if stop is not None and stop.is_set():
+        return await digest_service.report(run_id)
+    return await digest_service.finish(run_id)
+
+
+def next_sending(services: Services, now: datetime, tz: ZoneInfo) -> datetime:
+    weekday, at = services.digest.schedule
+    return next_digest_time(now, weekday, at, tz)

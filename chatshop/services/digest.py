@@ -1,0 +1,186 @@
+"""The weekly digest: who asked for it (with their consent) and for which shops, what is
+new for each of them, when it goes out, and the runs that deliver it once to each.
+
+Composing is a handful of queries for the whole territory (what is new since the oldest
+last digest, and every subscriber with their last digest's time), then a filter per
+subscriber in memory: 10 000 subscribers cost no more queries than ten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from chatshop.clock import Clock
+from chatshop.domain.models import (
+    Actor,
+    Channel,
+    Digest,
+    DigestProduct,
+    DigestReport,
+    DigestShopNews,
+    Subscription,
+    SubscriptionScope,
+    User,
+)
+from chatshop.domain.parsing import check_id
+from chatshop.domain.schedule import week_of
+from chatshop.errors import InvalidInput, NotFound
+from chatshop.i18n import _
+from chatshop.services.access import Access
+from chatshop.storage.interface import Store
+
+NEWS_WINDOW = timedelta(days=7)  # what a first digest covers
+MAX_CHOSEN = 50  # communes or shops in one subscription
+
+DEFAULT_SCHEDULE = (4, time(17, 0))  # Friday 17:00, local time
+
+
+class DigestService:
+    def __init__(self, store: Store, access: Access, clock: Clock, tz: ZoneInfo,
+                 schedule: tuple[int, time] = DEFAULT_SCHEDULE) -> None:
+        self._store = store
+        self._access = access
+        self._clock = clock
+        self._tz = tz
+        self.schedule = schedule  # weekday (Monday = 0) and local time of the sending
+
+    def require_operator(self, actor: Actor) -> None:
+        self._access.require_operator(actor)
+
+    # -- subscribing ------------------------------------------------------------------
+
+    async def subscription(self, user_id: int) -> Subscription | None:
+        return await self._store.digest.subscription(user_id)
+
+    async def subscribe(self, user_id: int, scope: SubscriptionScope,
+                        commune_ids: Sequence[int] = (),
+                        shop_ids: Sequence[int] = ()) -> Subscription:
+        """Subscribe (this is the consent, recorded now) or change what is followed."""
+        communes = sorted({check_id(c, "commune") for c in commune_ids})
+        shops = sorted({check_id(s, "shop") for s in shop_ids})
+        if (scope is SubscriptionScope.COMMUNES and not communes) \
+                or (scope is SubscriptionScope.SHOPS and not shops):
+            raise InvalidInput(_("Choose at least one, please."))
+        if len(communes) > MAX_CHOSEN or len(shops) > MAX_CHOSEN:
+            raise InvalidInput(_("That is a lot: {n} at most, please.").format(n=MAX_CHOSEN))
+        known = {c.id for c in await self._store.shops.communes()}
+        for commune in communes:
+            if commune not in known:
+                raise NotFound("commune", commune)
+        for shop_id in shops:
+            shop = await self._store.shops.get(shop_id)
+            if shop is None or not shop.active:
+                raise NotFound("shop", shop_id)
+        return await self._store.digest.subscribe(
+            user_id, scope,
+            communes if scope is SubscriptionScope.COMMUNES else [],
+            shops if scope is SubscriptionScope.SHOPS else [], self._clock())
+
+    async def unsubscribe(self, user_id: int) -> bool:
+        """Stop the digest (and forget the consent); False if there was none."""
+        return await self._store.digest.unsubscribe(user_id)
+
+    # -- composing --------------------------------------------------------------------
+
+    async def compose(self, channel: Channel | None = None,
+                      user_ids: Sequence[int] | None = None) -> list[Digest]:
+        """This week's digest of every subscriber on ``channel`` (or of ``user_ids``),
+        each covering what is new since their last digest (a week, for a first one)."""
+        now = self._clock()
+        subscribers = await self._store.digest.subscribers(channel, user_ids)
+        if not subscribers:
+            return []
+        since = min((last or now - NEWS_WINDOW) for _sub, _user, last in subscribers)
+        news = await self._store.digest.news(since)
+        return [_digest_for(subscription, user, last or now - NEWS_WINDOW, *news)
+                for subscription, user, last in subscribers]
+
+    async def this_week(self, user: User) -> Digest:
+        """What is new for ``user`` now: in what they follow since their last digest, or
+        in the whole territory over the last week if they follow nothing."""
+        if await self._store.digest.subscription(user.id) is not None:
+            (digest,) = await self.compose(user_ids=[user.id])
+            return digest
+        since = self._clock() - NEWS_WINDOW
+        everything = Subscription(user_id=user.id, scope=SubscriptionScope.TERRITORY,
+                                  consented_at=since)
+        return _digest_for(everything, user, since, *await self._store.digest.news(since))
+
+    async def preview(self, actor: Actor) -> Digest:
+        """The digest as a subscriber to the whole territory would get it this week (for
+        the operator, before it goes out)."""
+        self._access.require_operator(actor)
+        user = await self._store.users.get(actor.user_id)
+        if user is None:
+            raise NotFound("user", actor.user_id)
+        since = self._clock() - NEWS_WINDOW
+        news = await self._store.digest.news(since)
+        everything = Subscription(user_id=user.id, scope=SubscriptionScope.TERRITORY,
+                                  consented_at=since)
+        return _digest_for(everything, user, since, *news)
+
+    # -- runs -------------------------------------------------------------------------
+
+    def week(self) -> str:
+        return week_of(self._clock(), self._tz)
+
+    async def start_week(self, channel: Channel, *, forced: bool = False,
+                         actor: Actor | None = None) -> int | None:
+        """Start this week's run on ``channel`` (the operator's "send now" passes who
+        asks); None if it was already started and not ``forced``."""
+        if actor is not None:
+            self._access.require_operator(actor)
+        return await self._store.digest.start_run(channel, self.week(), self._clock(),
+                                                  forced=forced)
+
+    async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
+        return await self._store.digest.unfinished_runs(channel)
+
+    async def to_deliver(self, run_id: int, limit: int = 500) -> list[int]:
+        return await self._store.digest.to_deliver(run_id, limit)
+
+    async def mark(self, run_id: int, user_ids: Sequence[int], status: str,
+                   error: str | None = None) -> None:
+        await self._store.digest.mark(run_id, user_ids, status, self._clock(), error)
+
+    async def finish(self, run_id: int) -> DigestReport:
+        await self._store.digest.finish(run_id, self._clock())
+        return await self._store.digest.report(run_id)
+
+    async def report(self, run_id: int) -> DigestReport:
+        return await self._store.digest.report(run_id)
+
+    async def subscriber_count(self) -> int:
+        return await self._store.digest.count()
+
+
+def _digest_for(subscription: Subscription, user: User, since: datetime,
+                added: list[tuple[DigestProduct, int]],
+                back: list[tuple[DigestProduct, int]],
+                said: list[tuple[DigestShopNews, int]],
+                closed: list[tuple[DigestShopNews, int]]) -> Digest:
+    """One subscriber's share of the territory's news."""
+    scope = subscription.scope
+
+    def followed(shop_id: int, commune_id: int) -> bool:
+        if scope is SubscriptionScope.TERRITORY:
+            return True
+        if scope is SubscriptionScope.COMMUNES:
+            return commune_id in subscription.commune_ids
+        return shop_id in subscription.shop_ids
+
+    def products(items: list[tuple[DigestProduct, int]]) -> tuple[DigestProduct, ...]:
+        return tuple(p for p, commune in items if p.at > since and followed(p.shop_id, commune))
+
+    shops_said: dict[int, DigestShopNews] = {}
+    for news, commune in said:
+        if news.at is not None and news.at > since and followed(news.shop_id, commune):
+            shops_said.setdefault(news.shop_id, news)
+    return Digest(
+        user_id=user.id, channel=user.channel, external_id=user.external_id,
+        unreachable=user.unreachable_at is not None,
+        new=products(added), back_in_stock=products(back),
+        announcements=tuple(shops_said.values()),
+        closures=tuple(n for n, commune in closed if followed(n.shop_id, commune)))

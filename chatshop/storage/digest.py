@@ -1,0 +1,220 @@
+"""The weekly digest: subscriptions (with their consent), what is new in the shops, and
+the runs that deliver it, one recorded delivery per subscriber."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from chatshop.domain.models import (
+    Channel,
+    DigestProduct,
+    DigestReport,
+    DigestShopNews,
+    Subscription,
+    SubscriptionScope,
+    User,
+)
+from chatshop.storage import rows
+from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
+from chatshop.storage.database import Database
+
+
+class SqliteDigestRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- subscriptions ----------------------------------------------------------------
+
+    async def subscribe(self, user_id: int, scope: SubscriptionScope,
+                        commune_ids: Sequence[int], shop_ids: Sequence[int],
+                        now: datetime) -> Subscription:
+        """Create or replace someone's subscription; the first consent's time is kept."""
+        stamp = rows.to_db_time(now)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO subscriptions (user_id, scope, consented_at, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+                " scope = excluded.scope, updated_at = excluded.updated_at",
+                (user_id, scope.value, stamp, stamp))
+            conn.execute("DELETE FROM subscription_communes WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM subscription_shops WHERE user_id = ?", (user_id,))
+            conn.executemany("INSERT INTO subscription_communes VALUES (?, ?)",
+                             [(user_id, c) for c in sorted(set(commune_ids))])
+            conn.executemany("INSERT INTO subscription_shops VALUES (?, ?)",
+                             [(user_id, s) for s in sorted(set(shop_ids))])
+        await self._db.run_write(write)
+        found = await self.subscription(user_id)
+        assert found is not None
+        return found
+
+    async def unsubscribe(self, user_id: int) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM subscriptions WHERE user_id = ?",
+                                (user_id,)).rowcount == 1
+        return await self._db.run_write(write)
+
+    async def subscription(self, user_id: int) -> Subscription | None:
+        found = await self._subscriptions("WHERE s.user_id = ?", (user_id,))
+        return found[0][0] if found else None
+
+    async def _subscriptions(self, where: str, params: Sequence[object]
+                             ) -> list[tuple[Subscription, User, datetime | None]]:
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(conn, f"""
+                SELECT s.scope, s.consented_at, u.*,
+                    (SELECT group_concat(commune_id) FROM subscription_communes c
+                      WHERE c.user_id = s.user_id) AS communes,
+                    (SELECT group_concat(shop_id) FROM subscription_shops p
+                      WHERE p.user_id = s.user_id) AS shops,
+                    (SELECT max(done_at) FROM digest_deliveries d
+                      WHERE d.user_id = s.user_id AND d.status = 'sent') AS last_sent
+                FROM subscriptions s JOIN users u ON u.id = s.user_id {where}
+                ORDER BY s.user_id""", tuple(params))
+        return [(Subscription(
+                    user_id=r["id"], scope=SubscriptionScope(r["scope"]),
+                    commune_ids=_ids(r["communes"]), shop_ids=_ids(r["shops"]),
+                    consented_at=rows.from_db_time(r["consented_at"])),
+                 rows.user(r), rows.maybe_time(r["last_sent"])) for r in found]
+
+    async def subscribers(self, channel: Channel | None = None,
+                          user_ids: Sequence[int] | None = None
+                          ) -> list[tuple[Subscription, User, datetime | None]]:
+        """Subscribers on ``channel`` and/or among ``user_ids``, with the time of the
+        last digest each was sent: one query."""
+        where: list[str] = ["1"]
+        params: list[object] = []
+        if channel is not None:
+            where.append("u.channel = ?")
+            params.append(channel)
+        if user_ids is not None:
+            where.append(f"s.user_id IN ({', '.join('?' * len(user_ids))})")
+            params += list(user_ids)
+        return await self._subscriptions("WHERE " + " AND ".join(where), params)
+
+    async def count(self) -> int:
+        async with self._db.read() as conn:
+            return int(await rows.fetch_value(conn, "SELECT count(*) FROM subscriptions"))
+
+    # -- what is new ------------------------------------------------------------------
+
+    async def news(self, since: datetime) -> tuple[
+            list[tuple[DigestProduct, int]], list[tuple[DigestProduct, int]],
+            list[tuple[DigestShopNews, int]], list[tuple[DigestShopNews, int]]]:
+        """Everything new since ``since`` in the whole territory, each with the commune
+        of its shop: products added, products back in stock, announcements, holiday
+        closures. Four queries, whatever the number of subscribers."""
+        stamp = rows.to_db_time(since)
+        columns = ("p.id, p.name, p.price_cents, pickup.id AS shop_id,"
+                   " pickup.name AS shop_name, pickup.commune_id")
+        async with self._db.read() as conn:
+            added = await rows.fetch_all(conn, f"""
+                SELECT {columns}, p.created_at AS at FROM products p {LISTED_JOINS}
+                WHERE {VISIBLE} AND p.created_at > ? ORDER BY p.created_at DESC, p.id DESC""",
+                (stamp,))
+            back = await rows.fetch_all(conn, f"""
+                SELECT {columns}, p.restocked_at AS at FROM products p {LISTED_JOINS}
+                WHERE {VISIBLE} AND p.restocked_at > ? AND p.created_at <= ?
+                  AND p.on_hand > p.reserved
+                ORDER BY p.restocked_at DESC, p.id DESC""", (stamp, stamp))
+            said = await rows.fetch_all(conn, """
+                SELECT id, name, commune_id, announcement, announcement_at FROM shops
+                WHERE active = 1 AND announcement != '' AND announcement_at > ?
+                ORDER BY announcement_at DESC""", (stamp,))
+            closed = await rows.fetch_all(conn, """
+                SELECT id, name, commune_id, holiday_message FROM shops
+                WHERE active = 1 AND on_holiday = 1 ORDER BY sort_key(name)""")
+
+        def product(r: sqlite3.Row) -> tuple[DigestProduct, int]:
+            return (DigestProduct(id=r["id"], name=r["name"], price_cents=r["price_cents"],
+                                  shop_id=r["shop_id"], shop_name=r["shop_name"],
+                                  at=rows.from_db_time(r["at"])), r["commune_id"])
+        return (
+            [product(r) for r in added], [product(r) for r in back],
+            [(DigestShopNews(shop_id=r["id"], shop_name=r["name"], text=r["announcement"],
+                             at=rows.from_db_time(r["announcement_at"])), r["commune_id"])
+             for r in said],
+            [(DigestShopNews(shop_id=r["id"], shop_name=r["name"],
+                             text=r["holiday_message"]), r["commune_id"]) for r in closed],
+        )
+
+    # -- runs -------------------------------------------------------------------------
+
+    async def start_run(self, channel: Channel, week: str, now: datetime, *,
+                        forced: bool) -> int | None:
+        """A run for ``week`` with one pending delivery per subscriber on ``channel``, in
+        one transaction; None if this week's run exists already (and not ``forced``)."""
+        stamp = rows.to_db_time(now)
+
+        def write(conn: sqlite3.Connection) -> int | None:
+            if not forced and conn.execute(
+                    "SELECT 1 FROM digest_runs WHERE channel = ? AND week = ? AND forced = 0",
+                    (channel, week)).fetchone():
+                return None
+            run_id = int(conn.execute(
+                "INSERT INTO digest_runs (channel, week, forced, started_at) VALUES"
+                " (?, ?, ?, ?) RETURNING id", (channel, week, int(forced), stamp)).fetchone()[0])
+            conn.execute(
+                "INSERT INTO digest_deliveries (run_id, user_id) SELECT ?, s.user_id"
+                " FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE u.channel = ?",
+                (run_id, channel))
+            return run_id
+        return await self._db.run_write(write)
+
+    async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT id, week FROM digest_runs WHERE channel = ?"
+                " AND finished_at IS NULL ORDER BY id", (channel,))
+        return [(r["id"], r["week"]) for r in found]
+
+    async def to_deliver(self, run_id: int, limit: int = 500) -> list[int]:
+        """Subscribers of the run not yet done with, in order; those whose send was under
+        way when the process stopped come first, again."""
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(
+                conn, "SELECT user_id FROM digest_deliveries WHERE run_id = ?"
+                " AND status IN ('pending', 'sending')"
+                " ORDER BY status = 'pending', user_id LIMIT ?", (run_id, limit))
+        return [r["user_id"] for r in found]
+
+    async def mark(self, run_id: int, user_ids: Sequence[int], status: str, now: datetime,
+                   error: str | None = None) -> None:
+        """Record how the delivery to these subscribers went (``sending`` just before
+        the message leaves)."""
+        stamp = rows.to_db_time(now)
+        done = None if status == "sending" else stamp
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE digest_deliveries SET status = ?, attempted_at = coalesce(?,"
+                " attempted_at), done_at = ?, error = ? WHERE run_id = ? AND user_id = ?",
+                [(status, stamp if status == "sending" else None, done, error, run_id, u)
+                 for u in user_ids])
+        await self._db.run_write(write)
+
+    async def finish(self, run_id: int, now: datetime) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE digest_runs SET finished_at = ? WHERE id = ?",
+                         (rows.to_db_time(now), run_id))
+        await self._db.run_write(write)
+
+    async def report(self, run_id: int) -> DigestReport:
+        async with self._db.read() as conn:
+            week = await rows.fetch_value(conn, "SELECT week FROM digest_runs WHERE id = ?",
+                                          (run_id,))
+            found = await rows.fetch_all(
+                conn, "SELECT status, count(*) AS n FROM digest_deliveries WHERE run_id = ?"
+                " GROUP BY status", (run_id,))
+        counts = {r["status"]: r["n"] for r in found}
+        return DigestReport(
+            run_id=run_id, week=str(week or ""), sent=counts.get("sent", 0),
+            no_news=counts.get("no_news", 0), unsubscribed=counts.get("unsubscribed", 0),
+            blocked=counts.get("blocked", 0), failed=counts.get("failed", 0),
+            pending=counts.get("pending", 0) + counts.get("sending", 0))
+
+
+def _ids(text: str | None) -> frozenset[int]:
+    return frozenset(int(part) for part in text.split(",")) if text else frozenset()

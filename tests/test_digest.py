@@ -1,0 +1,304 @@
+"""The weekly digest: subscriptions with consent, what each subscriber gets, the
+schedule in Paris across a daylight-saving change, and runs that deliver each digest
+once, even when stopped halfway."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chatshop.conversation.digest import DIGEST_MAX, Outcome, deliver_run, digest_text
+from chatshop.conversation.messages import Reply
+from chatshop.domain.models import SubscriptionScope
+from chatshop.domain.schedule import (
+    next_digest_time,
+    parse_schedule,
+    scheduled_in_week,
+    week_of,
+)
+from chatshop.errors import InvalidInput, NotAllowed, NotFound
+from chatshop.services import Services
+from tests.chat import Chat, Postbox
+from tests.conftest import FakeClock, Territory
+
+PARIS = ZoneInfo("Europe/Paris")
+FRIDAY_17 = (4, time(17, 0))
+
+
+# -- schedule ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ven 17:00", (4, time(17, 0))), ("vendredi 17h", (4, time(17, 0))),
+    ("fri 17:00", (4, time(17, 0))), ("Sam 9h30", (5, time(9, 30))),
+])
+def test_a_schedule_reads_like_a_day_and_a_time(text: str, expected: tuple[int, time]) -> None:
+    assert parse_schedule(text) == expected
+
+
+@pytest.mark.parametrize("text", ["vendredi", "17:00", "ven 25:00", "ven 17:75", "xyz 17:00"])
+def test_a_wrong_schedule_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r"ven 17:00|impossible"):
+        parse_schedule(text)
+
+
+def test_friday_17_00_in_paris_follows_summer_and_winter_time() -> None:
+    # Thursday 22 October 2026 (summer time, UTC+2): Friday 17:00 is 15:00 UTC.
+    before = datetime(2026, 10, 22, 12, tzinfo=UTC)
+    assert next_digest_time(before, *FRIDAY_17, PARIS) == datetime(2026, 10, 23, 15,
+                                                                   tzinfo=UTC)
+    # Saturday 24 October: the next Friday is after the change (25 October): 16:00 UTC.
+    after = datetime(2026, 10, 24, 12, tzinfo=UTC)
+    assert next_digest_time(after, *FRIDAY_17, PARIS) == datetime(2026, 10, 30, 16,
+                                                                  tzinfo=UTC)
+    # On Friday at 17:00 exactly, the next one is a week later.
+    assert next_digest_time(datetime(2026, 10, 30, 16, tzinfo=UTC), *FRIDAY_17, PARIS) \
+        == datetime(2026, 11, 6, 16, tzinfo=UTC)
+
+
+def test_the_week_s_sending_time_and_name() -> None:
+    sunday_night = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
+    assert week_of(sunday_night, PARIS) == "2026-W48"  # 23:30 Sunday, Paris
+    assert scheduled_in_week(sunday_night, *FRIDAY_17, PARIS) == datetime(
+        2026, 11, 27, 16, tzinfo=UTC)
+
+
+# -- subscribing and composing -------------------------------------------------------------
+
+
+async def test_without_consent_there_is_no_digest(territory: Territory) -> None:
+    await territory.product("Miel de châtaignier", 900)
+    assert await territory.services.digest.compose("telegram") == []
+    run = await territory.services.digest.start_week("telegram")
+    assert run is not None
+    assert (await territory.services.digest.report(run)).total == 0
+
+
+async def test_each_subscriber_gets_the_news_of_what_they_follow(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    other_commune = await services.shops.add_commune(territory.operator, "Chaillac", "87200")
+    farm, farmer = await territory.open_shop("La Ferme", "2100", commune=other_commune)
+    everyone = await territory.person("5001")
+    village = await territory.person("5002")
+    fan = await territory.person("5003")
+    await services.digest.subscribe(everyone.id, SubscriptionScope.TERRITORY)
+    await services.digest.subscribe(village.id, SubscriptionScope.COMMUNES,
+                                    commune_ids=[other_commune.id])
+    await services.digest.subscribe(fan.id, SubscriptionScope.SHOPS,
+                                    shop_ids=[territory.shop.id])
+    clock.now += timedelta(hours=1)
+    await territory.product("Miel de châtaignier", 900)
+    await territory.product("Oeufs frais x6", 320, shop=farm, owner=farmer)
+    await services.shops.set_announcement(farmer, farm.id, "Marché à la ferme samedi !")
+    await services.shops.set_holiday(territory.owner, territory.shop.id, True,
+                                     "De retour le 2 janvier")
+
+    digests = {d.user_id: d for d in await services.digest.compose("telegram")}
+    assert [p.name for p in digests[everyone.id].new] == ["Oeufs frais x6",
+                                                          "Miel de châtaignier"]
+    assert [p.name for p in digests[village.id].new] == ["Oeufs frais x6"]
+    assert [n.text for n in digests[village.id].announcements] == [
+        "Marché à la ferme samedi !"]
+    assert digests[village.id].closures == ()
+    assert [p.name for p in digests[fan.id].new] == ["Miel de châtaignier"]
+    assert [n.text for n in digests[fan.id].closures] == ["De retour le 2 janvier"]
+
+
+async def test_a_subscription_names_existing_communes_and_shops(territory: Territory) -> None:
+    services = territory.services
+    with pytest.raises(NotFound):
+        await services.digest.subscribe(territory.customer.id, SubscriptionScope.SHOPS,
+                                        shop_ids=[999_999])
+    with pytest.raises(InvalidInput):
+        await services.digest.subscribe(territory.customer.id, SubscriptionScope.COMMUNES)
+    assert await services.digest.subscription(territory.customer.id) is None
+
+
+async def test_a_long_digest_is_cut_with_and_n_more(territory: Territory,
+                                                    clock: FakeClock) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    for n in range(150):
+        await territory.product(f"Confiture maison parfum n°{n:03} pot de 370 g", 450)
+    (digest,) = await services.digest.compose("telegram")
+    text = digest_text(digest, "Porte Océane du Limousin")
+    assert len(text) <= DIGEST_MAX
+    assert "de plus" in text
+    full = digest_text(digest, "Porte Océane du Limousin", limit=None)
+    assert full.count("Confiture maison") == 150
+
+
+async def test_the_next_digest_covers_only_what_came_after_the_last_one(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    sent = await _run(services)
+    assert sent["3000"][0].count("Miel") == 1
+    clock.now += timedelta(days=7)
+    await territory.product("Savon au lait d'ânesse", 650)
+    again = await _run(services)
+    assert "Savon" in again["3000"][0]
+    assert "Miel" not in again["3000"][0]
+
+
+# -- runs --------------------------------------------------------------------------------
+
+
+async def _run(services: Services, *, forced: bool = True, fail_after: int | None = None,
+               stop: asyncio.Event | None = None) -> dict[str, list[str]]:
+    """Start (forced) and deliver a run; returns the texts each person received."""
+    received: dict[str, list[str]] = {}
+    await services.digest.start_week("telegram", forced=forced)
+    (run_id, _week), *_ = await services.digest.unfinished_runs("telegram")
+    sent = [0]
+
+    async def send(reply: Reply) -> Outcome:
+        assert reply.to is not None
+        if fail_after is not None and sent[0] >= fail_after:
+            raise RuntimeError("the process is killed")
+        sent[0] += 1
+        received.setdefault(reply.to.user_id, []).append(reply.text)
+        return Outcome("sent")
+
+    await deliver_run(services, "Territoire", run_id, send, stop=stop)
+    return received
+
+
+async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    people = [await territory.person(str(6000 + n)) for n in range(12)]
+    for person in people:
+        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    await services.digest.start_week("telegram")
+    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    received: dict[str, int] = {}
+    crash_after = 5
+
+    async def send(reply: Reply) -> Outcome:
+        assert reply.to is not None
+        if sum(received.values()) >= crash_after:
+            raise RuntimeError("killed before the message left")
+        received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
+        return Outcome("sent")
+
+    with pytest.raises(RuntimeError):
+        await deliver_run(services, "Territoire", run_id, send)
+    crash_after = 10**6  # the restart
+    ((again, _week),) = await services.digest.unfinished_runs("telegram")
+    report = await deliver_run(services, "Territoire", again, send)
+    assert received == {p.external_id: 1 for p in people}
+    assert report.sent == 12
+    assert await services.digest.unfinished_runs("telegram") == []
+
+
+async def test_a_second_send_the_same_week_does_nothing_unless_forced(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    assert await services.digest.start_week("telegram") is not None
+    assert await services.digest.start_week("telegram") is None
+    assert await services.digest.start_week("telegram", forced=True) is not None
+
+
+async def test_unsubscribing_before_the_send_means_no_digest(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    await services.digest.start_week("telegram")
+    await services.digest.unsubscribe(territory.customer.id)
+    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+
+    async def send(reply: Reply) -> Outcome:
+        raise AssertionError("nothing should be sent")
+
+    report = await deliver_run(services, "Territoire", run_id, send)
+    assert (report.sent, report.unsubscribed) == (0, 1)
+
+
+async def test_no_news_no_message(territory: Territory) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    received = await _run(services)
+    assert received == {}
+
+
+# -- in the chat ---------------------------------------------------------------------------
+
+
+async def test_subscribing_shows_the_consent_and_records_its_time(
+        territory: Territory, jeanne: Chat, clock: FakeClock) -> None:
+    await jeanne.send("/abonnement")
+    assert "vendredi" in jeanne.text
+    assert "Se désabonner" in jeanne.text
+    assert await territory.services.digest.subscription(territory.customer.id) is None
+    await jeanne.press("🌍")
+    found = await territory.services.digest.subscription(territory.customer.id)
+    assert found is not None
+    assert (found.scope, found.consented_at) == (SubscriptionScope.TERRITORY, clock.now)
+    await jeanne.send("/desabonnement")
+    assert await territory.services.digest.subscription(territory.customer.id) is None
+
+
+async def test_following_communes_by_tapping_them(territory: Territory, jeanne: Chat) -> None:
+    await jeanne.send("/abonnement")
+    await jeanne.press("🏘")
+    await jeanne.press("◻️ Rochechouart")
+    found = await territory.services.digest.subscription(territory.customer.id)
+    assert found is not None
+    assert found.commune_ids == {territory.commune.id}
+    assert "✅ Rochechouart" in jeanne.labels
+    await jeanne.press("✅ Rochechouart")  # tapped again: nothing followed, no digest
+    assert await territory.services.digest.subscription(territory.customer.id) is None
+
+
+async def test_the_digest_carries_a_one_tap_unsubscribe(
+        territory: Territory, jeanne: Chat, clock: FakeClock) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    (digest,) = await services.digest.compose("telegram")
+    from chatshop.conversation.digest import digest_reply
+    reply = digest_reply(digest, "Territoire")
+    assert "un" in {b.payload for b in reply.all_buttons}
+    await jeanne.forge("un")
+    assert await services.digest.subscription(territory.customer.id) is None
+
+
+async def test_the_operator_previews_to_themselves_only(
+        territory: Territory, operator_chat: Chat, jeanne: Chat, clock: FakeClock) -> None:
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    replies = await operator_chat.forge("owp")
+    assert any("Miel" in r.text for r in replies)
+    assert all(r.to is None for r in replies)
+    assert jeanne.inbox() == []
+    denied = await jeanne.forge("owp")
+    assert "Miel" not in " ".join(r.text for r in denied)
+    with pytest.raises(NotAllowed):
+        await territory.services.digest.preview(territory.services.customers.actor(
+            territory.customer))
+
+
+@pytest.fixture
+def jeanne(conversation: object, postbox: Postbox) -> Chat:
+    return Chat(conversation, "3000", "Jeanne", postbox)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def operator_chat(conversation: object, postbox: Postbox) -> Chat:
+    return Chat(conversation, "1000", "Office", postbox)  # type: ignore[arg-type]
+
+
