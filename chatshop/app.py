@@ -61,6 +61,8 @@ def telegram_channel(app: App, **overrides: Any) -> Any:
         "base_url": settings.telegram_base_url,
         "base_file_url": settings.telegram_base_file_url,
         "rate_limiter": TelegramRateLimiter(overall_rate=settings.telegram_max_per_second),
+        "digest_rate": settings.digest_rate,
+        "digest_send_empty": settings.digest_send_empty,
     }
     options.update(overrides)
     return TelegramChannel(app.services, app.conversation, **options)

@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError
@@ -25,6 +25,8 @@ from chatshop.channels.console import ConsoleChat, Identity
 from chatshop.channels.console import run as run_console
 from chatshop.channels.links import territory_links
 from chatshop.config import Settings, load_settings
+from chatshop.conversation.digest import deliver_inline, digest_text
+from chatshop.conversation.messages import Reply
 from chatshop.conversation.router import Conversation
 from chatshop.demo import (
     DEMO_CUSTOMER,
@@ -35,6 +37,7 @@ from chatshop.demo import (
     DemoShop,
     seed_demo,
 )
+from chatshop.domain.models import DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, ngettext
 from chatshop.services import Services, build_services
@@ -67,7 +70,68 @@ def _parser() -> argparse.ArgumentParser:
     links.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
     links.add_argument("--bot", help="the bot's username (default: asked from Telegram with "
                                      "CHATSHOP_TELEGRAM_TOKEN)")
+    digest = commands.add_parser(
+        "digest", help="the weekly digest: preview it, or send it now (Telegram)")
+    digest.add_argument("action", choices=["preview", "send"])
+    digest.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
+    digest.add_argument("--force", action="store_true",
+                        help="send again even if this week's digest went out already")
     return parser
+
+
+async def _digest_preview(settings: Settings) -> str:
+    """What the digest says this week, and to how many."""
+    app = await start(settings)
+    try:
+        services = app.services
+        now = services.clock()
+        reader = User(id=0, channel="console", external_id="apercu", display_name="",
+                      created_at=now, last_seen_at=now)  # nobody: a preview is not stored
+        news = await services.digest.territory_news(reader)
+        digests = await services.digest.compose()
+        with_news = sum(not d.empty for d in digests)
+        lines = [
+            digest_text(news, settings.territory, limit=None) if not news.empty
+            else _("Nothing new in the territory this week: the digest would be empty."),
+            "",
+            ngettext("{n} subscriber, {m} with news for them this week.",
+                     "{n} subscribers, {m} with news for them this week.",
+                     len(digests)).format(n=len(digests), m=with_news),
+        ]
+        return "\n".join(lines)
+    finally:
+        await app.close()
+
+
+def _progress_bar(report: DigestReport) -> None:
+    done = report.total - report.pending
+    width = 30
+    filled = width * done // max(report.total, 1)
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{report.total}",
+          end="", file=sys.stderr, flush=True)
+
+
+async def _digest_send(settings: Settings, *, force: bool) -> str:
+    """This week's digest to every Telegram subscriber now, with a progress bar."""
+    app = await start(settings)
+    try:
+        channel = telegram_channel(app)
+        await channel.application.initialize()
+        try:
+            run = await app.services.digest.start_week("telegram", forced=force)
+            if run is None and not await app.services.digest.unfinished_runs("telegram"):
+                return _("This week's digest ({week}) has already been sent; --force sends "
+                         "it again.").format(week=app.services.digest.week())
+            reports = await channel.deliver_digests(progress=_progress_bar)
+        finally:
+            await channel.application.shutdown()
+        print(file=sys.stderr)
+        return "\n".join(_("Digest {week}: {sent} sent, {no_news} without news (not sent), "
+                           "{unsubscribed} unsubscribed meanwhile, {blocked} blocked the bot, "
+                           "{failed} failed.").format(**report.model_dump())
+                         for report in reports)
+    finally:
+        await app.close()
 
 
 async def _run(settings: Settings) -> None:
@@ -146,6 +210,16 @@ async def _seed_demo(settings: Settings) -> str:
         path=settings.database, shops=", ".join(shop.name for shop in shops))
 
 
+def _demo_tick(conversation: Conversation, services: Services
+               ) -> Callable[[], Awaitable[list[Reply]]]:
+    """After each line: reservations swept and reminded, and a digest the operator sent
+    shown to the demo's subscribers (the console delivers it itself)."""
+    async def tick() -> list[Reply]:
+        return [*await conversation.tick(),
+                *await deliver_inline(services, DEMO_TERRITORY, "console")]
+    return tick
+
+
 async def _demo(settings: Settings, *, keep: str | None) -> None:
     """A terminal chat on a fresh demo territory, as the customer first."""
     with tempfile.TemporaryDirectory(prefix="chatshop-demo-") as folder:
@@ -161,7 +235,8 @@ async def _demo(settings: Settings, *, keep: str | None) -> None:
                     shop.owner[1], owner.display_name if owner else shop.name)
             chat = ConsoleChat(handle=conversation.handle, out=sys.stdout,
                                identities=identities, current="client",
-                               files_dir=Path(folder) / "fichiers", tick=conversation.tick,
+                               files_dir=Path(folder) / "fichiers",
+                               tick=_demo_tick(conversation, services),
                                echo=not sys.stdin.isatty())
             print(_("chatshop demo — {territory}. You are Jeanne, a customer.").format(
                 territory=DEMO_TERRITORY))
@@ -197,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(asyncio.run(_seed_demo(settings)))
         elif args.command == "run":
             asyncio.run(_run(settings))
+        elif args.command == "digest" and args.action == "preview":
+            print(asyncio.run(_digest_preview(settings)))
+        elif args.command == "digest":
+            print(asyncio.run(_digest_send(settings, force=args.force)))
         elif args.command == "links":
             print(asyncio.run(_links(settings, args.bot)))
     except (ConfigError, MigrationError, DemoIncomplete) as exc:

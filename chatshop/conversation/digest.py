@@ -18,6 +18,7 @@ from chatshop.conversation.handlers import arg, command, press
 from chatshop.conversation.messages import Button, Recipient, Reply
 from chatshop.domain.models import (
     CHANNELS,
+    Channel,
     Digest,
     DigestProduct,
     DigestReport,
@@ -347,6 +348,21 @@ async def deliver_run(services: Services, territory: str, run_id: int, send: Sen
     if stop is not None and stop.is_set():
         return await digest_service.report(run_id)
     return await digest_service.finish(run_id)
+
+
+async def deliver_inline(services: Services, territory: str, channel: Channel
+                         ) -> list[Reply]:
+    """Deliver the unfinished runs of a channel that shows notifications itself (the
+    console): the digests come back as replies addressed to their subscribers."""
+    out: list[Reply] = []
+
+    async def keep(reply: Reply) -> Outcome:
+        out.append(reply)
+        return Outcome("sent")
+
+    for run_id, _week in await services.digest.unfinished_runs(channel):
+        await deliver_run(services, territory, run_id, keep)
+    return out
 
 
 def next_sending(services: Services, now: datetime, tz: ZoneInfo) -> datetime:

@@ -60,6 +60,10 @@ class Conversation:
         # One lock per person with events in flight, and how many hold or wait for it.
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
+    @property
+    def territory(self) -> str:
+        return self._territory
+
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one event; notifications for other people come back with ``to`` set."""
         key = (inbound.channel, inbound.user_id)

@@ -43,6 +43,7 @@ class DigestService:
         self._store = store
         self._access = access
         self._clock = clock
+        self.tz = tz
         self._tz = tz
         self.schedule = schedule  # weekday (Monday = 0) and local time of the sending
 
@@ -115,11 +116,16 @@ class DigestService:
         user = await self._store.users.get(actor.user_id)
         if user is None:
             raise NotFound("user", actor.user_id)
+        return await self.territory_news(user)
+
+    async def territory_news(self, reader: User) -> Digest:
+        """Everything new in the territory over the last week, addressed to ``reader``
+        (the command line's preview, the operator's)."""
         since = self._clock() - NEWS_WINDOW
         news = await self._store.digest.news(since)
-        everything = Subscription(user_id=user.id, scope=SubscriptionScope.TERRITORY,
+        everything = Subscription(user_id=reader.id, scope=SubscriptionScope.TERRITORY,
                                   consented_at=since)
-        return _digest_for(everything, user, since, *news)
+        return _digest_for(everything, reader, since, *news)
 
     # -- runs -------------------------------------------------------------------------
 

@@ -39,12 +39,15 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from chatshop.channels.ratelimit import SlidingWindow, retry_after_seconds
 from chatshop.channels.telegram import render
 from chatshop.channels.telegram.inbound import person_of, to_inbound
 from chatshop.channels.telegram.menus import Menu, commands
+from chatshop.conversation.digest import Outcome, deliver_run
 from chatshop.conversation.messages import Command, Reply
 from chatshop.conversation.router import Conversation
-from chatshop.domain.models import Channel, OutgoingMessage
+from chatshop.domain.models import Channel, DigestReport, OutgoingMessage
+from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
 from chatshop.services import Services
 
@@ -54,6 +57,7 @@ CHANNEL: Channel = "telegram"
 KEEP_UPDATE_IDS = timedelta(hours=24)
 TICK_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
 OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
+DIGEST_EVERY = 30.0  # seconds between looks at the digest's schedule and runs
 CLEAN_UP_EVERY = 3_600.0
 ALLOWED_UPDATES = ["message", "callback_query"]
 
@@ -133,7 +137,8 @@ class TelegramChannel:
                  rate_limiter: BaseRateLimiter[Any] | None = None,
                  request: BaseRequest | None = None,
                  get_updates_request: BaseRequest | None = None,
-                 jobs: bool = True) -> None:
+                 jobs: bool = True, digest_rate: int = 25,
+                 digest_send_empty: bool = False) -> None:
         self.services = services
         self.conversation = conversation
         bot = WritingDownBot(
@@ -151,6 +156,10 @@ class TelegramChannel:
         self._written: set[int] = set()  # written down by the webhook, not yet handled
         self._menus: dict[int, Menu] = {}
         self._outbox_lock = asyncio.Lock()
+        self._digest_lock = asyncio.Lock()
+        self._digest_pace = SlidingWindow(digest_rate)
+        self._digest_send_empty = digest_send_empty
+        self._stopping = asyncio.Event()
         self._outbox_again = False
         self._polling = False
 
@@ -185,9 +194,12 @@ class TelegramChannel:
             app.job_queue.run_repeating(self._outbox_job, interval=OUTBOX_EVERY, first=0)
             app.job_queue.run_repeating(self._clean_up_job, interval=CLEAN_UP_EVERY,
                                         first=CLEAN_UP_EVERY)
+            app.job_queue.run_repeating(self._digest_job, interval=DIGEST_EVERY, first=5)
 
     async def stop(self) -> None:
-        """Stop listening, finish the updates already fetched, stop the jobs."""
+        """Stop listening, finish the updates already fetched, stop the jobs (a digest
+        being sent stops after the message in flight, and goes on at the next start)."""
+        self._stopping.set()
         app = self.application
         if self._polling and app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -361,6 +373,47 @@ class TelegramChannel:
         if person is not None and message.regarding is not None:
             await self._queue(await self.conversation.unreachable(person, message.regarding))
 
+    # -- the weekly digest -------------------------------------------------------------
+
+    async def deliver_digests(self, progress: Callable[[DigestReport], None] | None = None
+                              ) -> list[DigestReport]:
+        """Deliver the digest runs not finished yet (this week's, or one interrupted),
+        at the digest's pace; one at a time."""
+        reports = []
+        async with self._digest_lock:
+            for run_id, _week in await self.services.digest.unfinished_runs(CHANNEL):
+                reports.append(await deliver_run(
+                    self.services, self.conversation.territory, run_id, self._send_digest,
+                    pace=self._digest_pace, send_empty=self._digest_send_empty,
+                    progress=progress, stop=self._stopping))
+        return reports
+
+    async def _send_digest(self, reply: Reply) -> Outcome:
+        """One digest to one subscriber, and what became of it."""
+        assert reply.to is not None
+        try:
+            await render.send_piece(self.bot, int(reply.to.user_id), reply)
+        except RetryAfter as busy:
+            return Outcome("later", wait=_seconds(busy).total_seconds())
+        except Forbidden as blocked:
+            await self.services.customers.blocked_the_bot(CHANNEL, reply.to.user_id)
+            return Outcome("blocked", error=str(blocked))
+        except BadRequest as refusal:
+            log.error("digest to %s refused: %s", reply.to.user_id, refusal)
+            return Outcome("failed", error=str(refusal))
+        except NetworkError as problem:
+            log.warning("digest to %s not sent yet: %s", reply.to.user_id, problem)
+            return Outcome("later", wait=5.0)
+        return Outcome("sent")
+
+    async def _digest_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Start this week's digest once its time has come, and deliver what is due."""
+        weekday, at = self.services.digest.schedule
+        now = self.services.clock()
+        if now >= scheduled_in_week(now, weekday, at, self.services.digest.tz):
+            await self.services.digest.start_week(CHANNEL)
+        await self.deliver_digests()
+
     # -- menus ------------------------------------------------------------------------
 
     async def _set_menus(self) -> None:
@@ -433,8 +486,7 @@ def _pressed_message(update: Update) -> Message | None:
 
 
 def _seconds(busy: RetryAfter) -> timedelta:
-    wait = busy.retry_after
-    return wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+    return timedelta(seconds=retry_after_seconds(busy))
 
 
 __all__ = ["TelegramChannel", "person_of"]
