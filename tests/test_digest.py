@@ -302,3 +302,16 @@ def operator_chat(conversation: object, postbox: Postbox) -> Chat:
     return Chat(conversation, "1000", "Office", postbox)  # type: ignore[arg-type]
 
 
+
+
+async def test_export_shows_the_consent_and_erase_forgets_the_subscription(
+        territory: Territory, clock: FakeClock) -> None:
+    import json
+
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    exported = json.loads(await services.customers.export(territory.customer.id))
+    assert exported["weekly_digest"]["consented_at"].startswith("2026-11-26T09:00")
+    await services.customers.erase(territory.customer.id)
+    assert await services.digest.subscription(territory.customer.id) is None
+    assert await services.digest.compose("telegram") == []

@@ -79,8 +79,11 @@ class CustomerService:
             raise NotFound("user", user_id)
         reservations = await self._store.orders.of_user(user_id, limit=10_000)
         baskets = await self._store.orders.baskets(user_id)
+        subscription = await self._store.digest.subscription(user_id)
         data = {
             "person": user.model_dump(mode="json"),
+            "weekly_digest": None if subscription is None
+            else subscription.model_dump(mode="json"),
             "reservations": [r.model_dump(mode="json") for r in reservations],
             "basket": [{"product": line.product.name, "quantity": line.quantity}
                        for b in baskets for line in b.lines],

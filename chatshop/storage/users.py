@@ -73,6 +73,7 @@ class SqliteUserRepository:
                 "UPDATE users SET display_name = '', phone = NULL WHERE id = ?", (user_id,))
             await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM conversation_states WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
             # Messages not yet delivered to them may name them or their reservations.
             await conn.execute(
                 "DELETE FROM outbox WHERE sent_at IS NULL AND (channel, recipient) ="
