@@ -43,7 +43,8 @@ CREATE TABLE digest_deliveries (
     PRIMARY KEY (run_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX digest_deliveries_to_do ON digest_deliveries(run_id, status);
-CREATE INDEX digest_deliveries_sent ON digest_deliveries(user_id, done_at)
+-- A subscriber's last digest: when it was taken to be sent (its news went up to then).
+CREATE INDEX digest_deliveries_sent ON digest_deliveries(user_id, attempted_at)
     WHERE status = 'sent';
 CREATE INDEX products_by_creation ON products(created_at);
 CREATE INDEX products_by_restock ON products(restocked_at) WHERE restocked_at IS NOT NULL;

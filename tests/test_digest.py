@@ -12,7 +12,7 @@ import pytest
 
 from chatshop.conversation.digest import DIGEST_MAX, Outcome, deliver_run, digest_text
 from chatshop.conversation.messages import Reply
-from chatshop.domain.models import SubscriptionScope
+from chatshop.domain.models import ShopDetails, SubscriptionScope
 from chatshop.domain.schedule import (
     next_digest_time,
     parse_schedule,
@@ -128,7 +128,8 @@ async def test_a_long_digest_is_cut_with_and_n_more(territory: Territory,
     (digest,) = await services.digest.compose("telegram")
     text = digest_text(digest, "Porte Océane du Limousin")
     assert len(text) <= DIGEST_MAX
-    assert "de plus" in text
+    shown = text.count("Confiture maison")
+    assert f"… et {150 - shown} autres" in text
     full = digest_text(digest, "Porte Océane du Limousin", limit=None)
     assert full.count("Confiture maison") == 150
 
@@ -193,7 +194,8 @@ async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
 
     with pytest.raises(RuntimeError):
         await deliver_run(services, "Territoire", run_id, send)
-    crash_after = 10**6  # the restart
+    crash_after = 10**6  # the restart, a few minutes later: what was taken is free again
+    clock.now += timedelta(minutes=3)
     ((again, _week),) = await services.digest.unfinished_runs("telegram")
     report = await deliver_run(services, "Territoire", again, send)
     assert received == {p.external_id: 1 for p in people}
@@ -230,8 +232,14 @@ async def test_unsubscribing_before_the_send_means_no_digest(
 async def test_no_news_no_message(territory: Territory) -> None:
     services = territory.services
     await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
-    received = await _run(services)
-    assert received == {}
+    run_id = await services.digest.start_week("telegram")
+    assert run_id is not None
+
+    async def send(reply: Reply) -> Outcome:
+        raise AssertionError("no news: nothing to send")
+
+    report = await deliver_run(services, "T", run_id, send)
+    assert (report.no_news, report.sent) == (1, 0)
 
 
 # -- in the chat ---------------------------------------------------------------------------
@@ -315,3 +323,83 @@ async def test_export_shows_the_consent_and_erase_forgets_the_subscription(
     await services.customers.erase(territory.customer.id)
     assert await services.digest.subscription(territory.customer.id) is None
     assert await services.digest.compose("telegram") == []
+
+
+async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    people = [await territory.person(str(6100 + n)) for n in range(30)]
+    for person in people:
+        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    await services.digest.start_week("telegram")
+    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    received: dict[str, int] = {}
+
+    async def send(reply: Reply) -> Outcome:
+        assert reply.to is not None
+        await asyncio.sleep(0)  # let the other sender run meanwhile
+        received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
+        return Outcome("sent")
+
+    # The bot's job and ``chatshop digest send`` at the same time.
+    await asyncio.gather(deliver_run(services, "T", run_id, send),
+                         deliver_run(services, "T", run_id, send))
+    assert received == {p.external_id: 1 for p in people}
+    assert (await services.digest.report(run_id)).sent == 30
+
+
+async def test_see_everything_right_after_a_digest_still_shows_the_week(
+        territory: Territory, clock: FakeClock, jeanne: Chat) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    assert "3000" in await _run(services)
+    clock.now += timedelta(minutes=1)
+    await jeanne.forge("na")
+    assert "Miel de châtaignier" in jeanne.text
+
+
+async def test_back_in_stock_means_there_was_none_left(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=0)
+    soap = await territory.product("Savon au lait d'ânesse", 650, on_hand=5)
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    await _run(services)  # last week's digest
+    clock.now += timedelta(days=7)
+    await services.catalogue.add_stock(territory.owner, honey.id, 6)  # 0 -> 6: back
+    await services.catalogue.add_stock(territory.owner, soap.id, 1)  # 5 -> 6: not news
+    (digest,) = await services.digest.compose("telegram")
+    assert [p.name for p in digest.back_in_stock] == ["Miel de châtaignier"]
+
+
+async def test_a_shop_on_holiday_alone_is_not_news(territory: Territory) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    await services.shops.set_holiday(territory.owner, territory.shop.id, True, "À lundi")
+    (digest,) = await services.digest.compose("telegram")
+    assert digest.closures
+    assert digest.empty
+    await services.digest.start_week("telegram")
+    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+
+    async def send(reply: Reply) -> Outcome:
+        raise AssertionError("no news: nothing to send")
+
+    report = await deliver_run(services, "T", run_id, send)
+    assert (report.no_news, report.sent) == (1, 0)
+
+
+async def test_a_followed_shop_that_closes_does_not_lock_the_subscription(
+        territory: Territory, jeanne: Chat) -> None:
+    services = territory.services
+    other, _owner = await territory.open_shop("La Ferme", "2100")
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.SHOPS,
+                                    shop_ids=[territory.shop.id, other.id])
+    await services.shops.update_shop(territory.operator, other.id,
+                                     ShopDetails(active=False))
+    await jeanne.forge(f"nht:{territory.shop.id}:0")  # untick the remaining one
+    assert await services.digest.subscription(territory.customer.id) is None

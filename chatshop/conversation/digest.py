@@ -25,6 +25,7 @@ from chatshop.domain.models import (
     SubscriptionScope,
 )
 from chatshop.domain.schedule import next_digest_time
+from chatshop.errors import NotFound
 from chatshop.i18n import _, format_clock, format_moment, format_money, ngettext, weekday_name
 from chatshop.services import Services
 
@@ -48,7 +49,8 @@ def digest_text(digest: Digest, territory: str, *, limit: int | None = DIGEST_MA
     sections: list[tuple[str, list[str]]] = [
         (_("🆕 New"), [_product_line(p) for p in digest.new]),
         (_("🔁 Back in stock"), [_product_line(p) for p in digest.back_in_stock]),
-        (_("📣 The shops say"), [f"• {n.shop_name} : « {n.text} »" for n in digest.announcements]),
+        (_("📣 The shops say"), [_("• {shop}: « {text} »").format(shop=n.shop_name, text=n.text)
+                                 for n in digest.announcements]),
         (_("🏖 Closed for holidays"), [
             f"• {n.shop_name}" + (f" — {n.text}" if n.text else "") for n in digest.closures]),
     ]
@@ -199,12 +201,21 @@ async def toggle_shop(ctx: Context, args: list[str]) -> list[Reply]:
     chosen = set(found.shop_ids) if found and found.scope is SubscriptionScope.SHOPS \
         else set()
     chosen ^= {shop_id}
+    chosen = {s for s in chosen if s == shop_id or await _still_open(ctx, s)}
     if chosen:
         await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.SHOPS,
                                             shop_ids=sorted(chosen))
     else:
         await ctx.services.digest.unsubscribe(ctx.user.id)
     return await choose_shops(ctx, [str(offset)])
+
+
+async def _still_open(ctx: Context, shop_id: int) -> bool:
+    """A followed shop may have closed for good since: it is dropped, not an error."""
+    try:
+        return (await ctx.services.shops.get(shop_id)).active
+    except NotFound:
+        return False
 
 
 @press("un")
@@ -314,14 +325,18 @@ async def deliver_run(services: Services, territory: str, run_id: int, send: Sen
     stopped anywhere goes on where it was. A subscriber who unsubscribed since the run
     began, or who blocked the bot, is skipped and counted."""
     digest_service = services.digest
-    while not (stop is not None and stop.is_set()):
-        batch = await digest_service.to_deliver(run_id, limit=200)
+
+    def stopping() -> bool:
+        return stop is not None and stop.is_set()
+
+    while not stopping():
+        batch = await digest_service.claim(run_id)
         if not batch:
             break
         composed = {d.user_id: d for d in await services.digest.compose(user_ids=batch)}
         for user_id in batch:
-            if stop is not None and stop.is_set():
-                break
+            if stopping():
+                break  # the ones taken and not sent are taken again later
             digest = composed.get(user_id)
             if digest is None:  # unsubscribed meanwhile
                 await digest_service.mark(run_id, [user_id], "unsubscribed")
@@ -337,16 +352,16 @@ async def deliver_run(services: Services, territory: str, run_id: int, send: Sen
             while True:
                 if pace is not None:
                     await pace.acquire()
-                await digest_service.mark(run_id, [user_id], "sending")
                 outcome = await send(reply)
-                if outcome.status != "later":
+                if outcome.status != "later" or stopping():
                     break
                 await asyncio.sleep(outcome.wait)
-            await digest_service.mark(run_id, [user_id], outcome.status, outcome.error)
+            if outcome.status != "later":
+                await digest_service.mark(run_id, [user_id], outcome.status, outcome.error)
             if progress is not None:
                 progress(await digest_service.report(run_id))
-    if stop is not None and stop.is_set():
-        return await digest_service.report(run_id)
+    if stopping() or await digest_service.left(run_id):
+        return await digest_service.report(run_id)  # another sender is finishing it
     return await digest_service.finish(run_id)
 
 

@@ -453,6 +453,7 @@ class DigestProduct(Model):
     shop_id: int  # where it is collected
     shop_name: str
     at: datetime  # when it was added, or restocked
+    created_at: datetime
 
 
 class DigestShopNews(Model):
@@ -478,7 +479,8 @@ class Digest(Model):
 
     @property
     def empty(self) -> bool:
-        return not (self.new or self.back_in_stock or self.announcements or self.closures)
+        """Nothing new: a shop on holiday alone is not news, week after week."""
+        return not (self.new or self.back_in_stock or self.announcements)
 
 
 class DigestReport(Model):

@@ -32,6 +32,8 @@ from chatshop.services.access import Access
 from chatshop.storage.interface import Store
 
 NEWS_WINDOW = timedelta(days=7)  # what a first digest covers
+OLDEST_NEWS = timedelta(days=14)  # a digest never reaches further back
+CLAIM_STALE = timedelta(minutes=2)  # a sender that took subscribers and stopped
 MAX_CHOSEN = 50  # communes or shops in one subscription
 
 DEFAULT_SCHEDULE = (4, time(17, 0))  # Friday 17:00, local time
@@ -66,14 +68,26 @@ class DigestService:
             raise InvalidInput(_("Choose at least one, please."))
         if len(communes) > MAX_CHOSEN or len(shops) > MAX_CHOSEN:
             raise InvalidInput(_("That is a lot: {n} at most, please.").format(n=MAX_CHOSEN))
+        before = await self._store.digest.subscription(user_id)
         known = {c.id for c in await self._store.shops.communes()}
+        # What was followed and has gone since (a shop closed for good) is dropped
+        # quietly; what is newly chosen must exist.
+        communes = [c for c in communes if c in known or before is None
+                    or c not in before.commune_ids]
         for commune in communes:
             if commune not in known:
                 raise NotFound("commune", commune)
+        kept = []
         for shop_id in shops:
             shop = await self._store.shops.get(shop_id)
-            if shop is None or not shop.active:
+            if shop is not None and shop.active:
+                kept.append(shop_id)
+            elif before is None or shop_id not in before.shop_ids:
                 raise NotFound("shop", shop_id)
+        shops = kept
+        if (scope is SubscriptionScope.COMMUNES and not communes) \
+                or (scope is SubscriptionScope.SHOPS and not shops):
+            raise InvalidInput(_("Choose at least one, please."))
         return await self._store.digest.subscribe(
             user_id, scope,
             communes if scope is SubscriptionScope.COMMUNES else [],
@@ -93,21 +107,25 @@ class DigestService:
         subscribers = await self._store.digest.subscribers(channel, user_ids)
         if not subscribers:
             return []
-        since = min((last or now - NEWS_WINDOW) for _sub, _user, last in subscribers)
-        news = await self._store.digest.news(since)
-        return [_digest_for(subscription, user, last or now - NEWS_WINDOW, *news)
+
+        def since(last: datetime | None) -> datetime:
+            # From the last digest (a week for a first one), never more than two weeks
+            # back: someone who had no news for months does not pull the whole catalogue.
+            return max(last or now - NEWS_WINDOW, now - OLDEST_NEWS)
+        news = await self._store.digest.news(min(since(last) for _s, _u, last in subscribers))
+        return [_digest_for(subscription, user, since(last), *news)
                 for subscription, user, last in subscribers]
 
     async def this_week(self, user: User) -> Digest:
         """What is new for ``user`` now: in what they follow since their last digest, or
         in the whole territory over the last week if they follow nothing."""
-        if await self._store.digest.subscription(user.id) is not None:
-            (digest,) = await self.compose(user_ids=[user.id])
-            return digest
         since = self._clock() - NEWS_WINDOW
-        everything = Subscription(user_id=user.id, scope=SubscriptionScope.TERRITORY,
-                                  consented_at=since)
-        return _digest_for(everything, user, since, *await self._store.digest.news(since))
+        followed = await self._store.digest.subscription(user.id)
+        if followed is None:
+            followed = Subscription(user_id=user.id, scope=SubscriptionScope.TERRITORY,
+                                    consented_at=since)
+        # The whole week, even just after a digest: « See everything » means it.
+        return _digest_for(followed, user, since, *await self._store.digest.news(since))
 
     async def preview(self, actor: Actor) -> Digest:
         """The digest as a subscriber to the whole territory would get it this week (for
@@ -144,8 +162,13 @@ class DigestService:
     async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
         return await self._store.digest.unfinished_runs(channel)
 
-    async def to_deliver(self, run_id: int, limit: int = 500) -> list[int]:
-        return await self._store.digest.to_deliver(run_id, limit)
+    async def claim(self, run_id: int, limit: int = 50) -> list[int]:
+        """Subscribers of the run to send to now (taken: no other sender gets them)."""
+        now = self._clock()
+        return await self._store.digest.claim(run_id, limit, now, now - CLAIM_STALE)
+
+    async def left(self, run_id: int) -> int:
+        return await self._store.digest.left(run_id)
 
     async def mark(self, run_id: int, user_ids: Sequence[int], status: str,
                    error: str | None = None) -> None:
@@ -177,8 +200,12 @@ def _digest_for(subscription: Subscription, user: User, since: datetime,
             return commune_id in subscription.commune_ids
         return shop_id in subscription.shop_ids
 
-    def products(items: list[tuple[DigestProduct, int]]) -> tuple[DigestProduct, ...]:
-        return tuple(p for p, commune in items if p.at > since and followed(p.shop_id, commune))
+    def products(items: list[tuple[DigestProduct, int]], *, back: bool = False
+                 ) -> tuple[DigestProduct, ...]:
+        return tuple(p for p, commune in items
+                     if p.at > since and followed(p.shop_id, commune)
+                     # back in stock: only what this subscriber could already have seen
+                     and (not back or p.created_at <= since))
 
     shops_said: dict[int, DigestShopNews] = {}
     for news, commune in said:
@@ -187,6 +214,6 @@ def _digest_for(subscription: Subscription, user: User, since: datetime,
     return Digest(
         user_id=user.id, channel=user.channel, external_id=user.external_id,
         unreachable=user.unreachable_at is not None,
-        new=products(added), back_in_stock=products(back),
+        new=products(added), back_in_stock=products(back, back=True),
         announcements=tuple(shops_said.values()),
         closures=tuple(n for n, commune in closed if followed(n.shop_id, commune)))

@@ -200,7 +200,8 @@ class SqliteCatalogueRepository:
                 await conn.execute(
                     """UPDATE products SET name = ?, price_cents = ?, on_hand = ?,
                            category_id = ?, description = ?, hidden = ?, updated_at = ?,
-                           restocked_at = CASE WHEN ? > 0 THEN ? ELSE restocked_at END
+                           restocked_at = CASE WHEN ? > 0 AND on_hand <= reserved THEN ?
+                                          ELSE restocked_at END
                        WHERE id = ?""",
                     (wanted.name, wanted.price_cents, target, wanted.category_id,
                      wanted.description, int(wanted.hidden), stamp, delta, stamp, current.id),
@@ -355,7 +356,10 @@ class SqliteCatalogueRepository:
             stamp = rows.to_db_time(now)
             await conn.execute(
                 "UPDATE products SET on_hand = ?, updated_at = ?,"
-                " restocked_at = CASE WHEN ? > 0 THEN ? ELSE restocked_at END WHERE id = ?",
+                # « Back in stock » (the digest) when none was left to sell before; the
+                # right-hand side reads the row as it was.
+                " restocked_at = CASE WHEN ? > 0 AND on_hand <= reserved THEN ?"
+                " ELSE restocked_at END WHERE id = ?",
                 (target, stamp, delta, stamp, product_id),
             )
             await record_movement(conn, product_id, user_id, delta, target, reason, None, now)

@@ -69,7 +69,7 @@ class SqliteDigestRepository:
                       WHERE c.user_id = s.user_id) AS communes,
                     (SELECT group_concat(shop_id) FROM subscription_shops p
                       WHERE p.user_id = s.user_id) AS shops,
-                    (SELECT max(done_at) FROM digest_deliveries d
+                    (SELECT max(attempted_at) FROM digest_deliveries d
                       WHERE d.user_id = s.user_id AND d.status = 'sent') AS last_sent
                 FROM subscriptions s JOIN users u ON u.id = s.user_id {where}
                 ORDER BY s.user_id""", tuple(params))
@@ -107,7 +107,7 @@ class SqliteDigestRepository:
         of its shop: products added, products back in stock, announcements, holiday
         closures. Four queries, whatever the number of subscribers."""
         stamp = rows.to_db_time(since)
-        columns = ("p.id, p.name, p.price_cents, pickup.id AS shop_id,"
+        columns = ("p.id, p.name, p.price_cents, p.created_at, pickup.id AS shop_id,"
                    " pickup.name AS shop_name, pickup.commune_id")
         async with self._db.read() as conn:
             added = await rows.fetch_all(conn, f"""
@@ -116,9 +116,9 @@ class SqliteDigestRepository:
                 (stamp,))
             back = await rows.fetch_all(conn, f"""
                 SELECT {columns}, p.restocked_at AS at FROM products p {LISTED_JOINS}
-                WHERE {VISIBLE} AND p.restocked_at > ? AND p.created_at <= ?
+                WHERE {VISIBLE} AND p.restocked_at > ? AND p.restocked_at > p.created_at
                   AND p.on_hand > p.reserved
-                ORDER BY p.restocked_at DESC, p.id DESC""", (stamp, stamp))
+                ORDER BY p.restocked_at DESC, p.id DESC""", (stamp,))
             said = await rows.fetch_all(conn, """
                 SELECT id, name, commune_id, announcement, announcement_at FROM shops
                 WHERE active = 1 AND announcement != '' AND announcement_at > ?
@@ -130,7 +130,9 @@ class SqliteDigestRepository:
         def product(r: sqlite3.Row) -> tuple[DigestProduct, int]:
             return (DigestProduct(id=r["id"], name=r["name"], price_cents=r["price_cents"],
                                   shop_id=r["shop_id"], shop_name=r["shop_name"],
-                                  at=rows.from_db_time(r["at"])), r["commune_id"])
+                                  at=rows.from_db_time(r["at"]),
+                                  created_at=rows.from_db_time(r["created_at"])),
+                    r["commune_id"])
         return (
             [product(r) for r in added], [product(r) for r in back],
             [(DigestShopNews(shop_id=r["id"], shop_name=r["name"], text=r["announcement"],
@@ -149,13 +151,15 @@ class SqliteDigestRepository:
         stamp = rows.to_db_time(now)
 
         def write(conn: sqlite3.Connection) -> int | None:
-            if not forced and conn.execute(
-                    "SELECT 1 FROM digest_runs WHERE channel = ? AND week = ? AND forced = 0",
-                    (channel, week)).fetchone():
+            done = conn.execute(
+                "SELECT 1 FROM digest_runs WHERE channel = ? AND week = ? AND forced = 0",
+                (channel, week)).fetchone() is not None
+            if done and not forced:
                 return None
+            # A forced run is an extra one: the week's own run, if there is none yet.
             run_id = int(conn.execute(
                 "INSERT INTO digest_runs (channel, week, forced, started_at) VALUES"
-                " (?, ?, ?, ?) RETURNING id", (channel, week, int(forced), stamp)).fetchone()[0])
+                " (?, ?, ?, ?) RETURNING id", (channel, week, int(done), stamp)).fetchone()[0])
             conn.execute(
                 "INSERT INTO digest_deliveries (run_id, user_id) SELECT ?, s.user_id"
                 " FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE u.channel = ?",
@@ -170,29 +174,40 @@ class SqliteDigestRepository:
                 " AND finished_at IS NULL ORDER BY id", (channel,))
         return [(r["id"], r["week"]) for r in found]
 
-    async def to_deliver(self, run_id: int, limit: int = 500) -> list[int]:
-        """Subscribers of the run not yet done with, in order; those whose send was under
-        way when the process stopped come first, again."""
+    async def claim(self, run_id: int, limit: int, now: datetime, stale: datetime
+                    ) -> list[int]:
+        """Take up to ``limit`` subscribers of the run to send to now (``sending``): the
+        pending ones, and those taken before ``stale`` by a sender that stopped. One
+        statement, so that two senders (the bot and ``chatshop digest send``) never take
+        the same subscriber."""
+        def write(conn: sqlite3.Connection) -> list[int]:
+            return sorted(r[0] for r in conn.execute(
+                """UPDATE digest_deliveries SET status = 'sending', attempted_at = ?
+                   WHERE run_id = ? AND user_id IN (
+                       SELECT user_id FROM digest_deliveries WHERE run_id = ?
+                          AND (status = 'pending' OR (status = 'sending' AND attempted_at < ?))
+                        ORDER BY user_id LIMIT ?)
+                   RETURNING user_id""",
+                (rows.to_db_time(now), run_id, run_id, rows.to_db_time(stale), limit)))
+        return await self._db.run_write(write)
+
+    async def left(self, run_id: int) -> int:
+        """Subscribers of the run not done with yet (waiting, or being sent)."""
         async with self._db.read() as conn:
-            found = await rows.fetch_all(
-                conn, "SELECT user_id FROM digest_deliveries WHERE run_id = ?"
-                " AND status IN ('pending', 'sending')"
-                " ORDER BY status = 'pending', user_id LIMIT ?", (run_id, limit))
-        return [r["user_id"] for r in found]
+            return int(await rows.fetch_value(
+                conn, "SELECT count(*) FROM digest_deliveries WHERE run_id = ?"
+                " AND status IN ('pending', 'sending')", (run_id,)))
 
     async def mark(self, run_id: int, user_ids: Sequence[int], status: str, now: datetime,
                    error: str | None = None) -> None:
-        """Record how the delivery to these subscribers went (``sending`` just before
-        the message leaves)."""
+        """Record how the delivery to these subscribers went."""
         stamp = rows.to_db_time(now)
-        done = None if status == "sending" else stamp
 
         def write(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "UPDATE digest_deliveries SET status = ?, attempted_at = coalesce(?,"
-                " attempted_at), done_at = ?, error = ? WHERE run_id = ? AND user_id = ?",
-                [(status, stamp if status == "sending" else None, done, error, run_id, u)
-                 for u in user_ids])
+                "UPDATE digest_deliveries SET status = ?, done_at = ?, error = ?"
+                " WHERE run_id = ? AND user_id = ?",
+                [(status, stamp, error, run_id, u) for u in user_ids])
         await self._db.run_write(write)
 
     async def finish(self, run_id: int, now: datetime) -> None:

@@ -428,7 +428,12 @@ class DigestRepository(Protocol):
     async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
         ...
 
-    async def to_deliver(self, run_id: int, limit: int = 500) -> list[int]:
+    async def claim(self, run_id: int, limit: int, now: datetime, stale: datetime
+                    ) -> list[int]:
+        """Take subscribers to send to now; never the same for two senders."""
+        ...
+
+    async def left(self, run_id: int) -> int:
         ...
 
     async def mark(self, run_id: int, user_ids: Sequence[int], status: str, now: datetime,
