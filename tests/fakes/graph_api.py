@@ -5,8 +5,8 @@ The channel talks to it through an ``httpx`` transport, so nothing touches the n
 base URL works (``https://graph.facebook.com/v21.0``, pywa's ``/v26.0``, a proxy's)::
 
     api = FakeGraphAPI()
-    client = httpx.AsyncClient(transport=api.transport(), base_url="https://graph.facebook.com/v21.0",
-                               headers={"Authorization": f"Bearer {api.token}"})
+    client = httpx.AsyncClient(transport=api.transport(), base_url=GRAPH_URL + "/v21.0",
+                               headers={"Authorization": f"Bearer {api.token}"})  # or api.client()
     payload = api.text("33612345678", "Marie", "Bonjour")    # opens Marie's 24-hour window
     body, headers = api.signed(payload, APP_SECRET)          # what Meta POSTs to the webhook
     ...                                                      # the channel answers through client
@@ -21,7 +21,9 @@ What the fake does, like the Cloud API does it:
   "wa_id"}], "messages": [{"id": "wamid..."}]}``; the same path with ``status: "read"`` marks an
   inbound message as read (``{"success": true}``); ``POST /{phone_number_id}/media`` (multipart)
   uploads, ``GET /{media_id}`` gives a ``lookaside.fbsbx.com`` URL valid 5 minutes, which the
-  same transport serves to a caller with the token; ``DELETE /{media_id}``.
+  same transport serves to a caller with the token; ``DELETE /{media_id}``. Media sent by id
+  must have been uploaded by the business (a user's media id is for downloading: re-upload it)
+  and be of a type the message type takes.
 * errors in Graph's shape ``{"error": {"message": "(#code) ...", "type": "OAuthException",
   "code", "error_data": {"messaging_product": "whatsapp", "details"}, "fbtrace_id"}}``: 401/190
   for a missing or wrong token, 400/100 for missing or malformed parameters (subcode 33 for an
@@ -54,13 +56,16 @@ What the fake does, like the Cloud API does it:
 
 Webhook payloads are built in Meta's documented format (``{"object": "whatsapp_business_account",
 "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {...}}]}]}``), with unique
-``wamid.`` ids and timestamps as strings of epoch seconds, and encoded like Meta encodes them
-(ASCII only and ``/`` escaped as ``\\/``), so a webhook that re-serialises the JSON before checking
-``X-Hub-Signature-256`` fails as it would in production.
+``wamid.`` ids, timestamps as strings of epoch seconds and, as in 2026, business-scoped user ids
+(``user_id``, ``from_user_id``; ``bsuids=False`` for the older format), and encoded like Meta
+encodes them (ASCII only and ``/`` escaped as ``\\/``), so a webhook that re-serialises the JSON
+before checking ``X-Hub-Signature-256`` fails as it would in production. Failed statuses carry no
+``contacts`` array, as Meta documents.
 
-What it does not do: groups, business-scoped user ids, flows, catalogues and products, calls,
-template management, media headers of templates, message pricing beyond a plausible ``pricing``
-object, and every endpoint it does not list (answered 400/100 subcode 33 like an unknown object).
+What it does not do: sending to a business-scoped user id (``recipient``), groups, usernames,
+flows, catalogues and products, calls, template management, media headers of templates, the
+fetching of media ``link`` URLs, pricing beyond a plausible ``pricing`` object, and every endpoint
+it does not list (answered 400/100 subcode 33 like an unknown object).
 """
 
 from __future__ import annotations
@@ -392,7 +397,8 @@ class OutboundMessage:
     def list_button(self) -> str | None:
         if self.interactive_type != "list":
             return None
-        return self.content.get("action", {}).get("button")
+        button = self.content.get("action", {}).get("button")
+        return None if button is None else str(button)
 
     @property
     def titles(self) -> list[str]:
@@ -620,14 +626,15 @@ class FakeGraphAPI:
         ``per_second``: messages accepted in any one-second window (None: unlimited);
         ``pair_limit``: ``(n, seconds)``, at most n messages to one user in that many seconds.
         ``clock`` times calls and rate limits; ``wall_clock`` (unix seconds, or aware datetimes
-        like the services' clock) dates messages and
-        runs the 24-hour windows and media URL expiry.
+        like the services' clock) dates messages and runs the 24-hour windows and the expiry of
+        media URLs.
         ``report_delivery``: also queue ``sent`` and ``delivered`` statuses of delivered messages.
         ``templates``: when any is registered, templates sent must be registered (132001) and
         carry as many body parameters as the registered body has placeholders (132000).
         ``bsuids``: payloads carry business-scoped user ids (``contacts[].user_id``,
-        ``messages[].from_user_id``, ``statuses[].recipient_user_id``) as Meta's do since
-        April 2026; False: the format from before."""
+        ``messages[].from_user_id``, ``statuses[].recipient_user_id`` and a ``contacts`` array
+        on sent/delivered/read statuses) as Meta documents them from 2026; False: the format
+        from before."""
         self.token = token
         self.phone_number_id = phone_number_id
         self.display_phone_number = display_phone_number
@@ -996,7 +1003,7 @@ class FakeGraphAPI:
     def pending_statuses(self) -> list[JSON]:
         """Status payloads the fake generated itself (failures; with ``report_delivery``, sent
         and delivered too), oldest first, not yet taken."""
-        return _copy(self._statuses)
+        return [_copy(payload) for payload in self._statuses]
 
     def take_statuses(self) -> list[JSON]:
         """Like :meth:`pending_statuses`, and forget them (to post each once)."""
@@ -1771,7 +1778,7 @@ class FakeGraphAPI:
         value = {"contacts": [contact], "messages": [message]}
         payload = self._envelope(value)
         self._notify()
-        return _copy(payload)
+        return dict(_copy(payload))
 
     def _status_payload(
         self,
