@@ -63,6 +63,25 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_max_per_second: int = Field(default=30, ge=0, le=1_000)  # 0: no limit
 
+    # -- WhatsApp Cloud API (issue #6) -------------------------------------------------
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_number: str | None = None  # the business number, digits only (wa.me links)
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_api_version: str = "21.0"
+    whatsapp_base_url: str = "https://graph.facebook.com"
+    whatsapp_listen: str = "127.0.0.1"
+    whatsapp_port: int = Field(default=8081, ge=1, le=65535)
+    whatsapp_max_per_second: int = Field(default=80, ge=1, le=1_000)
+    whatsapp_template_notification: str = "chatshop_notification"
+    whatsapp_template_digest: str = "chatshop_digest"
+    whatsapp_template_language: str = "fr"
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.whatsapp_token is not None and self.whatsapp_phone_number_id is not None
+
     # -- the weekly digest (issue #5) -------------------------------------------------
     digest_schedule: str = "ven 17:00"  # day and local time, « ven 17:00 », « fri 17:00 »
     digest_rate: int = Field(default=25, ge=1, le=1_000)  # digests per second at most

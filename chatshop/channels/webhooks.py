@@ -1,9 +1,10 @@
 """The HTTP side of the bot: one Starlette app for the platforms that push updates to
-us (Telegram in webhook mode; WhatsApp later) and a health endpoint.
+us (Telegram in webhook mode, WhatsApp) and a health endpoint.
 
-A push is checked first (Telegram: the secret token header, compared in constant time),
-then written down, and only then answered 200: a crash after that loses nothing, and a
-push that fails the check is answered 403 and never looked at.
+A push is checked first (Telegram: the secret token header; WhatsApp: the HMAC-SHA256
+signature of the raw body; both compared in constant time), then written down, and only
+then answered 200: a crash after that loses nothing, and a push that fails the check is
+answered 403 and never looked at.
 """
 
 from __future__ import annotations
@@ -14,24 +15,58 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
 from chatshop.channels.telegram.bot import TelegramChannel
+from chatshop.channels.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WHATSAPP_PATH = "/whatsapp"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_BODY = 1_000_000  # an update is a few kilobytes
 
 
 def webhook_app(*, telegram: TelegramChannel | None = None,
                 telegram_secret: str | None = None,
-                telegram_path: str = TELEGRAM_PATH) -> Starlette:
+                telegram_path: str = TELEGRAM_PATH,
+                whatsapp: WhatsAppChannel | None = None) -> Starlette:
     """The ASGI app: ``POST <telegram_path>`` (the path of the webhook URL given to
-    Telegram) and ``GET /health``."""
+    Telegram), ``GET`` and ``POST /whatsapp`` (Meta's verification and events) and
+    ``GET /health``."""
+
+    async def whatsapp_verify(request: Request) -> Response:
+        if whatsapp is None:
+            return Response(status_code=404)
+        challenge = whatsapp.verification(request.query_params.get("hub.mode"),
+                                          request.query_params.get("hub.verify_token"),
+                                          request.query_params.get("hub.challenge"))
+        if challenge is None:
+            return Response(status_code=403)
+        return PlainTextResponse(challenge)
+
+    async def whatsapp_event(request: Request) -> Response:
+        if whatsapp is None:
+            return Response(status_code=404)
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return Response(status_code=413)
+        body = await request.body()
+        if not whatsapp.signed(body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning("WhatsApp webhook call without a valid signature: refused")
+            return Response(status_code=403)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(payload, dict):
+            return Response(status_code=400)
+        await whatsapp.receive(payload)  # written down: now Meta may have its 200
+        return Response(status_code=200)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -61,4 +96,6 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
     return Starlette(routes=[
         Route("/health", health, methods=["GET"]),
         Route(telegram_path or TELEGRAM_PATH, telegram_update, methods=["POST"]),
+        Route(WHATSAPP_PATH, whatsapp_verify, methods=["GET"]),
+        Route(WHATSAPP_PATH, whatsapp_event, methods=["POST"]),
     ])

@@ -426,6 +426,7 @@ class OutgoingMessage(Model):
     created_at: datetime
     attempts: int = 0
     last_error: str | None = None
+    template_only: bool = False  # the platform refused it as a free message: template
 
 
 class SubscriptionScope(enum.StrEnum):

@@ -4,6 +4,7 @@ notification until the platform has taken it."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -54,8 +55,29 @@ class DeliveryService:
     async def due(self, channel: Channel, limit: int = 100) -> list[OutgoingMessage]:
         return await self._store.outbox.due(channel, self._clock(), limit)
 
-    async def delivered(self, message: OutgoingMessage) -> None:
-        await self._store.outbox.sent(message.id, self._clock())
+    async def delivered(self, message: OutgoingMessage, platform_id: str | None = None
+                        ) -> None:
+        """Taken by the platform (``platform_id``: its id for it, for later statuses)."""
+        await self._store.outbox.sent(message.id, self._clock(), platform_id)
+
+    async def failed_later(self, channel: Channel, platform_id: str, error: str, *,
+                           template_only: bool) -> bool:
+        """A status callback says a message taken earlier failed: it goes back to the
+        outbox, to be sent again (as a template if the free message was refused)."""
+        return await self._store.outbox.failed_later(channel, platform_id, self._clock(),
+                                                     error, template_only=template_only)
+
+    async def keep_media(self, data: bytes, mime_type: str) -> str:
+        """Keep a file someone sent; returns its reference (``media:<sha256>``)."""
+        digest = hashlib.sha256(data).hexdigest()
+        await self._store.outbox.keep_media(digest, mime_type, data, self._clock())
+        return f"media:{digest}"
+
+    async def media(self, reference: str) -> tuple[str, bytes] | None:
+        """A kept file's type and bytes, from its reference."""
+        if not reference.startswith("media:"):
+            return None
+        return await self._store.outbox.media(reference.removeprefix("media:"))
 
     async def retry_later(self, message: OutgoingMessage, error: str,
                           wait: timedelta | None = None) -> None:

@@ -70,7 +70,7 @@ def _outgoing(row: sqlite3.Row) -> OutgoingMessage:
         id=row["id"], channel=row["channel"], recipient=row["recipient"],
         message=row["message"], regarding=row["regarding"],
         created_at=rows.from_db_time(row["created_at"]), attempts=row["attempts"],
-        last_error=row["last_error"])
+        last_error=row["last_error"], template_only=bool(row["template_only"]))
 
 
 class SqliteOutboxRepository:
@@ -120,10 +120,36 @@ class SqliteOutboxRepository:
                 " AND sent_at IS NULL AND given_up_at IS NULL", (channel,))
         return rows.maybe_time(found)
 
-    async def sent(self, message_id: int, now: datetime) -> None:
+    async def sent(self, message_id: int, now: datetime,
+                   platform_id: str | None = None) -> None:
         await self._update(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-            (rows.to_db_time(now), message_id))
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, platform_id = ?"
+            " WHERE id = ?", (rows.to_db_time(now), platform_id, message_id))
+
+    async def failed_later(self, channel: Channel, platform_id: str, now: datetime,
+                           error: str, *, template_only: bool) -> bool:
+        """The platform says a message it took could not be delivered: back in the
+        outbox (as a template if ``template_only``); False if no such message."""
+        def write(conn: sqlite3.Connection) -> bool:
+            return conn.execute(
+                "UPDATE outbox SET sent_at = NULL, next_attempt_at = ?, last_error = ?,"
+                " template_only = ?, platform_id = NULL WHERE channel = ? AND platform_id = ?",
+                (rows.to_db_time(now), error[:500], int(template_only), channel,
+                 platform_id)).rowcount > 0
+        return await self._db.run_write(write)
+
+    async def keep_media(self, sha256: str, mime_type: str, data: bytes,
+                         now: datetime) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO media (sha256, mime_type, data, created_at)"
+                         " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         (sha256, mime_type, data, rows.to_db_time(now)))
+        await self._db.run_write(write)
+
+    async def media(self, sha256: str) -> tuple[str, bytes] | None:
+        found = self._db.lookup("SELECT mime_type, data FROM media WHERE sha256 = ?",
+                                (sha256,))
+        return (found[0][0], bytes(found[0][1])) if found else None
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
         await self._update(

@@ -371,7 +371,21 @@ class OutboxRepository(Protocol):
     async def next_due_at(self, channel: Channel) -> datetime | None:
         ...
 
-    async def sent(self, message_id: int, now: datetime) -> None:
+    async def sent(self, message_id: int, now: datetime,
+                   platform_id: str | None = None) -> None:
+        ...
+
+    async def failed_later(self, channel: Channel, platform_id: str, now: datetime,
+                           error: str, *, template_only: bool) -> bool:
+        """A message the platform took failed later: back in the outbox."""
+        ...
+
+    async def keep_media(self, sha256: str, mime_type: str, data: bytes,
+                         now: datetime) -> None:
+        """Keep a file someone sent (content-addressed)."""
+        ...
+
+    async def media(self, sha256: str) -> tuple[str, bytes] | None:
         ...
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:

@@ -19,6 +19,7 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
+from chatshop.channels.texts import pieces
 from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Reply
 from chatshop.i18n import _
 
@@ -55,25 +56,6 @@ async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
     python-telegram-bot's own path for every method (pinned below 23 in pyproject).
     """
     return await bot._post(method, {k: v for k, v in params.items() if v is not None})
-
-
-def pieces(text: str, first_max: int = TEXT_MAX) -> list[str]:
-    """``text`` cut into messages Telegram accepts, at line breaks where possible; the
-    first piece at most ``first_max`` characters (a caption), the others ``TEXT_MAX``."""
-    out: list[str] = []
-    limit = first_max
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = rest.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        out.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-        limit = TEXT_MAX
-    out.append(rest)
-    return [piece for piece in out if piece] or [""]
 
 
 def escape(text: str) -> str:

@@ -1,0 +1,1 @@
+"""chatshop on WhatsApp, through Meta's Cloud API."""

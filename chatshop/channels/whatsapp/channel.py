@@ -1,0 +1,404 @@
+"""chatshop on WhatsApp: webhook events in, Cloud API messages out, through pywa's async
+client (its low-level Graph API calls: we build Meta's JSON ourselves, within WhatsApp's
+limits, in ``render.py``).
+
+The flow of one message: the webhook checks the signature, writes the event down
+(``inbound_events``, by its wamid: a retried webhook changes nothing) and answers 200;
+the event is then handled in the background, one person's in order: it becomes an
+``Inbound`` (a photo or a file downloaded and kept first), goes to the conversation,
+notifications for others go to the outbox, and the replies are sent.
+
+The 24-hour window: a person who wrote in the last 24 hours gets free messages; outside
+it, a notification goes out as the approved utility template and the weekly digest as
+the marketing template (their subscription is the opt-in). A message Meta took but
+reports failed later (status callback, e.g. 131047 outside the window) goes back to the
+outbox, as a template. Sending is paced (80 messages/s by default); 130429 and 131056
+wait and retry; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from pywa_async.client import WhatsApp
+from pywa_async.errors import ThrottlingError, WhatsAppError
+
+from chatshop.channels.ratelimit import SlidingWindow
+from chatshop.channels.whatsapp import render
+from chatshop.channels.whatsapp.inbound import (
+    WhatsAppMessage,
+    WhatsAppStatus,
+    event_of,
+    read,
+)
+from chatshop.conversation.digest import Outcome, deliver_run
+from chatshop.conversation.messages import DocumentIn, Inbound, PhotoIn, Recipient, Reply
+from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
+from chatshop.domain.models import Channel, DigestReport, OutgoingMessage
+from chatshop.domain.schedule import scheduled_in_week
+from chatshop.i18n import _
+from chatshop.services import Services
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Channel = "whatsapp"
+WINDOW = timedelta(hours=24) - timedelta(minutes=15)  # last-seen is kept to 10 minutes
+KEEP_EVENTS = timedelta(days=7)  # Meta retries a webhook for days
+MAX_ATTEMPTS = 8  # a notification failed after being taken, again and again: given up
+RE_ENGAGEMENT = 131047  # « outside the 24-hour window »
+THROTTLED_WAIT = timedelta(seconds=5)
+
+
+class WhatsAppChannel:
+    """The bot on WhatsApp, around pywa's async Cloud API client."""
+
+    def __init__(self, services: Services, conversation: Conversation, *, token: str,
+                 phone_number_id: str, app_secret: str, verify_token: str,
+                 api_version: str = "21.0", base_url: str = "https://graph.facebook.com",
+                 session: httpx.AsyncClient | None = None, max_per_second: int = 80,
+                 template_notification: str = "chatshop_notification",
+                 template_digest: str = "chatshop_digest", template_language: str = "fr",
+                 digest_rate: int = 25, digest_send_empty: bool = False,
+                 jobs: bool = True) -> None:
+        self.services = services
+        self.conversation = conversation
+        self._phone_id = phone_number_id
+        self._app_secret = app_secret.encode()
+        self._verify_token = verify_token
+        self._session = session or httpx.AsyncClient(timeout=30)
+        self.wa = WhatsApp(phone_id=phone_number_id, token=token, session=self._session,
+                           api_version=api_version)
+        # pywa points its session at graph.facebook.com; a proxy or a test server may
+        # stand in its place.
+        self._session.base_url = httpx.URL(f"{base_url.rstrip('/')}/v{api_version}")
+        self._pace = SlidingWindow(max_per_second)
+        self._digest_pace = SlidingWindow(digest_rate)
+        self._digest_send_empty = digest_send_empty
+        self._templates = (template_notification, template_digest, template_language)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._media_ids: dict[str, str] = {}  # kept file -> media id uploaded for it
+        self._outbox_lock = asyncio.Lock()
+        self._digest_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._jobs = jobs
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Handle what was received and not handled before the last stop; start the
+        scheduled work (outbox, reservations sweep, digest, clean-up)."""
+        for pending in await self.services.delivery.waiting(CHANNEL):
+            await self._handle_written(pending.event_id, pending.payload)
+        if self._jobs:
+            self._every(2.0, self.deliver_outbox)
+            self._every(60.0, self._tick)
+            self._every(30.0, self._digest_job)
+            self._every(3_600.0, self._clean_up)
+
+    async def stop(self) -> None:
+        """Finish the events being handled, stop the scheduled work."""
+        self._stopping.set()
+        for task in list(self._tasks):
+            if task.get_name().startswith("job:"):
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._session.aclose()
+
+    def _every(self, seconds: float, work: Callable[[], Awaitable[object]]) -> None:
+        async def loop() -> None:
+            while not self._stopping.is_set():
+                try:
+                    await work()
+                except Exception:
+                    log.exception("WhatsApp scheduled work failed")
+                await asyncio.sleep(seconds)
+        self._track(asyncio.create_task(loop(), name=f"job:{work.__name__}"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait until the events received so far are handled (tests, shutdown)."""
+        while busy := [t for t in self._tasks if not t.get_name().startswith("job:")]:
+            await asyncio.gather(*busy, return_exceptions=True)
+
+    # -- the webhook ------------------------------------------------------------------
+
+    def verification(self, mode: str | None, token: str | None,
+                     challenge: str | None) -> str | None:
+        """Meta's GET: the challenge back if the verify token is ours."""
+        if mode == "subscribe" and token is not None and challenge is not None and \
+                hmac.compare_digest(token.encode(), self._verify_token.encode()):
+            return challenge
+        return None
+
+    def signed(self, body: bytes, header: str | None) -> bool:
+        """Whether ``X-Hub-Signature-256`` is the HMAC-SHA256 of the raw body with our
+        app secret (compared in constant time)."""
+        if not header or not header.startswith("sha256="):
+            return False
+        expected = hmac.new(self._app_secret, body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(header.removeprefix("sha256=").encode(), expected.encode())
+
+    async def receive(self, payload: dict[str, Any]) -> int:
+        """Write the payload's events down (before Meta gets its 200), then handle the
+        new ones in the background; returns how many were new."""
+        messages, statuses = read(payload)
+        events = [(m.event_id, m.payload()) for m in messages] + [
+            (s.event_id, json.dumps(asdict(s))) for s in statuses]
+        if not events:
+            return 0
+        new = await self.services.delivery.receive_many(CHANNEL, events)
+        for event_id, written in events:
+            if event_id in new:
+                self._track(asyncio.create_task(self._handle_written(event_id, written)))
+        return len(new)
+
+    async def _handle_written(self, event_id: str, payload: str) -> None:
+        try:
+            if event_id.startswith("status:"):
+                await self._status(WhatsAppStatus(**{
+                    **json.loads(payload),
+                    "error_codes": tuple(json.loads(payload)["error_codes"])}))
+            else:
+                await self._in_order(WhatsAppMessage.from_payload(payload))
+        except Exception:
+            log.exception("WhatsApp event %s could not be handled", event_id)
+        finally:
+            await self.services.delivery.handled(CHANNEL, event_id)
+
+    async def _in_order(self, message: WhatsAppMessage) -> None:
+        """One person's messages one after the other, in the order they came."""
+        lock, users = self._locks.get(message.wa_id, (asyncio.Lock(), 0))
+        self._locks[message.wa_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._converse(message)
+        finally:
+            lock, users = self._locks[message.wa_id]
+            if users == 1:
+                del self._locks[message.wa_id]
+            else:
+                self._locks[message.wa_id] = (lock, users - 1)
+
+    async def _converse(self, message: WhatsAppMessage) -> None:
+        event = event_of(message)
+        if event is None:
+            try:
+                event = await self._with_file(message)
+            except (httpx.HTTPError, WhatsAppError) as problem:
+                log.warning("WhatsApp media of %s not fetched: %s", message.id, problem)
+                await self._show(message.wa_id, [Reply(text=_(
+                    "Sorry, your file did not reach us. Please send it again."))])
+                return
+        replies = await self.conversation.handle(Inbound(
+            channel=CHANNEL, user_id=message.wa_id, display_name=message.name[:64],
+            event=event))
+        await self.queue([r for r in replies if r.to is not None])
+        await self._show(message.wa_id, [r for r in replies if r.to is None])
+
+    async def _with_file(self, message: WhatsAppMessage) -> PhotoIn | DocumentIn:
+        """Download the photo or file (by its media id) and keep a photo, so that it
+        can be shown again."""
+        media_id = str(message.body.get("id", ""))
+        info = await self.wa.api.get_media_url(media_id)
+        if message.kind == "document":
+            name = str(message.body.get("filename") or "fichier")
+            if int(info.get("file_size") or 0) > MAX_FILE_BYTES:
+                return DocumentIn(file_name=name, data=b"", too_large=True)
+            data = await self.wa.get_media_bytes(str(info["url"]))
+            if len(data) > MAX_FILE_BYTES:
+                return DocumentIn(file_name=name, data=b"", too_large=True)
+            return DocumentIn(file_name=name, data=data)
+        data = await self.wa.get_media_bytes(str(info["url"]))
+        reference = await self.services.delivery.keep_media(
+            data, str(info.get("mime_type") or "image/jpeg"))
+        return PhotoIn(file_ref=reference, caption=str(message.body.get("caption") or ""))
+
+    async def _status(self, status: WhatsAppStatus) -> None:
+        """A message Meta took failed later: back to the outbox (as a template when the
+        free message was refused for the 24-hour window)."""
+        if status.status != "failed":
+            return
+        template = RE_ENGAGEMENT in status.error_codes
+        again = await self.services.delivery.failed_later(
+            CHANNEL, status.message_id, f"{status.error_codes} {status.error_text}",
+            template_only=template)
+        if again:
+            log.info("WhatsApp message %s failed (%s): back in the outbox", status.message_id,
+                     status.error_codes)
+            self._kick()
+
+    # -- sending ----------------------------------------------------------------------
+
+    async def _send(self, wa_id: str, parts: list[render.Part],
+                    pace: SlidingWindow | None = None) -> str:
+        """Send the parts in order; returns the id Meta gave the last one."""
+        platform_id = ""
+        for part in parts:
+            body = dict(part.body)
+            if part.upload is not None:
+                data, mime, name = part.upload
+                body["id"] = (await self.wa.api.upload_media(
+                    self._phone_id, media=data, mime_type=mime, filename=name))["id"]
+            elif part.media is not None:
+                body["id"] = await self._uploaded(part.media)
+            await (pace or self._pace).acquire()
+            answer = await self.wa.api.send_message(
+                sender=self._phone_id, to=wa_id, recipient=None, recipient_type="individual",
+                typ=part.type, msg=body)
+            platform_id = str(answer["messages"][0]["id"])
+        return platform_id
+
+    async def _uploaded(self, reference: str) -> str:
+        """The media id of a kept file (uploaded once)."""
+        if reference not in self._media_ids:
+            kept = await self.services.delivery.media(reference)
+            if kept is None:
+                raise WhatsAppError.from_dict({"code": 100, "message": "file not kept"})
+            mime, data = kept
+            self._media_ids[reference] = (await self.wa.api.upload_media(
+                self._phone_id, media=data, mime_type=mime,
+                filename="photo." + mime.split("/")[-1]))["id"]
+        return self._media_ids[reference]
+
+    async def _show(self, wa_id: str, replies: list[Reply]) -> None:
+        """Replies to the person who wrote (inside their window); what cannot go now
+        waits in the outbox."""
+        for i, reply in enumerate(replies):
+            try:
+                await self._send(wa_id, render.parts(reply))
+            except (ThrottlingError, httpx.HTTPError) as problem:
+                log.warning("WhatsApp reply to %s kept for later: %s", wa_id, problem)
+                await self.queue([r.model_copy(update={"to": Recipient(
+                    channel=CHANNEL, user_id=wa_id)}) for r in replies[i:]])
+                return
+            except WhatsAppError as refusal:
+                log.error("WhatsApp refused a reply to %s: %s", wa_id, refusal)
+
+    async def queue(self, notifications: list[Reply]) -> None:
+        """Notifications into the outbox (each for its own channel)."""
+        rows: list[tuple[Channel, str, str, int | None]] = [
+            (n.to.channel, n.to.user_id, n.model_dump_json(), n.regarding)
+            for n in notifications if n.to is not None]
+        if rows:
+            await self.services.delivery.queue(rows)
+            self._kick()
+
+    def _kick(self) -> None:
+        if not self._stopping.is_set():
+            self._track(asyncio.create_task(self._deliver_quietly()))
+
+    async def _deliver_quietly(self) -> None:
+        try:
+            await self.deliver_outbox()
+        except Exception:
+            log.exception("WhatsApp outbox delivery failed")
+
+    async def _in_window(self, wa_id: str) -> bool:
+        session = await self.services.customers.session(CHANNEL, wa_id)
+        return session is not None and \
+            self.services.clock() - session.user.last_seen_at < WINDOW
+
+    async def deliver_outbox(self) -> int:
+        """Send the WhatsApp notifications that are due (one delivery at a time)."""
+        delivery = self.services.delivery
+        sent = 0
+        async with self._outbox_lock:
+            while messages := await delivery.due(CHANNEL):
+                progressed = False
+                for message in messages:
+                    outcome = await self._deliver(message)
+                    progressed = progressed or outcome != "later"
+                    sent += outcome == "sent"
+                if not progressed:
+                    break
+        return sent
+
+    async def _deliver(self, message: OutgoingMessage) -> str:
+        delivery = self.services.delivery
+        if message.attempts >= MAX_ATTEMPTS:
+            await delivery.refused(message, f"given up after {message.attempts} attempts")
+            return "refused"
+        try:
+            reply = Reply.model_validate_json(message.message)
+            if message.template_only or not await self._in_window(message.recipient):
+                notification, _digest, language = self._templates
+                parts = [render.template(notification, language, reply.text)]
+            else:
+                parts = render.parts(reply)
+            platform_id = await self._send(message.recipient, parts)
+        except ThrottlingError as busy:
+            await delivery.retry_later(message, str(busy), wait=THROTTLED_WAIT)
+            return "later"
+        except httpx.HTTPError as problem:
+            await delivery.retry_later(message, repr(problem))
+            return "later"
+        except WhatsAppError as refusal:
+            log.error("WhatsApp refused outbox message %s: %s", message.id, refusal)
+            await delivery.refused(message, str(refusal))
+            return "refused"
+        except Exception as problem:  # an unreadable row
+            log.exception("outbox message %s cannot be sent", message.id)
+            await delivery.refused(message, repr(problem))
+            return "refused"
+        await delivery.delivered(message, platform_id)
+        return "sent"
+
+    # -- scheduled work ---------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        await self.queue(await self.conversation.tick())
+
+    async def _clean_up(self) -> None:
+        await self.services.delivery.clean_up(CHANNEL, KEEP_EVENTS)
+
+    async def _digest_job(self) -> None:
+        weekday, at = self.services.digest.schedule
+        now = self.services.clock()
+        if now >= scheduled_in_week(now, weekday, at, self.services.digest.tz):
+            await self.services.digest.start_week(CHANNEL)
+        await self.deliver_digests()
+
+    async def deliver_digests(self, progress: Callable[[DigestReport], None] | None = None
+                              ) -> list[DigestReport]:
+        """Deliver the unfinished digest runs of WhatsApp subscribers."""
+        reports = []
+        async with self._digest_lock:
+            for run_id, _week in await self.services.digest.unfinished_runs(CHANNEL):
+                reports.append(await deliver_run(
+                    self.services, self.conversation.territory, run_id, self._send_digest,
+                    send_empty=self._digest_send_empty, progress=progress,
+                    stop=self._stopping))
+        return reports
+
+    async def _send_digest(self, reply: Reply) -> Outcome:
+        """One digest: as it is inside the 24-hour window, else as the marketing
+        template (the subscription is the opt-in)."""
+        assert reply.to is not None
+        wa_id = reply.to.user_id
+        try:
+            if await self._in_window(wa_id):
+                parts = render.parts(reply)
+            else:
+                _notification, digest, language = self._templates
+                parts = [render.template(digest, language, reply.text)]
+            await self._send(wa_id, parts, pace=self._digest_pace)
+        except ThrottlingError as busy:
+            return Outcome("later", wait=THROTTLED_WAIT.total_seconds(), error=str(busy))
+        except httpx.HTTPError as problem:
+            return Outcome("later", wait=5.0, error=repr(problem))
+        except WhatsAppError as refusal:
+            return Outcome("failed", error=str(refusal))
+        return Outcome("sent")

@@ -1,0 +1,120 @@
+"""From the conversation's ``Reply`` to WhatsApp messages, within WhatsApp's limits:
+
+- up to 3 choices whose labels fit 20 characters: reply buttons;
+- more (our screens have at most 8): a list message, rows titled in 24 characters with the
+  rest of a long label as the row's description (72);
+- texts over the interactive body's 1 024 characters go first as plain messages;
+- a photo as an image message, a document uploaded, a shop's place as a location;
+- « share my number » as a reply button (WhatsApp knows the number: tapping it is the
+  person's consent to give it to the shop).
+
+WhatsApp cannot edit a message: a reply meant to replace the previous one is sent anew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatshop.channels.texts import pieces, shorten
+from chatshop.channels.whatsapp.inbound import SHARE_PHONE
+from chatshop.conversation.messages import Button, Reply
+from chatshop.i18n import _
+
+TEXT_MAX = 4_096
+BODY_MAX = 1_024  # interactive messages' body, captions
+BUTTON_TITLE_MAX = 20
+MAX_BUTTONS = 3
+ROW_TITLE_MAX = 24
+ROW_DESCRIPTION_MAX = 72
+MAX_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message to send: its type and its JSON as the Cloud API takes it, plus, for
+    a file, what to upload first (``upload``) or which kept file it is (``media``)."""
+
+    type: str
+    body: dict[str, Any] = field(default_factory=dict)
+    upload: tuple[bytes, str, str] | None = None  # data, MIME type, file name
+    media: str | None = None  # a kept file's reference (``media:<sha256>``)
+
+
+def parts(reply: Reply) -> list[Part]:
+    """The messages that show ``reply`` on WhatsApp, in order."""
+    out: list[Part] = []
+    buttons = list(reply.all_buttons)
+    text = reply.text
+    if reply.photo is not None:
+        caption = text if not buttons and len(text) <= BODY_MAX else ""
+        out.append(_image(reply.photo, caption))
+        if caption:
+            text = ""
+    if buttons:
+        *before, body = pieces(text, TEXT_MAX) if len(text) > BODY_MAX else [text]
+        out += [Part("text", {"body": piece}) for piece in before]
+        if len(body) > BODY_MAX:
+            out.append(Part("text", {"body": body}))
+            body = "👇"
+        out.append(interactive(body or "👇", buttons))
+    elif text:
+        out += [Part("text", {"body": piece}) for piece in pieces(text, TEXT_MAX)]
+    if reply.document is not None:
+        document = reply.document
+        mime = "text/plain" if document.mime_type == "text/csv" else document.mime_type
+        out.append(Part("document", {"filename": document.file_name},
+                        upload=(document.data, mime, document.file_name)))
+    if reply.venue is not None:
+        venue = reply.venue
+        out.append(Part("location", {"latitude": venue.latitude, "longitude": venue.longitude,
+                                     "name": venue.title, "address": venue.address}))
+    if reply.ask_contact:
+        out.append(interactive(_("📱 To share your number with the shop, tap below."),
+                               [Button(label=_("📱 Share my number"), payload=SHARE_PHONE)]))
+    return out
+
+
+def _image(photo: str, caption: str) -> Part:
+    body: dict[str, Any] = {"caption": caption} if caption else {}
+    if photo.startswith("media:"):
+        return Part("image", body, media=photo)
+    if photo.startswith(("http://", "https://")):
+        return Part("image", {**body, "link": photo})
+    return Part("image", {**body, "id": photo})  # a media id WhatsApp gave us
+
+
+def interactive(body: str, buttons: list[Button]) -> Part:
+    """Reply buttons when they fit (3 short labels), else a list."""
+    if len(buttons) <= MAX_BUTTONS and all(len(b.label) <= BUTTON_TITLE_MAX
+                                           for b in buttons):
+        return Part("interactive", {
+            "type": "button", "body": {"text": body},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": b.payload,
+                                                               "title": b.label}}
+                                   for b in buttons]}})
+    rows = []
+    titles: set[str] = set()
+    for button in buttons[:MAX_ROWS]:
+        title = shorten(button.label, ROW_TITLE_MAX)
+        while title in titles:  # two labels alike once shortened: keep them apart
+            title = shorten(title, ROW_TITLE_MAX - 2) + "²"
+        titles.add(title)
+        row: dict[str, Any] = {"id": button.payload, "title": title}
+        if title != button.label:
+            row["description"] = shorten(button.label, ROW_DESCRIPTION_MAX)
+        rows.append(row)
+    return Part("interactive", {
+        "type": "list", "body": {"text": body},
+        "action": {"button": _("Choose"), "sections": [{"title": _("Choices"),
+                                                        "rows": rows}]}})
+
+
+def template(name: str, language: str, text: str) -> Part:
+    """An approved template whose body has one parameter: ``text`` (on one line, as
+    Meta wants parameters)."""
+    flat = " · ".join(line.strip() for line in text.splitlines() if line.strip())
+    flat = " ".join(flat.split())[:1_000]
+    return Part("template", {"name": name, "language": {"code": language},
+                             "components": [{"type": "body", "parameters": [
+                                 {"type": "text", "text": flat or "…"}]}]})

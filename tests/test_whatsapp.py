@@ -1,0 +1,202 @@
+"""chatshop on WhatsApp: signed webhook payloads in Meta's format posted to the real
+webhook app, and what the fake Cloud API received (tests/fakes/graph_api.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from chatshop.channels.webhooks import webhook_app
+from chatshop.channels.whatsapp.channel import WhatsAppChannel
+from chatshop.conversation.router import Conversation
+from chatshop.domain.models import ReservationStatus, Role, User
+from chatshop.services import Services
+from chatshop.storage import Store
+from tests.conftest import FakeClock, Territory
+from tests.fakes.graph_api import TINY_PNG, TOKEN, FakeGraphAPI
+
+SECRET = "app-s3cret"
+JEANNE = "33612345678"
+LEA = "33698765432"
+
+
+class Meta:
+    """Meta's side: posts signed webhook deliveries to the bot, as WhatsApp would."""
+
+    def __init__(self, api: FakeGraphAPI, http: httpx.AsyncClient,
+                 channel: WhatsAppChannel) -> None:
+        self.api = api
+        self.http = http
+        self.channel = channel
+
+    async def deliver(self, payload: dict[str, Any], *, secret: str = SECRET,
+                      headers: dict[str, str] | None = None) -> httpx.Response:
+        body, signed = self.api.signed(payload, secret)
+        response = await self.http.post("/whatsapp", content=body,
+                                        headers=signed if headers is None else headers)
+        await self.channel.settle()
+        return response
+
+    async def says(self, wa_id: str, name: str, text: str) -> None:
+        assert (await self.deliver(self.api.text(wa_id, name, text))).status_code == 200
+
+    async def taps(self, wa_id: str, title_start: str) -> None:
+        last = self.api.last(wa_id)
+        titles = [t for _id, t in [*last.buttons, *[(r[0], r[1]) for r in last.rows]]]
+        title = next(t for t in titles if t.startswith(title_start))
+        assert (await self.deliver(self.api.choose(wa_id, title))).status_code == 200
+
+    def texts(self, wa_id: str) -> list[str]:
+        return [m.text or "" for m in self.api.messages_to(wa_id)]
+
+
+@pytest.fixture
+def api(clock: FakeClock) -> FakeGraphAPI:
+    return FakeGraphAPI(wall_clock=clock)
+
+
+@pytest.fixture
+async def channel(territory: Territory, services: Services, store: Store,
+                  api: FakeGraphAPI) -> AsyncIterator[WhatsAppChannel]:
+    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+                                tz=ZoneInfo("Europe/Paris"))
+    running = WhatsAppChannel(
+        services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
+        app_secret=SECRET, verify_token="verify-me",
+        session=httpx.AsyncClient(transport=api.transport()), jobs=False)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def meta(api: FakeGraphAPI, channel: WhatsAppChannel) -> AsyncIterator[Meta]:
+    app = webhook_app(whatsapp=channel)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://bot.test") as http:
+        yield Meta(api, http, channel)
+
+
+async def whatsapp_shopkeeper(territory: Territory) -> User:
+    """Léa helps run the Épicerie from WhatsApp."""
+    lea = await territory.services.customers.seen("whatsapp", LEA, "Léa")
+    invite = await territory.services.shops.invite(territory.owner, territory.shop.id,
+                                                   Role.STAFF)
+    await territory.services.shops.accept_invite(lea.id, invite.code)
+    return lea
+
+
+async def test_meta_verifies_the_webhook_with_our_token(meta: Meta) -> None:
+    ok = await meta.http.get("/whatsapp", params=meta.api.verification("verify-me", "1158"))
+    assert (ok.status_code, ok.text) == (200, "1158")
+    wrong = await meta.http.get("/whatsapp", params=meta.api.verification("guess", "1158"))
+    assert wrong.status_code == 403
+
+
+async def test_a_customer_finds_reserves_and_the_shop_is_told(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel) -> None:
+    await whatsapp_shopkeeper(territory)
+    await territory.product("Crème pour les mains", 1250, on_hand=3)
+    await meta.says(LEA, "Léa", "/menu")  # Léa wrote today: inside her window
+    await meta.says(JEANNE, "Jeanne", "creme")
+    await meta.taps(JEANNE, "Crème pour les")
+    assert "12,50" in meta.texts(JEANNE)[-1]
+    await meta.taps(JEANNE, "✅")
+    (made,) = await territory.services.reservations.of_customer(
+        (await territory.services.customers.session("whatsapp", JEANNE)).user.id)  # type: ignore[union-attr]
+    assert any(made.code in text for text in meta.texts(JEANNE))
+    await channel.deliver_outbox()
+    assert any(made.code in text for text in meta.texts(LEA))
+    # Every screen stayed within WhatsApp's limits: the fake refused nothing.
+    assert meta.api.rejections == []
+
+    # Léa marks it ready from her notification; Jeanne is told.
+    await meta.taps(LEA, "✅")
+    again = await territory.services.reservations.get(made.id)
+    assert again is not None
+    assert again.status is ReservationStatus.READY
+    await channel.deliver_outbox()
+    assert "prête" in meta.texts(JEANNE)[-1]
+
+
+async def test_a_shopkeeper_adds_a_product_with_a_photo(
+        territory: Territory, meta: Meta) -> None:
+    await whatsapp_shopkeeper(territory)
+    photo = meta.api.image(LEA, "Léa", TINY_PNG, caption="Savon lavande 6,50 € x12")
+    assert (await meta.deliver(photo)).status_code == 200
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    (soap,) = page.items
+    assert (soap.name, soap.price_cents, soap.on_hand) == ("Savon lavande", 650, 12)
+    reference = soap.photos["whatsapp"]
+    kept = await territory.services.delivery.media(reference)
+    assert kept is not None
+    assert kept[1] == TINY_PNG  # downloaded by its media id and kept
+
+
+async def test_unsigned_wrongly_signed_and_replayed_webhooks_change_nothing(
+        territory: Territory, meta: Meta, store: Store) -> None:
+    payload = meta.api.text(JEANNE, "Jeanne", "/start")
+    body, _headers = meta.api.signed(payload, SECRET)
+    unsigned = await meta.http.post("/whatsapp", content=body)
+    wrong = await meta.deliver(payload, secret="not-the-secret")
+    assert (unsigned.status_code, wrong.status_code) == (403, 403)
+    assert meta.api.messages_to(JEANNE) == []
+    assert await territory.services.customers.session("whatsapp", JEANNE) is None
+
+    assert (await meta.deliver(payload)).status_code == 200
+    assert (await meta.deliver(payload)).status_code == 200  # Meta retries: same wamid
+    assert len(meta.api.messages_to(JEANNE)) == 1
+
+
+async def test_a_notification_that_fails_later_goes_back_as_a_template(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel, clock: FakeClock,
+        api: FakeGraphAPI) -> None:
+    lea = await whatsapp_shopkeeper(territory)
+    api.add_template("chatshop_notification", "fr", body="Nouvelle de chatshop : {{1}}")
+    await meta.says(LEA, "Léa", "/menu")
+    clock.now += timedelta(hours=30)  # for Meta, Léa wrote 30 hours ago: window closed
+    await territory.services.customers.seen("whatsapp", LEA, "Léa")  # we think: open
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await meta.says(JEANNE, "Jeanne", f"/start p_{honey.id}")
+    await meta.taps(JEANNE, "✅")
+    await channel.deliver_outbox()  # Meta takes it, then says 131047 by status
+    for status in api.take_statuses():
+        assert (await meta.deliver(status)).status_code == 200
+    await channel.deliver_outbox()  # back in the outbox, as the template this time
+    delivered = api.messages_to(LEA)
+    assert delivered[-1].template_name == "chatshop_notification"
+    assert lea.id
+
+
+async def test_the_digest_goes_out_as_a_template_outside_the_window(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel, clock: FakeClock,
+        api: FakeGraphAPI) -> None:
+    api.add_template("chatshop_digest", "fr", category="MARKETING",
+                     body="Les nouvelles de la semaine : {{1}}")
+    await meta.says(JEANNE, "Jeanne", "/abonnement")
+    await meta.taps(JEANNE, "🌍")
+    clock.now += timedelta(days=3)
+    await territory.product("Miel de châtaignier", 900)
+    await territory.services.digest.start_week("whatsapp")
+    (report,) = await channel.deliver_digests()
+    assert report.sent == 1
+    digest = api.messages_to(JEANNE)[-1]
+    assert digest.template_name == "chatshop_digest"
+    assert "Miel de châtaignier" in " ".join(digest.template_params)
+
+
+async def test_without_a_subscription_no_digest_is_sent(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel) -> None:
+    await meta.says(JEANNE, "Jeanne", "bonjour")
+    before = len(meta.api.messages_to(JEANNE))
+    await territory.product("Miel de châtaignier", 900)
+    await territory.services.digest.start_week("whatsapp")
+    (report,) = await channel.deliver_digests()
+    assert report.total == 0
+    assert len(meta.api.messages_to(JEANNE)) == before
