@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+
 from chatshop.clock import Clock, utc_now
 from chatshop.config import Settings
 from chatshop.conversation.router import Conversation
@@ -68,44 +70,104 @@ def telegram_channel(app: App, **overrides: Any) -> Any:
     return TelegramChannel(app.services, app.conversation, **options)
 
 
-async def serve(app: App, stop: asyncio.Event, **overrides: Any) -> None:
-    """Run the Telegram bot (polling, or webhook behind uvicorn) until ``stop`` is set,
-    then finish the updates already fetched and shut down cleanly."""
-    settings = app.settings
-    channel = telegram_channel(app, **overrides)
-    webhook = settings.telegram_webhook_url
-    secret = (settings.telegram_webhook_secret.get_secret_value()
-              if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
-    await channel.start(polling=webhook is None, webhook_url=webhook, webhook_secret=secret)
-    bot = channel.bot
-    log.info("chatshop on Telegram as @%s, %s, database %s, %d shops", bot.username,
-             f"webhook {webhook} (listening on {settings.telegram_listen}:"
-             f"{settings.telegram_port})" if webhook else "long polling",
-             settings.database, await app.store.shops.count())
-    server = None
-    if webhook is not None:
-        import uvicorn
+def whatsapp_channel(app: App, **overrides: Any) -> Any:
+    """The WhatsApp channel as the settings describe it (``overrides`` for tests)."""
+    from chatshop.channels.whatsapp.channel import WhatsAppChannel
 
-        from chatshop.channels.webhooks import webhook_app
-        server = uvicorn.Server(uvicorn.Config(
-            webhook_app(telegram=channel, telegram_secret=secret,
-                        telegram_path=urlsplit(webhook).path or "/"),
-            host=settings.telegram_listen, port=settings.telegram_port, log_level="warning"))
-        server_task = asyncio.create_task(server.serve())
-        while not server.started and not server_task.done():  # noqa: ASYNC110 - uvicorn has no event
-            await asyncio.sleep(0.05)
-        if server_task.done():  # the port is taken, the address wrong...
-            await channel.stop()
-            with contextlib.suppress(BaseException):  # uvicorn ends with SystemExit
-                server_task.result()
-            raise ConfigError(
-                f"CHATSHOP_TELEGRAM_PORT : impossible d'écouter sur / cannot listen on "
-                f"{settings.telegram_listen}:{settings.telegram_port}")
+    settings = app.settings
+
+    def required(name: str, value: SecretStr | str | None) -> str:
+        if value is None:
+            raise ConfigError(f"CHATSHOP_WHATSAPP_{name} : manquant / missing (TOKEN, "
+                              f"PHONE_NUMBER_ID, APP_SECRET and VERIFY_TOKEN are all needed)")
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+    options: dict[str, Any] = {
+        "token": required("TOKEN", settings.whatsapp_token),
+        "phone_number_id": required("PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
+        "app_secret": required("APP_SECRET", settings.whatsapp_app_secret),
+        "verify_token": required("VERIFY_TOKEN", settings.whatsapp_verify_token),
+        "api_version": settings.whatsapp_api_version,
+        "base_url": settings.whatsapp_base_url,
+        "max_per_second": settings.whatsapp_max_per_second,
+        "template_notification": settings.whatsapp_template_notification,
+        "template_digest": settings.whatsapp_template_digest,
+        "template_language": settings.whatsapp_template_language,
+        "digest_rate": settings.digest_rate,
+        "digest_send_empty": settings.digest_send_empty,
+    }
+    options.update(overrides)
+    return WhatsAppChannel(app.services, app.conversation, **options)
+
+
+async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | None = None,
+                whatsapp: dict[str, Any] | None = None) -> None:
+    """Run the bot until ``stop`` is set: on Telegram when its token is set (polling,
+    or a webhook), on WhatsApp when its settings are (a webhook); one web server for
+    the webhooks. Then finish what was received and shut down cleanly. ``telegram`` and
+    ``whatsapp`` override channel options (tests)."""
+    settings = app.settings
+    use_telegram = settings.telegram_token is not None or telegram is not None
+    use_whatsapp = settings.whatsapp_enabled or whatsapp is not None
+    if not use_telegram and not use_whatsapp:
+        raise ConfigError("CHATSHOP_TELEGRAM_TOKEN : manquant / missing (or the "
+                          "CHATSHOP_WHATSAPP_ settings): no channel to run")
+    started: list[Any] = []
+    routes: dict[str, Any] = {}
     try:
-        await stop.wait()
+        if use_telegram:
+            channel = telegram_channel(app, **(telegram or {}))
+            webhook = settings.telegram_webhook_url
+            secret = (settings.telegram_webhook_secret.get_secret_value()
+                      if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
+            await channel.start(polling=webhook is None, webhook_url=webhook,
+                                webhook_secret=secret)
+            started.append(channel)
+            log.info("chatshop on Telegram as @%s, %s", channel.bot.username,
+                     f"webhook {webhook}" if webhook else "long polling")
+            if webhook is not None:
+                routes.update(telegram=channel, telegram_secret=secret,
+                              telegram_path=urlsplit(webhook).path or "/")
+        if use_whatsapp:
+            wa = whatsapp_channel(app, **(whatsapp or {}))
+            await wa.start()
+            started.append(wa)
+            routes["whatsapp"] = wa
+            log.info("chatshop on WhatsApp, number id %s", settings.whatsapp_phone_number_id)
+        log.info("database %s, %d shops", settings.database, await app.store.shops.count())
+        server = await _web_server(settings, routes) if routes else None
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping: finishing what was received")
+            if server is not None:
+                server_obj, server_task = server
+                server_obj.should_exit = True
+                await server_task
     finally:
-        log.info("stopping: finishing the updates already received")
-        if server is not None:
-            server.should_exit = True
-            await server_task
-        await channel.stop()
+        for channel in reversed(started):
+            await channel.stop()
+
+
+async def _web_server(settings: Settings, routes: dict[str, Any]
+                      ) -> tuple[Any, asyncio.Task[None]]:
+    """The webhooks' server (WhatsApp's address when it is on, else Telegram's)."""
+    import uvicorn
+
+    from chatshop.channels.webhooks import webhook_app
+
+    on_whatsapp = "whatsapp" in routes
+    host = settings.whatsapp_listen if on_whatsapp else settings.telegram_listen
+    port = settings.whatsapp_port if on_whatsapp else settings.telegram_port
+    variable = "CHATSHOP_WHATSAPP_PORT" if on_whatsapp else "CHATSHOP_TELEGRAM_PORT"
+    server = uvicorn.Server(uvicorn.Config(webhook_app(**routes), host=host, port=port,
+                                           log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+        await asyncio.sleep(0.05)
+    if task.done():  # the port is taken, the address wrong...
+        with contextlib.suppress(BaseException):  # uvicorn ends with SystemExit
+            task.result()
+        raise ConfigError(f"{variable} : impossible d'écouter sur / cannot listen on "
+                          f"{host}:{port}")
+    return server, task

@@ -61,15 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed-demo", help="load the demo territory into the database")
     seed.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
     run = commands.add_parser(
-        "run", help="run the bot on Telegram (CHATSHOP_TELEGRAM_TOKEN): long polling, or a "
-                    "webhook when CHATSHOP_TELEGRAM_WEBHOOK_URL is set")
+        "run", help="run the bot: on Telegram (CHATSHOP_TELEGRAM_TOKEN; long polling, or a "
+                    "webhook with CHATSHOP_TELEGRAM_WEBHOOK_URL) and/or on WhatsApp "
+                    "(CHATSHOP_WHATSAPP_*: a webhook)")
     run.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
     links = commands.add_parser(
         "links", help="print the Telegram links of every shop and product (for posters and "
                       "posts)")
     links.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
     links.add_argument("--bot", help="the bot's username (default: asked from Telegram with "
-                                     "CHATSHOP_TELEGRAM_TOKEN)")
+                                     "CHATSHOP_TELEGRAM_TOKEN); WhatsApp links come with "
+                                     "CHATSHOP_WHATSAPP_NUMBER")
     digest = commands.add_parser(
         "digest", help="the weekly digest: preview it, or send it now (Telegram)")
     digest.add_argument("action", choices=["preview", "send"])
@@ -153,14 +155,15 @@ async def _run(settings: Settings) -> None:
 async def _links(settings: Settings, bot: str | None) -> str:
     app = await start(settings)
     try:
-        if bot is None:
+        if bot is None and (settings.telegram_token is not None
+                            or settings.whatsapp_number is None):
             channel = telegram_channel(app)
             await channel.application.initialize()
             try:
                 bot = str(channel.bot.username)
             finally:
                 await channel.application.shutdown()
-        return "\n".join(await territory_links(app.services, bot))
+        return "\n".join(await territory_links(app.services, bot, settings.whatsapp_number))
     finally:
         await app.close()
 

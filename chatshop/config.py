@@ -80,7 +80,10 @@ class Settings(BaseSettings):
 
     @property
     def whatsapp_enabled(self) -> bool:
-        return self.whatsapp_token is not None and self.whatsapp_phone_number_id is not None
+        """Any WhatsApp setting given: the channel runs (and says which one is missing)."""
+        return any(value is not None for value in (
+            self.whatsapp_token, self.whatsapp_phone_number_id, self.whatsapp_app_secret,
+            self.whatsapp_verify_token))
 
     # -- the weekly digest (issue #5) -------------------------------------------------
     digest_schedule: str = "ven 17:00"  # day and local time, « ven 17:00 », « fri 17:00 »

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("clean_environment")
 
 async def _running(app: App, api: FakeBotAPI) -> tuple[asyncio.Event, asyncio.Task[None]]:
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, stop, request=api.request(),
-                                     get_updates_request=api.request(), jobs=False))
+    task = asyncio.create_task(serve(app, stop, telegram={
+        "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
     await api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls))
     return stop, task
 

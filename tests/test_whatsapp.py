@@ -200,3 +200,31 @@ async def test_without_a_subscription_no_digest_is_sent(
     (report,) = await channel.deliver_digests()
     assert report.total == 0
     assert len(meta.api.messages_to(JEANNE)) == before
+
+
+def test_a_shared_link_s_text_opens_the_product() -> None:
+    from chatshop.channels.whatsapp.inbound import WhatsAppMessage, event_of
+    from chatshop.conversation.messages import Command
+
+    message = WhatsAppMessage(id="wamid.1", wa_id=JEANNE, name="Jeanne", kind="text",
+                              body={"body": "Bonjour ! p_12"})
+    assert event_of(message) == Command(name="start", args="p_12")
+
+
+def test_screens_fit_whatsapp_buttons_or_lists() -> None:
+    from chatshop.channels.whatsapp.render import parts
+    from chatshop.conversation.messages import Button, Reply
+
+    short = Reply(text="Réserver ?", buttons=((Button(label="Oui", payload="y"),
+                                                Button(label="Non", payload="n")),))
+    (buttons,) = parts(short)
+    assert buttons.body["type"] == "button"
+    many = Reply(text="Résultats", buttons=tuple(
+        (Button(label=f"Boucles d'oreilles pendantes en perles n°{n}", payload=f"p:{n}"),)
+        for n in range(8)))
+    (listing,) = parts(many)
+    rows = listing.body["action"]["sections"][0]["rows"]
+    assert len(rows) == 8
+    assert all(len(r["title"]) <= 24 for r in rows)
+    assert len({r["title"] for r in rows}) == 8  # still told apart once shortened
+    assert all(len(r.get("description", "")) <= 72 for r in rows)

@@ -2,7 +2,9 @@
 
 Telegram: ``https://t.me/<bot>?start=<payload>`` with payloads the conversation reads on
 ``/start``: ``s_<slug>`` for a shop, ``p_<id>`` for a product (at most 64 characters of
-``A-Za-z0-9_-``: slugs are at most 40).
+``A-Za-z0-9_-``: slugs are at most 40). WhatsApp: ``https://wa.me/<number>?text=...``
+opens a chat with the message « Bonjour ! p_12 » ready to send, which the WhatsApp
+channel reads as the same payload.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import quote
 
 from chatshop.domain.limits import MAX_PAGE_SIZE
 from chatshop.domain.models import ListedProduct, Page, Shop
@@ -25,6 +28,13 @@ def telegram_link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
 
 
+def whatsapp_link(number: str, payload: str) -> str:
+    if not _PAYLOAD.fullmatch(payload):
+        raise ValueError(f"not a deep-link payload: {payload!r}")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return f"https://wa.me/{digits}?text={quote('Bonjour ! ' + payload)}"
+
+
 def shop_payload(shop: Shop) -> str:
     return f"s_{shop.slug}"
 
@@ -33,17 +43,24 @@ def product_payload(product: ListedProduct) -> str:
     return f"p_{product.product.id}"
 
 
-async def territory_links(services: Services, bot_username: str) -> list[str]:
-    """One line per shop, then one per product it offers: « name — link »."""
+async def territory_links(services: Services, bot_username: str | None,
+                          whatsapp_number: str | None = None) -> list[str]:
+    """One line per shop, then one per product it offers: « name — links »."""
+    def links(payload: str) -> str:
+        found = []
+        if bot_username:
+            found.append(telegram_link(bot_username, payload))
+        if whatsapp_number:
+            found.append(whatsapp_link(whatsapp_number, payload))
+        return "  ".join(found)
+
     lines: list[str] = []
     shops = await _every(lambda offset: services.shops.browse(offset=offset,
                                                               limit=MAX_PAGE_SIZE))
     for shop in shops:
-        lines.append(f"{shop.name} — {telegram_link(bot_username, shop_payload(shop))}")
-        products = await _every(_shop_catalogue(services, shop.id))
-        for listed in products:
-            lines.append(f"    {listed.product.name} — "
-                         f"{telegram_link(bot_username, product_payload(listed))}")
+        lines.append(f"{shop.name} — {links(shop_payload(shop))}")
+        for listed in await _every(_shop_catalogue(services, shop.id)):
+            lines.append(f"    {listed.product.name} — {links(product_payload(listed))}")
     return lines
 
 

@@ -97,8 +97,11 @@ def interactive(body: str, buttons: list[Button]) -> Part:
     titles: set[str] = set()
     for button in buttons[:MAX_ROWS]:
         title = shorten(button.label, ROW_TITLE_MAX)
-        while title in titles:  # two labels alike once shortened: keep them apart
-            title = shorten(title, ROW_TITLE_MAX - 2) + "²"
+        number = 1
+        while title in titles:  # labels alike once shortened: numbered to tell apart
+            number += 1
+            suffix = f" ({number})"
+            title = shorten(button.label, ROW_TITLE_MAX - len(suffix)) + suffix
         titles.add(title)
         row: dict[str, Any] = {"id": button.payload, "title": title}
         if title != button.label:

@@ -1,0 +1,80 @@
+"""``chatshop run`` with the WhatsApp settings: the webhook served by uvicorn on the
+loopback address, a signed message answered through the fake Cloud API; the wa.me links;
+a missing WhatsApp setting said in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chatshop.app import serve, start
+from chatshop.cli import main
+from chatshop.config import load_settings
+from tests.fakes.graph_api import PHONE_NUMBER_ID, TOKEN, FakeGraphAPI
+
+pytestmark = pytest.mark.usefixtures("clean_environment")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_whatsapp_webhook_is_served_and_answers(tmp_path: Path) -> None:
+    port = free_port()
+    settings = load_settings(
+        database=str(tmp_path / "bot.db"), whatsapp_token=TOKEN,
+        whatsapp_phone_number_id=PHONE_NUMBER_ID, whatsapp_app_secret="s3cret",
+        whatsapp_verify_token="verify-me", whatsapp_port=port)
+    api = FakeGraphAPI()
+    app = await start(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, whatsapp={
+        "session": httpx.AsyncClient(transport=api.transport()), "jobs": False}))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                     trust_env=False) as http:
+            for _ in range(100):  # until uvicorn listens
+                try:
+                    health = await http.get("/health")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            assert health.json() == {"status": "ok"}
+            body, headers = api.signed(api.text("33612345678", "Jeanne", "/start"), "s3cret")
+            assert (await http.post("/whatsapp", content=body, headers=headers)
+                    ).status_code == 200
+        await api.wait_for(lambda: api.messages_to("33612345678"))
+        assert "Bienvenue" in (api.messages_to("33612345678")[0].text or "")
+    finally:
+        stop.set()
+        await task
+        await app.close()
+
+
+def test_links_include_whatsapp_when_the_number_is_set(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    database = str(tmp_path / "demo.db")
+    assert main(["seed-demo", "--database", database]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("CHATSHOP_WHATSAPP_NUMBER", "+33 5 55 00 00 00")
+    assert main(["links", "--database", database, "--bot", "chatshop_test_bot"]) == 0
+    out = capsys.readouterr().out
+    assert "https://wa.me/33555000000?text=Bonjour%20%21%20s_espace-coiffure" in out
+
+
+def test_a_missing_whatsapp_setting_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CHATSHOP_DATABASE", str(tmp_path / "bot.db"))
+    monkeypatch.setenv("CHATSHOP_WHATSAPP_TOKEN", TOKEN)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "CHATSHOP_WHATSAPP_PHONE_NUMBER_ID" in err
