@@ -428,11 +428,11 @@ async def test_a_failure_halfway_through_a_reply_resends_only_the_rest(
     send_piece = render.send_piece
 
     async def second_fails(bot: Any, chat_id: int | str, piece: Reply,
-                           edit: Any = None) -> None:
+                           edit: Any = None, **options: Any) -> None:
         if piece.ask_contact and not getattr(second_fails, "failed", False):
             second_fails.failed = True  # type: ignore[attr-defined]
             api.fail_next(status=502, method="sendMessage")
-        await send_piece(bot, chat_id, piece, edit)
+        await send_piece(bot, chat_id, piece, edit, **options)
 
     monkeypatch.setattr(render, "send_piece", second_fails)
     await jeanne.handled(api.press(jeanne.user, card.message_id, data))
@@ -526,3 +526,15 @@ async def test_notifications_never_burst_above_telegram_s_limit(
         await running.stop()
     assert all(len(api.messages(person)) == 1 for person in people)
     assert api.rejections == []  # no 429: the limiter kept under 30 per second
+
+
+async def test_a_photo_taken_on_whatsapp_is_shown_on_telegram(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    kept = await channel.services.delivery.keep_media(TINY_PNG, "image/png")
+    soap = await territory.product("Savon lavande", 650, on_hand=5,
+                                   photo=("whatsapp", kept))
+    await jeanne.send(f"/start p_{soap.id}")
+    card = api.last(jeanne.user)
+    assert card.photo is not None  # uploaded from the kept bytes
+    assert "Savon lavande" in card.text

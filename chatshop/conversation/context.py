@@ -68,6 +68,15 @@ class Context:
     def done_waiting(self) -> None:
         self.state.pop("await", None)
 
+    def photo(self, photos: dict[Channel, str]) -> str | None:
+        """The picture to show on this person's channel: the one taken there, else a
+        file kept by chatshop (``media:…``, a photo sent on WhatsApp) that any channel
+        can upload; a platform's own file id means nothing to another platform."""
+        own = photos.get(self.channel)
+        if own is not None:
+            return own
+        return next((ref for ref in photos.values() if ref.startswith("media:")), None)
+
     def notify(self, recipient: User, reply: Reply) -> None:
         """Send ``reply`` to someone else (a shopkeeper, a customer) after this event."""
         self.notifications.append(reply.model_copy(update={"to": Recipient(

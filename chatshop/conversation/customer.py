@@ -137,7 +137,7 @@ async def shop(ctx: Context, args: list[str]) -> list[Reply]:
     rows = [(Button(label=_("🛍 Products"), payload=f"k:{found.id}"),
              Button(label=_("📞 Contact"), payload=f"ct:{found.id}"))]
     return [say(text, *rows, back=f"cs:{found.commune_id}:0",
-                photo=found.photos.get(ctx.channel))]
+                photo=ctx.photo(found.photos))]
 
 
 @press("ct")
@@ -196,7 +196,7 @@ async def product(ctx: Context, args: list[str]) -> list[Reply]:
         rows.append((Button(label=_("🔢 Choose the quantity"), payload=f"q:{item.id}:1"),
                      Button(label=_("🧺 Add to basket"), payload=f"a:{item.id}:1")))
     rows.append((Button(label=_("🏪 The shop"), payload=f"s:{item.pickup_shop_id}"),))
-    return [say(product_card(listed), *rows, photo=item.photos.get(ctx.channel))]
+    return [say(product_card(listed), *rows, photo=ctx.photo(item.photos))]
 
 
 @press("q")

@@ -273,7 +273,8 @@ class TelegramChannel:
         pieces = [piece for reply in replies for piece in render.split(reply)]
         for i, piece in enumerate(pieces):
             try:
-                await render.send_piece(self.bot, chat_id, piece, edit if i == 0 else None)
+                await render.send_piece(self.bot, chat_id, piece, edit if i == 0 else None,
+                                        media=self.services.delivery.media)
             except Forbidden:
                 log.info("chat %s blocked the bot while being answered", chat_id)
                 await self.services.customers.blocked_the_bot(CHANNEL, str(chat_id))
@@ -345,7 +346,8 @@ class TelegramChannel:
             done += 1
             try:
                 piece = Reply.model_validate_json(message.message)
-                await render.send_piece(self.bot, int(message.recipient), piece)
+                await render.send_piece(self.bot, int(message.recipient), piece,
+                                        media=self.services.delivery.media)
             except RetryAfter as busy:
                 await delivery.retry_later(message, str(busy), wait=_seconds(busy))
                 return done - 1, sent  # Telegram asks the whole bot to wait
@@ -392,7 +394,8 @@ class TelegramChannel:
         """One digest to one subscriber, and what became of it."""
         assert reply.to is not None
         try:
-            await render.send_piece(self.bot, int(reply.to.user_id), reply)
+            await render.send_piece(self.bot, int(reply.to.user_id), reply,
+                                    media=self.services.delivery.media)
         except RetryAfter as busy:
             return Outcome("later", wait=_seconds(busy).total_seconds())
         except Forbidden as blocked:

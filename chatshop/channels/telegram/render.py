@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import (
@@ -97,8 +98,12 @@ def split(reply: Reply) -> list[Reply]:
     return out
 
 
+MediaLoader = Callable[[str], Awaitable[tuple[str, bytes] | None]]
+
+
 async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
-                     edit_message: Message | None = None) -> None:
+                     edit_message: Message | None = None,
+                     media: MediaLoader | None = None) -> None:
     """Send one piece of ``split``: one API call (an edit of ``edit_message`` in place
     when the piece asks for it and Telegram allows, else a new message)."""
     markup = keyboard(piece)
@@ -120,6 +125,18 @@ async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
             "reply_markup": {"keyboard": [[{"text": _("📱 Share my phone number"),
                                             "request_contact": True}]],
                              "one_time_keyboard": True, "resize_keyboard": True}})
+    elif piece.photo is not None and piece.photo.startswith("media:"):
+        # A photo kept by chatshop (taken on WhatsApp): uploaded from its bytes.
+        kept = await media(piece.photo) if media is not None else None
+        if kept is None:
+            await call(bot, "sendMessage", {
+                "chat_id": chat_id, "text": escape(piece.text) or "…",
+                "parse_mode": ParseMode.HTML, "reply_markup": markup})
+        else:
+            await bot.send_photo(
+                chat_id, InputFile(kept[1], filename="photo." + kept[0].split("/")[-1]),
+                caption=escape(piece.text) or None, parse_mode=ParseMode.HTML,
+                reply_markup=InlineKeyboardMarkup.de_json(markup, bot) if markup else None)
     elif piece.photo is not None:
         await call(bot, "sendPhoto", {
             "chat_id": chat_id, "photo": piece.photo, "caption": escape(piece.text) or None,
