@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import logging
 import multiprocessing
 import os
@@ -53,8 +52,8 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
 
@@ -85,35 +84,45 @@ Result = tuple[float, int]
 
 # -- the clients (in a child process, or in the bot's own loop) -------------------------
 
-async def fire(url: str, requests: Sequence[Request], concurrency: int
+def client(url: str, concurrency: int) -> httpx.AsyncClient:
+    """One client for all the rounds: its ``concurrency`` connections are opened once
+    (by the warm-up) and kept alive, as Meta keeps its own."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(base_url=url, trust_env=False, limits=limits, timeout=60)
+
+
+async def fire(http: httpx.AsyncClient, requests: Sequence[Request], concurrency: int
                ) -> tuple[float, list[Result]]:
     """``concurrency`` closed-loop clients sending ``requests``; returns the wall time and
     each request's (latency, status), in the order given."""
     results: list[Result] = [(0.0, 0)] * len(requests)
     next_one = iter(range(len(requests)))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, trust_env=False, limits=limits,
-                                 timeout=60) as http:
 
-        async def client() -> None:
-            for i in next_one:
-                method, path, body, headers = requests[i]
-                started = time.perf_counter()
-                try:
-                    answer = await http.request(method, path, content=body, headers=headers)
-                    status = answer.status_code
-                except httpx.HTTPError:
-                    status = 0
-                results[i] = (time.perf_counter() - started, status)
+    async def one_client() -> None:
+        for i in next_one:
+            method, path, body, headers = requests[i]
+            started = time.perf_counter()
+            try:
+                answer = await http.request(method, path, content=body, headers=headers)
+                status = answer.status_code
+            except httpx.HTTPError:
+                status = 0
+            results[i] = (time.perf_counter() - started, status)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        return time.perf_counter() - started, results
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    return time.perf_counter() - started, results
 
 
-def fire_in_child(url: str, requests: Sequence[Request], concurrency: int
-                  ) -> tuple[float, list[Result]]:
-    return asyncio.run(fire(url, requests, concurrency))
+def child(pipe: Connection, url: str, concurrency: int) -> None:
+    """The child process: batches of requests in, (wall time, results) out; None ends."""
+
+    async def serve_batches() -> None:
+        async with client(url, concurrency) as http:
+            while (requests := pipe.recv()) is not None:
+                pipe.send(await fire(http, requests, concurrency))
+
+    asyncio.run(serve_batches())
 
 
 class Clients:
@@ -122,19 +131,34 @@ class Clients:
     def __init__(self, url: str, concurrency: int, in_child: bool) -> None:
         self.url = url
         self.concurrency = concurrency
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")) if in_child \
-            else None
+        self._http: httpx.AsyncClient | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        if in_child:
+            context = multiprocessing.get_context("spawn")
+            self._pipe, theirs = context.Pipe()
+            self._process = context.Process(target=child, args=(theirs, url, concurrency),
+                                            daemon=True)
+            self._process.start()
+            theirs.close()
+        else:
+            self._http = client(url, concurrency)
 
     async def send(self, requests: Sequence[Request]) -> tuple[float, list[Result]]:
-        if self._pool is None:
-            return await fire(self.url, requests, self.concurrency)
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, fire_in_child, self.url, list(requests), self.concurrency)
+        if self._http is not None:
+            return await fire(self._http, requests, self.concurrency)
+        self._pipe.send(list(requests))
+        answer: tuple[float, list[Result]] = await asyncio.get_running_loop(
+            ).run_in_executor(None, self._pipe.recv)
+        return answer
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        if self._process is not None:
+            if self._process.is_alive():
+                self._pipe.send(None)
+            self._process.join(10)
+            self._pipe.close()
 
 
 # -- the deliveries ---------------------------------------------------------------------
@@ -214,11 +238,11 @@ def unhandled(app: App) -> int:
         " AND handled_at IS NULL")[0][0])
 
 
-async def drain(app: App, timeout: float) -> float | None:
-    """Seconds until every WhatsApp event is handled (None: not within ``timeout``)."""
+async def drain(app: App, patience: float) -> float | None:
+    """Seconds until every WhatsApp event is handled (None: not within ``patience`` s)."""
     started = time.perf_counter()
     while unhandled(app):
-        if time.perf_counter() - started > timeout:
+        if time.perf_counter() - started > patience:
             return None
         await asyncio.sleep(0.05)
     return time.perf_counter() - started
@@ -347,7 +371,7 @@ async def run(args: argparse.Namespace) -> int:
                 await task
             finally:
                 await app.close()
-                clients.close()
+                await clients.close()
 
         failures += replay_checks
         failures += check(app_rows(database), api, deliveries, errors)
