@@ -160,7 +160,7 @@ async def _run(services: Services, *, forced: bool = True, fail_after: int | Non
     (run_id, _week), *_ = await services.digest.unfinished_runs("telegram")
     sent = [0]
 
-    async def send(reply: Reply) -> Outcome:
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
         assert reply.to is not None
         if fail_after is not None and sent[0] >= fail_after:
             raise RuntimeError("the process is killed")
@@ -185,7 +185,7 @@ async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
     received: dict[str, int] = {}
     crash_after = 5
 
-    async def send(reply: Reply) -> Outcome:
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
         assert reply.to is not None
         if sum(received.values()) >= crash_after:
             raise RuntimeError("killed before the message left")
@@ -222,7 +222,7 @@ async def test_unsubscribing_before_the_send_means_no_digest(
     await services.digest.unsubscribe(territory.customer.id)
     ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
 
-    async def send(reply: Reply) -> Outcome:
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
         raise AssertionError("nothing should be sent")
 
     report = await deliver_run(services, "Territoire", run_id, send)
@@ -235,7 +235,7 @@ async def test_no_news_no_message(territory: Territory) -> None:
     run_id = await services.digest.start_week("telegram")
     assert run_id is not None
 
-    async def send(reply: Reply) -> Outcome:
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
         raise AssertionError("no news: nothing to send")
 
     report = await deliver_run(services, "T", run_id, send)
@@ -337,7 +337,7 @@ async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
     ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
     received: dict[str, int] = {}
 
-    async def send(reply: Reply) -> Outcome:
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
         assert reply.to is not None
         await asyncio.sleep(0)  # let the other sender run meanwhile
         received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
@@ -386,7 +386,7 @@ async def test_a_shop_on_holiday_alone_is_not_news(territory: Territory) -> None
     await services.digest.start_week("telegram")
     ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
 
-    async def send(reply: Reply) -> Outcome:
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
         raise AssertionError("no news: nothing to send")
 
     report = await deliver_run(services, "T", run_id, send)

@@ -171,7 +171,7 @@ async def test_a_notification_that_fails_later_goes_back_as_a_template(
     await channel.deliver_outbox()  # back in the outbox, as the template this time
     delivered = api.messages_to(LEA)
     assert delivered[-1].template_name == "chatshop_notification"
-    assert lea.id
+    assert lea.unreachable_at is None
 
 
 async def test_the_digest_goes_out_as_a_template_outside_the_window(
@@ -188,7 +188,20 @@ async def test_the_digest_goes_out_as_a_template_outside_the_window(
     assert report.sent == 1
     digest = api.messages_to(JEANNE)[-1]
     assert digest.template_name == "chatshop_digest"
-    assert "Miel de châtaignier" in " ".join(digest.template_params)
+    assert digest.template_params == ["1 nouveau produit"]
+    sent = next(c for c in reversed(api.sent) if c.json and c.json.get("type") == "template")
+    buttons = [b for b in sent.json["template"]["components"] if b["type"] == "button"]
+    assert [b["parameters"][0]["payload"] for b in buttons] == ["na", "un"]
+
+    # The template's « Se désabonner » quick reply: one tap, no more digests.
+    tap = api.text(JEANNE, "Jeanne", "x")
+    message = tap["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.pop("text")
+    message.update(type="button", button={"payload": "un", "text": "Se désabonner"})
+    assert (await meta.deliver(tap)).status_code == 200
+    assert await territory.services.digest.subscription(
+        (await territory.services.customers.session("whatsapp", JEANNE)).user.id  # type: ignore[union-attr]
+    ) is None
 
 
 async def test_without_a_subscription_no_digest_is_sent(
@@ -228,3 +241,74 @@ def test_screens_fit_whatsapp_buttons_or_lists() -> None:
     assert all(len(r["title"]) <= 24 for r in rows)
     assert len({r["title"] for r in rows}) == 8  # still told apart once shortened
     assert all(len(r.get("description", "")) <= 72 for r in rows)
+
+
+async def test_meta_s_server_trouble_keeps_the_notification_for_later(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel, clock: FakeClock,
+        api: FakeGraphAPI) -> None:
+    await whatsapp_shopkeeper(territory)
+    await meta.says(LEA, "Léa", "/menu")
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await meta.says(JEANNE, "Jeanne", f"/start p_{honey.id}")
+    api.fail_next(500, times=3)  # the new reservation's notification meets a 500...
+    await meta.taps(JEANNE, "✅")
+    await channel.deliver_outbox()
+    (made,) = await territory.services.reservations.of_customer(
+        (await territory.services.customers.session("whatsapp", JEANNE)).user.id)  # type: ignore[union-attr]
+    clock.now += timedelta(minutes=10)  # ...and goes once Meta is well again
+    await channel.deliver_outbox()
+    assert sum(made.code in (m.text or "") for m in api.messages_to(LEA)) == 1
+
+
+async def test_a_huge_body_is_refused_before_it_is_read_whole(meta: Meta) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 100_000  # 4 MB, without a Content-Length
+
+    response = await meta.http.post("/whatsapp", content=chunks())
+    assert response.status_code == 413
+
+
+async def test_a_customer_s_photo_is_not_fetched_nor_kept(
+        territory: Territory, meta: Meta, store: Store, api: FakeGraphAPI) -> None:
+    photo = api.image(JEANNE, "Jeanne", TINY_PNG, caption="moi")
+    assert (await meta.deliver(photo)).status_code == 200
+    assert store.db.lookup("SELECT count(*) FROM media")[0][0] == 0  # type: ignore[attr-defined]
+    assert "Merci" in meta.texts(JEANNE)[-1]
+
+
+async def test_an_undeliverable_notification_ends_and_marks_the_person(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel,
+        api: FakeGraphAPI) -> None:
+    lea = await whatsapp_shopkeeper(territory)
+    await meta.says(LEA, "Léa", "/menu")
+    api.undeliverable(LEA)
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await meta.says(JEANNE, "Jeanne", f"/start p_{honey.id}")
+    await meta.taps(JEANNE, "✅")
+    await channel.deliver_outbox()
+    for status in api.take_statuses():
+        await meta.deliver(status)
+    assert await channel.deliver_outbox() == 0  # not tried again and again
+    person = await territory.services.customers.get(lea.id)
+    assert person is not None
+    assert person.unreachable_at is not None
+
+
+async def test_events_written_down_before_a_stop_are_handled_at_the_next_start(
+        territory: Territory, services: Services, store: Store, api: FakeGraphAPI) -> None:
+    from chatshop.channels.whatsapp.inbound import read
+
+    messages, _statuses = read(api.text(JEANNE, "Jeanne", "/start"))
+    await services.delivery.receive_many("whatsapp", [(m.event_id, m.payload())
+                                                      for m in messages])
+    conversation = Conversation(services, store, territory="T", tz=ZoneInfo("Europe/Paris"))
+    restarted = WhatsAppChannel(
+        services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
+        app_secret=SECRET, verify_token="v", jobs=False,
+        session=httpx.AsyncClient(transport=api.transport()))
+    await restarted.start()
+    await restarted.settle()
+    await restarted.stop()
+    assert "Bienvenue" in (api.messages_to(JEANNE)[0].text or "")
+    assert await services.delivery.waiting("whatsapp") == []

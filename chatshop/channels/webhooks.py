@@ -52,10 +52,9 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
     async def whatsapp_event(request: Request) -> Response:
         if whatsapp is None:
             return Response(status_code=404)
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
+        body = await _capped_body(request)
+        if body is None:
             return Response(status_code=413)
-        body = await request.body()
         if not whatsapp.signed(body, request.headers.get(SIGNATURE_HEADER)):
             log.warning("WhatsApp webhook call without a valid signature: refused")
             return Response(status_code=403)
@@ -78,11 +77,8 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
         if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
             log.warning("Telegram webhook call without the right secret: refused")
             return Response(status_code=403)
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
-            return Response(status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _capped_body(request)
+        if body is None:
             return Response(status_code=413)
         try:
             data = json.loads(body)
@@ -99,3 +95,19 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
         Route(WHATSAPP_PATH, whatsapp_verify, methods=["GET"]),
         Route(WHATSAPP_PATH, whatsapp_event, methods=["POST"]),
     ])
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    """The request's body, or None past ``MAX_BODY`` (a declared length is trusted to
+    refuse early; a chunked body is counted as it comes, never read whole first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

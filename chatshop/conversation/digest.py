@@ -82,6 +82,26 @@ def digest_text(digest: Digest, territory: str, *, limit: int | None = DIGEST_MA
     return "\n".join(lines)
 
 
+def digest_summary(digest: Digest) -> str:
+    """The digest in one line, for a platform that can only send an approved template
+    (WhatsApp outside the 24-hour window): « 3 new products, 1 back in stock, 2 shops'
+    news »."""
+    parts = []
+    if digest.new:
+        parts.append(ngettext("{n} new product", "{n} new products",
+                              len(digest.new)).format(n=len(digest.new)))
+    if digest.back_in_stock:
+        parts.append(ngettext("{n} back in stock", "{n} back in stock",
+                              len(digest.back_in_stock)).format(n=len(digest.back_in_stock)))
+    if digest.announcements:
+        parts.append(ngettext("{n} shop's news", "{n} shops' news",
+                              len(digest.announcements)).format(n=len(digest.announcements)))
+    if digest.closures:
+        parts.append(ngettext("{n} closed for holidays", "{n} closed for holidays",
+                              len(digest.closures)).format(n=len(digest.closures)))
+    return ", ".join(parts)
+
+
 def digest_reply(digest: Digest, territory: str, *, full: bool = False) -> Reply:
     """The digest message with its buttons: the first products to open, everything,
     and the one-tap unsubscribe that every digest carries."""
@@ -313,7 +333,7 @@ class Pace(Protocol):
     async def acquire(self) -> None: ...
 
 
-Send = Callable[[Reply], Awaitable[Outcome]]
+Send = Callable[[Reply, Digest], Awaitable[Outcome]]  # the message, and what it says
 
 
 async def deliver_run(services: Services, territory: str, run_id: int, send: Send, *,
@@ -352,7 +372,7 @@ async def deliver_run(services: Services, territory: str, run_id: int, send: Sen
             while True:
                 if pace is not None:
                     await pace.acquire()
-                outcome = await send(reply)
+                outcome = await send(reply, digest)
                 if outcome.status != "later" or stopping():
                     break
                 await asyncio.sleep(outcome.wait)
@@ -371,7 +391,7 @@ async def deliver_inline(services: Services, territory: str, channel: Channel
     console): the digests come back as replies addressed to their subscribers."""
     out: list[Reply] = []
 
-    async def keep(reply: Reply) -> Outcome:
+    async def keep(reply: Reply, _digest: Digest) -> Outcome:
         out.append(reply)
         return Outcome("sent")
 

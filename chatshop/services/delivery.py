@@ -40,9 +40,9 @@ class DeliveryService:
     async def handled(self, channel: Channel, event_id: str) -> None:
         await self._store.inbox.handled(channel, event_id, self._clock())
 
-    async def waiting(self, channel: Channel) -> list[PendingEvent]:
+    async def waiting(self, channel: Channel, limit: int = 1_000_000) -> list[PendingEvent]:
         """Events received before a stop and not handled: handle them at start-up."""
-        return await self._store.inbox.waiting(channel)
+        return await self._store.inbox.waiting(channel, limit)
 
     # -- outbox -----------------------------------------------------------------------
 
@@ -61,11 +61,12 @@ class DeliveryService:
         await self._store.outbox.sent(message.id, self._clock(), platform_id)
 
     async def failed_later(self, channel: Channel, platform_id: str, error: str, *,
-                           template_only: bool) -> bool:
-        """A status callback says a message taken earlier failed: it goes back to the
-        outbox, to be sent again (as a template if the free message was refused)."""
+                           as_template: bool) -> str | None:
+        """A status callback says a message taken earlier failed: back to the outbox
+        once as a template (the free message was refused outside the 24-hour window),
+        else given up (``"again"``, ``"given up"``, or None if unknown)."""
         return await self._store.outbox.failed_later(channel, platform_id, self._clock(),
-                                                     error, template_only=template_only)
+                                                     error, as_template=as_template)
 
     async def keep_media(self, data: bytes, mime_type: str) -> str:
         """Keep a file someone sent; returns its reference (``media:<sha256>``)."""

@@ -35,6 +35,7 @@ LOOKUP_BUSY_TIMEOUT_MS = 500
 
 T = TypeVar("T")
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def sort_key(text: str | None) -> str | None:
@@ -194,37 +195,41 @@ class Database:
         return self._writer
 
 
-class GroupedWrites(Generic[Item]):
-    """Small writes that many tasks make at once (marking updates handled), gathered
-    into as few transactions as possible: while one transaction runs, the items that
-    arrive wait and then go together in the next (a "group commit"). Each caller still
-    returns only once its item is committed, so nothing is less durable than one
-    transaction per item; under load, the writer's thread does one transaction for
-    dozens of items instead of one each."""
+class GroupedWrites(Generic[Item, Result]):
+    """Small writes that many tasks make at once (marking updates handled, writing
+    webhook events down), gathered into as few transactions as possible: while one
+    transaction runs, the items that arrive wait and then go together in the next (a
+    "group commit"). Each caller returns only once its item is committed, with its own
+    result, so nothing is less durable than one transaction per item; under load, the
+    writer's thread does one transaction for dozens of items instead of one each.
 
-    def __init__(self, db: Database, write: Callable[[sqlite3.Connection, list[Item]], None]
-                 ) -> None:
+    ``write`` gets the items in order and returns one result per item.
+    """
+
+    def __init__(self, db: Database,
+                 write: Callable[[sqlite3.Connection, list[Item]], list[Result]]) -> None:
         self._db = db
         self._write = write
-        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def add(self, item: Item) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def add(self, item: Item) -> Result:
+        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, done))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             items = [item for item, _done in batch]
 
-            def transaction(conn: sqlite3.Connection, items: list[Item] = items) -> None:
-                self._write(conn, items)
+            def transaction(conn: sqlite3.Connection, items: list[Item] = items
+                            ) -> list[Result]:
+                return self._write(conn, items)
             try:
-                await self._db.run_write(transaction)
+                results = await self._db.run_write(transaction)
             except BaseException as problem:
                 for _item, done in batch:
                     if not done.done():
@@ -232,6 +237,6 @@ class GroupedWrites(Generic[Item]):
                 if not isinstance(problem, Exception):
                     raise
             else:
-                for _item, done in batch:
+                for (_item, done), result in zip(batch, results, strict=True):
                     if not done.done():
-                        done.set_result(None)
+                        done.set_result(result)

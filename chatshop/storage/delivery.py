@@ -14,34 +14,44 @@ from chatshop.storage.database import Database, GroupedWrites
 
 
 def _mark_handled(conn: sqlite3.Connection,
-                  events: list[tuple[str, Channel, str]]) -> None:
+                  events: list[tuple[str, Channel, str]]) -> list[None]:
     conn.executemany("UPDATE inbound_events SET handled_at = ? WHERE channel = ?"
                      " AND event_id = ?", events)
+    return [None] * len(events)
+
+
+_Batch = tuple[Channel, Sequence[tuple[str, str]], str]  # channel, events, received at
+
+
+def _write_down(conn: sqlite3.Connection, batches: list[_Batch]) -> list[set[str]]:
+    """Each batch of ``(event_id, payload)``, and which of its events were new."""
+    results = []
+    for channel, events, stamp in batches:
+        new: set[str] = set()
+        for event_id, payload in events:
+            if conn.execute(
+                    "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (channel, event_id, payload, stamp)).rowcount == 1:
+                new.add(event_id)
+        results.append(new)
+    return results
 
 
 class SqliteInboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._handled = GroupedWrites(db, _mark_handled)  # on every update
+        # On every update or webhook delivery: gathered into shared transactions.
+        self._handled: GroupedWrites[tuple[str, Channel, str], None] = GroupedWrites(
+            db, _mark_handled)
+        self._received: GroupedWrites[_Batch, set[str]] = GroupedWrites(db, _write_down)
 
     async def receive(self, channel: Channel, events: Sequence[tuple[str, str]],
                       now: datetime) -> set[str]:
-        """Write ``(event_id, payload)`` events down in one transaction; returns the ids
-        that were new (the others were received before: redeliveries)."""
-        stamp = rows.to_db_time(now)
-
-        def write_down(conn: sqlite3.Connection) -> set[str]:
-            new: set[str] = set()
-            for event_id, payload in events:
-                cursor = conn.execute(
-                    "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (channel, event_id, payload, stamp))
-                if cursor.rowcount == 1:
-                    new.add(event_id)
-            return new
-        # On every batch of updates: one hop to the writer's thread (``run_write``).
-        return await self._db.run_write(write_down)
+        """Write ``(event_id, payload)`` events down; returns the ids that were new (the
+        others were received before: redeliveries). Concurrent calls share a
+        transaction (100 webhook deliveries at once wait for a few commits, not 100)."""
+        return await self._received.add((channel, list(events), rows.to_db_time(now)))
 
     async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
         await self._handled.add((rows.to_db_time(now), channel, event_id))
@@ -127,15 +137,26 @@ class SqliteOutboxRepository:
             " WHERE id = ?", (rows.to_db_time(now), platform_id, message_id))
 
     async def failed_later(self, channel: Channel, platform_id: str, now: datetime,
-                           error: str, *, template_only: bool) -> bool:
-        """The platform says a message it took could not be delivered: back in the
-        outbox (as a template if ``template_only``); False if no such message."""
-        def write(conn: sqlite3.Connection) -> bool:
-            return conn.execute(
-                "UPDATE outbox SET sent_at = NULL, next_attempt_at = ?, last_error = ?,"
-                " template_only = ?, platform_id = NULL WHERE channel = ? AND platform_id = ?",
-                (rows.to_db_time(now), error[:500], int(template_only), channel,
-                 platform_id)).rowcount > 0
+                           error: str, *, as_template: bool) -> str | None:
+        """The platform says a message it took could not be delivered. With
+        ``as_template`` (the free message was refused) it goes back in the outbox once,
+        to be sent as a template (``"again"``); otherwise, or if it already was a
+        template, it ends there (``"given up"``). None if no such message."""
+        stamp = rows.to_db_time(now)
+
+        def write(conn: sqlite3.Connection) -> str | None:
+            if as_template and conn.execute(
+                    "UPDATE outbox SET sent_at = NULL, next_attempt_at = ?, last_error = ?,"
+                    " template_only = 1, platform_id = NULL WHERE channel = ?"
+                    " AND platform_id = ? AND template_only = 0",
+                    (stamp, error[:500], channel, platform_id)).rowcount:
+                return "again"
+            if conn.execute(
+                    "UPDATE outbox SET given_up_at = ?, last_error = ? WHERE channel = ?"
+                    " AND platform_id = ?", (stamp, error[:500], channel,
+                                             platform_id)).rowcount:
+                return "given up"
+            return None
         return await self._db.run_write(write)
 
     async def keep_media(self, sha256: str, mime_type: str, data: bytes,

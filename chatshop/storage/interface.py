@@ -376,8 +376,9 @@ class OutboxRepository(Protocol):
         ...
 
     async def failed_later(self, channel: Channel, platform_id: str, now: datetime,
-                           error: str, *, template_only: bool) -> bool:
-        """A message the platform took failed later: back in the outbox."""
+                           error: str, *, as_template: bool) -> str | None:
+        """A message the platform took failed later: back once as a template, or
+        given up; None if unknown."""
         ...
 
     async def keep_media(self, sha256: str, mime_type: str, data: bytes,

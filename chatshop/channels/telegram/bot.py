@@ -46,7 +46,7 @@ from chatshop.channels.telegram.menus import Menu, commands
 from chatshop.conversation.digest import Outcome, deliver_run
 from chatshop.conversation.messages import Command, Reply
 from chatshop.conversation.router import Conversation
-from chatshop.domain.models import Channel, DigestReport, OutgoingMessage
+from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
 from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
 from chatshop.services import Services
@@ -390,7 +390,7 @@ class TelegramChannel:
                     progress=progress, stop=self._stopping))
         return reports
 
-    async def _send_digest(self, reply: Reply) -> Outcome:
+    async def _send_digest(self, reply: Reply, _digest: Digest) -> Outcome:
         """One digest to one subscriber, and what became of it."""
         assert reply.to is not None
         try:

@@ -40,10 +40,10 @@ from chatshop.channels.whatsapp.inbound import (
     event_of,
     read,
 )
-from chatshop.conversation.digest import Outcome, deliver_run
+from chatshop.conversation.digest import Outcome, deliver_run, digest_summary
 from chatshop.conversation.messages import DocumentIn, Inbound, PhotoIn, Recipient, Reply
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
-from chatshop.domain.models import Channel, DigestReport, OutgoingMessage
+from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
 from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
 from chatshop.services import Services
@@ -53,8 +53,10 @@ log = logging.getLogger(__name__)
 CHANNEL: Channel = "whatsapp"
 WINDOW = timedelta(hours=24) - timedelta(minutes=15)  # last-seen is kept to 10 minutes
 KEEP_EVENTS = timedelta(days=7)  # Meta retries a webhook for days
-MAX_ATTEMPTS = 8  # a notification failed after being taken, again and again: given up
 RE_ENGAGEMENT = 131047  # « outside the 24-hour window »
+UNDELIVERABLE = 131026  # not on WhatsApp, old app...: they cannot be reached
+# Meta's errors worth trying again later: server trouble and throttling.
+TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004})
 THROTTLED_WAIT = timedelta(seconds=5)
 
 
@@ -87,6 +89,7 @@ class WhatsAppChannel:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._media_ids: dict[str, str] = {}  # kept file -> media id uploaded for it
+        self._early_failures: dict[str, WhatsAppStatus] = {}
         self._outbox_lock = asyncio.Lock()
         self._digest_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -97,8 +100,10 @@ class WhatsAppChannel:
     async def start(self) -> None:
         """Handle what was received and not handled before the last stop; start the
         scheduled work (outbox, reservations sweep, digest, clean-up)."""
+        # In the background and in order per person, as if they had just arrived.
         for pending in await self.services.delivery.waiting(CHANNEL):
-            await self._handle_written(pending.event_id, pending.payload)
+            self._track(asyncio.create_task(
+                self._handle_written(pending.event_id, pending.payload)))
         if self._jobs:
             self._every(2.0, self.deliver_outbox)
             self._every(60.0, self._tick)
@@ -154,7 +159,11 @@ class WhatsAppChannel:
     async def receive(self, payload: dict[str, Any]) -> int:
         """Write the payload's events down (before Meta gets its 200), then handle the
         new ones in the background; returns how many were new."""
-        messages, statuses = read(payload)
+        try:
+            messages, statuses = read(payload)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            log.warning("WhatsApp webhook payload not in Meta's shape: ignored")
+            return 0
         events = [(m.event_id, m.payload()) for m in messages] + [
             (s.event_id, json.dumps(asdict(s))) for s in statuses]
         if not events:
@@ -193,6 +202,8 @@ class WhatsAppChannel:
                 self._locks[message.wa_id] = (lock, users - 1)
 
     async def _converse(self, message: WhatsAppMessage) -> None:
+        if message.kind in ("reaction", "system", "unsupported_ignored"):
+            return  # a 👍 on a message needs no answer
         event = event_of(message)
         if event is None:
             try:
@@ -211,6 +222,13 @@ class WhatsAppChannel:
     async def _with_file(self, message: WhatsAppMessage) -> PhotoIn | DocumentIn:
         """Download the photo or file (by its media id) and keep a photo, so that it
         can be shown again."""
+        session = await self.services.customers.session(CHANNEL, message.wa_id)
+        if session is None or not session.memberships:
+            # Only shopkeepers' photos and files are used: a customer's selfie is not
+            # fetched, let alone kept.
+            if message.kind == "document":
+                return DocumentIn(file_name="fichier", data=b"")
+            return PhotoIn(file_ref="-", caption=str(message.body.get("caption") or ""))
         media_id = str(message.body.get("id", ""))
         info = await self.wa.api.get_media_url(media_id)
         if message.kind == "document":
@@ -231,13 +249,17 @@ class WhatsAppChannel:
         free message was refused for the 24-hour window)."""
         if status.status != "failed":
             return
-        template = RE_ENGAGEMENT in status.error_codes
-        again = await self.services.delivery.failed_later(
+        outcome = await self.services.delivery.failed_later(
             CHANNEL, status.message_id, f"{status.error_codes} {status.error_text}",
-            template_only=template)
-        if again:
-            log.info("WhatsApp message %s failed (%s): back in the outbox", status.message_id,
-                     status.error_codes)
+            as_template=RE_ENGAGEMENT in status.error_codes)
+        if outcome is None:  # the status came before we recorded the message as sent
+            self._early_failures[status.message_id] = status
+            return
+        log.info("WhatsApp message %s failed (%s): %s", status.message_id,
+                 status.error_codes, "back in the outbox" if outcome == "again" else "given up")
+        if UNDELIVERABLE in status.error_codes:
+            await self.services.customers.blocked_the_bot(CHANNEL, status.recipient)
+        if outcome == "again":
             self._kick()
 
     # -- sending ----------------------------------------------------------------------
@@ -279,13 +301,14 @@ class WhatsAppChannel:
         for i, reply in enumerate(replies):
             try:
                 await self._send(wa_id, render.parts(reply))
-            except (ThrottlingError, httpx.HTTPError) as problem:
+            except (httpx.HTTPError, WhatsAppError) as problem:
+                if isinstance(problem, WhatsAppError) and not _transient(problem):
+                    log.error("WhatsApp refused a reply to %s: %s", wa_id, problem)
+                    continue
                 log.warning("WhatsApp reply to %s kept for later: %s", wa_id, problem)
                 await self.queue([r.model_copy(update={"to": Recipient(
                     channel=CHANNEL, user_id=wa_id)}) for r in replies[i:]])
                 return
-            except WhatsAppError as refusal:
-                log.error("WhatsApp refused a reply to %s: %s", wa_id, refusal)
 
     async def queue(self, notifications: list[Reply]) -> None:
         """Notifications into the outbox (each for its own channel)."""
@@ -328,9 +351,6 @@ class WhatsAppChannel:
 
     async def _deliver(self, message: OutgoingMessage) -> str:
         delivery = self.services.delivery
-        if message.attempts >= MAX_ATTEMPTS:
-            await delivery.refused(message, f"given up after {message.attempts} attempts")
-            return "refused"
         try:
             reply = Reply.model_validate_json(message.message)
             if message.template_only or not await self._in_window(message.recipient):
@@ -342,10 +362,13 @@ class WhatsAppChannel:
         except ThrottlingError as busy:
             await delivery.retry_later(message, str(busy), wait=THROTTLED_WAIT)
             return "later"
-        except httpx.HTTPError as problem:
+        except httpx.HTTPError as problem:  # Meta unreachable: as long as it takes
             await delivery.retry_later(message, repr(problem))
             return "later"
         except WhatsAppError as refusal:
+            if _transient(refusal):
+                await delivery.retry_later(message, str(refusal))
+                return "later"
             log.error("WhatsApp refused outbox message %s: %s", message.id, refusal)
             await delivery.refused(message, str(refusal))
             return "refused"
@@ -354,6 +377,9 @@ class WhatsAppChannel:
             await delivery.refused(message, repr(problem))
             return "refused"
         await delivery.delivered(message, platform_id)
+        early = self._early_failures.pop(platform_id, None)
+        if early is not None:  # its failure came before this line: apply it now
+            await self._status(early)
         return "sent"
 
     # -- scheduled work ---------------------------------------------------------------
@@ -383,22 +409,31 @@ class WhatsAppChannel:
                     stop=self._stopping))
         return reports
 
-    async def _send_digest(self, reply: Reply) -> Outcome:
+    async def _send_digest(self, reply: Reply, digest: Digest) -> Outcome:
         """One digest: as it is inside the 24-hour window, else as the marketing
-        template (the subscription is the opt-in)."""
+        template (the subscription is the opt-in) saying what is new in one line, with
+        its two quick-reply buttons: « see the news » and the one-tap unsubscribe."""
         assert reply.to is not None
         wa_id = reply.to.user_id
         try:
             if await self._in_window(wa_id):
                 parts = render.parts(reply)
             else:
-                _notification, digest, language = self._templates
-                parts = [render.template(digest, language, reply.text)]
+                _notification, template, language = self._templates
+                parts = [render.template(template, language, digest_summary(digest),
+                                         quick_replies=("na", "un"))]
             await self._send(wa_id, parts, pace=self._digest_pace)
-        except ThrottlingError as busy:
-            return Outcome("later", wait=THROTTLED_WAIT.total_seconds(), error=str(busy))
         except httpx.HTTPError as problem:
             return Outcome("later", wait=5.0, error=repr(problem))
         except WhatsAppError as refusal:
+            if _transient(refusal):
+                return Outcome("later", wait=THROTTLED_WAIT.total_seconds(), error=str(refusal))
             return Outcome("failed", error=str(refusal))
         return Outcome("sent")
+
+
+def _transient(error: WhatsAppError) -> bool:
+    """Whether Meta's error says « try again later » (server trouble, throttling)."""
+    status = error.status_code
+    return (isinstance(error, ThrottlingError) or bool(error.is_transient)
+            or error.code in TRANSIENT_CODES or (status is not None and status >= 500))

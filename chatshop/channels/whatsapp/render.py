@@ -62,7 +62,9 @@ def parts(reply: Reply) -> list[Part]:
         out += [Part("text", {"body": piece}) for piece in pieces(text, TEXT_MAX)]
     if reply.document is not None:
         document = reply.document
-        mime = "text/plain" if document.mime_type == "text/csv" else document.mime_type
+        # Meta takes text/plain, PDF and office files, not CSV or JSON as such.
+        mime = "text/plain" if document.mime_type in ("text/csv", "application/json") \
+            else document.mime_type
         out.append(Part("document", {"filename": document.file_name},
                         upload=(document.data, mime, document.file_name)))
     if reply.venue is not None:
@@ -70,8 +72,9 @@ def parts(reply: Reply) -> list[Part]:
         out.append(Part("location", {"latitude": venue.latitude, "longitude": venue.longitude,
                                      "name": venue.title, "address": venue.address}))
     if reply.ask_contact:
-        out.append(interactive(_("📱 To share your number with the shop, tap below."),
-                               [Button(label=_("📱 Share my number"), payload=SHARE_PHONE)]))
+        out.append(interactive(_("📱 To give your number to the shop, press the button "
+                                 "below."),
+                               [Button(label=_("📱 Give my number"), payload=SHARE_PHONE)]))
     return out
 
 
@@ -113,11 +116,16 @@ def interactive(body: str, buttons: list[Button]) -> Part:
                                                         "rows": rows}]}})
 
 
-def template(name: str, language: str, text: str) -> Part:
-    """An approved template whose body has one parameter: ``text`` (on one line, as
-    Meta wants parameters)."""
+def template(name: str, language: str, text: str,
+             quick_replies: tuple[str, ...] = ()) -> Part:
+    """An approved template whose body has one parameter, ``text`` (on one line, as
+    Meta wants parameters, cut at a word), and quick-reply buttons approved with it,
+    each given the payload it sends back when tapped (``quick_replies``, in order)."""
     flat = " · ".join(line.strip() for line in text.splitlines() if line.strip())
-    flat = " ".join(flat.split())[:1_000]
+    components: list[dict[str, Any]] = [{"type": "body", "parameters": [
+        {"type": "text", "text": shorten(flat, 1_000) or "…"}]}]
+    components += [{"type": "button", "sub_type": "quick_reply", "index": str(index),
+                    "parameters": [{"type": "payload", "payload": payload}]}
+                   for index, payload in enumerate(quick_replies)]
     return Part("template", {"name": name, "language": {"code": language},
-                             "components": [{"type": "body", "parameters": [
-                                 {"type": "text", "text": flat or "…"}]}]})
+                             "components": components})
