@@ -312,3 +312,32 @@ async def test_events_written_down_before_a_stop_are_handled_at_the_next_start(
     await restarted.stop()
     assert "Bienvenue" in (api.messages_to(JEANNE)[0].text or "")
     assert await services.delivery.waiting("whatsapp") == []
+
+
+async def test_a_reply_meeting_a_503_arrives_later_once_and_whole(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel, clock: FakeClock,
+        api: FakeGraphAPI) -> None:
+    honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
+    await meta.says(JEANNE, "Jeanne", f"/start p_{honey.id}")
+    before = len(api.messages_to(JEANNE))
+    api.fail_next(503, times=1, operation="send")  # the proof meets Meta's trouble
+    await meta.taps(JEANNE, "✅")
+    clock.now += timedelta(minutes=1)
+    await channel.deliver_outbox()
+    texts = [m.text or "" for m in api.messages_to(JEANNE)[before:]]
+    (made,) = await territory.services.reservations.of_customer(
+        (await territory.services.customers.session("whatsapp", JEANNE)).user.id)  # type: ignore[union-attr]
+    assert sum(made.code in text for text in texts) == 1  # the proof, once
+    assert sum("numéro" in text and "appuyez" in text for text in texts) == 1
+
+
+def test_a_long_reply_is_split_into_single_whatsapp_messages() -> None:
+    from chatshop.channels.whatsapp.render import parts, split
+    from chatshop.conversation.messages import Button, Reply
+
+    reply = Reply(text="Ligne de texte assez longue pour le test.\n" * 60,
+                  buttons=((Button(label="Oui", payload="y"),),), ask_contact=True)
+    pieces = split(reply)
+    assert [len(parts(piece)) for piece in pieces] == [1] * len(pieces)
+    assert [p.type for piece in pieces for p in parts(piece)] == [
+        "text", "interactive", "interactive"]

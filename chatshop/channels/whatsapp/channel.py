@@ -296,18 +296,19 @@ class WhatsAppChannel:
         return self._media_ids[reference]
 
     async def _show(self, wa_id: str, replies: list[Reply]) -> None:
-        """Replies to the person who wrote (inside their window); what cannot go now
-        waits in the outbox."""
-        for i, reply in enumerate(replies):
+        """Replies to the person who wrote (inside their window), one WhatsApp message
+        at a time; what cannot go now waits in the outbox (only what was not sent)."""
+        pieces = [piece for reply in replies for piece in render.split(reply)]
+        for i, piece in enumerate(pieces):
             try:
-                await self._send(wa_id, render.parts(reply))
+                await self._send(wa_id, render.parts(piece))
             except (httpx.HTTPError, WhatsAppError) as problem:
                 if isinstance(problem, WhatsAppError) and not _transient(problem):
                     log.error("WhatsApp refused a reply to %s: %s", wa_id, problem)
                     continue
                 log.warning("WhatsApp reply to %s kept for later: %s", wa_id, problem)
-                await self.queue([r.model_copy(update={"to": Recipient(
-                    channel=CHANNEL, user_id=wa_id)}) for r in replies[i:]])
+                await self.queue([p.model_copy(update={"to": Recipient(
+                    channel=CHANNEL, user_id=wa_id)}) for p in pieces[i:]])
                 return
 
     async def queue(self, notifications: list[Reply]) -> None:

@@ -78,6 +78,35 @@ def parts(reply: Reply) -> list[Part]:
     return out
 
 
+def split(reply: Reply) -> list[Reply]:
+    """``reply`` as replies that are one WhatsApp message each (``parts`` of each gives
+    exactly one part): sent one by one, a failure halfway resends only the rest."""
+    base = {"regarding": reply.regarding, "to": reply.to}
+    out: list[Reply] = []
+    text = reply.text
+    if reply.photo is not None:
+        caption = text if not reply.buttons and len(text) <= BODY_MAX else ""
+        out.append(Reply(text=caption, photo=reply.photo, **base))
+        if caption:
+            text = ""
+    if reply.buttons:
+        *before, body = pieces(text, TEXT_MAX) if len(text) > BODY_MAX else [text]
+        out += [Reply(text=piece, **base) for piece in before]
+        if len(body) > BODY_MAX:
+            out.append(Reply(text=body, **base))
+            body = ""
+        out.append(Reply(text=body or "👇", buttons=reply.buttons, **base))
+    elif text:
+        out += [Reply(text=piece, **base) for piece in pieces(text, TEXT_MAX)]
+    if reply.document is not None:
+        out.append(Reply(text="", document=reply.document, **base))
+    if reply.venue is not None:
+        out.append(Reply(text="", venue=reply.venue, **base))
+    if reply.ask_contact:
+        out.append(Reply(text="", ask_contact=True, **base))
+    return out
+
+
 def _image(photo: str, caption: str) -> Part:
     body: dict[str, Any] = {"caption": caption} if caption else {}
     if photo.startswith("media:"):
