@@ -98,7 +98,8 @@ async def _digest_preview(settings: Settings) -> str:
             "",
             ngettext("{n} subscriber, {m} with news for them this week.",
                      "{n} subscribers, {m} with news for them this week.",
-                     len(digests)).format(n=len(digests), m=with_news),
+                     len(digests)).format(n=len(digests), m=with_news)
+            if digests else _("No subscriber yet."),
         ]
         return "\n".join(lines)
     finally:
@@ -122,16 +123,18 @@ async def _digest_send(settings: Settings, *, force: bool) -> str:
         try:
             run = await app.services.digest.start_week("telegram", forced=force)
             if run is None and not await app.services.digest.unfinished_runs("telegram"):
-                return _("This week's digest ({week}) has already been sent; --force sends "
-                         "it again.").format(week=app.services.digest.week())
+                return _("This week's news (week {week}) has already been sent; --force "
+                         "sends it again.").format(
+                    week=app.services.digest.week().partition("-W")[2].lstrip("0"))
             reports = await channel.deliver_digests(progress=_progress_bar)
         finally:
             await channel.application.shutdown()
         print(file=sys.stderr)
-        return "\n".join(_("Digest {week}: {sent} sent, {no_news} without news (not sent), "
-                           "{unsubscribed} unsubscribed meanwhile, {blocked} blocked the bot, "
-                           "{failed} failed.").format(**report.model_dump())
-                         for report in reports)
+        return "\n".join(_("News of week {week}: sent {sent}; without news (not sent) "
+                           "{no_news}; unsubscribed meanwhile {unsubscribed}; blocked the "
+                           "bot {blocked}; failed {failed}.").format(
+            **{**report.model_dump(), "week": report.week.partition("-W")[2].lstrip("0")})
+            for report in reports)
     finally:
         await app.close()
 

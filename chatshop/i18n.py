@@ -73,8 +73,13 @@ def _money(cents: int) -> str:
 
 
 def format_day(moment: datetime, tz: ZoneInfo) -> str:
-    """``samedi 28 novembre`` for a UTC moment, in the territory's timezone."""
-    return format_date(moment.astimezone(tz), "EEEE d MMMM", locale=french())
+    """``samedi 28 novembre`` for a UTC moment, in the territory's timezone (and
+    ``mardi 1er décembre``: the first of the month is written so in French)."""
+    local = moment.astimezone(tz)
+    if local.day == 1:
+        return format_date(local, "EEEE", locale=french()) + " 1er " + \
+            format_date(local, "MMMM", locale=french())
+    return format_date(local, "EEEE d MMMM", locale=french())
 
 
 def format_clock(moment: datetime | time, tz: ZoneInfo | None = None) -> str:

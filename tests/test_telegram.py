@@ -440,7 +440,7 @@ async def test_a_failure_halfway_through_a_reply_resends_only_the_rest(
     (made,) = await territory.services.reservations.of_customer(territory.customer.id)
     texts = [m.text for m in api.messages(jeanne.user)[before:]]
     assert [made.code in text for text in texts] == [True, False]  # proof once, then...
-    assert texts[-1].startswith("📱 Pour partager")  # ...the contact key, from the outbox
+    assert texts[-1].startswith("📱 Pour donner")  # ...the contact key, from the outbox
     assert api.reply_keyboard(jeanne.user) is not None
 
 

@@ -101,4 +101,4 @@ def test_the_command_line_preview_shows_the_digest_and_the_subscribers(
     out = capsys.readouterr().out
     assert "Cette semaine dans les boutiques" in out
     assert "Miel de châtaignier 500 g" in out
-    assert "0 abonné" in out
+    assert "Aucun abonné pour l’instant." in out

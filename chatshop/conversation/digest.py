@@ -102,15 +102,26 @@ def digest_summary(digest: Digest) -> str:
     return ", ".join(parts)
 
 
-def digest_reply(digest: Digest, territory: str, *, full: bool = False) -> Reply:
-    """The digest message with its buttons: the first products to open, everything,
-    and the one-tap unsubscribe that every digest carries."""
+def digest_reply(digest: Digest, territory: str, *, full: bool = False,
+                 reader: str = "subscriber") -> Reply:
+    """The digest message with its buttons: the first products to open, « see
+    everything » when not all is shown, and for a subscriber the one-tap unsubscribe
+    every digest carries (``reader``: ``subscriber``, ``visitor`` — offered to
+    subscribe —, or ``operator`` for a preview)."""
     products = [*digest.new, *digest.back_in_stock][:ITEM_BUTTONS]
     rows: list[tuple[Button, ...]] = [
         (Button(label=f"🛍 {p.name}"[:40], payload=f"p:{p.id}"),) for p in products]
-    rows.append((Button(label=_("📰 See everything"), payload="na"),
-                 Button(label=_("🔕 Unsubscribe"), payload="un")))
-    return say(digest_text(digest, territory, limit=None if full else DIGEST_MAX), *rows)
+    text = digest_text(digest, territory, limit=None if full else DIGEST_MAX)
+    last: list[Button] = []
+    if not full and text != digest_text(digest, territory, limit=None):
+        last.append(Button(label=_("📰 See everything"), payload="na"))
+    if reader == "subscriber":
+        last.append(Button(label=_("🔕 Unsubscribe"), payload="un"))
+    elif reader == "visitor":
+        last.append(Button(label=_("📰 Get it every week"), payload="nw"))
+    if last:
+        rows.append(tuple(last))
+    return say(text, *rows)
 
 
 # -- subscribing ------------------------------------------------------------------------
@@ -123,11 +134,10 @@ def _when(ctx: Context) -> str:
 
 
 def _consent(ctx: Context) -> str:
-    return _("📰 The weekly digest: {when}, one message with what is new in the shops you "
-             "follow (new products, back in stock, their news, holiday closures). Nothing "
-             "else. To stop it: the « Unsubscribe » button under each digest, or "
-             "/desabonnement. Choosing below means you agree to receive it.").format(
-        when=_when(ctx))
+    return _("📰 The news of the week: {when}, one message with what is new in the shops "
+             "you follow.\nNothing else, ever.\nTo stop: the « Unsubscribe » button under "
+             "each message, or /desabonnement.\nBy tapping « The whole territory », « Some "
+             "communes » or « Some shops », you agree to receive it.").format(when=_when(ctx))
 
 
 def _choices() -> tuple[Button, ...]:
@@ -244,10 +254,12 @@ async def unsubscribe(ctx: Context, args: list[str]) -> list[Reply]:
     """One tap, from any digest: no more digests, consent forgotten."""
     if await ctx.services.digest.unsubscribe(ctx.user.id):
         text = _("🔕 Done: you will not receive the weekly digest any more. You can come "
-                 "back whenever you like: /abonnement.")
+                 "back whenever you like.")
+        again = _("📰 Subscribe again")
     else:
-        text = _("You are not subscribed to the weekly digest. To subscribe: /abonnement.")
-    return [say(text)]
+        text = _("You are not subscribed to the weekly digest.")
+        again = _("📰 Get it every week")
+    return [say(text, (Button(label=again, payload="nw"),))]
 
 
 @press("na")
@@ -257,7 +269,9 @@ async def this_week(ctx: Context, args: list[str]) -> list[Reply]:
     if digest.empty:
         return [say(_("Nothing new this week in the shops you follow."),
                     (Button(label=_("🏘 Shops"), payload="c"),))]
-    return [digest_reply(digest, ctx.territory, full=True)]
+    subscribed = await ctx.services.digest.subscription(ctx.user.id) is not None
+    return [digest_reply(digest, ctx.territory, full=True,
+                         reader="subscriber" if subscribed else "visitor")]
 
 
 # -- the operator -----------------------------------------------------------------------
@@ -285,7 +299,7 @@ async def digest_preview(ctx: Context, args: list[str]) -> list[Reply]:
         return [say(_("Nothing new in the territory this week: the digest would be empty."),
                     back="ow")]
     return [say(_("👁 Preview, sent to you only:"), back="ow"),
-            digest_reply(digest, ctx.territory)]
+            digest_reply(digest, ctx.territory, reader="operator")]
 
 
 @press("ows")
@@ -312,8 +326,8 @@ async def _send(ctx: Context, *, forced: bool) -> list[Reply]:
     if not any(run is not None for run in started):
         return [say(_("This week's digest has already been sent. Send it again anyway?"),
                     (Button(label=_("📤 Send again"), payload="owf"),), back="ow")]
-    return [say(_("📤 The digest is on its way; subscribers receive it within minutes."),
-                back="ow")]
+    return [say(_("📤 On its way: subscribers with news since their last digest receive it "
+                  "within minutes."), back="ow")]
 
 
 # -- delivering a run -------------------------------------------------------------------

@@ -305,6 +305,16 @@ async def product_more(ctx: Context, args: list[str]) -> list[Reply]:
 async def delete_ask(ctx: Context, args: list[str]) -> list[Reply]:
     """Deleting cannot be undone: ask once more."""
     product = await _managed(ctx, arg(args, 0, "product"))
+    if product.reserved:
+        return [say(ngettext(
+            "« {name} » is still reserved ({n}). Mark the reservation « collected » or "
+            "cancel it, then delete the product. Meanwhile you can hide it.",
+            "« {name} » is still reserved ({n}). Mark the reservations « collected » or "
+            "cancel them, then delete the product. Meanwhile you can hide it.",
+            product.reserved).format(name=product.name, n=product.reserved),
+            (Button(label=_("🙈 Hide"), payload=f"sh:{product.id}"),
+             Button(label=_("📋 Reservations"), payload=f"dr:{product.shop_id}")),
+            back=f"pp:{product.id}")]
     return [say(_("Delete « {name} » for good? It leaves your list, the search and "
                   "customers' baskets; past reservations keep its name. To take it off "
                   "sale for a while, hide it instead.").format(name=product.name),
