@@ -85,8 +85,7 @@ async def help_(ctx: Context, args: list[str]) -> list[Reply]:
         _("• Reserve: the shop keeps your items until the time shown."),
         _("• You pay and collect in the shop. No online payment, no delivery."),
         _("• /panier: your basket · /reservations: your reservations · /menu: the menu"),
-        _("• /nouvelles: the news of the week, every Friday if you like · /desabonnement: "
-          "stop it"),
+        _("• /nouvelles: the news of the week, if you like · /desabonnement: stop it"),
         _("• /mesdonnees: your data · /effacer: erase your data"),
     ]
     if ctx.shop_ids:
