@@ -283,7 +283,8 @@ class FakeMessage:
         return [[_reply_button_text(b) for b in row] for row in self.reply_markup["keyboard"]]
 
     def to_json(self, *, with_reply: bool = True) -> JSON:
-        """The ``Message`` object, as the Bot API returns and sends it."""
+        """The ``Message`` object, as the Bot API returns and sends it (sharing the
+        stored parts: it is serialised at once, or copied where it is kept)."""
         data: JSON = {
             "message_id": self.message_id,
             "from": self.sender,
@@ -297,24 +298,24 @@ class FakeMessage:
         if self.kind == "text":
             data["text"] = self.text
             if self.entities:
-                data["entities"] = _copy_json(self.entities)
+                data["entities"] = (self.entities)
         elif self.text is not None:
             data["caption"] = self.text
             if self.entities:
-                data["caption_entities"] = _copy_json(self.entities)
+                data["caption_entities"] = (self.entities)
         if self.photo_sizes:
-            data["photo"] = _copy_json(self.photo_sizes)
+            data["photo"] = (self.photo_sizes)
         if self.document is not None:
             data["document"] = self.document.to_json()
         if self.venue is not None:
-            data["venue"] = _copy_json(self.venue)
+            data["venue"] = (self.venue)
         if self.location is not None:
-            data["location"] = _copy_json(self.location)
+            data["location"] = (self.location)
         if self.contact is not None:
-            data["contact"] = _copy_json(self.contact)
+            data["contact"] = (self.contact)
         if self.reply_markup and "inline_keyboard" in self.reply_markup:
             # Only inline keyboards are part of a Message; reply keyboards stay in the client.
-            data["reply_markup"] = _copy_json(self.reply_markup)
+            data["reply_markup"] = (self.reply_markup)
         return data
 
 
@@ -1120,7 +1121,8 @@ class FakeBotAPI:
         token, method, file_path = _parse_url(url)
         if http_method.upper() == "GET" or file_path is not None:
             return self._serve_download(token, file_path or "", url)
-        params: JSON = _copy_json(dict(request_data.parameters)) if request_data else {}
+        # python-telegram-bot builds these afresh for every request: kept as they are.
+        params: JSON = dict(request_data.parameters) if request_data else {}
         if request_data is not None:
             _ = request_data.json_parameters  # what goes on the wire must be JSON-encodable
         files = _uploaded_files(request_data)
@@ -1254,7 +1256,7 @@ class FakeBotAPI:
             if generation != self._poll_generation:
                 raise _ApiError(409, _POLL_CONFLICT)
             if self._updates:
-                return _copy_json(self._updates[:limit])
+                return self._updates[:limit]  # serialised into the answer at once
             remaining = deadline - loop.time()
             if remaining <= 0:
                 if read_timeout is not None and poll > read_timeout:
