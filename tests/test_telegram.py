@@ -178,7 +178,7 @@ async def test_a_shopkeeper_adds_a_product_by_photo_and_handles_a_reservation(
     (soap,) = page.items
     assert (soap.name, soap.price_cents, soap.on_hand) == ("Savon lavande", 650, 12)
     largest = photo["message"]["photo"][-1]["file_id"]
-    assert soap.photos == {"telegram": largest}
+    assert soap.photos["telegram"] == largest  # (and a kept copy for WhatsApp)
 
     await jeanne.send("savon lavande")
     await jeanne.press("Savon lavande")
@@ -538,3 +538,15 @@ async def test_a_photo_taken_on_whatsapp_is_shown_on_telegram(
     card = api.last(jeanne.user)
     assert card.photo is not None  # uploaded from the kept bytes
     assert "Savon lavande" in card.text
+
+
+async def test_a_photo_taken_on_telegram_is_kept_for_whatsapp(
+        territory: Territory, channel: TelegramChannel, lea: Phone, api: FakeBotAPI) -> None:
+    await lea.handled(api.send_photo(lea.user, TINY_PNG, caption="Savon lavande 6,50 € x12"))
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    (soap,) = page.items
+    assert soap.photos["telegram"].startswith("media:") is False  # Telegram's own file id
+    kept = await channel.services.delivery.media(soap.photos["whatsapp"])
+    assert kept is not None
+    assert kept[1] == TINY_PNG

@@ -21,6 +21,7 @@ from chatshop.conversation.context import Context, say
 from chatshop.conversation.handlers import answer, arg, command, press
 from chatshop.conversation.messages import Button, Document, Reply
 from chatshop.domain.models import (
+    Channel,
     HostingStatus,
     OpeningInterval,
     Product,
@@ -518,15 +519,25 @@ async def set_category(ctx: Context, args: list[str]) -> list[Reply]:
     return [_product_admin(product)]
 
 
-async def photo(ctx: Context, file_ref: str, caption: str) -> list[Reply]:
+def _elsewhere(ctx: Context, kept: str | None) -> list[Channel]:
+    """The other platforms a kept copy of a photo is for."""
+    others: list[Channel] = ["telegram", "whatsapp"]
+    return [] if kept is None else [c for c in others if c != ctx.channel]
+
+
+async def photo(ctx: Context, file_ref: str, caption: str,
+                kept: str | None = None) -> list[Reply]:
     """A shopkeeper's photo: with a caption it is a new product; without one it is the
-    photo of the product just added."""
+    photo of the product just added. A kept copy (``kept``) is what the other platforms
+    show."""
     from chatshop.domain.captions import guess_category, parse_caption
     shop_id = await _my_shop(ctx, [])
     waiting = ctx.awaiting() or {}
     if waiting.get("kind") == "shop_photo":
         shop = await ctx.services.shops.set_photo(ctx.actor, int(waiting.get("shop", 0)),
                                                   ctx.channel, file_ref)
+        for other in _elsewhere(ctx, kept):
+            await ctx.services.shops.set_photo(ctx.actor, shop.id, other, str(kept))
         ctx.done_waiting()
         return [say(_("📷 Photo of {shop} updated.").format(shop=shop.name),
                     back=f"st:{shop.id}")]
@@ -534,6 +545,8 @@ async def photo(ctx: Context, file_ref: str, caption: str) -> list[Reply]:
         if waiting.get("kind") == "photo":
             product = await ctx.services.catalogue.set_photo(
                 ctx.actor, int(waiting.get("product", 0)), ctx.channel, file_ref)
+            for other in _elsewhere(ctx, kept):
+                await ctx.services.catalogue.set_photo(ctx.actor, product.id, other, str(kept))
             ctx.done_waiting()
             return [say(_("📷 Photo added to « {name} ».").format(name=product.name),
                         (Button(label=_("🛍 See the product"), payload=f"pp:{product.id}"),))]
@@ -548,6 +561,9 @@ async def photo(ctx: Context, file_ref: str, caption: str) -> list[Reply]:
         ctx.actor, shop_id, name=draft.name, price_cents=draft.price_cents,
         on_hand=draft.on_hand, category_id=category.id if category else None,
         photo=(ctx.channel, file_ref))
+    for other in _elsewhere(ctx, kept):
+        product = await ctx.services.catalogue.set_photo(ctx.actor, product.id, other,
+                                                         str(kept))
     replies = await _added(ctx, product)
     ctx.done_waiting()
     return replies

@@ -42,9 +42,13 @@ class Press(_Frozen):
 
 
 class PhotoIn(_Frozen):
+    """A photo: the platform's reference, and ``kept``, a copy chatshop keeps
+    (``media:…``) that other platforms can show, when the channel made one."""
+
     kind: Literal["photo"] = "photo"
     file_ref: str
     caption: str = ""
+    kept: str | None = None
 
 
 class DocumentIn(_Frozen):

@@ -135,10 +135,10 @@ class Conversation:
                 return await handler(ctx, rest.split(":") if rest else [])
             case Text(text=text):
                 return await self._text(ctx, text[:MAX_TEXT])
-            case PhotoIn(file_ref=file_ref, caption=caption):
+            case PhotoIn(file_ref=file_ref, caption=caption, kept=kept):
                 if not ctx.shop_ids:
                     return [say(_("Thank you! To find a product, simply type its name."))]
-                return await merchant.photo(ctx, file_ref, caption[:MAX_TEXT])
+                return await merchant.photo(ctx, file_ref, caption[:MAX_TEXT], kept)
             case DocumentIn(file_name=file_name, data=data, too_large=too_large):
                 if not ctx.shop_ids:
                     return [say(_("Sorry, only shopkeepers can send files here."))]

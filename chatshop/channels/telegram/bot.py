@@ -44,7 +44,7 @@ from chatshop.channels.telegram import render
 from chatshop.channels.telegram.inbound import person_of, to_inbound
 from chatshop.channels.telegram.menus import Menu, commands
 from chatshop.conversation.digest import Outcome, deliver_run
-from chatshop.conversation.messages import Command, Reply
+from chatshop.conversation.messages import Command, Inbound, PhotoIn, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
 from chatshop.domain.schedule import scheduled_in_week
@@ -259,12 +259,28 @@ class TelegramChannel:
             return
         if inbound is None or chat is None:
             return
+        if isinstance(inbound.event, PhotoIn):
+            inbound = await self._keep_photo(inbound, inbound.event)
         replies = await self.conversation.handle(inbound)
         await self._queue([r for r in replies if r.to is not None])
         await self._show(chat.id, [r for r in replies if r.to is None],
                          edit=_pressed_message(update))
         if _may_change_roles(inbound.event):
             await self._menu_for(int(inbound.user_id))
+
+    async def _keep_photo(self, inbound: Inbound, photo: PhotoIn) -> Inbound:
+        """A shopkeeper's photo is also kept by chatshop, so that WhatsApp can show it
+        (a Telegram file id means nothing there). Customers' photos are not fetched."""
+        session = await self.services.customers.session(CHANNEL, inbound.user_id)
+        if session is None or not session.memberships:
+            return inbound
+        try:
+            data = bytes(await (await self.bot.get_file(photo.file_ref)).download_as_bytearray())
+        except TelegramError as problem:
+            log.warning("photo %s not kept: %s", photo.file_ref, problem)
+            return inbound
+        kept = await self.services.delivery.keep_media(data, "image/jpeg")
+        return inbound.model_copy(update={"event": photo.model_copy(update={"kept": kept})})
 
     async def _show(self, chat_id: int, replies: list[Reply], *,
                     edit: Message | None) -> None:
