@@ -168,9 +168,11 @@ class SqliteOutboxRepository:
         await self._db.run_write(write)
 
     async def media(self, sha256: str) -> tuple[str, bytes] | None:
-        found = self._db.lookup("SELECT mime_type, data FROM media WHERE sha256 = ?",
-                                (sha256,))
-        return (found[0][0], bytes(found[0][1])) if found else None
+        # A photo may weigh megabytes: read by a pooled reader, not on the event loop.
+        async with self._db.read() as conn:
+            row = await rows.fetch_one(
+                conn, "SELECT mime_type, data FROM media WHERE sha256 = ?", (sha256,))
+        return (row[0], bytes(row[1])) if row is not None else None
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
         await self._update(
