@@ -57,6 +57,8 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from tests.fakes.changes import Changes
+
 if TYPE_CHECKING:
     from telegram._utils.types import ODVInput
 
@@ -828,7 +830,7 @@ class FakeBotAPI:
         self._open_queries: set[str] = set()
         self._photo_groups: dict[str, list[JSON]] = {}
         self._ids = itertools.count(1)
-        self._waiters: list[asyncio.Future[None]] = []
+        self._changes = Changes()
         self._poll_generation = 0
         self._handlers: dict[str, Handler] = {
             "getMe": lambda p, f: _copy_json(self.bot_user),
@@ -1083,26 +1085,8 @@ class FakeBotAPI:
         """Wait until ``predicate()`` is truthy and return its value. Re-checked after every call
         the fake receives, every update pushed, and every 20 ms (for state outside the fake).
         A predicate that raises counts as false; on timeout its last error is raised."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last_error: Exception | None = None
-        while True:
-            try:
-                value = predicate()
-            except Exception as exc:
-                value, last_error = None, exc
-            else:
-                last_error = None
-            if value:
-                return value
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = ", ".join(f"{c.method}:{c.outcome}" for c in self.calls[-8:])
-                message = f"condition not met within {timeout} s (last calls: {recent})"
-                if last_error is not None:
-                    raise AssertionError(message) from last_error
-                raise AssertionError(message)
-            await self._wait_change(min(remaining, 0.02))
+        return await self._changes.until(predicate, timeout, lambda: "last calls: " + ", ".join(
+                f"{c.method}:{c.outcome}" for c in self.calls[-8:]))
 
     # ---------------------------------------------------------------- serving requests
 
@@ -1753,29 +1737,14 @@ class FakeBotAPI:
         )
 
     def _notify(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            loop = waiter.get_loop()
-            if not waiter.done() and not loop.is_closed():
-                loop.call_soon_threadsafe(_wake, waiter)
+        self._changes.notify()
 
     async def _wait_change(self, seconds: float) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await asyncio.wait([waiter], timeout=seconds)
-        finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+        await self._changes.wait(seconds)
 
 
 # --------------------------------------------------------------------------------------------
 # Module-level helpers
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def _parse_url(url: str) -> tuple[str | None, str, str | None]:

@@ -88,6 +88,8 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 
+from tests.fakes.changes import Changes
+
 __all__ = [
     "API_VERSION",
     "DISPLAY_PHONE_NUMBER",
@@ -669,7 +671,7 @@ class FakeGraphAPI:
         self._window: deque[float] = deque()
         self._pair_windows: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
-        self._waiters: list[asyncio.Future[None]] = []
+        self._changes = Changes()
 
     # ---------------------------------------------------------------- wiring
 
@@ -1087,28 +1089,8 @@ class FakeGraphAPI:
         """Wait until ``predicate()`` is truthy and return its value. Re-checked after every
         request the fake receives, every payload built, and every 20 ms (for state outside the
         fake). A predicate that raises counts as false; on timeout its last error is raised."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last_error: Exception | None = None
-        while True:
-            try:
-                value = predicate()
-            except Exception as exc:
-                value, last_error = None, exc
-            else:
-                last_error = None
-            if value:
-                return value
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = ", ".join(
-                    f"{c.method} {c.path}:{c.status or c.outcome}" for c in self.sent[-8:]
-                )
-                message = f"condition not met within {timeout} s (last requests: {recent})"
-                if last_error is not None:
-                    raise AssertionError(message) from last_error
-                raise AssertionError(message)
-            await self._wait_change(min(remaining, 0.02))
+        return await self._changes.until(predicate, timeout, lambda: "last requests: " + ", ".join(
+                f"{c.method} {c.path}:{c.status or c.outcome}" for c in self.sent[-8:]))
 
     # ---------------------------------------------------------------- serving requests
 
@@ -1862,29 +1844,14 @@ class FakeGraphAPI:
         return f"no {what} {value!r} in {where} to {wa_id}; last offers: {offered}"
 
     def _notify(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            loop = waiter.get_loop()
-            if not waiter.done() and not loop.is_closed():
-                loop.call_soon_threadsafe(_wake, waiter)
+        self._changes.notify()
 
     async def _wait_change(self, seconds: float) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await asyncio.wait([waiter], timeout=seconds)
-        finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+        await self._changes.wait(seconds)
 
 
 # --------------------------------------------------------------------------------------------
 # Module-level helpers
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def _token(request: httpx.Request) -> str | None:
