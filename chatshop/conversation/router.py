@@ -10,7 +10,6 @@ the traceback going to the log only. Every reply offers a way on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from zoneinfo import ZoneInfo
@@ -34,6 +33,7 @@ from chatshop.conversation.messages import (
     Text,
     Unsupported,
 )
+from chatshop.conversation.turns import Turns
 from chatshop.domain import product_csv
 from chatshop.domain.models import Reservation, User
 from chatshop.errors import DomainError
@@ -57,8 +57,7 @@ class Conversation:
         self._store = store
         self._territory = territory
         self._tz = tz
-        # One lock per person with events in flight, and how many hold or wait for it.
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._turns: Turns[tuple[str, str]] = Turns()
 
     @property
     def territory(self) -> str:
@@ -66,18 +65,8 @@ class Conversation:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one event; notifications for other people come back with ``to`` set."""
-        key = (inbound.channel, inbound.user_id)
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await self._handle(inbound)
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._turns.of((inbound.channel, inbound.user_id)):
+            return await self._handle(inbound)
 
     async def _handle(self, inbound: Inbound) -> list[Reply]:
         services = self._services

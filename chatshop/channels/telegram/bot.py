@@ -46,6 +46,7 @@ from chatshop.channels.telegram.menus import Menu, commands
 from chatshop.conversation.digest import Outcome, deliver_run
 from chatshop.conversation.messages import Command, Inbound, PhotoIn, Reply
 from chatshop.conversation.router import Conversation
+from chatshop.conversation.turns import Turns
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
 from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
@@ -70,7 +71,7 @@ class OnePersonAtATime(BaseUpdateProcessor):
     # updates one person has queued hold slots while they wait for their turn.
     def __init__(self, max_concurrent_updates: int = 4_096) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._turns: Turns[int] = Turns()
 
     async def do_process_update(self, update: object,
                                 coroutine: Awaitable[Any]) -> None:
@@ -78,17 +79,8 @@ class OnePersonAtATime(BaseUpdateProcessor):
         if user is None:
             await coroutine
             return
-        lock, users = self._locks.get(user.id, (asyncio.Lock(), 0))
-        self._locks[user.id] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[user.id]
-            if users == 1:
-                del self._locks[user.id]
-            else:
-                self._locks[user.id] = (lock, users - 1)
+        async with self._turns.of(user.id):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -43,6 +43,7 @@ from chatshop.channels.whatsapp.inbound import (
 from chatshop.conversation.digest import Outcome, deliver_run, digest_summary
 from chatshop.conversation.messages import DocumentIn, Inbound, PhotoIn, Recipient, Reply
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
+from chatshop.conversation.turns import Turns
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
 from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
@@ -86,7 +87,7 @@ class WhatsAppChannel:
         self._digest_pace = SlidingWindow(digest_rate)
         self._digest_send_empty = digest_send_empty
         self._templates = (template_notification, template_digest, template_language)
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._turns: Turns[str] = Turns()
         self._tasks: set[asyncio.Task[None]] = set()
         self._media_ids: dict[str, str] = {}  # kept file -> media id uploaded for it
         self._early_failures: dict[str, WhatsAppStatus] = {}
@@ -189,17 +190,8 @@ class WhatsAppChannel:
 
     async def _in_order(self, message: WhatsAppMessage) -> None:
         """One person's messages one after the other, in the order they came."""
-        lock, users = self._locks.get(message.wa_id, (asyncio.Lock(), 0))
-        self._locks[message.wa_id] = (lock, users + 1)
-        try:
-            async with lock:
-                await self._converse(message)
-        finally:
-            lock, users = self._locks[message.wa_id]
-            if users == 1:
-                del self._locks[message.wa_id]
-            else:
-                self._locks[message.wa_id] = (lock, users - 1)
+        async with self._turns.of(message.wa_id):
+            await self._converse(message)
 
     async def _converse(self, message: WhatsAppMessage) -> None:
         if message.kind in ("reaction", "system", "unsupported_ignored"):

@@ -1,0 +1,22 @@
+"""One person's events one at a time and in order; different people side by side."""
+
+import asyncio
+
+from chatshop.conversation.turns import Turns
+
+
+async def test_one_key_takes_turns_in_order_and_others_run_meanwhile() -> None:
+    turns: Turns[str] = Turns()
+    seen: list[str] = []
+
+    async def work(key: str, name: str, pause: float) -> None:
+        async with turns.of(key):
+            seen.append(f"{name} starts")
+            await asyncio.sleep(pause)
+            seen.append(f"{name} ends")
+
+    await asyncio.gather(work("jeanne", "j1", 0.02), work("jeanne", "j2", 0),
+                         work("lea", "l1", 0))
+    assert seen.index("j1 ends") < seen.index("j2 starts")  # in order, one at a time
+    assert seen.index("l1 ends") < seen.index("j1 ends")  # Léa did not wait for Jeanne
+    assert len(turns) == 0  # nothing kept once idle
