@@ -403,3 +403,14 @@ async def test_a_followed_shop_that_closes_does_not_lock_the_subscription(
                                      ShopDetails(active=False))
     await jeanne.forge(f"nht:{territory.shop.id}:0")  # untick the remaining one
     assert await services.digest.subscription(territory.customer.id) is None
+
+
+async def test_the_week_s_run_starts_once_its_time_has_come(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
+    assert await services.digest.start_if_due("telegram") is None  # Thursday morning
+    clock.now = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # Friday 17:00 in Paris
+    assert await services.digest.start_if_due("telegram") is not None
+    clock.now += timedelta(hours=20)  # the job looks again on Saturday: nothing more
+    assert await services.digest.start_if_due("telegram") is None

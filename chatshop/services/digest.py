@@ -25,7 +25,7 @@ from chatshop.domain.models import (
     User,
 )
 from chatshop.domain.parsing import check_id
-from chatshop.domain.schedule import week_of
+from chatshop.domain.schedule import scheduled_in_week, week_of
 from chatshop.errors import InvalidInput, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
@@ -45,7 +45,6 @@ class DigestService:
         self._store = store
         self._access = access
         self._clock = clock
-        self.tz = tz
         self._tz = tz
         self.schedule = schedule  # weekday (Monday = 0) and local time of the sending
 
@@ -158,6 +157,15 @@ class DigestService:
             self._access.require_operator(actor)
         return await self._store.digest.start_run(channel, self.week(), self._clock(),
                                                   forced=forced)
+
+    async def start_if_due(self, channel: Channel) -> int | None:
+        """This week's run, once its time has come (the channels' scheduled job calls
+        this every few seconds; a bot down at that time still sends it later that
+        week); None if not due yet or already started."""
+        now = self._clock()
+        if now < scheduled_in_week(now, *self.schedule, self._tz):
+            return None
+        return await self.start_week(channel)
 
     async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
         return await self._store.digest.unfinished_runs(channel)

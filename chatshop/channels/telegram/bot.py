@@ -48,7 +48,6 @@ from chatshop.conversation.messages import Command, Inbound, PhotoIn, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.conversation.turns import Turns
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
-from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
 from chatshop.services import Services
 
@@ -419,10 +418,7 @@ class TelegramChannel:
 
     async def _digest_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Start this week's digest once its time has come, and deliver what is due."""
-        weekday, at = self.services.digest.schedule
-        now = self.services.clock()
-        if now >= scheduled_in_week(now, weekday, at, self.services.digest.tz):
-            await self.services.digest.start_week(CHANNEL)
+        await self.services.digest.start_if_due(CHANNEL)
         await self.deliver_digests()
 
     # -- menus ------------------------------------------------------------------------

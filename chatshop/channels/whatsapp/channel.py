@@ -45,7 +45,6 @@ from chatshop.conversation.messages import DocumentIn, Inbound, PhotoIn, Recipie
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
 from chatshop.conversation.turns import Turns
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
-from chatshop.domain.schedule import scheduled_in_week
 from chatshop.i18n import _
 from chatshop.services import Services
 
@@ -384,10 +383,7 @@ class WhatsAppChannel:
         await self.services.delivery.clean_up(CHANNEL, KEEP_EVENTS)
 
     async def _digest_job(self) -> None:
-        weekday, at = self.services.digest.schedule
-        now = self.services.clock()
-        if now >= scheduled_in_week(now, weekday, at, self.services.digest.tz):
-            await self.services.digest.start_week(CHANNEL)
+        await self.services.digest.start_if_due(CHANNEL)
         await self.deliver_digests()
 
     async def deliver_digests(self, progress: Callable[[DigestReport], None] | None = None
