@@ -414,3 +414,10 @@ async def test_the_week_s_run_starts_once_its_time_has_come(
     assert await services.digest.start_if_due("telegram") is not None
     clock.now += timedelta(hours=20)  # the job looks again on Saturday: nothing more
     assert await services.digest.start_if_due("telegram") is None
+
+
+async def test_a_forged_toggle_for_a_commune_that_does_not_exist_changes_nothing(
+        territory: Territory, jeanne: Chat) -> None:
+    await jeanne.forge("nct:999999:0")
+    assert "introuvable" in jeanne.text or "retiré" in jeanne.text
+    assert await territory.services.digest.subscription(territory.customer.id) is None

@@ -25,9 +25,9 @@ from chatshop.domain.models import (
     SubscriptionScope,
 )
 from chatshop.domain.schedule import next_digest_time
-from chatshop.errors import NotFound
 from chatshop.i18n import _, format_clock, format_moment, format_money, ngettext, weekday_name
 from chatshop.services import Services
+from chatshop.services.digest import followed
 
 log = logging.getLogger(__name__)
 
@@ -177,16 +177,21 @@ async def follow_territory(ctx: Context, args: list[str]) -> list[Reply]:
                                                   payload="na"),))]
 
 
+def _toggles(items: list[tuple[int, str]], chosen: frozenset[int], verb: str,
+             offset: int) -> list[tuple[Button, ...]]:
+    return [(Button(label=("✅ " if item_id in chosen else "◻️ ") + name,
+                    payload=f"{verb}:{item_id}:{offset}"),) for item_id, name in items]
+
+
 @press("nc")
 async def choose_communes(ctx: Context, args: list[str]) -> list[Reply]:
     """Communes to follow, each a toggle (✅ followed)."""
     offset = arg(args, 0) if args else 0
-    found = await ctx.services.digest.subscription(ctx.user.id)
-    chosen = found.commune_ids if found and found.scope is SubscriptionScope.COMMUNES \
-        else frozenset()
+    chosen = followed(await ctx.services.digest.subscription(ctx.user.id),
+                      SubscriptionScope.COMMUNES)
     communes = await ctx.services.shops.communes()
-    rows = [(Button(label=("✅ " if c.id in chosen else "◻️ ") + c.name,
-                    payload=f"nct:{c.id}:{offset}"),) for c in communes[offset:offset + PAGE]]
+    rows = _toggles([(c.id, c.name) for c in communes[offset:offset + PAGE]], chosen,
+                    "nct", offset)
     if offset + PAGE < len(communes):
         rows.append((Button(label=_("Next ▶️"), payload=f"nc:{offset + PAGE}"),))
     return [say(_("Tap the communes whose shops you want to follow (tap again to stop):"),
@@ -195,29 +200,19 @@ async def choose_communes(ctx: Context, args: list[str]) -> list[Reply]:
 
 @press("nct")
 async def toggle_commune(ctx: Context, args: list[str]) -> list[Reply]:
-    commune_id, offset = arg(args, 0, "commune"), arg(args, 1)
-    found = await ctx.services.digest.subscription(ctx.user.id)
-    chosen = set(found.commune_ids) if found and found.scope is SubscriptionScope.COMMUNES \
-        else set()
-    chosen ^= {commune_id}
-    if chosen:
-        await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.COMMUNES,
-                                            commune_ids=sorted(chosen))
-    else:
-        await ctx.services.digest.unsubscribe(ctx.user.id)
-    return await choose_communes(ctx, [str(offset)])
+    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.COMMUNES,
+                                     arg(args, 0, "commune"))
+    return await choose_communes(ctx, [str(arg(args, 1))])
 
 
 @press("nh")
 async def choose_shops(ctx: Context, args: list[str]) -> list[Reply]:
     """Shops to follow, each a toggle (✅ followed)."""
     offset = arg(args, 0) if args else 0
-    found = await ctx.services.digest.subscription(ctx.user.id)
-    chosen = found.shop_ids if found and found.scope is SubscriptionScope.SHOPS \
-        else frozenset()
+    chosen = followed(await ctx.services.digest.subscription(ctx.user.id),
+                      SubscriptionScope.SHOPS)
     page = await ctx.services.shops.browse(offset=offset, limit=PAGE)
-    rows = [(Button(label=("✅ " if s.id in chosen else "◻️ ") + s.name,
-                    payload=f"nht:{s.id}:{offset}"),) for s in page.items]
+    rows = _toggles([(s.id, s.name) for s in page.items], chosen, "nht", offset)
     if page.has_next:
         rows.append((Button(label=_("Next ▶️"), payload=f"nh:{offset + PAGE}"),))
     return [say(_("Tap the shops you want to follow (tap again to stop):"), *rows,
@@ -226,26 +221,9 @@ async def choose_shops(ctx: Context, args: list[str]) -> list[Reply]:
 
 @press("nht")
 async def toggle_shop(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id, offset = arg(args, 0, "shop"), arg(args, 1)
-    found = await ctx.services.digest.subscription(ctx.user.id)
-    chosen = set(found.shop_ids) if found and found.scope is SubscriptionScope.SHOPS \
-        else set()
-    chosen ^= {shop_id}
-    chosen = {s for s in chosen if s == shop_id or await _still_open(ctx, s)}
-    if chosen:
-        await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.SHOPS,
-                                            shop_ids=sorted(chosen))
-    else:
-        await ctx.services.digest.unsubscribe(ctx.user.id)
-    return await choose_shops(ctx, [str(offset)])
-
-
-async def _still_open(ctx: Context, shop_id: int) -> bool:
-    """A followed shop may have closed for good since: it is dropped, not an error."""
-    try:
-        return (await ctx.services.shops.get(shop_id)).active
-    except NotFound:
-        return False
+    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.SHOPS,
+                                     arg(args, 0, "shop"))
+    return await choose_shops(ctx, [str(arg(args, 1))])
 
 
 @press("un")

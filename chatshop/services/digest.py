@@ -92,6 +92,27 @@ class DigestService:
             communes if scope is SubscriptionScope.COMMUNES else [],
             shops if scope is SubscriptionScope.SHOPS else [], self._clock())
 
+    async def toggle(self, user_id: int, scope: SubscriptionScope, item_id: int
+                     ) -> Subscription | None:
+        """Follow one more commune or shop (``scope``), or stop following it; following
+        nothing any more ends the subscription (None). What was followed and has gone
+        since (a shop closed for good) is dropped on the way."""
+        found = await self._store.digest.subscription(user_id)
+        chosen = set(followed(found, scope)) ^ {check_id(item_id, scope.value)}
+        chosen = {c for c in chosen if c == item_id or await self._exists(scope, c)}
+        if not chosen:
+            await self.unsubscribe(user_id)
+            return None
+        if scope is SubscriptionScope.COMMUNES:
+            return await self.subscribe(user_id, scope, commune_ids=sorted(chosen))
+        return await self.subscribe(user_id, scope, shop_ids=sorted(chosen))
+
+    async def _exists(self, scope: SubscriptionScope, item_id: int) -> bool:
+        if scope is SubscriptionScope.COMMUNES:
+            return await self._store.shops.commune(item_id) is not None
+        shop = await self._store.shops.get(item_id)
+        return shop is not None and shop.active
+
     async def unsubscribe(self, user_id: int) -> bool:
         """Stop the digest (and forget the consent); False if there was none."""
         return await self._store.digest.unsubscribe(user_id)
@@ -191,6 +212,16 @@ class DigestService:
 
     async def subscriber_count(self) -> int:
         return await self._store.digest.count()
+
+
+def followed(subscription: Subscription | None, scope: SubscriptionScope) -> frozenset[int]:
+    """The communes or shops (``scope``) a subscription follows; none if it follows
+    something else (the whole territory, the other kind)."""
+    if subscription is None or subscription.scope is not scope:
+        return frozenset()
+    if scope is SubscriptionScope.COMMUNES:
+        return subscription.commune_ids
+    return subscription.shop_ids
 
 
 def _digest_for(subscription: Subscription, user: User, since: datetime,
