@@ -16,11 +16,12 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from telegram.error import InvalidToken, NetworkError
 
 from chatshop import __version__
-from chatshop.app import serve, start, telegram_channel
+from chatshop.app import serve, start, telegram_channel, whatsapp_channel
 from chatshop.channels.console import ConsoleChat, Identity
 from chatshop.channels.console import run as run_console
 from chatshop.channels.links import territory_links
@@ -37,7 +38,7 @@ from chatshop.demo import (
     DemoShop,
     seed_demo,
 )
-from chatshop.domain.models import DigestReport, User
+from chatshop.domain.models import Channel, DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, ngettext
 from chatshop.services import Services, build_services
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "CHATSHOP_TELEGRAM_TOKEN); WhatsApp links come with "
                                      "CHATSHOP_WHATSAPP_NUMBER")
     digest = commands.add_parser(
-        "digest", help="the weekly digest: preview it, or send it now (Telegram)")
+        "digest", help="the weekly digest: preview it, or send it now (Telegram, WhatsApp)")
     digest.add_argument("action", choices=["preview", "send"])
     digest.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
     digest.add_argument("--force", action="store_true",
@@ -115,28 +116,51 @@ def _progress_bar(report: DigestReport) -> None:
 
 
 async def _digest_send(settings: Settings, *, force: bool) -> str:
-    """This week's digest to every Telegram subscriber now, with a progress bar."""
+    """This week's digest to every subscriber now, on each channel configured (Telegram,
+    WhatsApp), with a progress bar and a report per channel."""
     app = await start(settings)
     try:
-        channel = telegram_channel(app)
-        await channel.application.initialize()
-        try:
-            run = await app.services.digest.start_week("telegram", forced=force)
-            if run is None and not await app.services.digest.unfinished_runs("telegram"):
-                return _("This week's news (week {week}) has already been sent; --force "
-                         "sends it again.").format(
-                    week=app.services.digest.week().partition("-W")[2].lstrip("0"))
-            reports = await channel.deliver_digests(progress=_progress_bar)
-        finally:
-            await channel.application.shutdown()
-        print(file=sys.stderr)
-        return "\n".join(_("News of week {week}: sent {sent}; without news (not sent) "
-                           "{no_news}; unsubscribed meanwhile {unsubscribed}; blocked the "
-                           "bot {blocked}; failed {failed}.").format(
-            **{**report.model_dump(), "week": report.week.partition("-W")[2].lstrip("0")})
-            for report in reports)
+        senders: list[tuple[Channel, Any]] = []
+        if settings.telegram_token is not None or not settings.whatsapp_enabled:
+            senders.append(("telegram", telegram_channel(app)))  # (says what is missing)
+        if settings.whatsapp_enabled:
+            senders.append(("whatsapp", whatsapp_channel(app, jobs=False)))
+        lines: list[str] = []
+        for name, sender in senders:
+            digest = app.services.digest
+            if await digest.start_week(name, forced=force) is None \
+                    and not await digest.unfinished_runs(name):
+                lines.append(_("This week's news (week {week}) has already been sent; "
+                               "--force sends it again.").format(week=_week(digest.week())))
+                continue
+            reports = await _deliver_with(name, sender)
+            print(file=sys.stderr)
+            lines += [_("News of week {week}: sent {sent}; without news (not sent) "
+                        "{no_news}; unsubscribed meanwhile {unsubscribed}; blocked the "
+                        "bot {blocked}; failed {failed}.").format(
+                **{**report.model_dump(), "week": _week(report.week)}) for report in reports]
+        return "\n".join(lines)
     finally:
         await app.close()
+
+
+async def _deliver_with(name: Channel, sender: Any) -> list[DigestReport]:
+    """Deliver the unfinished runs through one channel, set up for this alone."""
+    if name == "telegram":
+        await sender.application.initialize()
+        try:
+            return list(await sender.deliver_digests(progress=_progress_bar))
+        finally:
+            await sender.application.shutdown()
+    try:
+        return list(await sender.deliver_digests(progress=_progress_bar))
+    finally:
+        await sender.stop()
+
+
+def _week(iso_week: str) -> str:
+    """« 2026-W48 » -> « 48 »."""
+    return iso_week.partition("-W")[2].lstrip("0")
 
 
 async def _run(settings: Settings) -> None:

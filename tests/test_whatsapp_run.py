@@ -78,3 +78,43 @@ def test_a_missing_whatsapp_setting_is_one_line(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "CHATSHOP_WHATSAPP_PHONE_NUMBER_ID" in err
+
+
+def test_digest_send_delivers_to_whatsapp_subscribers_with_a_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import chatshop.app
+    import chatshop.cli
+    from chatshop.domain.models import SubscriptionScope
+
+    database = str(tmp_path / "demo.db")
+    assert main(["seed-demo", "--database", database]) == 0
+    for name, value in (("TOKEN", TOKEN), ("PHONE_NUMBER_ID", PHONE_NUMBER_ID),
+                        ("APP_SECRET", "s3cret"), ("VERIFY_TOKEN", "v")):
+        monkeypatch.setenv(f"CHATSHOP_WHATSAPP_{name}", value)
+    monkeypatch.setenv("CHATSHOP_DATABASE", database)
+
+    async def subscribe() -> None:
+        app = await start(load_settings())
+        person = await app.services.customers.seen("whatsapp", "33612345678", "Jeanne")
+        await app.services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+        await app.close()
+
+    asyncio.run(subscribe())
+    api = FakeGraphAPI()
+    api.user_wrote("33612345678")  # she wrote just now: inside her 24-hour window
+
+    def fake_whatsapp(app: object, **options: object) -> object:
+        return chatshop.app.whatsapp_channel(
+            app, session=httpx.AsyncClient(transport=api.transport()), **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chatshop.cli, "whatsapp_channel", fake_whatsapp)
+    capsys.readouterr()
+    assert main(["digest", "send"]) == 0
+    out = capsys.readouterr().out
+    assert "envoyées 1" in out
+    received = len(api.messages_to("33612345678"))
+    assert received  # the digest reached her (its list as WhatsApp messages)
+    assert main(["digest", "send"]) == 0  # a second time the same week: nothing
+    assert "déjà parties" in capsys.readouterr().out
+    assert len(api.messages_to("33612345678")) == received
