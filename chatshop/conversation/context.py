@@ -103,8 +103,13 @@ def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
 def say(text: str, *rows: tuple[Button, ...], back: str | None = None,
         edit: bool = False, photo: str | None = None) -> Reply:
     """A reply with ``rows`` of buttons and, always, a way on (« Menu »; « Back » too
-    when there is one and the screen has room for it: 8 buttons at most)."""
+    when there is one and the screen has room for it: 8 buttons at most). A way on that
+    a row already offers (« No » going to the menu) is not repeated: WhatsApp refuses
+    two buttons with the same id."""
     way_on = back_and_menu(back)
     if sum(len(row) for row in rows) + len(way_on) > MAX_BUTTONS:
         way_on = (menu_button(),)
-    return Reply(text=text, buttons=(*rows, way_on), edit=edit, photo=photo)
+    offered = {button.payload for row in rows for button in row}
+    way_on = tuple(button for button in way_on if button.payload not in offered)
+    return Reply(text=text, buttons=(*rows, way_on) if way_on else rows, edit=edit,
+                 photo=photo)

@@ -217,11 +217,12 @@ async def _tell_customer_of(ctx: Context, reservation: Reservation) -> None:
 
 
 async def tell_staff(ctx: Context, reservation: Reservation, text: str) -> None:
-    """Tell everyone who runs the pickup shop (and the makers of hosted lines)."""
+    """Tell everyone who runs the pickup shop (and the makers of hosted lines). The news
+    is marked as regarding the reservation: erasing the customer's data finds it."""
     for shop_id in sorted(reservation.shops_to_notify):
         for person in await ctx.services.shops.people_to_notify(shop_id):
             if person.id != ctx.user.id:
-                ctx.notify(person, say(text))
+                ctx.notify(person, say(text).model_copy(update={"regarding": reservation.id}))
 
 
 # -- products --------------------------------------------------------------------------
@@ -713,6 +714,7 @@ async def ask_shop_photo(ctx: Context, args: list[str]) -> list[Reply]:
 @press("sv")
 async def toggle_holiday(ctx: Context, args: list[str]) -> list[Reply]:
     shop_id = arg(args, 0, "shop")
+    await ctx.services.shops.staff(ctx.actor, shop_id)  # staff only, before asking anything
     found = await ctx.services.shops.get(shop_id)
     if found.on_holiday:
         await ctx.services.shops.set_holiday(ctx.actor, shop_id, False)

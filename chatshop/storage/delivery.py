@@ -15,8 +15,10 @@ from chatshop.storage.database import Database, GroupedWrites
 
 def _mark_handled(conn: sqlite3.Connection,
                   events: list[tuple[str, Channel, str]]) -> list[None]:
-    conn.executemany("UPDATE inbound_events SET handled_at = ? WHERE channel = ?"
-                     " AND event_id = ?", events)
+    # Once handled, only the id is needed (to recognise a redelivery): the payload, which
+    # names the person and holds what they wrote, is dropped.
+    conn.executemany("UPDATE inbound_events SET handled_at = ?, payload = '{}'"
+                     " WHERE channel = ? AND event_id = ?", events)
     return [None] * len(events)
 
 

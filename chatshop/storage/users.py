@@ -66,15 +66,20 @@ class SqliteUserRepository:
         return rows.user(row)
 
     async def forget(self, user_id: int) -> None:
-        """Erase what identifies a person: name, phone, basket, conversation state. Their
-        past reservations stay (the shops' records) but no longer name them."""
+        """Erase what identifies a person: name, phone, platform id (on WhatsApp, their
+        phone number), basket, conversation state, subscription, and the messages kept
+        in the outbox to them or about their reservations (which name them). Their past
+        reservations stay (the shops' records) but no longer name them; if they write
+        again, they are someone new."""
         async with self._db.write() as conn:
             await conn.execute(
-                "UPDATE users SET display_name = '', phone = NULL WHERE id = ?", (user_id,))
+                "DELETE FROM outbox WHERE (channel, recipient) ="
+                " (SELECT channel, external_id FROM users WHERE id = ?)"
+                " OR regarding IN (SELECT id FROM reservations WHERE user_id = ?)",
+                (user_id, user_id))
+            await conn.execute(
+                "UPDATE users SET display_name = '', phone = NULL,"
+                " external_id = 'erased:' || id WHERE id = ?", (user_id,))
             await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM conversation_states WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
-            # Messages not yet delivered to them may name them or their reservations.
-            await conn.execute(
-                "DELETE FROM outbox WHERE sent_at IS NULL AND (channel, recipient) ="
-                " (SELECT channel, external_id FROM users WHERE id = ?)", (user_id,))
