@@ -21,6 +21,8 @@ async def test_baskets_are_grouped_by_pickup_shop(territory: Territory) -> None:
     assert by_shop[territory.shop.id].total_cents == 2 * 850 + 550
     assert by_shop[territory.shop.id].item_count == 3
     assert by_shop[bakery.id].total_cents == 320
+    assert await services.baskets.item_count(me) == 4  # the menu's « Panier (4) »
+    assert await services.baskets.item_count(territory.owner_user.id) == 0
     # Nothing is held by a basket.
     assert (await services.catalogue.product(honey.id)).reserved == 0
 

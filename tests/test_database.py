@@ -2,12 +2,16 @@
 never writes, and the shop cache never brings back a shop as it was before a change."""
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatshop.domain.models import ShopDetails
-from chatshop.storage import Store
+from chatshop.storage import Store, rows
 from chatshop.storage.database import Database
 from chatshop.storage.shops import RecentShops
 from tests.conftest import Territory
@@ -64,3 +68,13 @@ def test_what_is_remembered_is_read_again_after_a_few_seconds() -> None:
     assert recent.communes() == {}
     now[0] = 5.5
     assert recent.communes() is None
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 30),
+                    timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"),
+                                               ZoneInfo("Pacific/Kiritimati")])))
+def test_times_are_stored_as_fixed_width_utc_text(moment: datetime) -> None:
+    text = rows.to_db_time(moment)
+    assert text == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert len(text) == 27
+    assert rows.from_db_time(text) == moment

@@ -27,8 +27,7 @@ QUANTITY_STEPS = (1, 2, 3, 5)
 
 
 async def menu(ctx: Context) -> Reply:
-    baskets = await ctx.services.baskets.baskets(ctx.user.id)
-    items = sum(b.item_count for b in baskets)
+    items = await ctx.services.baskets.item_count(ctx.user.id)
     rows: list[tuple[Button, ...]] = [
         (Button(label=_("🔎 Search"), payload="sq"),
          Button(label=_("🏘 Shops"), payload="c")),

@@ -50,6 +50,10 @@ class BasketService:
     async def baskets(self, user_id: int) -> list[Basket]:
         return await self._store.orders.baskets(user_id)
 
+    async def item_count(self, user_id: int) -> int:
+        """Units in all the customer's baskets: what the menu shows."""
+        return await self._store.orders.items_in_baskets(user_id)
+
     async def clear(self, user_id: int, shop_id: int | None = None) -> None:
         """Empty every basket, or only the one for ``shop_id``."""
         if shop_id is None:

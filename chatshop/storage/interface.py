@@ -274,6 +274,10 @@ class OrderRepository(Protocol):
         """The customer's baskets, one per pickup shop, oldest first."""
         ...
 
+    async def items_in_baskets(self, user_id: int) -> int:
+        """How many units the customer has in all their baskets (for the menu)."""
+        ...
+
     async def clear_basket(self, user_id: int, product_ids: Sequence[int] | None = None) -> None:
         ...
 

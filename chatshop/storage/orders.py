@@ -90,6 +90,11 @@ class SqliteOrderRepository:
                 (user_id, product_id, quantity, rows.to_db_time(now)),
             )
 
+    async def items_in_baskets(self, user_id: int) -> int:
+        found = self._db.lookup(
+            "SELECT COALESCE(SUM(quantity), 0) FROM basket_lines WHERE user_id = ?", (user_id,))
+        return int(found[0][0])
+
     async def baskets(self, user_id: int) -> list[Basket]:
         """The customer's baskets, one per pickup shop, oldest first."""
         async with self._db.read() as conn:

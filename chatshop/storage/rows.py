@@ -24,13 +24,14 @@ from chatshop.domain.models import (
     User,
 )
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
-
 
 def to_db_time(moment: datetime) -> str:
+    """``2026-11-26T14:09:53.123456Z``: UTC, fixed width, so text order is time order."""
     if moment.tzinfo is None:
         raise ValueError("chatshop stores aware datetimes only")
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+    # isoformat is several times faster than strftime and, in UTC with microseconds,
+    # writes the same fixed-width text (…T14:09:53.123456+00:00 -> …T14:09:53.123456Z).
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_db_time(text: str) -> datetime:

@@ -229,13 +229,17 @@ class TelegramChannel:
                              if str(update.update_id) in new)
 
     async def _process(self, update: Update) -> None:
-        # The spinner on the button stops at once, whatever follows.
-        await self._answer_callback(update)
+        # The spinner on the button stops at once, whatever follows: the answer goes
+        # out while the conversation works.
+        answered = asyncio.ensure_future(self._answer_callback(update)) \
+            if update.callback_query is not None else None
         try:
             await self._converse(update)
         except Exception:  # a bug of ours: logged; the update must not come back forever
             log.exception("update %s could not be handled", update.update_id)
         finally:
+            if answered is not None:
+                await answered
             await self.services.delivery.handled(CHANNEL, str(update.update_id))
 
     async def _converse(self, update: Update) -> None:
