@@ -1,19 +1,26 @@
 """Shared helpers for the hand-run benchmarks: a territory built the way the product
-builds it (operator, communes, shops by invite), statistics and the machine description.
+builds it (operator, communes, shops by invite), statistics, the machine description,
+and the figures every benchmark returns (``Figure``, ``Result``) with their table and
+JSON forms, for ``bench/run.py``.
 
 Not a test module: nothing here is collected by pytest.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import os
 import platform
 import sqlite3
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -88,13 +95,28 @@ def _cpu_model() -> str:
     return name or platform.machine() or "unknown CPU"
 
 
+def machine_info() -> dict[str, Any]:
+    """Where the figures were measured, as data (the JSON's ``machine``)."""
+    return {
+        "cpu": _cpu_model(),
+        "arch": platform.machine(),
+        "cores": os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "sqlite": sqlite3.sqlite_version,
+        "aiosqlite": aiosqlite.__version__,
+    }
+
+
 def machine_description() -> list[str]:
     """Lines saying where the figures were measured."""
+    info = machine_info()
     return [
-        f"machine : {_cpu_model()} ({platform.machine()}), os.cpu_count()={os.cpu_count()},"
-        f" {platform.system()} {platform.release()}",
-        f"python  : {sys.version.split()[0]} ({platform.python_implementation()}),"
-        f" sqlite {sqlite3.sqlite_version}, aiosqlite {aiosqlite.__version__}",
+        f"machine : {info['cpu']} ({info['arch']}), os.cpu_count()={info['cores']},"
+        f" {info['os']}",
+        f"python  : {info['python']} ({info['implementation']}),"
+        f" sqlite {info['sqlite']}, aiosqlite {info['aiosqlite']}",
     ]
 
 
@@ -124,3 +146,147 @@ def report_checks(failures: Sequence[str], all_passed: str) -> int:
         return 1
     print(all_passed)
     return 0
+
+
+# -- figures, as bench/run.py collects them ---------------------------------------------
+
+GoalOp = Literal[">=", "<=", "=="]
+
+
+def with_unit(text: str, unit: str) -> str:
+    """« 1 650/s », « 2.10 ms », « 0 »."""
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit.startswith(("/", "%", "×")) else f"{text} {unit}"
+
+
+def fmt_number(value: float | None) -> str:
+    """A figure for the table: spaces between thousands, fewer decimals as it grows."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "inf"
+    if value == int(value):
+        return f"{value:,.0f}".replace(",", " ")
+    size = abs(value)
+    if size >= 100:
+        text = f"{value:,.0f}"
+    elif size >= 10:
+        text = f"{value:,.1f}"
+    elif size >= 0.1 or size == 0:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3f}"
+    return text.replace(",", " ")
+
+
+@dataclass
+class Figure:
+    """One measured figure: its value, the baseline measured in the same run (if any) and
+    their ratio (``value / baseline`` unless given), and the goal the issue sets (if
+    any)."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    ratio: float | None = None
+    goal: float | None = None
+    goal_op: GoalOp | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.ratio is None and self.baseline is not None and self.baseline:
+            self.ratio = self.value / self.baseline
+
+    @property
+    def met(self) -> bool | None:
+        """None without a goal; False for a value that could not be measured."""
+        if self.goal is None or self.goal_op is None:
+            return None
+        if math.isnan(self.value):
+            return False
+        if self.goal_op == ">=":
+            return self.value >= self.goal
+        if self.goal_op == "<=":
+            return self.value <= self.goal
+        return self.value == self.goal
+
+    def goal_text(self) -> str:
+        if self.goal is None or self.goal_op is None:
+            return ""
+        goal = f"{self.goal:,g}".replace(",", " ")
+        return f"{self.goal_op} {with_unit(goal, self.unit)}"
+
+    def cells(self) -> list[str]:
+        """figure | value | baseline | ratio | goal | met."""
+        baseline = ""
+        if self.baseline is not None:
+            baseline = with_unit(fmt_number(self.baseline), self.unit)
+            if self.baseline_name:
+                baseline += f" ({self.baseline_name})"
+        met = {None: "", True: "yes", False: "NO"}[self.met]
+        return [self.name, with_unit(fmt_number(self.value), self.unit), baseline,
+                "" if self.ratio is None else f"{self.ratio:.2f}", self.goal_text(), met]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": _finite(self.value), "unit": self.unit,
+                "baseline": _finite(self.baseline), "baseline_name": self.baseline_name,
+                "ratio": _finite(self.ratio), "goal": self.goal, "goal_op": self.goal_op,
+                "goal_text": self.goal_text(), "met": self.met, "note": self.note}
+
+
+FIGURE_HEADERS = ["figure", "value", "baseline", "ratio", "goal", "met"]
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN nor infinity: null instead."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return value
+
+
+@dataclass
+class Result:
+    """What one benchmark measured (its figures) and the correctness checks that failed."""
+
+    benchmark: str
+    figures: list[Figure]
+    failures: list[str]
+    all_passed: str = "All checks passed."
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"benchmark": self.benchmark, "settings": self.settings,
+                "figures": [f.to_json() for f in self.figures], "failures": self.failures}
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The options a benchmark ran with, for the JSON (``--json`` itself left out)."""
+    return {k: v for k, v in vars(args).items() if k != "json"
+            and isinstance(v, str | int | float | bool | None)}
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write the figures and failed checks to FILE as JSON "
+                             "(what bench/run.py collects)")
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
+                    + "\n", encoding="utf-8")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+
+
+def finish(result: Result, args: argparse.Namespace) -> int:
+    """The end of a benchmark's own run: its JSON if asked, then the checks (exit
+    status 1 if one failed)."""
+    if getattr(args, "json", None):
+        write_json(Path(args.json), {"machine": machine_info(), "date": now_iso(),
+                                     **result.to_json()})
+    return report_checks(result.failures, result.all_passed)

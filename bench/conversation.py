@@ -24,7 +24,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from _common import machine_description, median, print_table, report_checks
+from _common import (
+    Figure,
+    Result,
+    add_json_option,
+    finish,
+    machine_description,
+    median,
+    print_table,
+    settings_of,
+)
 
 from chatshop.conversation.messages import Command, Event, Inbound, Press, Reply, Text
 from chatshop.conversation.router import Conversation
@@ -68,7 +77,8 @@ async def visit(handle: Callable[[Event], Awaitable[list[Reply]]], n: int,
         await send(Press(payload=reserve))
 
 
-async def run(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark, print its tables, and return its figures and failed checks."""
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
         store = await open_store(Path(folder) / "bench.db")
@@ -133,7 +143,15 @@ async def run(args: argparse.Namespace) -> int:
     verdict = "MET" if median(mix_rates) >= TARGET else "NOT MET"
     print(f"\nTarget >= {TARGET:,} inbound events/s: median {median(mix_rates):,.0f}/s -> "
           f"{verdict}")
-    return report_checks(failures, "No incident in any reply.")
+    figures = [Figure(f"conversation core events/s, {args.customers} customers",
+                      median(mix_rates), "/s", baseline=median(base_rates),
+                      baseline_name="« Aide » only", goal=TARGET, goal_op=">=")]
+    return Result("conversation", figures, failures, "No incident in any reply.",
+                  settings_of(args))
+
+
+async def run(args: argparse.Namespace) -> int:
+    return finish(await measure(args), args)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -142,6 +160,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline-presses", type=int, default=5)
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.rounds = 50, 2

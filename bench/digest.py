@@ -63,12 +63,16 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
 
 from _common import (
+    Figure,
+    Result,
     Territory,
+    add_json_option,
+    finish,
     machine_description,
     median,
     open_territory,
     print_table,
-    report_checks,
+    settings_of,
 )
 from search import (
     ALIMENTATION,
@@ -869,7 +873,33 @@ def report_delivery(paced: DeliveryResult, unpaced: DeliveryResult,
           f"{'no burst above the pace' if paced.peak <= DIGEST_RATE else 'BURST above the pace'}")
 
 
-async def run(args: argparse.Namespace) -> int:
+def figures_of(composed: ComposeResult | None,
+               delivered: tuple[DeliveryResult, DeliveryResult] | None,
+               args: argparse.Namespace) -> list[Figure]:
+    figures = []
+    if composed is not None:
+        base = composed.subscribers.median + composed.news.median
+        figures.append(Figure(
+            f"digest compose, {num(args.subscribers)} subscribers", composed.compose.median,
+            "s", baseline=base, baseline_name="its 2 queries", goal=TARGET_COMPOSE_S,
+            goal_op="<=", note=f"{num(args.products)} products in {args.shops} shops; "
+                               f"median of {args.repeat}"))
+    if delivered is not None:
+        paced, unpaced = delivered
+        figures += [
+            Figure(f"digest delivery, {num(args.deliveries)} at {DIGEST_RATE}/s",
+                   paced.rate, "/s", baseline=DIGEST_RATE, baseline_name="configured pace",
+                   goal=DIGEST_RATE * TARGET_RATE_SHARE, goal_op=">=",
+                   note=f"most sends in any second {paced.peak}; unpaced loop "
+                        f"{unpaced.rate:,.0f}/s"),
+            Figure(f"digest delivery: refusals by a fake > {FAKE_LIMIT}/s",
+                   paced.rejections, "", goal=0, goal_op="=="),
+        ]
+    return figures
+
+
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark, print its tables, and return its figures and failed checks."""
     rng = random.Random(args.seed)
     checker = Checker()
     print("chatshop benchmark: the weekly digest (compose, deliver on Telegram)")
@@ -889,10 +919,14 @@ async def run(args: argparse.Namespace) -> int:
     if delivered is not None:
         report_delivery(*delivered, args)
     print(f"\n(whole benchmark: {time.perf_counter() - started:.0f} s)")
-    return report_checks(
-        checker.failures,
-        "All checks passed (every digest within its scope, sampled digests exactly as "
-        "expected, one message per chat with its unsubscribe button).")
+    return Result("digest", figures_of(composed, delivered, args), checker.failures,
+                  "All checks passed (every digest within its scope, sampled digests exactly "
+                  "as expected, one message per chat with its unsubscribe button).",
+                  settings_of(args))
+
+
+async def run(args: argparse.Namespace) -> int:
+    return finish(await measure(args), args)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -928,6 +962,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--deliveries", type=int, default=ISSUE_DELIVERIES,
                         help="digests delivered through the fake Bot API (default 1 000)")
     parser.add_argument("--seed", type=int, default=87600, help="random seed")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.subscribers, args.shops, args.products = 1_000, 20, 1_000

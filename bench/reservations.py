@@ -36,13 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _common import (
+    Figure,
+    Result,
     Territory,
+    add_json_option,
+    finish,
     machine_description,
     median,
     open_territory,
     percentile,
     print_table,
-    report_checks,
+    settings_of,
 )
 
 from chatshop.domain.models import Actor, Shop, User
@@ -191,7 +195,8 @@ def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-async def run(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark, print its tables, and return its figures and failed checks."""
     customers: int = args.customers
     per_customer: int = args.per_customer
     rounds: int = args.rounds
@@ -355,8 +360,21 @@ async def run(args: argparse.Namespace) -> int:
                         f" key already made and {doubled.errors} failed"
                         f" ({doubled.first_error or 'no error'}); {tapped_check}")
 
-    return report_checks(
-        failures, "All checks passed: 0 oversold, reserved == granted == live reservation lines.")
+    oversold = (sum(c.oversold for checks_ in checks.values() for c in checks_)
+                + spread_oversold + scarce_check.oversold + tapped_check.oversold)
+    figures = [
+        Figure(f"reservations/s, one product, {customers} customers", service_median, "/s",
+               baseline=base, baseline_name="bare SQL UPDATE", goal=TARGET_PER_SECOND,
+               goal_op=">="),
+        Figure("reservations: units oversold", oversold, "", goal=0, goal_op="=="),
+    ]
+    return Result("reservations", figures, failures,
+                  "All checks passed: 0 oversold, reserved == granted == live reservation"
+                  " lines.", settings_of(args))
+
+
+async def run(args: argparse.Namespace) -> int:
+    return finish(await measure(args), args)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -368,6 +386,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--per-customer", type=int, default=5,
                         help="reservations each customer makes, one after the other (default 5)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds (default 7)")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.per_customer, args.rounds = 50, 4, 3

@@ -37,13 +37,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from _common import (
+    Figure,
+    Result,
     Territory,
+    add_json_option,
+    finish,
+    fmt_number,
     machine_description,
     median,
     open_territory,
     percentile,
     print_table,
-    report_checks,
+    settings_of,
 )
 
 from chatshop.domain.models import ListedProduct, Page, ShopDetails
@@ -447,7 +452,8 @@ async def consistency(territory: Territory, checker: Checker) -> None:
         checker.fail(f"filler words: {with_filler.total} vs {without.total} results")
 
 
-async def run(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark, print its tables, and return its figures and failed checks."""
     rng = random.Random(args.seed)
     print("chatshop benchmark: full-text search")
     for line in machine_description():
@@ -565,9 +571,24 @@ async def run(args: argparse.Namespace) -> int:
                       f"{len(out.seconds) / seconds:,.0f}".replace(",", " "),
                       f"{out.ms(50):.2f}", f"{out.ms(95):.2f}", f"{out.ms(99):.2f}"])
     print_table(["requests", "n", "per s", "p50 ms", "p95 ms", "p99 ms"], rows_)
-    return report_checks(
-        checker.failures,
-        "All result checks passed (filters, hidden products, holidays, accents, pages).")
+    rates = {base: len(out.seconds) / seconds for out, base, seconds in phases}
+    figures = [
+        Figure(f"search p95, {fmt_number(len(cat.product_ids))} products",
+               overall.ms(95), "ms", baseline=base95, baseline_name="catalogue.get p95",
+               goal=TARGET_P95_MS, goal_op="<=",
+               note=f"p50 {overall.ms(50):.2f} ms, p99 {overall.ms(99):.2f} ms, "
+                    f"{len(overall.seconds)} searches"),
+        Figure(f"searches/s, {args.clients} concurrent clients", rates[False], "/s",
+               baseline=rates[True], baseline_name="catalogue.get",
+               note=f"p95 {concurrent.ms(95):.2f} ms"),
+    ]
+    return Result("search", figures, checker.failures,
+                  "All result checks passed (filters, hidden products, holidays, accents, "
+                  "pages).", settings_of(args))
+
+
+async def run(args: argparse.Namespace) -> int:
+    return finish(await measure(args), args)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -584,6 +605,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--concurrent-searches", type=int, default=1_600,
                         help="requests in the concurrent phase (default 1 600)")
     parser.add_argument("--seed", type=int, default=87600, help="random seed")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.products, args.shops, args.repeat, args.concurrent_searches = 1_000, 20, 10, 200

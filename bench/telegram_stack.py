@@ -33,7 +33,18 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
 
-from _common import machine_description, median, percentile, print_table, report_checks
+from _common import (
+    Figure,
+    Result,
+    add_json_option,
+    finish,
+    fmt_number,
+    machine_description,
+    median,
+    percentile,
+    print_table,
+    settings_of,
+)
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -203,7 +214,8 @@ async def paced(api: WatchedAPI, rate: float, seconds: float, products: list[int
     return total / (time.perf_counter() - started)
 
 
-async def run(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark, print its tables, and return its figures and failed checks."""
     failures: list[str] = []
     print("chatshop benchmark: the Telegram stack against a bare python-telegram-bot echo bot")
     for line in machine_description():
@@ -300,7 +312,31 @@ async def run(args: argparse.Namespace) -> int:
     p99 = percentile(paced_latency, 99) * 1000
     print(f"p99 at {args.rate:,.0f} updates/s offered: {p99:.1f} ms "
           f"(goal <= {TARGET_P99_MS:g} ms) -> {'MET' if p99 <= TARGET_P99_MS else 'NOT MET'}")
-    return report_checks(failures, "No incident, no call refused by the fake Bot API.")
+    figures = [
+        Figure(f"Telegram stack updates/s, {args.customers} customers", median(ours), "/s",
+               baseline=median(theirs), baseline_name="PTB echo bot", goal=TARGET_RATE,
+               goal_op=">=", note=f"min {min(ours):,.0f}, max {max(ours):,.0f}; "
+                                  f"{args.rounds} rounds of {args.seconds:g} s"),
+        Figure("Telegram stack / echo bot throughput", ratio, "×", goal=TARGET_RATIO,
+               goal_op=">="),
+        Figure(f"Telegram p99, {args.customers} closed-loop customers",
+               percentile(our_latency, 99) * 1000, "ms",
+               baseline=percentile(their_latency, 99) * 1000, baseline_name="echo bot",
+               note=f"p50 {percentile(our_latency, 50) * 1000:.1f} ms"),
+        Figure(f"Telegram p99 at {fmt_number(args.rate)}/s offered", p99, "ms",
+               goal=TARGET_P99_MS, goal_op="<=",
+               note=f"achieved {achieved:,.0f}/s; p50 "
+                    f"{percentile(paced_latency, 50) * 1000:.1f} ms"),
+        Figure(f"Telegram p99 at {fmt_number(round(half))}/s offered (half)",
+               percentile(half_latency, 99) * 1000, "ms",
+               note=f"achieved {half_achieved:,.0f}/s"),
+    ]
+    return Result("telegram_stack", figures, failures,
+                  "No incident, no call refused by the fake Bot API.", settings_of(args))
+
+
+async def run(args: argparse.Namespace) -> int:
+    return finish(await measure(args), args)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -315,6 +351,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                         help="seconds each Bot API call takes in the fake (default 1 ms: a "
                              "Bot API server next to the bot; 0: an answer before the call "
                              "even yields)")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.seconds, args.rounds, args.paced_seconds = 20, 1.0, 2, 1.0

@@ -66,7 +66,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
 import httpx
 import starlette
 import uvicorn
-from _common import machine_description, median, percentile, print_table, report_checks
+from _common import (
+    Figure,
+    add_json_option,
+    finish,
+    machine_description,
+    median,
+    percentile,
+    print_table,
+    settings_of,
+)
+from _common import Result as BenchmarkResult
 
 from chatshop.app import App, serve, start
 from chatshop.config import load_settings
@@ -368,7 +378,8 @@ def chunks(items: Sequence[Delivery], parts: int) -> list[Sequence[Delivery]]:
 
 # -- the run ----------------------------------------------------------------------------
 
-async def run(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace) -> BenchmarkResult:
+    """Run the benchmark, print its tables, and return its figures and failed checks."""
     failures: list[str] = []
     print("chatshop benchmark: WhatsApp webhook acknowledgement under concurrent signed "
           "deliveries")
@@ -473,7 +484,10 @@ async def run(args: argparse.Namespace) -> int:
                 await clients.close()
 
         failures += replay_checks
-        failures += check(app_rows(database), api, deliveries, errors)
+        written = app_rows(database)
+        failures += check(written, api, deliveries, errors)
+        handled = {event_id for event_id, done in written if done}
+        lost = sum(d.wamid not in handled for d in deliveries)
         for s in (health, refused, signed, replays):
             if s.wrong():
                 failures.append(f"{s.name}: {s.wrong()} of {len(s.latencies)} answers not "
@@ -503,10 +517,25 @@ async def run(args: argparse.Namespace) -> int:
     print(f"acknowledgement p99: {p99:.1f} ms (goal <= {TARGET_P99_MS:g} ms) -> "
           f"{'MET' if p99 <= TARGET_P99_MS else 'NOT MET'}")
     print(f"none lost: {'MET' if not failures else 'NOT MET (see below)'}")
-    return report_checks(
-        failures, f"None lost: {len(deliveries):,} deliveries each written down once and "
-                  f"handled, {len({d.wa_id for d in deliveries}):,} senders all answered, "
-                  f"replays acknowledged and not handled again.")
+    figures = [
+        Figure(f"WhatsApp ack median, {args.concurrency} concurrent", p50, "ms",
+               baseline=health.ms(50), baseline_name="GET /health", goal=TARGET_MEDIAN_MS,
+               goal_op="<=", note=f"{len(signed.latencies):,} signed deliveries"),
+        Figure(f"WhatsApp ack p99, {args.concurrency} concurrent", p99, "ms",
+               baseline=health.ms(99), baseline_name="GET /health", goal=TARGET_P99_MS,
+               goal_op="<="),
+        Figure("WhatsApp deliveries not handled", lost, "", goal=0, goal_op="==",
+               note="acknowledged, then never written down or handled"),
+    ]
+    return BenchmarkResult(
+        "whatsapp_webhook", figures, failures,
+        f"None lost: {len(deliveries):,} deliveries each written down once and "
+        f"handled, {len({d.wa_id for d in deliveries}):,} senders all answered, "
+        f"replays acknowledged and not handled again.", settings_of(args))
+
+
+async def run(args: argparse.Namespace) -> int:
+    return finish(await measure(args), args)
 
 
 def _has(module: str) -> bool:
@@ -631,6 +660,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                              "asyncio streams (default), or one httpx.AsyncClient (its own "
                              "cost then shows in the figures)")
     parser.add_argument("--seed", type=int, default=6)
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.deliveries, args.senders, args.rounds, args.replays = 200, 100, 2, 5
