@@ -200,9 +200,9 @@ async def choose_communes(ctx: Context, args: list[str]) -> list[Reply]:
 
 @press("nct")
 async def toggle_commune(ctx: Context, args: list[str]) -> list[Reply]:
-    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.COMMUNES,
-                                     arg(args, 0, "commune"))
-    return await choose_communes(ctx, [str(arg(args, 1))])
+    commune_id, offset = arg(args, 0, "commune"), arg(args, 1)  # both, before the write
+    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.COMMUNES, commune_id)
+    return await choose_communes(ctx, [str(offset)])
 
 
 @press("nh")
@@ -221,9 +221,9 @@ async def choose_shops(ctx: Context, args: list[str]) -> list[Reply]:
 
 @press("nht")
 async def toggle_shop(ctx: Context, args: list[str]) -> list[Reply]:
-    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.SHOPS,
-                                     arg(args, 0, "shop"))
-    return await choose_shops(ctx, [str(arg(args, 1))])
+    shop_id, offset = arg(args, 0, "shop"), arg(args, 1)  # both, before the write
+    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.SHOPS, shop_id)
+    return await choose_shops(ctx, [str(offset)])
 
 
 @press("un")

@@ -21,7 +21,27 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Command(_Frozen):
+def well_formed(text: str) -> str:
+    """``text`` with each lone surrogate (half of a broken UTF-16 pair, which a JSON
+    escape or a console's undecodable byte can carry) replaced by U+FFFD: such text
+    can be neither encoded, stored nor sent back."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+class _Received(_Frozen):
+    """What a person sent: its text is made encodable on the way in."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _encodable(cls, value: object) -> object:
+        return well_formed(value) if isinstance(value, str) else value
+
+
+class Command(_Received):
     """``/name args``; on ``/start`` the args are the deep-link payload."""
 
     kind: Literal["command"] = "command"
@@ -29,19 +49,19 @@ class Command(_Frozen):
     args: str = ""
 
 
-class Text(_Frozen):
+class Text(_Received):
     kind: Literal["text"] = "text"
     text: str
 
 
-class Press(_Frozen):
+class Press(_Received):
     """A button was pressed; ``payload`` is what the button carried."""
 
     kind: Literal["press"] = "press"
     payload: str
 
 
-class PhotoIn(_Frozen):
+class PhotoIn(_Received):
     """A photo: the platform's reference, and ``kept``, a copy chatshop keeps
     (``media:…``) that other platforms can show, when the channel made one."""
 
@@ -51,7 +71,7 @@ class PhotoIn(_Frozen):
     kept: str | None = None
 
 
-class DocumentIn(_Frozen):
+class DocumentIn(_Received):
     """A file; a channel sends ``too_large`` (and no data) for one it did not fetch."""
 
     kind: Literal["document"] = "document"
@@ -60,7 +80,7 @@ class DocumentIn(_Frozen):
     too_large: bool = False
 
 
-class ContactIn(_Frozen):
+class ContactIn(_Received):
     kind: Literal["contact"] = "contact"
     phone: str
 
@@ -88,6 +108,11 @@ class Inbound(_Frozen):
     user_id: str = Field(min_length=1, max_length=64)
     display_name: str = ""
     event: Event = Field(discriminator="kind")
+
+    @field_validator("display_name", mode="after")
+    @classmethod
+    def _encodable_name(cls, name: str) -> str:
+        return well_formed(name)
 
 
 class Button(_Frozen):

@@ -44,6 +44,9 @@ TEMPLATE_EXAMPLE = ("Savon lavande", "6,50", "12", "Beauté & soins",
                     "Savon surgras à l’huile d’olive, 100 g.", "non")
 MAX_ROWS = 2_000  # product lines in one file
 MAX_BYTES = 4 * 1024 * 1024  # far above 2 000 full lines; refuses anything else unread
+# Every line, empty ones included: a spreadsheet may add empty rows at the end, but
+# 4 MB of line breaks would take seconds to read, while the bot answers no one else.
+MAX_LINES = 50 * MAX_ROWS
 SEPARATORS = (";", ",", "\t")
 
 YES = frozenset({"oui", "o", "x", "1", "vrai", "yes", "y", "true"})
@@ -114,6 +117,12 @@ def parse_products_csv(data: bytes, categories: Sequence[Category]) -> list[Prod
         raise CsvRejected([(0, _("The file is too large: {max} MB at most.").format(
             max=MAX_BYTES // (1024 * 1024)))])
     text = _decode(data)
+    line_count = max(text.count("\n"), text.count("\r"))
+    if line_count > MAX_LINES:
+        raise CsvRejected([(0, _("The file has {count} lines, empty ones included; {max} at "
+                                 "most. Please delete the empty lines, or split it into "
+                                 "several files.").format(count=_number(line_count),
+                                                          max=_number(MAX_LINES)))])
     records = list(_records(text))
     header_at = next((i for i, (_line, fields) in enumerate(records) if not _blank(fields)),
                      None)
