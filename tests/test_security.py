@@ -407,7 +407,7 @@ NEEDS_NO_ACTOR: dict[str, set[str]] = {
         "CustomerService.erase", "CustomerService.set_phone",
         "CustomerService.blocked_the_bot",
         "BasketService.add", "BasketService.set_quantity", "BasketService.remove",
-        "BasketService.baskets", "BasketService.clear",
+        "BasketService.baskets", "BasketService.item_count", "BasketService.clear",
         "ReservationService.confirm_basket", "ReservationService.place_basket",
         "ReservationService.reserve_now", "ReservationService.place_now",
         "ReservationService.of_customer",
