@@ -320,6 +320,33 @@ async def test_an_update_received_before_a_stop_is_handled_at_the_next_start(
     assert await services.delivery.waiting("telegram") == []
 
 
+async def test_a_pressed_update_is_written_down_whole_though_read_without_its_keyboard(
+        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
+        lea: Phone) -> None:
+    running = make_channel(services, store, api)
+    await running.start(polling=False)
+    try:
+        await running.bot.send_message(lea.user.id, "Choisissez", reply_markup={
+            "inline_keyboard": [[{"text": "Miel", "callback_data": "p:1"}]]})
+        pressed = api.press_label(lea.user, "Miel")
+        updates = await running.bot.get_updates()
+    finally:
+        await running.stop()
+    (update,) = updates
+    assert update.callback_query is not None
+    message = update.callback_query.message
+    assert message is not None
+    assert message.message_id == pressed["callback_query"]["message"]["message_id"]
+    assert message.chat.id == lea.user.id
+    assert message.reply_markup is None  # not read: chatshop never looks at it
+    # What was written down is the update as Telegram sent it (for a restart to redo).
+    (written,) = store.db.lookup(  # type: ignore[attr-defined]
+        "SELECT payload FROM inbound_events WHERE event_id = ?", (str(update.update_id),))
+    assert json.loads(written[0]) == pressed
+    assert json.loads(written[0])["callback_query"]["message"]["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Miel", "callback_data": "p:1"}]]}
+
+
 async def test_menus_are_set_per_role_and_follow_a_new_shopkeeper(
         territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
         api: FakeBotAPI) -> None:

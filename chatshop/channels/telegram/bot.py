@@ -105,7 +105,11 @@ class WritingDownBot(ExtBot[None]):
     async def _post(self, endpoint: str, data: Any = None, **options: Any) -> Any:
         result = await super()._post(endpoint, data, **options)
         if endpoint == "getUpdates" and isinstance(result, list):
-            self._raw = result  # the updates as Telegram sent them: what we write down
+            # The updates as Telegram sent them are what we write down; python-telegram-bot
+            # then reads them without what chatshop never looks at.
+            self._raw = [json.dumps(update, ensure_ascii=False) for update in result]
+            for update in result:
+                _lighten(update)
         return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
@@ -113,9 +117,8 @@ class WritingDownBot(ExtBot[None]):
         updates = await super().get_updates(*args, **kwargs)
         if updates:
             raw = self._raw if len(self._raw) == len(updates) else [
-                update.to_dict() for update in updates]
-            await self._fetched([(update, json.dumps(data, ensure_ascii=False))
-                                 for update, data in zip(updates, raw, strict=True)])
+                json.dumps(update.to_dict(), ensure_ascii=False) for update in updates]
+            await self._fetched(list(zip(updates, raw, strict=True)))
         return updates
 
 
@@ -480,6 +483,20 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %r", update, exc_info=context.error)
+
+
+# Of the message whose button was pressed, chatshop needs its id, chat and kind (a photo
+# is never edited into a text), not its keyboard or formatting: python-telegram-bot would
+# build an object for every button and entity of it, on every press.
+_UNREAD_OF_PRESSED = ("reply_markup", "entities", "caption_entities", "link_preview_options")
+
+
+def _lighten(update: object) -> None:
+    query = update.get("callback_query") if isinstance(update, dict) else None
+    message = query.get("message") if isinstance(query, dict) else None
+    if isinstance(message, dict):
+        for key in _UNREAD_OF_PRESSED:
+            message.pop(key, None)
 
 
 def _may_change_roles(event: object) -> bool:
