@@ -120,8 +120,9 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
             webhook = settings.telegram_webhook_url
             secret = (settings.telegram_webhook_secret.get_secret_value()
                       if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
-            await channel.start(polling=webhook is None, webhook_url=webhook,
-                                webhook_secret=secret)
+            if not await channel.start(polling=webhook is None, webhook_url=webhook,
+                                       webhook_secret=secret, until=stop):
+                return  # stopped while Telegram was out of reach
             started.append(channel)
             log.info("chatshop on Telegram as @%s, %s", channel.bot.username,
                      f"webhook {webhook}" if webhook else "long polling")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatshop.app import App, serve, start
+from chatshop.channels.telegram import bot as bot_module
 from chatshop.cli import main
 from chatshop.config import load_settings
 from chatshop.conversation.messages import Inbound, Reply
@@ -66,6 +67,50 @@ async def test_a_stop_finishes_the_updates_already_fetched_and_a_restart_redoes_
         await again.close()
     for person in people:
         assert len(api.messages(person)) == 1  # nothing handled twice
+
+
+async def test_telegram_out_of_reach_at_start_is_waited_for_not_fatal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot_module, "CONNECT_FIRST_WAIT", 0.05)
+    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
+    api = FakeBotAPI()
+    jeanne = api.user(4100, "Jeanne")
+    api.go_down()
+    app = await start(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, telegram={
+        "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
+    try:
+        await api.wait_for(lambda: len(api.calls_to("getMe")) >= 3)  # tried again, alive
+        assert not task.done()
+        api.come_back()
+        await api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls))
+        api.send_text(jeanne, "/start")
+        await api.wait_for(lambda: bool(api.messages(jeanne)))
+        assert "Bienvenue" in api.last(jeanne).text
+    finally:
+        stop.set()
+        await task
+        await app.close()
+
+
+async def test_a_stop_while_telegram_is_out_of_reach_ends_cleanly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot_module, "CONNECT_FIRST_WAIT", 0.05)
+    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
+    api = FakeBotAPI()
+    api.go_down()
+    app = await start(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, telegram={
+        "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
+    try:
+        await api.wait_for(lambda: len(api.calls_to("getMe")) >= 2)
+        stop.set()  # SIGTERM
+        await asyncio.wait_for(task, 5)
+    finally:
+        await app.close()
+    assert not any(c.method == "getUpdates" for c in api.calls)
 
 
 @pytest.mark.parametrize(("token", "says"), [

@@ -20,6 +20,7 @@ sweep and reminders, the outbox, and forget handled updates after 24 hours.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -59,6 +60,7 @@ TICK_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
 OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
 DIGEST_EVERY = 30.0  # seconds between looks at the digest's schedule and runs
 CLEAN_UP_EVERY = 3_600.0
+CONNECT_FIRST_WAIT, CONNECT_LAST_WAIT = 1.0, 60.0  # seconds between tries at start
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
@@ -164,11 +166,16 @@ class TelegramChannel:
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self, *, polling: bool = True, webhook_url: str | None = None,
-                    webhook_secret: str | None = None) -> None:
+                    webhook_secret: str | None = None,
+                    until: asyncio.Event | None = None) -> bool:
         """Connect, set the menus, finish what a stop interrupted, then listen: long
-        polling, or a webhook that ``accept`` feeds."""
+        polling, or a webhook that ``accept`` feeds. With ``until``, Telegram out of
+        reach at start is waited for (trying again, up to a minute apart) instead of
+        ending the process, which may serve WhatsApp too; False if ``until`` was set
+        first."""
         app = self.application
-        await app.initialize()
+        if not await self._connect(until):
+            return False
         await self._set_menus()
         for pending in await self.services.delivery.waiting(CHANNEL):
             update = Update.de_json(json.loads(pending.payload), app.bot)
@@ -189,6 +196,24 @@ class TelegramChannel:
             app.job_queue.run_repeating(self._clean_up_job, interval=CLEAN_UP_EVERY,
                                         first=CLEAN_UP_EVERY)
             app.job_queue.run_repeating(self._digest_job, interval=DIGEST_EVERY, first=5)
+        return True
+
+    async def _connect(self, until: asyncio.Event | None) -> bool:
+        wait = CONNECT_FIRST_WAIT
+        while True:
+            try:
+                await self.application.initialize()  # asks Telegram who the bot is
+                return True
+            except NetworkError as problem:  # a wrong token is InvalidToken: not retried
+                if until is None:
+                    raise
+                log.warning("Telegram cannot be reached (%s): trying again in %.0f s",
+                            problem, wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(until.wait(), wait)
+            if until.is_set():
+                return False
+            wait = min(wait * 2, CONNECT_LAST_WAIT)
 
     async def stop(self) -> None:
         """Stop listening, finish the updates already fetched, stop the jobs (a digest
