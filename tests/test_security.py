@@ -933,6 +933,34 @@ async def test_erasing_ones_data_forgets_the_person_and_keeps_the_shops_history(
     assert meta.texts(ALBERTINE)[-1].startswith("Vous n’avez pas encore de réservation.")
 
 
+async def test_a_shopkeeper_who_erases_their_data_leaves_the_team_and_the_operator_is_told(
+        world: World) -> None:
+    """Paul runs the bakery alone: after « /effacer » the shop's news has nobody to go to
+    (not an address that no longer exists) and the operators are asked to invite
+    someone; Léa's shop, with two more staff, just loses her."""
+    s, cast = world.services, world.cast
+    paul = chat_of(world, "owner_b")
+    await paul.send("/effacer")
+    assert "Boulangerie Martin" in paul.text  # warned that he leaves its team
+    await paul.press("Oui")
+    assert await s.shops.people_to_notify(cast.shop_b.id) == []
+    (told,) = paul.postbox.inbox[OPERATOR[1]]
+    assert "Paul" in told.text
+    assert "Boulangerie Martin" in told.text
+    assert "/territoire" in told.text  # nobody runs it any more: invite someone
+    lea = chat_of(world, "owner_a")
+    await lea.send("/effacer")
+    await lea.press("Oui")
+    assert {u.display_name for u in await s.shops.people_to_notify(cast.shop_a.id)} == {
+        "Tom", "Zoé"}
+    (told,) = lea.postbox.inbox[OPERATOR[1]]
+    assert "Épicerie du Château" in told.text
+    assert "/territoire" not in told.text
+    # Back in the chat, he is a customer like any other.
+    await paul.send("/boutique")
+    assert "Boulangerie Martin" not in paul.text
+
+
 # -- 4. webhooks: a compact cross-check (the thorough tests are in test_telegram.py and
 #    test_whatsapp.py, see the module's docstring) -----------------------------------------
 

@@ -14,7 +14,7 @@ from chatshop.conversation.cards import (
 )
 from chatshop.conversation.context import Context, nonce, say
 from chatshop.conversation.handlers import answer, arg, command, press
-from chatshop.conversation.messages import Button, Document, Reply, Venue
+from chatshop.conversation.messages import Button, Document, Recipient, Reply, Venue
 from chatshop.domain.models import Reservation, ReservationStatus, User
 from chatshop.errors import NotFound
 from chatshop.i18n import _, format_money, ngettext
@@ -451,17 +451,32 @@ async def export_data(ctx: Context, args: list[str]) -> list[Reply]:
 async def erase_ask(ctx: Context, args: list[str]) -> list[Reply]:
     rows = [(Button(label=_("Yes, erase my data"), payload="ery"),
              Button(label=_("No"), payload="m"))]
-    return [say(_("Erase your data? Your live reservations will be cancelled and your "
-                  "name and phone number forgotten."), *rows)]
+    text = _("Erase your data? Your live reservations will be cancelled and your "
+             "name and phone number forgotten.")
+    if ctx.shop_ids:
+        names = ", ".join([(await ctx.shop(shop_id)).name for shop_id in ctx.shop_ids])
+        text += "\n\n" + _("⚠️ You will also leave the team of: {shops}.").format(shops=names)
+    return [say(text, *rows)]
 
 
 @press("ery")
 async def erase(ctx: Context, args: list[str]) -> list[Reply]:
+    ran = [await ctx.shop(shop_id) for shop_id in ctx.shop_ids]
     cancelled = await ctx.services.customers.erase(ctx.user.id)
     from chatshop.conversation.merchant import tell_staff
     for each in cancelled:
         await tell_staff(ctx, each, _("✖️ Reservation {code} was cancelled by the "
                                       "customer.").format(code=each.code))
+    for shop in ran:  # the operators can invite someone else to run it
+        left = await ctx.services.shops.people_to_notify(shop.id)
+        text = _("ℹ️ {name} erased their data and left the team of {shop}.").format(
+            name=ctx.user.display_name or "?", shop=shop.name)
+        if not left:
+            text += "\n" + _("Nobody runs this shop any more: invite someone from "
+                              "/territoire.")
+        for channel, user_id in sorted(ctx.services.customers.operators):
+            ctx.notifications.append(say(text).model_copy(
+                update={"to": Recipient(channel=channel, user_id=user_id)}))
     ctx.state.clear()
     return [say(_("Your data has been erased. Goodbye, and thank you!"))]
 

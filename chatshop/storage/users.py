@@ -70,7 +70,7 @@ class SqliteUserRepository:
         phone number), basket, conversation state, subscription, and the messages kept
         in the outbox to them or about their reservations (which name them). Their past
         reservations stay (the shops' records) but no longer name them; if they write
-        again, they are someone new."""
+        again, they are someone new. They leave the teams of the shops they ran."""
         async with self._db.write() as conn:
             await conn.execute(
                 "DELETE FROM outbox WHERE (channel, recipient) ="
@@ -80,6 +80,9 @@ class SqliteUserRepository:
             await conn.execute(
                 "UPDATE users SET display_name = '', phone = NULL,"
                 " external_id = 'erased:' || id WHERE id = ?", (user_id,))
+            # Someone who erased their data runs no shop any more (news for the shop
+            # would go to an address that no longer exists).
+            await conn.execute("DELETE FROM staff WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM conversation_states WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
