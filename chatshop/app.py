@@ -115,29 +115,32 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
     started: list[Any] = []
     routes: dict[str, Any] = {}
     try:
-        if use_telegram:
-            channel = telegram_channel(app, **(telegram or {}))
-            webhook = settings.telegram_webhook_url
-            secret = (settings.telegram_webhook_secret.get_secret_value()
-                      if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
-            if not await channel.start(polling=webhook is None, webhook_url=webhook,
-                                       webhook_secret=secret, until=stop):
-                return  # stopped while Telegram was out of reach
-            started.append(channel)
-            log.info("chatshop on Telegram as @%s, %s", channel.bot.username,
-                     f"webhook {webhook}" if webhook else "long polling")
-            if webhook is not None:
-                routes.update(telegram=channel, telegram_secret=secret,
-                              telegram_path=urlsplit(webhook).path or "/")
+        telegram_bot = telegram_channel(app, **(telegram or {})) if use_telegram else None
+        webhook = settings.telegram_webhook_url
+        secret = (settings.telegram_webhook_secret.get_secret_value()
+                  if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
+        if telegram_bot is not None and webhook is not None:
+            routes.update(telegram=telegram_bot, telegram_secret=secret,
+                          telegram_path=urlsplit(webhook).path or "/")
         if use_whatsapp:
             wa = whatsapp_channel(app, **(whatsapp or {}))
             await wa.start()
             started.append(wa)
             routes["whatsapp"] = wa
             log.info("chatshop on WhatsApp, number id %s", settings.whatsapp_phone_number_id)
-        log.info("database %s, %d shops", settings.database, await app.store.shops.count())
+        # The web server first: WhatsApp is served (and Telegram's webhook updates
+        # written down) even while Telegram cannot be reached.
         server = await _web_server(settings, routes) if routes else None
         try:
+            if telegram_bot is not None:
+                if not await telegram_bot.start(polling=webhook is None, webhook_url=webhook,
+                                                webhook_secret=secret, until=stop):
+                    return  # stopped while Telegram was out of reach
+                started.append(telegram_bot)
+                log.info("chatshop on Telegram as @%s, %s", telegram_bot.bot.username,
+                         f"webhook {webhook}" if webhook else "long polling")
+            log.info("database %s, %d shops", settings.database,
+                     await app.store.shops.count())
             await stop.wait()
         finally:
             log.info("stopping: finishing what was received")

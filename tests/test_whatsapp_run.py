@@ -12,8 +12,10 @@ import httpx
 import pytest
 
 from chatshop.app import serve, start
+from chatshop.channels.telegram import bot as bot_module
 from chatshop.cli import main
 from chatshop.config import load_settings
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.graph_api import PHONE_NUMBER_ID, TOKEN, FakeGraphAPI
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -51,6 +53,46 @@ async def test_the_whatsapp_webhook_is_served_and_answers(tmp_path: Path) -> Non
                     ).status_code == 200
         await api.wait_for(lambda: api.messages_to("33612345678"))
         assert "Bienvenue" in (api.messages_to("33612345678")[0].text or "")
+    finally:
+        stop.set()
+        await task
+        await app.close()
+
+
+async def test_whatsapp_is_served_while_telegram_cannot_be_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot_module, "CONNECT_FIRST_WAIT", 0.05)
+    port = free_port()
+    settings = load_settings(
+        database=str(tmp_path / "bot.db"), whatsapp_token=TOKEN,
+        whatsapp_phone_number_id=PHONE_NUMBER_ID, whatsapp_app_secret="s3cret",
+        whatsapp_verify_token="verify-me", whatsapp_port=port,
+        telegram_token="123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    api, telegram_api = FakeGraphAPI(), FakeBotAPI()
+    telegram_api.go_down()
+    app = await start(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(
+        app, stop,
+        whatsapp={"session": httpx.AsyncClient(transport=api.transport()), "jobs": False},
+        telegram={"request": telegram_api.request(),
+                  "get_updates_request": telegram_api.request(), "jobs": False}))
+    try:
+        await telegram_api.wait_for(lambda: len(telegram_api.calls_to("getMe")) >= 2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                     trust_env=False) as http:
+            for _ in range(100):  # until uvicorn listens
+                try:
+                    await http.get("/health")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            body, headers = api.signed(api.text("33612345678", "Jeanne", "/start"), "s3cret")
+            assert (await http.post("/whatsapp", content=body, headers=headers)
+                    ).status_code == 200
+        await api.wait_for(lambda: api.messages_to("33612345678"))
+        assert "Bienvenue" in (api.messages_to("33612345678")[0].text or "")
+        assert not any(c.method == "getUpdates" for c in telegram_api.calls)  # still out
     finally:
         stop.set()
         await task

@@ -180,6 +180,9 @@ class TelegramChannel:
         for pending in await self.services.delivery.waiting(CHANNEL):
             update = Update.de_json(json.loads(pending.payload), app.bot)
             log.info("handling update %s received before the last stop", update.update_id)
+            # (If the webhook queued it too, while Telegram could not be reached, that
+            # copy finds it handled.)
+            self._written.discard(update.update_id)
             await self._process(update)
         await app.start()
         if webhook_url is not None:
