@@ -130,6 +130,8 @@ def run_one(benchmark: Benchmark, quick: bool, folder: Path, verbose: bool,
         outcome.figures = [figure_of(f) for f in data["figures"]]
         outcome.failures += [f"{benchmark.name}: {text}" for text in data["failures"]]
         outcome.settings = data.get("settings", {})
+    elif outcome.exit_status == 0:  # its figures would silently be missing from the table
+        outcome.failures.append(f"{benchmark.name}: ended without writing its results")
     if outcome.exit_status != 0 and not outcome.failures:
         tail = "".join(lines[-15:]).rstrip()
         outcome.failures.append(f"{benchmark.name}: exited with status "
