@@ -69,17 +69,26 @@ async def test_a_stop_finishes_the_updates_already_fetched_and_a_restart_redoes_
         assert len(api.messages(person)) == 1  # nothing handled twice
 
 
-async def test_telegram_out_of_reach_at_start_is_waited_for_not_fatal(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def _served_while_telegram_is_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: FakeBotAPI
+) -> tuple[App, asyncio.Event, asyncio.Task[None]]:
+    """``chatshop run`` started while the fake Bot API is down (its tries at start made
+    0.05 s apart instead of a second)."""
     monkeypatch.setattr(bot_module, "CONNECT_FIRST_WAIT", 0.05)
     settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
-    api = FakeBotAPI()
-    jeanne = api.user(4100, "Jeanne")
     api.go_down()
     app = await start(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, telegram={
         "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
+    return app, stop, task
+
+
+async def test_telegram_out_of_reach_at_start_is_waited_for_not_fatal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeBotAPI()
+    jeanne = api.user(4100, "Jeanne")
+    app, stop, task = await _served_while_telegram_is_down(tmp_path, monkeypatch, api)
     try:
         await api.wait_for(lambda: len(api.calls_to("getMe")) >= 3)  # tried again, alive
         assert not task.done()
@@ -96,14 +105,8 @@ async def test_telegram_out_of_reach_at_start_is_waited_for_not_fatal(
 
 async def test_a_stop_while_telegram_is_out_of_reach_ends_cleanly(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot_module, "CONNECT_FIRST_WAIT", 0.05)
-    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
     api = FakeBotAPI()
-    api.go_down()
-    app = await start(settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, stop, telegram={
-        "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
+    app, stop, task = await _served_while_telegram_is_down(tmp_path, monkeypatch, api)
     try:
         await api.wait_for(lambda: len(api.calls_to("getMe")) >= 2)
         stop.set()  # SIGTERM
