@@ -19,7 +19,7 @@ from babel.core import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
 from chatshop.resources import locales_dir
@@ -60,6 +60,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction; it is translated later, where it is shown."""
     return message
+
+
+def format_number(n: int) -> str:
+    """``2000`` -> ``2 000`` (French digit grouping, a narrow no-break space)."""
+    return format_decimal(n, locale=french())
 
 
 def format_money(cents: int) -> str:

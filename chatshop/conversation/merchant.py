@@ -33,7 +33,7 @@ from chatshop.domain.models import (
 )
 from chatshop.domain.parsing import clean_description, parse_opening_hours, parse_price
 from chatshop.errors import InvalidInput, NotAllowed, NotFound
-from chatshop.i18n import _, format_moment, format_money, ngettext
+from chatshop.i18n import _, format_moment, format_money, format_number, ngettext
 
 PAGE = 5
 LOW_STOCK = 2
@@ -800,11 +800,11 @@ async def document(ctx: Context, file_name: str, data: bytes) -> list[Reply]:
     report = await ctx.services.catalogue.import_products(ctx.actor, shop_id, data)
     lines = [_("✅ Import done."),
              ngettext("{n} new product", "{n} new products", report.created).format(
-                 n=report.created),
+                 n=format_number(report.created)),
              ngettext("{n} product updated", "{n} products updated", report.updated).format(
-                 n=report.updated),
+                 n=format_number(report.updated)),
              ngettext("{n} product unchanged", "{n} products unchanged",
-                      report.unchanged).format(n=report.unchanged)]
+                      report.unchanged).format(n=format_number(report.unchanged))]
     return [say("\n".join(lines), (Button(label=_("🛍 Products"), payload=f"dp:{shop_id}:0"),))]
 
 
