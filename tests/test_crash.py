@@ -79,6 +79,14 @@ pytestmark = pytest.mark.usefixtures("clean_environment")
 # -- the bot as a separate process --------------------------------------------------------
 
 
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGKILL it if pytest itself dies (a CI timeout), so
+    that no bot is left trying to reach a fake Bot API that is gone (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
 class BotProcess:
     """``chatshop`` in a child process, on ``database``, talking to the fake over HTTP."""
 
@@ -116,7 +124,8 @@ class BotProcess:
             log.write(f"\n=== start {self.starts}: {' '.join(args)}\n".encode())
             self.process = await asyncio.create_subprocess_exec(
                 *command, cwd=self.folder, env=self.environment(),
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                preexec_fn=_die_with_parent)
         self.starts += 1
         self._signalled = False
         process = self.process
