@@ -469,7 +469,7 @@ async def erase(ctx: Context, args: list[str]) -> list[Reply]:
                                       "customer.").format(code=each.code))
     for shop in ran:  # the operators can invite someone else to run it
         left = await ctx.services.shops.people_to_notify(shop.id)
-        text = _("ℹ️ {name} erased their data and left the team of {shop}.").format(
+        text = _("ℹ️ {name} erased their data and left the team of the shop « {shop} ».").format(
             name=ctx.user.display_name or "?", shop=shop.name)
         if not left:
             text += "\n" + _("Nobody runs this shop any more: invite someone from "
