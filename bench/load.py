@@ -56,13 +56,13 @@ from _common import (
 )
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
-from telegram_stack import SEARCHES, TOKEN, WatchedAPI
+from telegram_stack import SEARCHES, TOKEN, WatchedAPI, demo_territory
 
 from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.conversation.router import Conversation
-from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY, seed_demo
-from chatshop.services import Services, build_services
-from chatshop.storage import Store, open_store
+from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY
+from chatshop.services import Services
+from chatshop.storage import Store
 
 FIRST_CHAT = 300_000
 ANSWER_WITHIN = 30.0  # seconds: an update not handled by then is an error
@@ -251,19 +251,6 @@ class Crowd:
         self._max_updates = None if updates is None else self.tally.steps + updates
         await asyncio.gather(*(self.customer(n) for n in range(customers)))
         return time.perf_counter() - started
-
-
-async def demo_territory(folder: Path) -> tuple[Store, Services, list[int]]:
-    """The demo territory on disk, and the ids of its listed products."""
-    store = await open_store(folder / "bench.db")
-    services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
-    operator = services.customers.actor(await services.customers.seen(*DEMO_OPERATOR, "Office"))
-    await seed_demo(services, operator=operator)
-    products: list[int] = []
-    for shop in (await services.shops.browse(limit=50)).items:
-        listed = await services.catalogue.shop_catalogue(shop.id, limit=50)
-        products += [item.product.id for item in listed.items]
-    return store, services, products
 
 
 @dataclass

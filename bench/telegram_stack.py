@@ -63,8 +63,8 @@ from telegram.ext import (
 from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY, seed_demo
-from chatshop.services import build_services
-from chatshop.storage import open_store
+from chatshop.services import Services, build_services
+from chatshop.storage import Store, open_store
 from tests.fakes.bot_api import FakeBotAPI
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -94,6 +94,19 @@ class WatchedAPI(FakeBotAPI):
 
 
 Send = Callable[[int, str], Awaitable[float]]
+
+
+async def demo_territory(folder: Path) -> tuple[Store, Services, list[int]]:
+    """The demo territory on disk, and the ids of its listed products."""
+    store = await open_store(folder / "bench.db")
+    services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
+    operator = services.customers.actor(await services.customers.seen(*DEMO_OPERATOR, "Office"))
+    await seed_demo(services, operator=operator)
+    products: list[int] = []
+    for shop in (await services.shops.browse(limit=50)).items:
+        listed = await services.catalogue.shop_catalogue(shop.id, limit=50)
+        products += [item.product.id for item in listed.items]
+    return store, services, products
 
 
 def settle() -> None:
@@ -281,18 +294,11 @@ async def measure(args: argparse.Namespace) -> Result:
           f"for {args.paced_seconds:g} s")
     print()
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
-        store = await open_store(Path(folder) / "bench.db")
-        services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
+        store, services, products = await demo_territory(Path(folder))
         operator = services.customers.actor(
             await services.customers.seen(*DEMO_OPERATOR, "Office"))
-        await seed_demo(services, operator=operator)
-        products: list[int] = []
-        for shop in (await services.shops.browse(limit=50)).items:
-            page = await services.catalogue.maker_products(operator, shop.id, limit=50)
-            for product in page.items:
-                await services.catalogue.set_stock(operator, product.id, 100_000)
-            listed = await services.catalogue.shop_catalogue(shop.id, limit=50)
-            products += [item.product.id for item in listed.items]
+        for product_id in products:  # never sold out: this measures speed
+            await services.catalogue.set_stock(operator, product_id, 100_000)
 
         chatshop_api, echo_api = WatchedAPI(args.latency), WatchedAPI(args.latency)
         conversation = Conversation(services, store, territory=DEMO_TERRITORY,
