@@ -100,6 +100,12 @@ def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
     return (Button(label=_("⬅️ Back"), payload=back), menu_button())
 
 
+def to_operators(services: Services, text: str) -> list[Reply]:
+    """``text`` for each of the territory's operators (news only they can act on)."""
+    return [say(text).model_copy(update={"to": Recipient(channel=channel, user_id=user_id)})
+            for channel, user_id in sorted(services.customers.operators)]
+
+
 def say(text: str, *rows: tuple[Button, ...], back: str | None = None,
         edit: bool = False, photo: str | None = None) -> Reply:
     """A reply with ``rows`` of buttons and, always, a way on (« Menu »; « Back » too

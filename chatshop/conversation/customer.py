@@ -12,9 +12,9 @@ from chatshop.conversation.cards import (
     reservation_summary,
     shop_card,
 )
-from chatshop.conversation.context import Context, nonce, say
+from chatshop.conversation.context import Context, nonce, say, to_operators
 from chatshop.conversation.handlers import answer, arg, command, press
-from chatshop.conversation.messages import Button, Document, Recipient, Reply, Venue
+from chatshop.conversation.messages import Button, Document, Reply, Venue
 from chatshop.domain.models import Reservation, ReservationStatus, User
 from chatshop.errors import NotFound
 from chatshop.i18n import _, format_money, ngettext
@@ -474,9 +474,7 @@ async def erase(ctx: Context, args: list[str]) -> list[Reply]:
         if not left:
             text += "\n" + _("Nobody runs this shop any more: invite someone from "
                               "/territoire.")
-        for channel, user_id in sorted(ctx.services.customers.operators):
-            ctx.notifications.append(say(text).model_copy(
-                update={"to": Recipient(channel=channel, user_id=user_id)}))
+        ctx.notifications += to_operators(ctx.services, text)
     ctx.state.clear()
     return [say(_("Your data has been erased. Goodbye, and thank you!"))]
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 # Importing the flows registers their handlers.
 from chatshop.conversation import customer, digest, merchant, operator  # noqa: F401
-from chatshop.conversation.context import Context, menu_button, say
+from chatshop.conversation.context import Context, menu_button, say, to_operators
 from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES
 from chatshop.conversation.messages import (
     Button,
@@ -202,9 +202,7 @@ class Conversation:
         text = _("⚠️ {name} ({shop}) blocked the bot: the news of reservation {code} did not "
                  "reach them. Perhaps call the shop.").format(
             name=person.display_name or "?", shop=shop.name, code=reservation.code)
-        return [Reply(text=text, buttons=((menu_button(),),),
-                      to=Recipient(channel=channel, user_id=user_id))
-                for channel, user_id in sorted(self._services.customers.operators)]
+        return to_operators(self._services, text)
 
     async def _tell(self, reservation: Reservation, *, expired: bool) -> list[Reply]:
         person = await self._services.customers.get(reservation.user_id)
