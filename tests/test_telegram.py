@@ -23,7 +23,7 @@ from chatshop.conversation.router import Conversation
 from chatshop.domain.models import ReservationStatus, Role
 from chatshop.services import Services
 from chatshop.storage import Store
-from tests.conftest import FakeClock, Territory
+from tests.conftest import OPERATOR, FakeClock, Territory
 from tests.fakes.bot_api import TINY_PNG, FakeBotAPI, FakeUser
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -303,6 +303,22 @@ async def test_a_customer_who_blocked_the_bot_is_marked_and_the_shop_is_told(
     person = await territory.services.customers.get(territory.customer.id)
     assert person is not None
     assert person.unreachable_at is None
+
+
+async def test_a_shopkeeper_who_blocked_the_bot_misses_news_and_the_operator_is_told(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, lea: Phone,
+        api: FakeBotAPI) -> None:
+    office = api.user(int(OPERATOR[1]), "Office de tourisme", started=True)
+    api.block(lea.user)
+    await reserve_cream(territory, jeanne)
+    await channel.deliver_outbox()  # Léa's « new reservation » is refused: 403
+    await channel.deliver_outbox()  # the operator's warning, queued meanwhile
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    warning = api.last(office).text
+    assert "Léa" in warning
+    assert made.code in warning
+    assert "bloqué le bot" in warning
+    assert "🏠 Menu" in api.last(office).labels
 
 
 async def test_an_update_received_before_a_stop_is_handled_at_the_next_start(
