@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from chatshop.domain.models import ListedProduct, Page
+from chatshop.domain.models import ListedPage, ListedProduct, Page
 from chatshop.domain.parsing import check_id, page_window
 from chatshop.storage.interface import Store
 
@@ -47,7 +47,7 @@ class SearchService:
         expression = match_expression(text)
         offset, limit = page_window(offset, limit)
         if expression is None:
-            return Page[ListedProduct](items=(), total=0, offset=offset, limit=limit)
+            return ListedPage(items=(), total=0, offset=offset, limit=limit)
         return await self._store.catalogue.search(
             expression, commune_id=_optional_id(commune_id, "commune"),
             shop_id=_optional_id(shop_id, "shop"),

@@ -12,11 +12,13 @@ from chatshop.domain.limits import MAX_STOCK
 from chatshop.domain.models import (
     Category,
     Channel,
+    ListedPage,
     ListedProduct,
     NewProduct,
     Page,
     Product,
     ProductChanges,
+    ProductPage,
     StockMovement,
     StockReason,
 )
@@ -288,7 +290,7 @@ class SqliteCatalogueRepository:
                 params,
             )
             items = _listed(found)
-        return Page[ListedProduct](items=tuple(items), total=total, offset=offset, limit=limit)
+        return ListedPage(items=tuple(items), total=total, offset=offset, limit=limit)
 
     async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
         """The categories present in a shop's catalogue, with how many products each."""
@@ -319,7 +321,7 @@ class SqliteCatalogueRepository:
                 (shop_id, limit, offset),
             )
         items = tuple(rows.product(r) for r in found)
-        return Page[Product](items=items, total=total, offset=offset, limit=limit)
+        return ProductPage(items=items, total=total, offset=offset, limit=limit)
 
     async def count(self) -> int:
         async with self._db.read() as conn:
@@ -406,7 +408,7 @@ class SqliteCatalogueRepository:
                 total = int(found[0]["total"])
             else:  # past the last page: the window has no row to tell the total
                 total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
-        return Page[ListedProduct](items=tuple(_listed(found)), total=total, offset=offset,
+        return ListedPage(items=tuple(_listed(found)), total=total, offset=offset,
                                    limit=limit)
 
 
