@@ -1,5 +1,6 @@
 """The database's connections: the loop's lookup connection sees what was committed,
-never writes, and the shop cache never brings back a shop as it was before a change."""
+never writes, and neither the shop cache nor the recent sessions ever bring back a shop
+or a person as they were before a change."""
 
 import sqlite3
 from datetime import UTC, datetime
@@ -10,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatshop.domain.models import ShopDetails
+from chatshop.domain.models import Role, ShopDetails, StaffMember, User
 from chatshop.storage import Store, rows
+from chatshop.storage.conversations import RecentSessions
 from chatshop.storage.database import Database
 from chatshop.storage.shops import RecentShops
 from tests.conftest import Territory
@@ -68,6 +70,84 @@ def test_what_is_remembered_is_read_again_after_a_few_seconds() -> None:
     assert recent.communes() == {}
     now[0] = 5.5
     assert recent.communes() is None
+
+
+async def _session_of(store: Store, user: User) -> tuple[str | None, list[int], dict[str, object]]:
+    """(phone, shops run, state) as the conversation reads them on an event."""
+    session = await store.conversations.session(user.channel, user.external_id)
+    assert session is not None
+    return (session.user.phone, [m.shop_id for m in session.memberships],
+            dict(session.state))
+
+
+async def test_every_change_to_a_person_is_in_their_next_session_at_once(
+        territory: Territory, store: Store) -> None:
+    services, shop, customer = territory.services, territory.shop, territory.customer
+    assert await _session_of(store, customer) == (None, [], {})  # now remembered
+    await services.customers.set_phone(customer.id, "+33612345678")
+    assert await _session_of(store, customer) == ("+33612345678", [], {})
+    invite = await services.shops.invite(territory.operator, shop.id, Role.STAFF)
+    await services.shops.accept_invite(customer.id, invite.code)
+    assert await _session_of(store, customer) == ("+33612345678", [shop.id], {})
+    await services.shops.remove_staff(territory.owner, shop.id, customer.id)
+    assert await _session_of(store, customer) == ("+33612345678", [], {})
+    await store.conversations.save(customer.id, {"awaiting": "search"}, services.clock())
+    assert await _session_of(store, customer) == ("+33612345678", [], {"awaiting": "search"})
+    await services.customers.blocked_the_bot("telegram", customer.external_id)
+    session = await store.conversations.session("telegram", customer.external_id)
+    assert session is not None
+    assert session.user.unreachable_at is not None
+    await services.customers.seen("telegram", customer.external_id, "Jeanne M.")
+    session = await store.conversations.session("telegram", customer.external_id)
+    assert session is not None
+    assert (session.user.display_name, session.user.unreachable_at) == ("Jeanne M.", None)
+    await services.customers.erase(customer.id)
+    assert await store.conversations.session("telegram", customer.external_id) is None
+
+
+async def test_a_handler_changing_its_copy_of_the_state_changes_no_later_session(
+        territory: Territory, store: Store) -> None:
+    customer = territory.customer
+    await store.conversations.save(customer.id, {"search": "miel"},
+                                   territory.services.clock())
+    session = await store.conversations.session("telegram", customer.external_id)
+    assert session is not None
+    session.state["search"] = "bougie"  # never saved
+    session.memberships.append(StaffMember(shop_id=territory.shop.id, user_id=customer.id,
+                                           role=Role.OWNER,
+                                           added_at=territory.services.clock()))
+    assert await _session_of(store, customer) == (None, [], {"search": "miel"})
+
+
+async def test_a_change_by_another_process_is_seen_after_a_few_seconds(
+        territory: Territory, store: Store) -> None:
+    now = [0.0]
+    sessions = RecentSessions(ttl=5.0, now=lambda: now[0])
+    store.conversations._sessions = sessions  # type: ignore[attr-defined]
+    customer = territory.customer
+    assert await _session_of(store, customer) == (None, [], {})
+    other = sqlite3.connect(store.db.path)  # type: ignore[attr-defined]
+    with other:
+        other.execute("UPDATE users SET phone = '+33600000000' WHERE id = ?", (customer.id,))
+    other.close()
+    assert await _session_of(store, customer) == (None, [], {})  # remembered...
+    now[0] = 5.5
+    assert await _session_of(store, customer) == ("+33600000000", [], {})  # ...not long
+
+
+def test_the_recent_sessions_stay_within_their_limit(territory: Territory) -> None:
+    now = [0.0]
+    sessions = RecentSessions(ttl=5.0, now=lambda: now[0], limit=3)
+    people = [territory.customer.model_copy(update={"id": n, "external_id": str(n)})
+              for n in range(1, 6)]
+    for person in people[:3]:
+        sessions.keep(person, (), None)
+    now[0] = 6.0  # the first three are old
+    for person in people[3:]:
+        sessions.keep(person, (), None)
+    assert len(sessions) == 2
+    assert sessions.get("telegram", "5") is not None
+    assert sessions.get("telegram", "1") is None
 
 
 @given(st.datetimes(min_value=datetime(1001, 1, 1), max_value=datetime(9999, 12, 30),

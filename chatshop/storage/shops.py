@@ -20,12 +20,14 @@ from chatshop.domain.models import (
     Role,
     Shop,
     ShopDetails,
+    ShopPage,
     StaffMember,
     TerritoryFigures,
     User,
 )
 from chatshop.errors import Conflict, InviteUnusable, NotFound
 from chatshop.storage import rows
+from chatshop.storage.conversations import RecentSessions
 from chatshop.storage.database import Database
 
 _SHOP_COLUMNS = (
@@ -85,9 +87,10 @@ class RecentShops:
 
 
 class SqliteShopRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sessions: RecentSessions) -> None:
         self._db = db
         self.recent = RecentShops()
+        self._sessions = sessions  # they know who runs which shop
 
     # -- communes ---------------------------------------------------------------------
 
@@ -234,7 +237,7 @@ class SqliteShopRepository:
                 params,
             )
         shops = tuple(rows.shop(r) for r in found)
-        return Page[Shop](items=shops, total=total, offset=offset, limit=limit)
+        return ShopPage(items=shops, total=total, offset=offset, limit=limit)
 
     async def figures(self, since: datetime) -> TerritoryFigures:
         async with self._db.read() as conn:
@@ -277,19 +280,22 @@ class SqliteShopRepository:
 
     async def remove_staff(self, shop_id: int, user_id: int) -> None:
         """Remove someone from a shop's staff; the last owner stays (``Conflict``)."""
-        async with self._db.write() as conn:
-            role = await rows.fetch_value(
-                conn, "SELECT role FROM staff WHERE shop_id = ? AND user_id = ?",
-                (shop_id, user_id))
-            if role is None:
-                raise NotFound("staff", (shop_id, user_id))
-            owners = await rows.fetch_value(
-                conn, "SELECT count(*) FROM staff WHERE shop_id = ? AND role = 'owner'",
-                (shop_id,))
-            if role == Role.OWNER.value and owners == 1:
-                raise Conflict("last_owner")
-            await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
-                               (shop_id, user_id))
+        try:
+            async with self._db.write() as conn:
+                role = await rows.fetch_value(
+                    conn, "SELECT role FROM staff WHERE shop_id = ? AND user_id = ?",
+                    (shop_id, user_id))
+                if role is None:
+                    raise NotFound("staff", (shop_id, user_id))
+                owners = await rows.fetch_value(
+                    conn, "SELECT count(*) FROM staff WHERE shop_id = ? AND role = 'owner'",
+                    (shop_id,))
+                if role == Role.OWNER.value and owners == 1:
+                    raise Conflict("last_owner")
+                await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
+                                   (shop_id, user_id))
+        finally:
+            self._sessions.forget(user_id)
 
     async def staff_of(self, shop_id: int) -> list[StaffMember]:
         async with self._db.read() as conn:
@@ -337,6 +343,12 @@ class SqliteShopRepository:
 
     async def use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
         """Spend the invite and make ``user_id`` owner or staff, in one transaction."""
+        try:
+            return await self._use_invite(code, user_id, now)
+        finally:
+            self._sessions.forget(user_id)
+
+    async def _use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
         async with self._db.write() as conn:
             row = await rows.fetch_one(conn, "SELECT * FROM invites WHERE code = ?", (code,))
             if row is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatshop.storage.catalogue import SqliteCatalogueRepository
-from chatshop.storage.conversations import SqliteConversationRepository
+from chatshop.storage.conversations import RecentSessions, SqliteConversationRepository
 from chatshop.storage.database import Database
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
@@ -22,11 +22,14 @@ class SqliteStore:
     def __init__(self, db: Database, migration: MigrationReport) -> None:
         self.db = db
         self.migration = migration
-        self.users = SqliteUserRepository(db)
-        self.shops = SqliteShopRepository(db)
+        # Who writes, their teams and conversation: read on every event, remembered a
+        # few seconds, forgotten by every write to them (see RecentSessions).
+        sessions = RecentSessions()
+        self.users = SqliteUserRepository(db, sessions)
+        self.shops = SqliteShopRepository(db, sessions)
         self.catalogue = SqliteCatalogueRepository(db)
         self.orders = SqliteOrderRepository(db)
-        self.conversations = SqliteConversationRepository(db)
+        self.conversations = SqliteConversationRepository(db, sessions)
         self.inbox = SqliteInboxRepository(db)
         self.digest = SqliteDigestRepository(db)
         self.outbox = SqliteOutboxRepository(db)

@@ -8,12 +8,17 @@ from datetime import datetime
 from chatshop.domain.models import Channel, User
 from chatshop.errors import NotFound
 from chatshop.storage import rows
+from chatshop.storage.conversations import RecentSessions
 from chatshop.storage.database import Database
 
 
 class SqliteUserRepository:
-    def __init__(self, db: Database) -> None:
+    """People; every change to one is also forgotten by the recent sessions (once
+    committed, cancelled or not: the transaction may have committed regardless)."""
+
+    def __init__(self, db: Database, sessions: RecentSessions) -> None:
         self._db = db
+        self._sessions = sessions
 
     async def seen(self, channel: Channel, external_id: str, display_name: str,
                    now: datetime) -> User:
@@ -32,15 +37,25 @@ class SqliteUserRepository:
                 (channel, external_id, display_name, stamp, stamp),
             ).fetchone()
             return rows.user(row)
-        return await self._db.run_write(seen)
+        try:
+            user = await self._db.run_write(seen)
+        except BaseException:
+            self._sessions.forget_all()  # who it was is not known here
+            raise
+        self._sessions.forget(user.id)
+        return user
 
     async def mark_unreachable(self, channel: Channel, external_id: str,
                                now: datetime) -> User | None:
         """The platform says this person blocked the bot (until they write again)."""
-        async with self._db.write() as conn:
-            row = await rows.fetch_one(
-                conn, "UPDATE users SET unreachable_at = ? WHERE channel = ? AND external_id = ?"
-                " RETURNING *", (rows.to_db_time(now), channel, external_id))
+        try:
+            async with self._db.write() as conn:
+                row = await rows.fetch_one(
+                    conn, "UPDATE users SET unreachable_at = ? WHERE channel = ?"
+                    " AND external_id = ? RETURNING *",
+                    (rows.to_db_time(now), channel, external_id))
+        finally:
+            self._sessions.forget_all()
         return None if row is None else rows.user(row)
 
     async def get(self, user_id: int) -> User | None:
@@ -57,10 +72,13 @@ class SqliteUserRepository:
         return None if row is None else rows.user(row)
 
     async def set_phone(self, user_id: int, phone: str | None) -> User:
-        async with self._db.write() as conn:
-            row = await rows.fetch_one(
-                conn, "UPDATE users SET phone = ? WHERE id = ? RETURNING *", (phone, user_id)
-            )
+        try:
+            async with self._db.write() as conn:
+                row = await rows.fetch_one(
+                    conn, "UPDATE users SET phone = ? WHERE id = ? RETURNING *",
+                    (phone, user_id))
+        finally:
+            self._sessions.forget(user_id)
         if row is None:
             raise NotFound("user", user_id)
         return rows.user(row)
@@ -71,6 +89,12 @@ class SqliteUserRepository:
         in the outbox to them or about their reservations (which name them). Their past
         reservations stay (the shops' records) but no longer name them; if they write
         again, they are someone new. They leave the teams of the shops they ran."""
+        try:
+            await self._erase(user_id)
+        finally:
+            self._sessions.forget(user_id)  # their platform id is no longer theirs
+
+    async def _erase(self, user_id: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(
                 "DELETE FROM outbox WHERE (channel, recipient) ="
