@@ -105,6 +105,25 @@ async def test_every_change_to_a_person_is_in_their_next_session_at_once(
     assert await store.conversations.session("telegram", customer.external_id) is None
 
 
+async def test_every_change_to_a_shop_team_is_in_the_next_reservation_news_at_once(
+        territory: Territory, store: Store) -> None:
+    services, shop, customer = territory.services, territory.shop, territory.customer
+
+    async def told() -> list[tuple[str, str | None]]:
+        return [(u.display_name, u.phone) for u in await services.shops.people_to_notify(shop.id)]
+
+    assert await told() == [("Léa", None)]  # now remembered
+    invite = await services.shops.invite(territory.operator, shop.id, Role.STAFF)
+    await services.shops.accept_invite(customer.id, invite.code)
+    assert await told() == [("Léa", None), ("Jeanne", None)]
+    await services.customers.set_phone(customer.id, "+33612345678")
+    assert await told() == [("Léa", None), ("Jeanne", "+33612345678")]
+    await services.shops.remove_staff(territory.owner, shop.id, customer.id)
+    assert await told() == [("Léa", None)]
+    await services.customers.erase(territory.owner_user.id)
+    assert await told() == []
+
+
 async def test_a_handler_changing_its_copy_of_the_state_changes_no_later_session(
         territory: Territory, store: Store) -> None:
     customer = territory.customer

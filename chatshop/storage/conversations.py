@@ -25,7 +25,8 @@ _Kept = tuple[float, User, tuple[StaffMember, ...], str | None]
 
 class RecentSessions:
     """The sessions of the people who wrote in the last few seconds, so that each of
-    their messages does not read the same rows again.
+    their messages does not read the same rows again; and the teams of the shops (who
+    is told of a new reservation), for the same reason.
 
     Why: the session is read on every update, and under load each read finds SQLite's
     page cache emptied by the writes committed since the last one (WAL: a connection
@@ -34,8 +35,9 @@ class RecentSessions:
 
     Kept right: the conversation's own state is written through (``kept_state`` after
     its save has committed); every other write in this process to a person's row or to
-    shop teams forgets what it touches once committed (``forget``, ``forget_all``),
-    before the writer's next step, so the next read is fresh. A write by another process
+    shop teams forgets what it touches once committed (``forget``, ``forget_all``; every
+    team, since a person's row is part of their shops' teams), before the writer's next
+    step, so the next read is fresh. A write by another process
     (``chatshop digest send`` marking someone unreachable) is seen at most ``ttl``
     seconds late, and never matters for permissions: services check the shop team in
     the database on every action. The state is kept as its JSON text and read afresh
@@ -49,6 +51,7 @@ class RecentSessions:
         self._limit = limit
         self._kept: dict[tuple[Channel, str], _Kept] = {}
         self._keys: dict[int, tuple[Channel, str]] = {}  # user id -> key
+        self._teams: dict[int, tuple[float, tuple[User, ...]]] = {}  # shop id ->
 
     def get(self, channel: Channel, external_id: str) -> Session | None:
         kept = self._kept.get((channel, external_id))
@@ -65,6 +68,17 @@ class RecentSessions:
         self._kept[key] = (self._now(), user, memberships, state_json)
         self._keys[user.id] = key
 
+    def team(self, shop_id: int) -> list[User] | None:
+        kept = self._teams.get(shop_id)
+        if kept is None or self._now() - kept[0] > self._ttl:
+            return None
+        return list(kept[1])
+
+    def keep_team(self, shop_id: int, people: list[User]) -> None:
+        if len(self._teams) >= self._limit:
+            self._teams.clear()
+        self._teams[shop_id] = (self._now(), tuple(people))
+
     def kept_state(self, user_id: int, state_json: str) -> None:
         """The conversation state of ``user_id`` was just saved as ``state_json``."""
         key = self._keys.get(user_id)
@@ -77,10 +91,12 @@ class RecentSessions:
         key = self._keys.pop(user_id, None)
         if key is not None:
             self._kept.pop(key, None)
+        self._teams.clear()
 
     def forget_all(self) -> None:
         self._kept.clear()
         self._keys.clear()
+        self._teams.clear()
 
     def __len__(self) -> int:
         return len(self._kept)

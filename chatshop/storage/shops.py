@@ -306,13 +306,17 @@ class SqliteShopRepository:
         return [rows.staff_member(r) for r in found]
 
     async def staff_users(self, shop_id: int) -> list[User]:
-        """The people who run a shop, owners first."""
-        found = self._db.lookup(
-            "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
-            " ORDER BY s.role = 'staff', s.added_at",
-            (shop_id,),
-        )
-        return [rows.user(r) for r in found]
+        """The people who run a shop, owners first (read on every reservation)."""
+        team = self._sessions.team(shop_id)
+        if team is None:
+            found = self._db.lookup(
+                "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
+                " ORDER BY s.role = 'staff', s.added_at",
+                (shop_id,),
+            )
+            team = [rows.user(r) for r in found]
+            self._sessions.keep_team(shop_id, team)
+        return team
 
     async def all_staff_users(self, channel: Channel) -> list[User]:
         async with self._db.read() as conn:
