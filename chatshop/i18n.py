@@ -11,7 +11,7 @@ in the territory's timezone, which callers pass in (times are stored in UTC).
 from __future__ import annotations
 
 import io
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -80,11 +80,17 @@ def _money(cents: int) -> str:
 def format_day(moment: datetime, tz: ZoneInfo) -> str:
     """``samedi 28 novembre`` for a UTC moment, in the territory's timezone (and
     ``mardi 1er décembre``: the first of the month is written so in French)."""
-    local = moment.astimezone(tz)
-    if local.day == 1:
-        return format_date(local, "EEEE", locale=french()) + " 1er " + \
-            format_date(local, "MMMM", locale=french())
-    return format_date(local, "EEEE d MMMM", locale=french())
+    return _day(moment.astimezone(tz).date())
+
+
+@lru_cache(maxsize=1024)
+def _day(day: date) -> str:
+    # Babel takes ~25 µs; a reservation shows its deadline's day to the customer and
+    # to each person of the shop's team.
+    if day.day == 1:
+        return format_date(day, "EEEE", locale=french()) + " 1er " + \
+            format_date(day, "MMMM", locale=french())
+    return format_date(day, "EEEE d MMMM", locale=french())
 
 
 def format_clock(moment: datetime | time, tz: ZoneInfo | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,14 +91,20 @@ def nonce() -> str:
 
 
 def menu_button() -> Button:
-    return Button(label=_("🏠 Menu"), payload="m")
+    return _button(_("🏠 Menu"), "m")
 
 
 def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
     """The way on that every screen offers: back (if there is a back) and the menu."""
     if back is None:
         return (menu_button(),)
-    return (Button(label=_("⬅️ Back"), payload=back), menu_button())
+    return (_button(_("⬅️ Back"), back), menu_button())
+
+
+@lru_cache(maxsize=256)
+def _button(label: str, payload: str) -> Button:
+    """The buttons on every screen, built once (a button is immutable)."""
+    return Button(label=label, payload=payload)
 
 
 def to_operators(services: Services, text: str) -> list[Reply]:

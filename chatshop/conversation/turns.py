@@ -5,8 +5,8 @@ send one person's replies in order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Hashable
+from types import TracebackType
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -19,20 +19,46 @@ class Turns(Generic[K]):
     def __init__(self) -> None:
         self._locks: dict[K, tuple[asyncio.Lock, int]] = {}
 
-    @asynccontextmanager
-    async def of(self, key: K) -> AsyncIterator[None]:
-        """Wait for ``key``'s turn; the block runs alone for that key."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+    def of(self, key: K) -> Turn[K]:
+        """``async with turns.of(key):`` waits for ``key``'s turn; the block runs alone
+        for that key. (A plain class, not a generator: it is entered twice per update.)"""
+        return Turn(self, key)
+
+    def _join(self, key: K) -> asyncio.Lock:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        return lock
+
+    def _leave(self, key: K) -> None:
+        lock, users = self._locks[key]
+        if users == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class Turn(Generic[K]):
+    __slots__ = ("_key", "_lock", "_turns")
+
+    def __init__(self, turns: Turns[K], key: K) -> None:
+        self._turns = turns
+        self._key = key
+        self._lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        lock = self._turns._join(self._key)
+        try:
+            await lock.acquire()
+        except BaseException:  # cancelled while waiting: no longer in the queue
+            self._turns._leave(self._key)
+            raise
+        self._lock = lock
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        assert self._lock is not None
+        self._lock.release()
+        self._turns._leave(self._key)
