@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import Update
 
 from chatshop.channels.telegram.bot import TelegramChannel
+from chatshop.channels.telegram.inbound import TelegramUpdate
 from chatshop.channels.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,14 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
         if body is None:
             return Response(status_code=413)
         try:
-            data = json.loads(body)
-            update = Update.de_json(data, telegram.bot)
-        except (ValueError, TypeError, KeyError):
+            text = body.decode("utf-8")
+            update = TelegramUpdate.of(json.loads(text), text)
+        except ValueError:  # not UTF-8, not JSON
+            return Response(status_code=400)
+        if update is None:
             return Response(status_code=400)
         # A redelivery is answered 200 too: nothing to redo.
-        await telegram.accept(update, body.decode("utf-8", "replace"))
+        await telegram.accept(update)
         return Response(status_code=200)
 
     return Starlette(routes=[

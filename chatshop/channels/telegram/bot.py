@@ -27,7 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommandScopeChat, BotCommandScopeDefault, Message, Update
+from telegram import BotCommandScopeChat, BotCommandScopeDefault
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -42,7 +43,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from chatshop.channels.ratelimit import SlidingWindow, retry_after_seconds
 from chatshop.channels.telegram import render
-from chatshop.channels.telegram.inbound import person_of, to_inbound
+from chatshop.channels.telegram.inbound import Pressed, TelegramUpdate, person_of, to_inbound
 from chatshop.channels.telegram.menus import Menu, commands
 from chatshop.conversation.digest import Outcome, deliver_run
 from chatshop.conversation.messages import Command, Inbound, PhotoIn, Reply
@@ -76,11 +77,11 @@ class OnePersonAtATime(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object,
                                 coroutine: Awaitable[Any]) -> None:
-        user = update.effective_user if isinstance(update, Update) else None
-        if user is None:
+        person = update.person if isinstance(update, TelegramUpdate) else None
+        if person is None:
             await coroutine
             return
-        async with self._turns.of(user.id):
+        async with self._turns.of(person):
             await coroutine
 
     async def initialize(self) -> None:
@@ -91,37 +92,49 @@ class OnePersonAtATime(BaseUpdateProcessor):
 
 
 class WritingDownBot(ExtBot[None]):
-    """python-telegram-bot's bot, which writes every batch of updates down (one
-    transaction) as soon as ``getUpdates`` returns it. The Updater confirms a batch to
-    Telegram by asking for the next one, which it does only after this returns: an update
-    Telegram forgets is always in our database first."""
+    """python-telegram-bot's bot, whose ``getUpdates`` writes every batch of updates down
+    (one transaction) as soon as Telegram returns it, and returns them as
+    ``TelegramUpdate``s (Telegram's JSON, read by ``inbound.py``). The Updater confirms a
+    batch to Telegram by asking for the next one, which it does only after this returns:
+    an update Telegram forgets is always in our database first."""
 
     def __init__(self, token: str, *,
-                 fetched: Callable[[Sequence[tuple[Update, str]]], Awaitable[None]],
+                 fetched: Callable[[Sequence[TelegramUpdate]], Awaitable[None]],
                  **options: Any) -> None:
         super().__init__(token, **options)
         with self._unfrozen():
             self._fetched = fetched
-            self._raw: list[Any] = []
 
-    async def _post(self, endpoint: str, data: Any = None, **options: Any) -> Any:
-        result = await super()._post(endpoint, data, **options)
-        if endpoint == "getUpdates" and isinstance(result, list):
-            # The updates as Telegram sent them are what we write down; python-telegram-bot
-            # then reads them without what chatshop never looks at.
-            self._raw = [json.dumps(update, ensure_ascii=False) for update in result]
-            for update in result:
-                _lighten(update)
-        return result
-
-    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        self._raw = []
-        updates = await super().get_updates(*args, **kwargs)
+    async def get_updates(  # type: ignore[override]  # TelegramUpdates, not Updates
+            self, offset: int | None = None, limit: int | None = None,
+            timeout: float | timedelta | None = None,  # noqa: ASYNC109  # the Bot API's
+            allowed_updates: Sequence[str] | None = None,
+            *, read_timeout: Any = DEFAULT_NONE, write_timeout: Any = DEFAULT_NONE,
+            connect_timeout: Any = DEFAULT_NONE, pool_timeout: Any = DEFAULT_NONE,
+            api_kwargs: dict[str, Any] | None = None) -> tuple[TelegramUpdate, ...]:
+        # As python-telegram-bot's own: a long poll may take the request's read timeout
+        # plus the poll's.
+        waited = self._request[0].read_timeout if isinstance(read_timeout, DefaultValue) \
+            else read_timeout
+        result = await self._post(
+            "getUpdates",
+            {"timeout": timeout, "offset": offset, "limit": limit,
+             "allowed_updates": allowed_updates},
+            read_timeout=(waited or 0) + (timeout.total_seconds()
+                                          if isinstance(timeout, timedelta) else timeout or 0),
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout, pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs)
+        updates = []
+        for data in result if isinstance(result, list) else ():
+            update = TelegramUpdate.of(data)
+            if update is None:  # never seen from Telegram; kept out rather than crash
+                log.error("not an update, ignored: %.200r", data)
+            else:
+                updates.append(update)
         if updates:
-            raw = self._raw if len(self._raw) == len(updates) else [
-                json.dumps(update.to_dict(), ensure_ascii=False) for update in updates]
-            await self._fetched(list(zip(updates, raw, strict=True)))
-        return updates
+            await self._fetched(updates)
+        return tuple(updates)
 
 
 class TelegramChannel:
@@ -147,7 +160,7 @@ class TelegramChannel:
         if not jobs:
             builder = builder.job_queue(None)  # type: ignore[arg-type]  # documented
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_handler(TypeHandler(TelegramUpdate, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._written: set[int] = set()  # written down by the webhook, not yet handled
         self._menus: dict[int, Menu] = {}
@@ -178,7 +191,11 @@ class TelegramChannel:
             return False
         await self._set_menus()
         for pending in await self.services.delivery.waiting(CHANNEL):
-            update = Update.de_json(json.loads(pending.payload), app.bot)
+            update = TelegramUpdate.of(json.loads(pending.payload), pending.payload)
+            if update is None:  # written down by an older version: cannot be read
+                log.error("update %s kept but unreadable: dropped", pending.event_id)
+                await self.services.delivery.handled(CHANNEL, pending.event_id)
+                continue
             log.info("handling update %s received before the last stop", update.update_id)
             # (If the webhook queued it too, while Telegram could not be reached, that
             # copy finds it handled.)
@@ -229,12 +246,10 @@ class TelegramChannel:
             await app.stop()
         await app.shutdown()
 
-    async def accept(self, update: Update, payload: str | None = None) -> bool:
-        """The webhook's way in: write the update down (``payload``: its JSON as
-        received) before Telegram gets its 200, then queue it for handling. False if it
-        was a redelivery."""
-        await self._write_down([(update, payload or json.dumps(update.to_dict(),
-                                                                 ensure_ascii=False))])
+    async def accept(self, update: TelegramUpdate) -> bool:
+        """The webhook's way in: write the update down before Telegram gets its 200,
+        then queue it for handling. False if it was a redelivery."""
+        await self._write_down([update])
         if update.update_id not in self._written:
             return False
         await self.application.update_queue.put(update)
@@ -242,7 +257,8 @@ class TelegramChannel:
 
     # -- one update -------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_update(self, update: TelegramUpdate,
+                         _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update comes here, whatever its kind, already written down."""
         if update.update_id not in self._written:
             log.info("update %s was already received: ignored", update.update_id)
@@ -251,19 +267,19 @@ class TelegramChannel:
         self._written.discard(update.update_id)
         await self._process(update)
 
-    async def _write_down(self, updates: Sequence[tuple[Update, str]]) -> None:
+    async def _write_down(self, updates: Sequence[TelegramUpdate]) -> None:
         """Write a batch of updates down (each with its JSON); those seen before
         (redeliveries) are not marked for handling."""
         new = await self.services.delivery.receive_many(
-            CHANNEL, [(str(update.update_id), payload) for update, payload in updates])
-        self._written.update(update.update_id for update, _payload in updates
+            CHANNEL, [(str(update.update_id), update.payload) for update in updates])
+        self._written.update(update.update_id for update in updates
                              if str(update.update_id) in new)
 
-    async def _process(self, update: Update) -> None:
+    async def _process(self, update: TelegramUpdate) -> None:
         # The spinner on the button stops at once, whatever follows: the answer goes
         # out while the conversation works.
         answered = asyncio.ensure_future(self._answer_callback(update)) \
-            if update.callback_query is not None else None
+            if update.callback_query_id is not None else None
         try:
             await self._converse(update)
         except Exception:  # a bug of ours: logged; the update must not come back forever
@@ -273,24 +289,23 @@ class TelegramChannel:
                 await answered
             await self.services.delivery.handled(CHANNEL, str(update.update_id))
 
-    async def _converse(self, update: Update) -> None:
-        chat = update.effective_chat
+    async def _converse(self, update: TelegramUpdate) -> None:
+        chat_id = update.chat_id
         try:
-            inbound = await to_inbound(update)
+            inbound = await to_inbound(update, self.bot)
         except NetworkError as problem:  # a file could not be fetched from Telegram
             log.warning("update %s: file not fetched (%s)", update.update_id, problem)
-            if chat is not None:
-                await self._show(chat.id, [Reply(text=_(
+            if chat_id is not None:
+                await self._show(chat_id, [Reply(text=_(
                     "Sorry, your file did not reach us. Please send it again."))], edit=None)
             return
-        if inbound is None or chat is None:
+        if inbound is None or chat_id is None:
             return
         if isinstance(inbound.event, PhotoIn):
             inbound = await self._keep_photo(inbound, inbound.event)
         replies = await self.conversation.handle(inbound)
         await self._queue([r for r in replies if r.to is not None])
-        await self._show(chat.id, [r for r in replies if r.to is None],
-                         edit=_pressed_message(update))
+        await self._show(chat_id, [r for r in replies if r.to is None], edit=update.pressed)
         if _may_change_roles(inbound.event):
             await self._menu_for(int(inbound.user_id))
 
@@ -309,7 +324,7 @@ class TelegramChannel:
         return inbound.model_copy(update={"event": photo.model_copy(update={"kept": kept})})
 
     async def _show(self, chat_id: int, replies: list[Reply], *,
-                    edit: Message | None) -> None:
+                    edit: Pressed | None) -> None:
         """The replies in the person's own chat, piece by piece; what cannot go now
         (Telegram busy or unreachable) waits in the outbox, in order."""
         pieces = [piece for reply in replies for piece in render.split(reply)]
@@ -332,12 +347,12 @@ class TelegramChannel:
                 self.kick_outbox()
                 return
 
-    async def _answer_callback(self, update: Update) -> None:
-        if update.callback_query is None:
+    async def _answer_callback(self, update: TelegramUpdate) -> None:
+        if update.callback_query_id is None:
             return
         try:
             await render.call(self.bot, "answerCallbackQuery",
-                              {"callback_query_id": update.callback_query.id})
+                              {"callback_query_id": update.callback_query_id})
         except TelegramError as problem:  # too old, already answered: nothing to do
             log.debug("callback query not answered: %s", problem)
 
@@ -513,32 +528,10 @@ class TelegramChannel:
         log.error("error while handling %r", update, exc_info=context.error)
 
 
-# Of the message whose button was pressed, chatshop needs its id, chat and kind (a photo
-# is never edited into a text), not its keyboard or formatting: python-telegram-bot would
-# build an object for every button and entity of it, on every press.
-_UNREAD_OF_PRESSED = ("reply_markup", "entities", "caption_entities", "link_preview_options")
-
-
-def _lighten(update: object) -> None:
-    query = update.get("callback_query") if isinstance(update, dict) else None
-    message = query.get("message") if isinstance(query, dict) else None
-    if isinstance(message, dict):
-        for key in _UNREAD_OF_PRESSED:
-            message.pop(key, None)
-
-
 def _may_change_roles(event: object) -> bool:
     """Only accepting an invitation makes someone staff from their own chat."""
     return isinstance(event, Command) and (
         event.name == "invitation" or (event.name == "start" and event.args.startswith("i_")))
-
-
-def _pressed_message(update: Update) -> Message | None:
-    """The message whose button was pressed, to edit in place (paging, quantities)."""
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        return query.message
-    return None
 
 
 def _seconds(busy: RetryAfter) -> timedelta:

@@ -11,15 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import (
-    Bot,
-    InlineKeyboardMarkup,
-    InputFile,
-    Message,
-)
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
+from chatshop.channels.telegram.inbound import Pressed
 from chatshop.channels.texts import pieces
 from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Reply
 from chatshop.i18n import _
@@ -102,7 +98,7 @@ MediaLoader = Callable[[str], Awaitable[tuple[str, bytes] | None]]
 
 
 async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
-                     edit_message: Message | None = None,
+                     edit_message: Pressed | None = None,
                      media: MediaLoader | None = None) -> None:
     """Send one piece of ``split``: one API call (an edit of ``edit_message`` in place
     when the piece asks for it and Telegram allows, else a new message)."""
@@ -147,11 +143,11 @@ async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
             "reply_markup": markup})
 
 
-async def _edit(bot: Bot, message: Message, piece: Reply,
+async def _edit(bot: Bot, message: Pressed, piece: Reply,
                 markup: dict[str, Any] | None) -> bool:
     """Replace ``message`` with a text piece; False if it cannot be (a photo message:
     its picture would stay above the new text) or Telegram refuses (too old...)."""
-    if message.photo or message.document or len(piece.text) > TEXT_MAX:
+    if message.has_media or len(piece.text) > TEXT_MAX:
         return False
     try:
         await call(bot, "editMessageText", {
