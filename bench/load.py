@@ -54,11 +54,11 @@ from _common import (
     print_table,
     settings_of,
 )
-from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram_stack import SEARCHES, TOKEN, WatchedAPI, demo_territory
 
 from chatshop.channels.telegram.bot import TelegramChannel
+from chatshop.channels.telegram.inbound import TelegramUpdate
 from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY
 from chatshop.services import Services
@@ -119,11 +119,12 @@ class Crowd:
         self._max_updates: int | None = None
         self._finished: dict[int, asyncio.Future[float]] = {}
         # After chatshop's own handler (group 0) is done with an update.
-        application.add_handler(TypeHandler(Update, self._handled), group=1)
+        application.add_handler(TypeHandler(TelegramUpdate, self._handled), group=1)
 
-    async def _handled(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        user = update.effective_user
-        waiter = self._finished.pop(user.id, None) if user is not None else None
+    async def _handled(self, update: TelegramUpdate,
+                       _context: ContextTypes.DEFAULT_TYPE) -> None:
+        person = update.person
+        waiter = self._finished.pop(person, None) if person is not None else None
         if waiter is not None and not waiter.done():
             waiter.set_result(time.perf_counter())
 
@@ -318,12 +319,9 @@ async def measure(args: argparse.Namespace) -> Result:
     tally = crowd.tally
     handled = tally.steps - tally.late
     rate = handled / elapsed if elapsed else float("nan")
-    refused = [c for c in api.calls if c.status not in (200, None)
-               or c.outcome in ("timeout", "network")]
-    apologies = [c for c in api.calls if c.method.startswith("send")
-                 and "incident" in str(c.params).lower()]
+    refused = api.refused  # checked by the fake as each call ended
     logged = errors.errors()
-    error_count = len(logged) + len(refused) + len(apologies) + tally.late + tally.silent
+    error_count = len(logged) + len(refused) + api.incidents + tally.late + tally.silent
 
     def ms(pct: float) -> float:
         return percentile(tally.latencies, pct) * 1000
@@ -354,7 +352,7 @@ async def measure(args: argparse.Namespace) -> Result:
           f"oversold, {len(checked.mismatched)} products whose reserved differs from "
           f"their live reservation lines")
     print(f"errors: {len(logged)} logged, {len(refused)} calls refused by the fake, "
-          f"{len(apologies)} incident apologies, {tally.late} updates not handled within "
+          f"{api.incidents} incident apologies, {tally.late} updates not handled within "
           f"{ANSWER_WITHIN:g} s, {tally.silent} handled without an answer; "
           f"{len(errors.warnings())} warnings logged; {tally.no_button} steps skipped "
           f"(the button looked for was not shown)")
@@ -364,9 +362,9 @@ async def measure(args: argparse.Namespace) -> Result:
                         f"{logged[0].getMessage()[:200]}")
     if refused:
         failures.append(f"{len(refused)} calls refused by the fake Bot API, e.g. "
-                        f"{refused[0].method}: {refused[0].error or refused[0].outcome}")
-    if apologies:
-        failures.append(f"{len(apologies)} replies were incident apologies")
+                        f"{refused[0]}")
+    if api.incidents:
+        failures.append(f"{api.incidents} replies were incident apologies")
     if tally.late:
         failures.append(f"{tally.late} updates not handled within {ANSWER_WITHIN:g} s")
     if tally.silent:

@@ -174,7 +174,7 @@ async def _run(settings: Settings) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     try:
-        await serve(app, stop)
+        await serve(app, stop, freeze_start_up=True)
     finally:
         await app.close()
 

@@ -19,6 +19,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -97,6 +98,23 @@ async def test_a_message_sent_is_seen_by_the_user(
     assert not seen.edited
     assert [c.method for c in api.sent_to(marie)] == ["sendMessage"]
     assert api.sent_to(marie)[0].params["text"] == "Bonjour Marie"
+
+
+async def test_a_benchmark_can_forget_the_history_and_go_on_with_the_last_screens(
+    api: FakeBotAPI, bot: Bot, marie: FakeUser
+) -> None:
+    for n in range(6):
+        await bot.send_message(marie.id, f"Écran {n}", reply_markup=keyboard([("Voir", "v")]))
+    api.forget_history(keep=2)
+    assert [m.text for m in api.messages(marie)] == ["Écran 4", "Écran 5"]
+    assert [c.params["text"] for c in api.calls] == ["Écran 4", "Écran 5"]
+    pressed = api.press_label(marie, "Voir")  # the last screen still works
+    edited = await bot.edit_message_text("Écran 6", marie.id,
+                                         pressed["callback_query"]["message"]["message_id"])
+    assert isinstance(edited, Message)
+    assert api.last(marie).text == "Écran 6"
+    sent = await bot.send_message(marie.id, "Écran 7")
+    assert sent.message_id == 7  # ids go on from where they were
 
 
 async def test_a_message_can_be_sent_to_a_user_by_username(
