@@ -8,8 +8,9 @@ us, not Telegram's limits), in the same run, rounds interleaved:
   demo territory. python-telegram-bot polls, dispatches and sends; chatshop reads each
   update from Telegram's JSON and sends its replies as JSON (``inbound.py``,
   ``render.call``) rather than through python-telegram-bot's ``Update`` and ``Message``
-  objects, which cost about 110 µs an update to build. Each simulated customer makes visits: the menu, a typed search, a
-  product opened by its shared link (``/start p_<id>``), « Réserver 1 » pressed on it
+  objects, which cost about 110 µs an update to build. Each simulated customer makes
+  visits: the menu, a typed search, a product opened by its shared link
+  (``/start p_<id>``), « Réserver 1 » pressed on it
   (each reservation notifies the shop's staff through the outbox). They are regulars
   who gave their phone number once, before the clock starts, so every answer is one
   message.
@@ -69,7 +70,7 @@ from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY, seed_demo
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
-from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI, FakeCall
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 TARGET_RATE = 1_000
@@ -92,28 +93,22 @@ class WatchedAPI(FakeBotAPI):
         self.waiting: dict[int, asyncio.Future[float]] = {}
         self.refused: list[str] = []  # "method: error" of every call not answered 200
         self.incidents = 0  # replies apologising for an incident
-        self._served = 0
+        self._ended = 0
+        self.on_call = self._call_ended
 
-    async def serve(self, url: str, http_method: str, request_data: Any,
-                    read_timeout: float | None) -> tuple[int, bytes]:
-        try:
-            status, body = await super().serve(url, http_method, request_data, read_timeout)
-        finally:
-            call = self.calls[-1] if self.calls else None
-            if call is not None and (call.status not in (200, None)
-                                     or call.outcome in ("timeout", "network")):
-                self.refused.append(f"{call.method}: {call.error or call.outcome}")
-        if status == 200 and call is not None and call.method.startswith(("send", "edit")):
+    def _call_ended(self, call: FakeCall) -> None:
+        if call.status not in (200, None) or call.outcome in ("timeout", "network"):
+            self.refused.append(f"{call.method}: {call.error or call.outcome}")
+        elif call.status == 200 and call.method.startswith(("send", "edit")):
             if "incident" in str(call.params).lower():
                 self.incidents += 1
             waiter = self.waiting.pop(call.chat_id, None) if isinstance(call.chat_id, int) \
                 else None
             if waiter is not None and not waiter.done():
                 waiter.set_result(time.perf_counter())
-        self._served += 1
-        if self._served % self.KEEP_EVERY == 0:
+        self._ended += 1
+        if self._ended % self.KEEP_EVERY == 0:
             self.forget_history(keep=2)
-        return status, body
 
 
 Send = Callable[[int, str], Awaitable[float]]

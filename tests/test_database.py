@@ -2,7 +2,9 @@
 never writes, and neither the shop cache nor the recent sessions ever bring back a shop
 or a person as they were before a change."""
 
+import asyncio
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -122,6 +124,34 @@ async def test_every_change_to_a_shop_team_is_in_the_next_reservation_news_at_on
     assert await told() == [("Léa", None)]
     await services.customers.erase(territory.owner_user.id)
     assert await told() == []
+
+
+async def test_a_write_whose_caller_is_cancelled_is_forgotten_once_it_has_committed(
+        territory: Territory, store: Store) -> None:
+    """The writer's thread finishes a transaction its caller gave up on (shutdown): the
+    session must be read again after that commit, not only when the caller left."""
+    customer, now = territory.customer, territory.services.clock()
+    await store.conversations.save(customer.id, {"step": "old"}, now)
+    assert (await _session_of(store, customer))[2] == {"step": "old"}  # remembered
+    busy = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def hold_the_writer(_conn: sqlite3.Connection) -> None:
+        loop.call_soon_threadsafe(busy.set)
+        time.sleep(0.2)
+
+    holding = asyncio.create_task(store.db.run_write(hold_the_writer))  # type: ignore[attr-defined]
+    await busy.wait()
+    saving = asyncio.create_task(store.conversations.save(customer.id, {"step": "new"}, now))
+    await asyncio.sleep(0.01)
+    saving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await saving
+    await _session_of(store, customer)  # read while the save still waits its turn
+    await holding
+    await asyncio.sleep(0.05)  # the save commits in the writer's thread
+    assert await store.conversations.load(customer.id) == {"step": "new"}
+    assert (await _session_of(store, customer))[2] == {"step": "new"}
 
 
 async def test_a_handler_changing_its_copy_of_the_state_changes_no_later_session(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chatshop.domain.models import Channel, Session, StaffMember, User
 from chatshop.storage import rows
@@ -21,6 +22,7 @@ _SESSION = """
     FROM users u WHERE u.channel = ? AND u.external_id = ?"""
 
 _Kept = tuple[float, User, tuple[StaffMember, ...], str | None]
+T = TypeVar("T")
 
 
 class RecentSessions:
@@ -101,6 +103,29 @@ class RecentSessions:
     def __len__(self) -> int:
         return len(self._kept)
 
+    async def after(self, write: Coroutine[Any, Any, T],
+                    then: Callable[[asyncio.Future[T]], None]) -> T:
+        """Run ``write``, then ``then(its outcome)`` once it has really finished, before
+        its caller goes on. A write whose caller is cancelled goes on to its end (a
+        transaction handed to the writer's thread commits anyway): what it changes must
+        be forgotten after its commit, never before, or a read in between would keep
+        the old rows."""
+        task = asyncio.ensure_future(write)
+        task.add_done_callback(then)  # runs before the caller is woken
+        return await asyncio.shield(task)
+
+    def forgetting(self, *user_ids: int | None) -> Callable[[asyncio.Future[Any]], None]:
+        """For ``after``: forget these people (everyone if None is among them)."""
+        def forget(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled():
+                done.exception()  # retrieved here: a caller cancelled meanwhile cannot
+            if None in user_ids:
+                self.forget_all()
+            for user_id in user_ids:
+                if user_id is not None:
+                    self.forget(user_id)
+        return forget
+
     def _drop_old(self) -> None:
         now = self._now()
         for key, kept in list(self._kept.items()):
@@ -158,9 +183,9 @@ class SqliteConversationRepository:
                 """INSERT INTO conversation_states (user_id, state, updated_at) VALUES (?, ?, ?)
                    ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,
                        updated_at = excluded.updated_at""", params)
-        try:
-            await self._db.run_write(save)
-        except BaseException:
-            self._sessions.forget(user_id)  # committed or not: read it again
-            raise
-        self._sessions.kept_state(user_id, text)
+        def kept(done: asyncio.Future[None]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._sessions.kept_state(user_id, text)
+            else:  # committed or not: read it again
+                self._sessions.forget(user_id)
+        await self._sessions.after(self._db.run_write(save), kept)

@@ -280,22 +280,23 @@ class SqliteShopRepository:
 
     async def remove_staff(self, shop_id: int, user_id: int) -> None:
         """Remove someone from a shop's staff; the last owner stays (``Conflict``)."""
-        try:
-            async with self._db.write() as conn:
-                role = await rows.fetch_value(
-                    conn, "SELECT role FROM staff WHERE shop_id = ? AND user_id = ?",
-                    (shop_id, user_id))
-                if role is None:
-                    raise NotFound("staff", (shop_id, user_id))
-                owners = await rows.fetch_value(
-                    conn, "SELECT count(*) FROM staff WHERE shop_id = ? AND role = 'owner'",
-                    (shop_id,))
-                if role == Role.OWNER.value and owners == 1:
-                    raise Conflict("last_owner")
-                await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
-                                   (shop_id, user_id))
-        finally:
-            self._sessions.forget(user_id)
+        await self._sessions.after(self._remove_staff(shop_id, user_id),
+                                   self._sessions.forgetting(user_id))
+
+    async def _remove_staff(self, shop_id: int, user_id: int) -> None:
+        async with self._db.write() as conn:
+            role = await rows.fetch_value(
+                conn, "SELECT role FROM staff WHERE shop_id = ? AND user_id = ?",
+                (shop_id, user_id))
+            if role is None:
+                raise NotFound("staff", (shop_id, user_id))
+            owners = await rows.fetch_value(
+                conn, "SELECT count(*) FROM staff WHERE shop_id = ? AND role = 'owner'",
+                (shop_id,))
+            if role == Role.OWNER.value and owners == 1:
+                raise Conflict("last_owner")
+            await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
+                               (shop_id, user_id))
 
     async def staff_of(self, shop_id: int) -> list[StaffMember]:
         async with self._db.read() as conn:
@@ -347,10 +348,8 @@ class SqliteShopRepository:
 
     async def use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
         """Spend the invite and make ``user_id`` owner or staff, in one transaction."""
-        try:
-            return await self._use_invite(code, user_id, now)
-        finally:
-            self._sessions.forget(user_id)
+        return await self._sessions.after(self._use_invite(code, user_id, now),
+                                          self._sessions.forgetting(user_id))
 
     async def _use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
         async with self._db.write() as conn:

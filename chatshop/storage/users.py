@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import datetime
 
@@ -37,25 +38,23 @@ class SqliteUserRepository:
                 (channel, external_id, display_name, stamp, stamp),
             ).fetchone()
             return rows.user(row)
-        try:
-            user = await self._db.run_write(seen)
-        except BaseException:
-            self._sessions.forget_all()  # who it was is not known here
-            raise
-        self._sessions.forget(user.id)
-        return user
+        def forget(done: asyncio.Future[User]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._sessions.forget(done.result().id)
+            else:  # who it was is not known here
+                self._sessions.forget_all()
+        return await self._sessions.after(self._db.run_write(seen), forget)
 
     async def mark_unreachable(self, channel: Channel, external_id: str,
                                now: datetime) -> User | None:
         """The platform says this person blocked the bot (until they write again)."""
-        try:
+        async def mark() -> sqlite3.Row | None:
             async with self._db.write() as conn:
-                row = await rows.fetch_one(
+                return await rows.fetch_one(
                     conn, "UPDATE users SET unreachable_at = ? WHERE channel = ?"
                     " AND external_id = ? RETURNING *",
                     (rows.to_db_time(now), channel, external_id))
-        finally:
-            self._sessions.forget_all()
+        row = await self._sessions.after(mark(), self._sessions.forgetting(None))
         return None if row is None else rows.user(row)
 
     async def get(self, user_id: int) -> User | None:
@@ -72,13 +71,12 @@ class SqliteUserRepository:
         return None if row is None else rows.user(row)
 
     async def set_phone(self, user_id: int, phone: str | None) -> User:
-        try:
+        async def set_phone() -> sqlite3.Row | None:
             async with self._db.write() as conn:
-                row = await rows.fetch_one(
+                return await rows.fetch_one(
                     conn, "UPDATE users SET phone = ? WHERE id = ? RETURNING *",
                     (phone, user_id))
-        finally:
-            self._sessions.forget(user_id)
+        row = await self._sessions.after(set_phone(), self._sessions.forgetting(user_id))
         if row is None:
             raise NotFound("user", user_id)
         return rows.user(row)
@@ -89,10 +87,8 @@ class SqliteUserRepository:
         in the outbox to them or about their reservations (which name them). Their past
         reservations stay (the shops' records) but no longer name them; if they write
         again, they are someone new. They leave the teams of the shops they ran."""
-        try:
-            await self._erase(user_id)
-        finally:
-            self._sessions.forget(user_id)  # their platform id is no longer theirs
+        # Their platform id is no longer theirs: forgotten once erased.
+        await self._sessions.after(self._erase(user_id), self._sessions.forgetting(user_id))
 
     async def _erase(self, user_id: int) -> None:
         async with self._db.write() as conn:

@@ -810,6 +810,8 @@ class FakeBotAPI:
             "has_main_web_app": False,
         }
         self.calls: list[FakeCall] = []
+        self.on_call: Callable[[FakeCall], None] | None = None
+        """Told of every call as it ends, with its outcome (benchmarks check each)."""
         self.rejections: list[FakeCall] = []
         """Calls refused by the rate limits (429), in order."""
         self.callback_answers: list[FakeCallbackAnswer] = []
@@ -1156,6 +1158,8 @@ class FakeBotAPI:
             raise
         finally:
             self._notify()
+            if self.on_call is not None:
+                self.on_call(call)
 
     def _before(self, call: FakeCall, token: str | None) -> _Fault | None:
         """Outage, injected faults and the token, before anything is applied."""

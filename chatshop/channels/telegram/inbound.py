@@ -157,8 +157,9 @@ async def _event(update: TelegramUpdate, bot: Bot) -> Event | None:
             # « /start@chatshop_bot p_12 » in a group; private chats send « /start p_12 ».
             return Command(name=name.split("@")[0].lower(), args=args.strip())
         return Text(text=text) if text else Unsupported()
-    sizes = [size for size in message.get("photo") or () if isinstance(size, dict)
-             and _str(size, "file_id")]
+    photos = message.get("photo")
+    sizes = [size for size in photos if isinstance(size, dict) and _str(size, "file_id")] \
+        if isinstance(photos, list) else []
     if sizes:
         largest = max(sizes, key=lambda size: (_int(size, "width") or 0)
                       * (_int(size, "height") or 0))
