@@ -146,8 +146,8 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
             # What start-up made (modules, translations, the libraries' objects) lives
             # as long as the process: set aside from the garbage collector, whose full
             # passes would otherwise walk it again and again, pausing every conversation.
-            # (Measured in bench/telegram_stack.py: a full pass over what start-up made
-            # takes 40-55 ms, a pause for everyone.)
+            # (Measured with gc.callbacks while bench/telegram_stack.py ran: a full pass
+            # over what start-up made took 40-55 ms, a pause for everyone.)
             if freeze_start_up:
                 gc.collect()
                 gc.freeze()

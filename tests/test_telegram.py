@@ -254,6 +254,28 @@ async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothi
     assert api.messages(jeanne.user) == []
 
 
+@pytest.mark.parametrize("body", [
+    b"{not json", b"\xff\xfe{}", b"[]", b'{"update_id": "12"}', b'{"message": {}}',
+    b'{"update_id": true, "message": {}}',
+], ids=["not JSON", "not UTF-8", "a list", "id as text", "no id", "id a boolean"])
+async def test_a_body_that_is_not_an_update_gets_400_and_nothing_is_written(
+        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
+        body: bytes) -> None:
+    running = make_channel(services, store, api)
+    await running.start(polling=False)
+    try:
+        app = webhook_app(telegram=running, telegram_secret="s3cret")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bot.test") as http:
+            response = await http.post("/telegram", content=body,
+                                       headers={SECRET_HEADER: "s3cret",
+                                                "content-type": "application/json"})
+    finally:
+        await running.stop()
+    assert response.status_code == 400
+    assert store.db.lookup("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
+
+
 async def test_the_webhook_is_set_with_its_secret(
         territory: Territory, services: Services, store: Store, api: FakeBotAPI) -> None:
     running = make_channel(services, store, api)

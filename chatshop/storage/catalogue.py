@@ -409,7 +409,7 @@ class SqliteCatalogueRepository:
             else:  # past the last page: the window has no row to tell the total
                 total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
         return ListedPage(items=tuple(_listed(found)), total=total, offset=offset,
-                                   limit=limit)
+                          limit=limit)
 
 
 async def _set_photo(conn: aiosqlite.Connection, product_id: int, channel: Channel,
