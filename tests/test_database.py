@@ -33,6 +33,61 @@ async def test_a_lookup_sees_what_a_write_transaction_committed(tmp_path: Path) 
         await db.close()
 
 
+SLOW_COUNT = """WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c
+                                       WHERE x < 2000000)
+                SELECT count(*) FROM c"""
+
+
+async def test_a_brief_read_gives_its_rows(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "lookups.db")
+    try:
+        async with db.write() as conn:
+            await conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+            await conn.execute("INSERT INTO notes (text) VALUES ('Miel'), ('Savon')")
+        found = await db.read_briefly("SELECT text FROM notes WHERE id > :id ORDER BY id",
+                                      {"id": 0})
+        assert [r["text"] for r in found] == ["Miel", "Savon"]
+    finally:
+        await db.close()
+
+
+async def test_a_read_past_its_budget_is_finished_in_the_pool_leaving_the_loop_free(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "lookups.db")
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    try:
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        found = await db.read_briefly(SLOW_COUNT, budget=0.001)
+        done.set()
+        await ticking
+        assert found[0][0] == 2_000_000
+        # Had it run to its end on the loop's connection, nothing else would have run
+        # meanwhile (it takes a few hundred ms).
+        assert ticks >= 5
+        # The budget was for that read only: the loop's connection reads in full again.
+        assert db.lookup(SLOW_COUNT)[0][0] == 2_000_000
+    finally:
+        await db.close()
+
+
+async def test_a_brief_read_that_fails_raises_and_is_not_tried_again(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "lookups.db")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await db.read_briefly("SELECT * FROM nowhere")
+    finally:
+        await db.close()
+
+
 async def test_the_lookup_connection_refuses_to_write(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "lookups.db")
     try:

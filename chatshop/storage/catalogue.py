@@ -391,23 +391,23 @@ class SqliteCatalogueRepository:
                   "category": category_id, "offset": offset, "limit": limit}
         # Rank every hit and count them in the same pass, then load only the page's rows
         # (their photos and names) rather than every hit's.
-        async with self._db.read() as conn:
-            found = await rows.fetch_all(
-                conn,
-                f"""WITH hits AS (
-                        SELECT p.id, bm25(product_search, 10.0, 1.0) AS score {where}),
-                    page AS (
-                        SELECT id, score, count(*) OVER () AS total FROM hits
-                        ORDER BY score, id LIMIT :limit OFFSET :offset)
-                    SELECT {_LISTED_COLUMNS}, page.total
-                    FROM page JOIN products p ON p.id = page.id {LISTED_JOINS}
-                    ORDER BY page.score, page.id""",
-                params,
-            )
-            if found:
-                total = int(found[0]["total"])
-            else:  # past the last page: the window has no row to tell the total
-                total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
+        # Read on the loop's connection (see ``read_briefly``): under 1 ms for 10 000
+        # products, and a search in a reader's thread waits for the GIL under load.
+        found = await self._db.read_briefly(
+            f"""WITH hits AS (
+                    SELECT p.id, bm25(product_search, 10.0, 1.0) AS score {where}),
+                page AS (
+                    SELECT id, score, count(*) OVER () AS total FROM hits
+                    ORDER BY score, id LIMIT :limit OFFSET :offset)
+                SELECT {_LISTED_COLUMNS}, page.total
+                FROM page JOIN products p ON p.id = page.id {LISTED_JOINS}
+                ORDER BY page.score, page.id""",
+            params,
+        )
+        if found:
+            total = int(found[0]["total"])
+        else:  # past the last page: the window has no row to tell the total
+            total = (await self._db.read_briefly(f"SELECT count(*) {where}", params))[0][0]
         return ListedPage(items=tuple(_listed(found)), total=total, offset=offset,
                           limit=limit)
 

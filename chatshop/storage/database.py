@@ -13,6 +13,12 @@ connections, so browsing never waits behind a write (WAL):
   of microseconds, less than the two thread switches a pooled read costs; measured on
   the conversation benchmark it is +35 % events/s. It must stay that small: while it
   runs, nothing else on the loop does.
+- ``read_briefly()`` is for a read that is quick nearly always but not by construction
+  (a search ranks every hit: under 1 ms for 10 000 products, more for a broad word in a
+  far larger catalogue). It runs on the loop's connection with a budget; past it,
+  SQLite interrupts it and it is run again in the pool. Under load a pooled read waits
+  for the GIL at each of its hops (the loop's thread holds it up to the 5 ms switch
+  interval): measured 5.5 ms for a 0.05 ms search at 1 000 Telegram updates/s.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -32,6 +39,10 @@ BUSY_TIMEOUT_MS = 5_000
 # In WAL mode a reader waits only while the database is recovered after a crash; the
 # loop's own connection must never wait long, so it gives up sooner.
 LOOKUP_BUSY_TIMEOUT_MS = 500
+# How long a ``read_briefly`` may hold the event loop before it moves to the pool, and
+# how many SQLite instructions run between two looks at the clock (~10-50 µs).
+BRIEF_READ_BUDGET_S = 0.002
+BRIEF_READ_CHECK_EVERY = 1_000
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -188,6 +199,28 @@ class Database:
         anything that scans, ranks or pages goes through ``read()``.
         """
         return self._lookups.execute(sql, params).fetchall()
+
+    async def read_briefly(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (),
+                           *, budget: float = BRIEF_READ_BUDGET_S) -> list[sqlite3.Row]:
+        """The rows of a read that is quick nearly always (a search): run on the loop's
+        connection for at most ``budget`` seconds; if it needs longer, SQLite interrupts
+        it and it runs again in the pool, where it may take its time."""
+        deadline = time.perf_counter() + budget
+
+        def past_budget() -> bool:
+            return time.perf_counter() > deadline
+
+        conn = self._lookups
+        conn.set_progress_handler(past_budget, BRIEF_READ_CHECK_EVERY)
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as problem:
+            if problem.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
+                raise
+        finally:
+            conn.set_progress_handler(None, 0)
+        async with self.read() as reader:
+            return list(await reader.execute_fetchall(sql, params))
 
     @property
     def writer(self) -> aiosqlite.Connection:
