@@ -100,12 +100,12 @@ async def test_a_message_sent_is_seen_by_the_user(
     assert api.sent_to(marie)[0].params["text"] == "Bonjour Marie"
 
 
-async def test_a_benchmark_can_forget_the_history_and_go_on_with_the_last_screens(
+async def test_a_benchmark_s_fake_keeps_only_the_last_screens_and_goes_on_with_them(
     api: FakeBotAPI, bot: Bot, marie: FakeUser
 ) -> None:
+    api.keep_history = 2
     for n in range(6):
         await bot.send_message(marie.id, f"Écran {n}", reply_markup=keyboard([("Voir", "v")]))
-    api.forget_history(keep=2)
     assert [m.text for m in api.messages(marie)] == ["Écran 4", "Écran 5"]
     assert [c.params["text"] for c in api.calls] == ["Écran 4", "Écran 5"]
     pressed = api.press_label(marie, "Voir")  # the last screen still works

@@ -788,11 +788,17 @@ class FakeBotAPI:
         bot_id: int = BOT_ID,
         bot_username: str = BOT_USERNAME,
         bot_first_name: str = BOT_FIRST_NAME,
+        keep_history: int | None = None,
     ) -> None:
         """``token``: if given, calls made with another token get 401 (``InvalidToken``).
         ``clock`` times calls and rate limits; ``wall_clock`` dates messages (unix seconds).
-        ``latency``: seconds every call takes (0 still yields to the event loop once)."""
+        ``latency``: seconds every call takes (0 still yields to the event loop once).
+        ``keep_history``: for benchmarks, keep only the last that many calls (rejections,
+        callback answers) and messages of each chat, dropping older ones as new ones
+        come; kept whole, their records grow with every call, and so do the garbage
+        collector's passes over them, pauses no real Bot API puts in the bot's process."""
         self.token = token
+        self.keep_history = keep_history
         self.global_per_second = global_per_second
         self.per_chat_per_second = per_chat_per_second
         self.clock = clock
@@ -1030,15 +1036,10 @@ class FakeBotAPI:
         message.location = {"latitude": latitude, "longitude": longitude}
         return self._push({"message": message.to_json()})
 
-    def forget_history(self, keep: int = 5) -> None:
-        """Forget what was recorded but the last ``keep`` calls and the last ``keep``
-        messages of each chat. For benchmarks: their records would otherwise grow with
-        every call, and the garbage collector's passes over them with it (pauses of
-        tens of milliseconds, which no real Bot API puts in the bot's process)."""
-        for records in (self.calls, self.rejections, self.callback_answers):
-            del records[:max(len(records) - keep, 0)]
-        for chat in self._chats.values():
-            del chat.messages[:max(len(chat.messages) - keep, 0)]
+    def _record(self, records: list[Any], record: Any) -> None:
+        records.append(record)
+        if self.keep_history is not None and len(records) > self.keep_history:
+            del records[:len(records) - self.keep_history]
 
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by a getUpdates offset."""
@@ -1123,7 +1124,7 @@ class FakeBotAPI:
             _ = request_data.json_parameters  # what goes on the wire must be JSON-encodable
         files = _uploaded_files(request_data)
         call = FakeCall(method, params, self.clock(), files, chat_id=self._target(params))
-        self.calls.append(call)
+        self._record(self.calls, call)
         try:
             fault = self._before(call, token)
             if method == "getUpdates":
@@ -1200,7 +1201,7 @@ class FakeBotAPI:
                 window.popleft()
             if len(window) >= limit:
                 retry_after = max(1, math.ceil(window[0] + 1.0 - now))
-                self.rejections.append(call)
+                self._record(self.rejections, call)
                 raise _ApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
@@ -1211,7 +1212,7 @@ class FakeBotAPI:
 
     def _serve_download(self, token: str | None, file_path: str, url: str) -> tuple[int, bytes]:
         call = FakeCall(method="download", params={"file_path": file_path}, at=self.clock())
-        self.calls.append(call)
+        self._record(self.calls, call)
         try:
             self._before(call, token)
             path = unquote(urlsplit(url).path)
@@ -1449,7 +1450,8 @@ class FakeBotAPI:
         if text is not None and len(str(text)) > 200:
             raise _bad("MESSAGE_TOO_LONG")
         self._open_queries.discard(query_id)
-        self.callback_answers.append(
+        self._record(
+            self.callback_answers,
             FakeCallbackAnswer(
                 query_id,
                 None if text is None else str(text),
@@ -1647,7 +1649,7 @@ class FakeBotAPI:
             text=text,
         )
         chat.next_message_id += 1
-        chat.messages.append(message)
+        self._record(chat.messages, message)
         return message
 
     def _apply_markup(self, chat: _Chat, message: FakeMessage, markup: JSON | None) -> None:
