@@ -1,6 +1,7 @@
 """Many customers at once on the last units: never oversold, never a lost refusal."""
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from itertools import cycle
 
@@ -74,3 +75,24 @@ async def test_a_taken_code_is_drawn_again(territory: Territory, store: Store) -
     (second,) = await store.orders.reserve(territory.customer.id, "b", [order], now,
                                            lambda: next(codes), from_basket=False)
     assert (first.code, second.code) == ("AAAAA", "BBBBB")
+
+
+async def test_notifications_queued_at_the_same_moment_each_get_their_own_rows_in_order(
+        store: Store) -> None:
+    # Queued at once, they share transactions: each caller must still get the ids of
+    # its own messages, in its own order, and every message must be kept.
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+    async def queue(n: int) -> list[int]:
+        return await store.outbox.add(
+            [("telegram", str(1000 + n), json.dumps({"text": f"{n}.{part}"}), None)
+             for part in range(3)], now)
+
+    ids = await asyncio.gather(*(queue(n) for n in range(50)))
+    assert len({i for batch in ids for i in batch}) == 150
+    for n, batch in enumerate(ids):
+        assert batch == sorted(batch)
+        kept = [store.db.lookup("SELECT recipient, message FROM outbox WHERE id = ?",
+                                (i,))[0] for i in batch]
+        assert [tuple(row) for row in kept] == [
+            (str(1000 + n), json.dumps({"text": f"{n}.{part}"})) for part in range(3)]

@@ -85,22 +85,30 @@ def _outgoing(row: sqlite3.Row) -> OutgoingMessage:
         last_error=row["last_error"], template_only=bool(row["template_only"]))
 
 
+_Outgoing = tuple[Channel, str, str, int | None]  # channel, recipient, message, regarding
+
+
+def _add(conn: sqlite3.Connection, batches: list[tuple[list[_Outgoing], str]]
+         ) -> list[list[int]]:
+    """Each batch of messages queued at its time; the ids of each batch's rows."""
+    return [[conn.execute(
+        "INSERT INTO outbox (channel, recipient, message, regarding,"
+        " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (channel, recipient, message, regarding, stamp, stamp)).fetchone()[0]
+        for channel, recipient, message, regarding in messages]
+        for messages, stamp in batches]
+
+
 class SqliteOutboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Notifications of reservations made at the same time share a transaction.
+        self._added: GroupedWrites[tuple[list[_Outgoing], str], list[int]] = GroupedWrites(
+            db, _add)
 
-    async def add(self, messages: list[tuple[Channel, str, str, int | None]],
-                  now: datetime) -> list[int]:
+    async def add(self, messages: list[_Outgoing], now: datetime) -> list[int]:
         """Queue ``(channel, recipient, message, regarding)`` messages, in this order."""
-        stamp = rows.to_db_time(now)
-
-        def add(conn: sqlite3.Connection) -> list[int]:
-            return [conn.execute(
-                "INSERT INTO outbox (channel, recipient, message, regarding,"
-                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (channel, recipient, message, regarding, stamp, stamp)).fetchone()[0]
-                for channel, recipient, message, regarding in messages]
-        return await self._db.run_write(add)
+        return await self._added.add((list(messages), rows.to_db_time(now)))
 
     async def _update(self, sql: str, params: tuple[object, ...]) -> None:
         """One statement, as a whole transaction in the writer's thread."""
@@ -111,18 +119,17 @@ class SqliteOutboxRepository:
     async def due(self, channel: Channel, now: datetime, limit: int = 100
                   ) -> list[OutgoingMessage]:
         """Messages whose time has come, in the order they were queued: for each person
-        only their oldest waiting message, so that theirs arrive in order even when one
-        has to wait for a retry."""
-        async with self._db.read() as conn:
-            found = await rows.fetch_all(
-                conn, """SELECT * FROM outbox o WHERE channel = ? AND sent_at IS NULL
-                   AND given_up_at IS NULL AND next_attempt_at <= ?
-                   AND NOT EXISTS (SELECT 1 FROM outbox earlier
-                        WHERE earlier.channel = o.channel AND earlier.recipient = o.recipient
-                          AND earlier.id < o.id AND earlier.sent_at IS NULL
-                          AND earlier.given_up_at IS NULL)
-                   ORDER BY id LIMIT ?""",
-                (channel, rows.to_db_time(now), limit))
+        has to wait for a retry. Asked after every notification queued: read on the
+        loop's connection while it is quick (``read_briefly``)."""
+        found = await self._db.read_briefly(
+            """SELECT * FROM outbox o WHERE channel = ? AND sent_at IS NULL
+               AND given_up_at IS NULL AND next_attempt_at <= ?
+               AND NOT EXISTS (SELECT 1 FROM outbox earlier
+                    WHERE earlier.channel = o.channel AND earlier.recipient = o.recipient
+                      AND earlier.id < o.id AND earlier.sent_at IS NULL
+                      AND earlier.given_up_at IS NULL)
+               ORDER BY id LIMIT ?""",
+            (channel, rows.to_db_time(now), limit))
         return [_outgoing(r) for r in found]
 
     async def next_due_at(self, channel: Channel) -> datetime | None:
