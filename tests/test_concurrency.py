@@ -96,3 +96,21 @@ async def test_notifications_queued_at_the_same_moment_each_get_their_own_rows_i
                                 (i,))[0] for i in batch]
         assert [tuple(row) for row in kept] == [
             (str(1000 + n), json.dumps({"text": f"{n}.{part}"})) for part in range(3)]
+
+
+async def test_events_written_down_and_marked_handled_at_the_same_moment_all_count(
+        store: Store) -> None:
+    # Receipts and "handled" marks share transactions: a mark must not be lost to a
+    # receipt beside it, nor a receipt to a mark.
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    first = [(str(n), json.dumps({"n": n})) for n in range(20)]
+    assert await store.inbox.receive("telegram", first, now) == {e for e, _ in first}
+    later = [(str(n), json.dumps({"n": n})) for n in range(20, 40)]
+    received, *_marks = await asyncio.gather(
+        store.inbox.receive("telegram", [*later, first[0]], now),
+        *(store.inbox.handled("telegram", event_id, now) for event_id, _ in first))
+    assert received == {e for e, _ in later}  # the first one came again: not new
+    waiting = await store.inbox.waiting("telegram")
+    assert {w.event_id for w in waiting} == {e for e, _ in later}
+    assert store.db.lookup("SELECT count(*) FROM inbound_events WHERE handled_at IS NOT NULL"
+                           " AND payload = '{}'")[0][0] == 20

@@ -7,56 +7,70 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent
 from chatshop.storage import rows
 from chatshop.storage.database import Database, GroupedWrites
 
 
-def _mark_handled(conn: sqlite3.Connection,
-                  events: list[tuple[str, Channel, str]]) -> list[None]:
-    # Once handled, only the id is needed (to recognise a redelivery): the payload, which
-    # names the person and holds what they wrote, is dropped.
-    conn.executemany("UPDATE inbound_events SET handled_at = ?, payload = '{}'"
-                     " WHERE channel = ? AND event_id = ?", events)
-    return [None] * len(events)
+class _Received(NamedTuple):
+    """Events to write down as they came, ``(event_id, payload)``."""
+    channel: Channel
+    events: Sequence[tuple[str, str]]
+    at: str
 
 
-_Batch = tuple[Channel, Sequence[tuple[str, str]], str]  # channel, events, received at
+class _Handled(NamedTuple):
+    at: str
+    channel: Channel
+    event_id: str
 
 
-def _write_down(conn: sqlite3.Connection, batches: list[_Batch]) -> list[set[str]]:
-    """Each batch of ``(event_id, payload)``, and which of its events were new."""
-    results = []
-    for channel, events, stamp in batches:
+def _write_inbox(conn: sqlite3.Connection,
+                 items: list[_Received | _Handled]) -> list[set[str] | None]:
+    """Batches of events written down (for each, the ids that were new) and events
+    marked handled. A mark always concerns an event written down in an earlier
+    transaction, so the order between the two kinds does not matter."""
+    results: list[set[str] | None] = []
+    for item in items:
+        if not isinstance(item, _Received):
+            results.append(None)
+            continue
         new: set[str] = set()
-        for event_id, payload in events:
+        for event_id, payload in item.events:
             if conn.execute(
                     "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (channel, event_id, payload, stamp)).rowcount == 1:
+                    (item.channel, event_id, payload, item.at)).rowcount == 1:
                 new.add(event_id)
         results.append(new)
+    # Once handled, only the id is needed (to recognise a redelivery): the payload, which
+    # names the person and holds what they wrote, is dropped.
+    conn.executemany("UPDATE inbound_events SET handled_at = ?, payload = '{}'"
+                     " WHERE channel = ? AND event_id = ?",
+                     [item for item in items if isinstance(item, _Handled)])
     return results
 
 
 class SqliteInboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # On every update or webhook delivery: gathered into shared transactions.
-        self._handled: GroupedWrites[tuple[str, Channel, str], None] = GroupedWrites(
-            db, _mark_handled)
-        self._received: GroupedWrites[_Batch, set[str]] = GroupedWrites(db, _write_down)
+        # On every update or webhook delivery: events written down and events handled
+        # meanwhile share transactions.
+        self._inbox: GroupedWrites[_Received | _Handled, set[str] | None] = GroupedWrites(
+            db, _write_inbox)
 
     async def receive(self, channel: Channel, events: Sequence[tuple[str, str]],
                       now: datetime) -> set[str]:
         """Write ``(event_id, payload)`` events down; returns the ids that were new (the
         others were received before: redeliveries). Concurrent calls share a
         transaction (100 webhook deliveries at once wait for a few commits, not 100)."""
-        return await self._received.add((channel, list(events), rows.to_db_time(now)))
+        new = await self._inbox.add(_Received(channel, list(events), rows.to_db_time(now)))
+        return new or set()
 
     async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
-        await self._handled.add((rows.to_db_time(now), channel, event_id))
+        await self._inbox.add(_Handled(rows.to_db_time(now), channel, event_id))
 
     async def waiting(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
         """Events received but not handled, oldest first."""
