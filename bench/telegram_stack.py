@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 import tempfile
 import time
@@ -65,6 +64,7 @@ from telegram.ext import (
     filters,
 )
 
+from chatshop.app import settle_garbage_collector
 from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY, seed_demo
@@ -123,12 +123,11 @@ async def demo_territory(folder: Path) -> tuple[Store, Services, list[int]]:
 
 
 def settle() -> None:
-    """Before a measured series: what is alive so far (the territory, the fake's last
-    records, python-telegram-bot) is set aside from the garbage collector, as
-    ``chatshop run`` does once started, so that each series pays only for the garbage
-    its own round makes."""
-    gc.collect()
-    gc.freeze()
+    """Before a measured series: the garbage collector as ``chatshop run`` sets it once
+    started (``settle_garbage_collector``): what is alive so far (the territory, the
+    fake's last records, python-telegram-bot) set aside, the young generations collected
+    less often. Both bots share the process, so the echo bot runs with it too."""
+    settle_garbage_collector()
 
 
 async def wait_for_answer(api: WatchedAPI, chat: int, push: Callable[[], object]) -> float:
