@@ -5,6 +5,7 @@ or a person as they were before a change."""
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,16 +22,21 @@ from chatshop.storage.shops import RecentShops
 from tests.conftest import Territory
 
 
-async def test_a_lookup_sees_what_a_write_transaction_committed(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "lookups.db")
-    try:
-        async with db.write() as conn:
-            await conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-            await conn.execute("INSERT INTO notes (text) VALUES ('Miel de châtaignier')")
-        assert [tuple(r) for r in db.lookup("SELECT id, text FROM notes")] == [
-            (1, "Miel de châtaignier")]
-    finally:
-        await db.close()
+@pytest.fixture
+async def notes(tmp_path: Path) -> AsyncIterator[Database]:
+    """A database with an empty ``notes`` table."""
+    db = await Database.open(tmp_path / "notes.db")
+    async with db.write() as conn:
+        await conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    yield db
+    await db.close()
+
+
+async def test_a_lookup_sees_what_a_write_transaction_committed(notes: Database) -> None:
+    async with notes.write() as conn:
+        await conn.execute("INSERT INTO notes (text) VALUES ('Miel de châtaignier')")
+    assert [tuple(r) for r in notes.lookup("SELECT id, text FROM notes")] == [
+        (1, "Miel de châtaignier")]
 
 
 SLOW_COUNT = """WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c
@@ -38,17 +44,12 @@ SLOW_COUNT = """WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c
                 SELECT count(*) FROM c"""
 
 
-async def test_a_brief_read_gives_its_rows(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "lookups.db")
-    try:
-        async with db.write() as conn:
-            await conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-            await conn.execute("INSERT INTO notes (text) VALUES ('Miel'), ('Savon')")
-        found = await db.read_briefly("SELECT text FROM notes WHERE id > :id ORDER BY id",
-                                      {"id": 0})
-        assert [r["text"] for r in found] == ["Miel", "Savon"]
-    finally:
-        await db.close()
+async def test_a_brief_read_gives_its_rows(notes: Database) -> None:
+    async with notes.write() as conn:
+        await conn.execute("INSERT INTO notes (text) VALUES ('Miel'), ('Savon')")
+    found = await notes.read_briefly("SELECT text FROM notes WHERE id > :id ORDER BY id",
+                                     {"id": 0})
+    assert [r["text"] for r in found] == ["Miel", "Savon"]
 
 
 async def test_a_read_past_its_budget_is_finished_in_the_pool_leaving_the_loop_free(
@@ -88,16 +89,10 @@ async def test_a_brief_read_that_fails_raises_and_is_not_tried_again(tmp_path: P
         await db.close()
 
 
-async def test_the_lookup_connection_refuses_to_write(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "lookups.db")
-    try:
-        async with db.write() as conn:
-            await conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-        with pytest.raises(sqlite3.OperationalError):
-            db.lookup("INSERT INTO notes (text) VALUES ('intrus')")
-        assert db.lookup("SELECT count(*) FROM notes")[0][0] == 0
-    finally:
-        await db.close()
+async def test_the_lookup_connection_refuses_to_write(notes: Database) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        notes.lookup("INSERT INTO notes (text) VALUES ('intrus')")
+    assert notes.lookup("SELECT count(*) FROM notes")[0][0] == 0
 
 
 async def test_a_shop_change_is_seen_at_once_by_the_next_read(territory: Territory,
