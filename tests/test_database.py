@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from chatshop.domain.models import Role, ShopDetails, StaffMember, User
 from chatshop.storage import Store, rows
 from chatshop.storage.conversations import RecentSessions
-from chatshop.storage.database import Database
+from chatshop.storage.database import Database, GroupedWrites
 from chatshop.storage.shops import RecentShops
 from tests.conftest import Territory
 
@@ -87,6 +87,76 @@ async def test_a_brief_read_that_fails_raises_and_is_not_tried_again(tmp_path: P
             await db.read_briefly("SELECT * FROM nowhere")
     finally:
         await db.close()
+
+
+class HeldPool:
+    """Every reader of the pool taken (the database is opened with one)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._release = asyncio.Event()
+        self._holding: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "HeldPool":
+        taken = asyncio.Event()
+
+        async def hold() -> None:
+            async with self._db.read():
+                taken.set()
+                await self._release.wait()
+        self._holding = asyncio.create_task(hold())
+        await taken.wait()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._release.set()
+        assert self._holding is not None
+        await self._holding
+
+
+async def test_a_quick_brief_read_stays_on_the_loop_s_connection(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "brief.db", readers=1)
+    try:
+        async with HeldPool(db):  # a read sent to the pool would wait here for ever
+            found = await asyncio.wait_for(db.read_briefly("SELECT 6 * 7"), 1)
+            assert found[0][0] == 42
+            with pytest.raises(sqlite3.OperationalError, match="no such table"):
+                await asyncio.wait_for(db.read_briefly("SELECT * FROM nowhere"), 1)
+    finally:
+        await db.close()
+
+
+async def test_a_read_that_ran_past_its_budget_goes_to_the_pool_for_a_while(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "brief.db", readers=1)
+    try:
+        assert (await db.read_briefly(SLOW_COUNT, budget=0.001))[0][0] == 2_000_000
+        async with HeldPool(db):
+            # Even with all the time in the world, it waits for a reader this time.
+            again = asyncio.ensure_future(db.read_briefly(SLOW_COUNT, budget=60))
+            await asyncio.sleep(0.2)
+            assert not again.done()
+        assert (await again)[0][0] == 2_000_000
+        # Another read is not concerned.
+        async with HeldPool(db):
+            assert (await asyncio.wait_for(db.read_briefly("SELECT 1"), 1))[0][0] == 1
+    finally:
+        await db.close()
+
+
+async def test_one_bad_item_among_grouped_writes_fails_only_its_own_caller(
+        notes: Database) -> None:
+    def write(conn: sqlite3.Connection, texts: list[object]) -> list[int]:
+        return [conn.execute("INSERT INTO notes (text) VALUES (?) RETURNING id",
+                             (text,)).fetchone()[0] for text in texts]
+    grouped: GroupedWrites[object, int] = GroupedWrites(notes, write)
+
+    outcomes = await asyncio.gather(grouped.add("Miel"), grouped.add({"pas": "un texte"}),
+                                    grouped.add("Savon"), return_exceptions=True)
+    assert isinstance(outcomes[1], sqlite3.Error)
+    assert all(isinstance(outcome, int) for outcome in (outcomes[0], outcomes[2]))
+    assert [r["text"] for r in notes.lookup("SELECT text FROM notes ORDER BY id")] == [
+        "Miel", "Savon"]
 
 
 async def test_the_lookup_connection_refuses_to_write(notes: Database) -> None:

@@ -39,10 +39,18 @@ BUSY_TIMEOUT_MS = 5_000
 # In WAL mode a reader waits only while the database is recovered after a crash; the
 # loop's own connection must never wait long, so it gives up sooner.
 LOOKUP_BUSY_TIMEOUT_MS = 500
-# How long a ``read_briefly`` may hold the event loop before it moves to the pool, and
-# how many SQLite instructions run between two looks at the clock (~10-50 µs).
+# How long a ``read_briefly`` may work on the event loop's thread before it moves to the
+# pool (the thread's CPU time: waiting for the GIL is not the read's doing), at most
+# BRIEF_READ_WALL_TIMES that long on the clock (a read waiting for the disk), and how
+# many SQLite instructions run between two looks at the clocks (~10-50 µs). A read that
+# ran past it goes straight to the pool for BRIEF_READ_POOL_FOR_S (a backlog in the
+# outbox after an outage would otherwise pay the budget on every look).
 BRIEF_READ_BUDGET_S = 0.002
+BRIEF_READ_WALL_TIMES = 4
 BRIEF_READ_CHECK_EVERY = 1_000
+BRIEF_READ_POOL_FOR_S = 10.0
+# Errors after which a brief read is tried again in the pool.
+_TRY_IN_POOL = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY})
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -100,6 +108,7 @@ class Database:
         self._writer = writer
         self._write_lock = asyncio.Lock()
         self._readers = readers
+        self._long_reads: dict[str, float] = {}  # sql -> until when it goes to the pool
         self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._idle_readers.put_nowait(reader)
@@ -204,21 +213,27 @@ class Database:
                            *, budget: float = BRIEF_READ_BUDGET_S) -> list[sqlite3.Row]:
         """The rows of a read that is quick nearly always (a search): run on the loop's
         connection for at most ``budget`` seconds; if it needs longer, SQLite interrupts
-        it and it runs again in the pool, where it may take its time."""
-        deadline = time.perf_counter() + budget
+        it and it runs again in the pool, where it may take its time (and so does the
+        same read for the next ``BRIEF_READ_POOL_FOR_S``)."""
+        now = time.perf_counter()
+        if self._long_reads.get(sql, 0.0) <= now:
+            self._long_reads.pop(sql, None)
+            wall_deadline = now + budget * BRIEF_READ_WALL_TIMES
+            deadline = time.thread_time() + budget
 
-        def past_budget() -> bool:
-            return time.perf_counter() > deadline
+            def past_budget() -> bool:
+                return time.thread_time() > deadline or time.perf_counter() > wall_deadline
 
-        conn = self._lookups
-        conn.set_progress_handler(past_budget, BRIEF_READ_CHECK_EVERY)
-        try:
-            return conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as problem:
-            if problem.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
-                raise
-        finally:
-            conn.set_progress_handler(None, 0)
+            conn = self._lookups
+            conn.set_progress_handler(past_budget, BRIEF_READ_CHECK_EVERY)
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as problem:
+                if problem.sqlite_errorcode & 0xFF not in _TRY_IN_POOL:
+                    raise
+                self._long_reads[sql] = time.perf_counter() + BRIEF_READ_POOL_FOR_S
+            finally:
+                conn.set_progress_handler(None, 0)
         async with self.read() as reader:
             return list(await reader.execute_fetchall(sql, params))
 
@@ -234,7 +249,9 @@ class GroupedWrites(Generic[Item, Result]):
     transaction runs, the items that arrive wait and then go together in the next (a
     "group commit"). Each caller returns only once its item is committed, with its own
     result, so nothing is less durable than one transaction per item; under load, the
-    writer's thread does one transaction for dozens of items instead of one each.
+    writer's thread does one transaction for dozens of items instead of one each. An
+    item that fails (a payload SQLite cannot store) fails only its own caller: its group
+    is then written again item by item.
 
     ``write`` gets the items in order and returns one result per item.
     """
@@ -256,20 +273,31 @@ class GroupedWrites(Generic[Item, Result]):
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            items = [item for item, _done in batch]
+            if not await self._commit(batch):
+                # One item that fails makes its whole group fail: each goes again in a
+                # transaction of its own, so that only its own caller hears of it.
+                for one in batch:
+                    await self._commit([one])
 
-            def transaction(conn: sqlite3.Connection, items: list[Item] = items
-                            ) -> list[Result]:
-                return self._write(conn, items)
-            try:
-                results = await self._db.run_write(transaction)
-            except BaseException as problem:
-                for _item, done in batch:
-                    if not done.done():
-                        done.set_exception(problem)
-                if not isinstance(problem, Exception):
-                    raise
-            else:
-                for (_item, done), result in zip(batch, results, strict=True):
-                    if not done.done():
-                        done.set_result(result)
+    async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> bool:
+        """Write ``batch`` in one transaction and give each caller its result; False,
+        telling nobody, if a group of several failed."""
+        items = [item for item, _done in batch]
+
+        def transaction(conn: sqlite3.Connection) -> list[Result]:
+            return self._write(conn, items)
+        try:
+            results = await self._db.run_write(transaction)
+        except BaseException as problem:
+            if isinstance(problem, Exception) and len(batch) > 1:
+                return False
+            for _item, done in batch:
+                if not done.done():
+                    done.set_exception(problem)
+            if not isinstance(problem, Exception):
+                raise
+            return True
+        for (_item, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
+        return True
