@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -95,6 +96,32 @@ async def channel(territory: Territory, services: Services, store: Store,
     await running.start(polling=True)
     yield running
     await running.stop()
+
+
+@dataclass
+class Webhook:
+    """The bot in webhook mode (secret « s3cret »), and Telegram's side posting to it."""
+    channel: TelegramChannel
+    http: httpx.AsyncClient
+
+    async def post(self, update: dict[str, Any], secret: str | None = "s3cret"
+                   ) -> httpx.Response:
+        headers = {} if secret is None else {SECRET_HEADER: secret}
+        return await self.http.post("/telegram", json=update, headers=headers)
+
+
+@pytest.fixture
+async def webhook(territory: Territory, services: Services, store: Store,
+                  api: FakeBotAPI) -> AsyncIterator[Webhook]:
+    running = make_channel(services, store, api)
+    await running.start(polling=False)
+    try:
+        app = webhook_app(telegram=running, telegram_secret="s3cret")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bot.test") as http:
+            yield Webhook(running, http)
+    finally:
+        await running.stop()
 
 
 @pytest.fixture
@@ -200,56 +227,32 @@ async def test_a_shopkeeper_adds_a_product_by_photo_and_handles_a_reservation(
 
 
 async def test_a_redelivered_webhook_update_changes_nothing_and_sends_nothing(
-        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
-        jeanne: Phone) -> None:
+        territory: Territory, webhook: Webhook, api: FakeBotAPI, jeanne: Phone) -> None:
     honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
-    running = make_channel(services, store, api)
-    await running.start(polling=False)
-    try:
-        app = webhook_app(telegram=running, telegram_secret="s3cret")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://bot.test") as http:
-            opened = api.send_text(jeanne.user, f"/start p_{honey.id}")
-            assert (await http.post("/telegram", json=opened,
-                                    headers={SECRET_HEADER: "s3cret"})).status_code == 200
-            await jeanne.handled(opened)
-            card = api.last(jeanne.user)
-            data = next(card.button_data(label) for label in card.labels
-                        if label.startswith("✅"))
-            tap = api.press(jeanne.user, card.message_id, data)
-            for _ in range(2):  # Telegram did not get our 200 in time and sends it again
-                response = await http.post("/telegram", json=tap,
-                                           headers={SECRET_HEADER: "s3cret"})
-                assert response.status_code == 200
-            await jeanne.handled(tap)
-            sent = len(api.calls)
-            assert (await http.post("/telegram", json=tap,
-                                    headers={SECRET_HEADER: "s3cret"})).status_code == 200
-            await running.deliver_outbox()
-    finally:
-        await running.stop()
+    opened = api.send_text(jeanne.user, f"/start p_{honey.id}")
+    assert (await webhook.post(opened)).status_code == 200
+    await jeanne.handled(opened)
+    card = api.last(jeanne.user)
+    data = next(card.button_data(label) for label in card.labels if label.startswith("✅"))
+    tap = api.press(jeanne.user, card.message_id, data)
+    for _ in range(2):  # Telegram did not get our 200 in time and sends it again
+        assert (await webhook.post(tap)).status_code == 200
+    await jeanne.handled(tap)
+    sent = len(api.calls)
+    assert (await webhook.post(tap)).status_code == 200
+    await webhook.channel.deliver_outbox()
     assert len(await territory.services.reservations.of_customer(territory.customer.id)) == 1
     assert (await territory.services.catalogue.product(honey.id)).reserved == 1
     assert [c for c in api.calls[sent:] if c.params.get("chat_id") == 3000] == []
 
 
-@pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: ""}])
+@pytest.mark.parametrize("secret", [None, "wrong", ""])
 async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothing(
-        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
-        jeanne: Phone, headers: dict[str, str]) -> None:
-    running = make_channel(services, store, api)
-    await running.start(polling=False)
-    try:
-        app = webhook_app(telegram=running, telegram_secret="s3cret")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://bot.test") as http:
-            update = api.send_text(jeanne.user, "/start")
-            response = await http.post("/telegram", json=update, headers=headers)
-            assert response.status_code == 403
-            health = await http.get("/health")
-            assert health.json() == {"status": "ok"}
-    finally:
-        await running.stop()
+        webhook: Webhook, store: Store, api: FakeBotAPI, jeanne: Phone,
+        secret: str | None) -> None:
+    response = await webhook.post(api.send_text(jeanne.user, "/start"), secret)
+    assert response.status_code == 403
+    assert (await webhook.http.get("/health")).json() == {"status": "ok"}
     assert store.db.lookup("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
     assert api.messages(jeanne.user) == []
 
@@ -259,19 +262,10 @@ async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothi
     b'{"update_id": true, "message": {}}',
 ], ids=["not JSON", "not UTF-8", "a list", "id as text", "no id", "id a boolean"])
 async def test_a_body_that_is_not_an_update_gets_400_and_nothing_is_written(
-        territory: Territory, services: Services, store: Store, api: FakeBotAPI,
-        body: bytes) -> None:
-    running = make_channel(services, store, api)
-    await running.start(polling=False)
-    try:
-        app = webhook_app(telegram=running, telegram_secret="s3cret")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://bot.test") as http:
-            response = await http.post("/telegram", content=body,
-                                       headers={SECRET_HEADER: "s3cret",
-                                                "content-type": "application/json"})
-    finally:
-        await running.stop()
+        webhook: Webhook, store: Store, body: bytes) -> None:
+    response = await webhook.http.post(
+        "/telegram", content=body,
+        headers={SECRET_HEADER: "s3cret", "content-type": "application/json"})
     assert response.status_code == 400
     assert store.db.lookup("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
 
