@@ -980,6 +980,7 @@ async def test_only_shopkeepers_may_send_files(
         store: Store) -> None:
     before = _stock(store)
     jeanne = Chat(conversation, "3000", "Jeanne", postbox)
+    await jeanne.send("bonjour")
     for sent in [DocumentIn(file_name="x.csv", data=_lines(3)),
                  DocumentIn(file_name="x.csv", data=b"", too_large=True)]:
         await jeanne.event(sent)
@@ -1013,5 +1014,5 @@ async def test_a_follow_button_cut_short_subscribes_no_one(
     """The toggle was written before the rest of the button was read."""
     jeanne = Chat(conversation, "3000", "Jeanne", postbox)
     await jeanne.forge(payload.format(shop=territory.shop.id, commune=territory.commune.id))
-    assert jeanne.text.startswith("Nous ne l’avons pas trouvé")
+    assert jeanne.last[-1].text.startswith("Nous ne l’avons pas trouvé")
     assert await territory.services.digest.subscription(territory.customer.id) is None

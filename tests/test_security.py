@@ -509,6 +509,7 @@ PRESS_ROLES: dict[str, tuple[str, str]] = {
         "p", "q", "r", "rs", "s", "sq", "na", "nc", "nct", "nh", "nht", "ns", "nw", "un",
         "rx",  # only asks « cancel this reservation? »; the answer (rxy) is checked
         "xt",  # the empty CSV template, the same for everyone
+        "nophone",  # « Non merci » to sharing one’s number: stores nothing
     )},
     "rxy": ("own reservation", "rxy:{r}"),
     # shopkeepers of shop A
@@ -698,7 +699,7 @@ async def test_an_invitation_works_once_and_the_second_person_is_told_in_french(
     assert "Bienvenue" in first.text
     before = world.snapshot(skip=THEIR_OWN)
     await second.send(f"/invitation {code}")
-    assert second.text == "Cette invitation a déjà été utilisée."
+    assert second.last[-1].text == "Cette invitation a déjà été utilisée."
     await first.send(f"/invitation {code}")  # nor twice by the same person
     assert first.text == "Cette invitation a déjà été utilisée."
     assert world.snapshot(skip=THEIR_OWN) == before
@@ -733,7 +734,7 @@ async def test_unknown_or_forged_codes_grant_nothing(world: World, typed: str) -
     before = world.snapshot(skip=THEIR_OWN)
     await customer.send("/invitation " + typed.format(code=code, code_cut=code[:-1],
                                                       code_other=other.code))
-    assert customer.text in ("Ce code d’invitation n’est pas valable.",
+    assert customer.last[-1].text in ("Ce code d’invitation n’est pas valable.",
                              "Cette invitation a déjà été utilisée.")
     assert world.snapshot(skip=THEIR_OWN) == before
     await customer.send("/invitation")
@@ -930,7 +931,8 @@ async def test_erasing_ones_data_forgets_the_person_and_keeps_the_shops_history(
     assert (figures.reservations_week, figures.collected_week) == (4, 1)
     # She comes back: a stranger to the bot.
     await meta.says(ALBERTINE, "Albertine", "/reservations")
-    assert meta.texts(ALBERTINE)[-1].startswith("Vous n’avez pas encore de réservation.")
+    assert meta.texts(ALBERTINE)[-1].startswith("Bienvenue")  # welcomed again, then:
+    assert meta.texts(ALBERTINE)[-1].endswith("Vous n’avez pas encore de réservation.")
 
 
 async def test_a_shopkeeper_who_erases_their_data_leaves_the_team_and_the_operator_is_told(

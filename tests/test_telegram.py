@@ -21,7 +21,7 @@ from chatshop.channels.telegram.render import CAPTION_MAX, keyboard, pieces
 from chatshop.channels.webhooks import SECRET_HEADER, webhook_app
 from chatshop.conversation.messages import Button, Reply
 from chatshop.conversation.router import Conversation
-from chatshop.domain.models import ReservationStatus, Role
+from chatshop.domain.models import ReservationStatus, Role, ShopDetails
 from chatshop.services import Services
 from chatshop.storage import Store
 from tests.conftest import OPERATOR, FakeClock, Territory
@@ -435,12 +435,13 @@ async def test_a_customer_shares_a_phone_number_with_the_contact_button(
 async def test_a_reply_that_cannot_go_now_waits_in_the_outbox(
         territory: Territory, channel: TelegramChannel, jeanne: Phone,
         api: FakeBotAPI) -> None:
+    await jeanne.send("/start")
     api.fail_next(status=502, method="sendMessage")
     await jeanne.send("/aide")
     await channel.deliver_outbox()
     failed = [c for c in api.calls if c.method == "sendMessage" and c.error]
     assert len(failed) == 1  # the first try met a 502...
-    assert [m.text.split("\n")[0] for m in api.messages(jeanne.user)] == [
+    assert [m.text.split("\n")[0] for m in api.messages(jeanne.user)][1:] == [
         "ℹ️ Comment ça marche"]  # ...and the reply came once, from the outbox
 
 
@@ -615,3 +616,52 @@ async def test_a_photo_taken_on_telegram_is_kept_for_whatsapp(
     kept = await channel.services.delivery.media(soap.photos["whatsapp"])
     assert kept is not None
     assert kept[1] == TINY_PNG
+
+
+# -- the offer to share one's number has a way back (« Non merci »), every screen ends
+# with its way on
+
+
+async def test_telegram_s_number_keyboard_has_non_merci_which_stores_nothing(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI, store: Store) -> None:
+    await reserve_cream(territory, jeanne)
+    assert api.reply_keyboard(jeanne.user) == [["📱 Donner mon numéro"], ["Non merci"]]
+    await jeanne.send("Non merci")
+    person = await territory.services.customers.get(territory.customer.id)
+    assert person is not None
+    assert person.phone is None
+    assert api.reply_keyboard(jeanne.user) is None  # the keyboard is gone
+    said, way_on = api.messages(jeanne.user)[-2:]
+    assert said.text is not None
+    assert said.text.startswith("Très bien")
+    assert "📋 Mes réservations" in way_on.labels
+    assert "🏠 Menu" in way_on.labels
+    # Her reservation is untouched, and « non » later is just a word again.
+    reservations = await territory.services.reservations.of_customer(territory.customer.id)
+    assert len(reservations) == 1
+    assert reservations[0].status.is_live
+
+
+async def test_sharing_the_number_also_takes_the_keyboard_away(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    await reserve_cream(territory, jeanne)
+    await jeanne.handled(api.send_contact(jeanne.user, "+33 6 12 34 56 78"))
+    assert api.reply_keyboard(jeanne.user) is None
+    assert "🏠 Menu" in api.last(jeanne.user).labels
+
+
+async def test_every_telegram_message_of_the_contact_screen_ends_with_a_way_on(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    """The shop's map is the last message of its contact screen: the buttons are on it."""
+    await territory.services.shops.update_shop(territory.owner, territory.shop.id, ShopDetails(
+        latitude=45.8, longitude=0.8, address="1 place du Château"))
+    await jeanne.send("/start")
+    await jeanne.send("/boutiques")
+    await jeanne.press("🏪")
+    await jeanne.press("📞")
+    last = api.messages(jeanne.user)[-1]
+    assert last.kind == "venue"
+    assert "🏠 Menu" in last.labels

@@ -271,6 +271,7 @@ async def test_a_huge_body_is_refused_before_it_is_read_whole(meta: Meta) -> Non
 
 async def test_a_customer_s_photo_is_not_fetched_nor_kept(
         territory: Territory, meta: Meta, store: Store, api: FakeGraphAPI) -> None:
+    assert (await meta.deliver(api.text(JEANNE, "Jeanne", "bonjour"))).status_code == 200
     photo = api.image(JEANNE, "Jeanne", TINY_PNG, caption="moi")
     assert (await meta.deliver(photo)).status_code == 200
     assert store.db.lookup("SELECT count(*) FROM media")[0][0] == 0  # type: ignore[attr-defined]

@@ -157,7 +157,8 @@ class ConsoleChat:
                 path = self._save(reply.document.file_name, reply.document.data)
                 lines.append(_("[file saved: {path}]").format(path=path))
             if reply.ask_contact and reply.to is None:
-                lines.append(_("[share your number: !tel 06 12 34 56 78]"))
+                lines.append(_("[share your number: !tel 06 12 34 56 78, or type « non "
+                               "merci »]"))
             for row in reply.buttons:
                 if reply.to is None:
                     lines.append("   ".join(f"[{next(number)}] {b.label}" for b in row))

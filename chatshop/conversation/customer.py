@@ -3,6 +3,7 @@ reservations, contact a shop, and manage their own data."""
 
 from __future__ import annotations
 
+from chatshop.conversation import phone_offer
 from chatshop.conversation.cards import (
     availability,
     basket_text,
@@ -68,16 +69,29 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
     if payload.startswith("i_"):
         from chatshop.conversation.merchant import accept_invite
         return await accept_invite(ctx, [payload[2:]])
-    welcome = _("Welcome to the shops of {territory}! Reserve here, pay and collect in the "
-                "shop.").format(territory=ctx.territory)
+    return [await welcome(ctx)]
+
+
+def welcome_line(ctx: Context) -> str:
+    return _("Welcome to the shops of {territory}! Reserve here, pay and collect in the "
+             "shop.").format(territory=ctx.territory)
+
+
+async def welcome(ctx: Context) -> Reply:
+    """The first screen: what the bot is for, and the menu."""
     home = await menu(ctx)
-    return [home.model_copy(update={"text": welcome + "\n\n" + home.text})]
+    return home.model_copy(update={"text": welcome_line(ctx) + "\n\n" + home.text})
 
 
 @press("h")
 @command("aide", "help")
 async def help_(ctx: Context, args: list[str]) -> list[Reply]:
-    """How the bot works, in a few lines."""
+    """How the bot works, in a few lines, under the menu's buttons."""
+    home = await menu(ctx)
+    return [home.model_copy(update={"text": help_text(ctx)})]
+
+
+def help_text(ctx: Context) -> str:
     lines = [
         _("ℹ️ How it works"),
         _("• Type what you are looking for (« savon », « miel »...) or browse the shops."),
@@ -94,7 +108,7 @@ async def help_(ctx: Context, args: list[str]) -> list[Reply]:
                        "6,50 € x12 »."))
     if ctx.is_operator:
         lines.append(_("• Operator: /territoire"))
-    return [say("\n".join(lines))]
+    return "\n".join(lines)
 
 
 # -- browsing --------------------------------------------------------------------------
@@ -260,10 +274,7 @@ async def confirmation(ctx: Context, made: Reservation, *, tell_shop: bool) -> R
     rows = [(Button(label=_("📋 My reservations"), payload="rs"),
              Button(label=_("📞 Contact the shop"), payload=f"ct:{pickup.id}"))]
     proof = say(reservation_proof(made, pickup, ctx.tz), *rows)
-    if ctx.user.phone is None:  # offered, never required
-        proof = proof.model_copy(update={"ask_contact": True, "text": proof.text + "\n\n" + _(
-            "If you like, share your phone number so that the shop can call you.")})
-    return proof
+    return phone_offer.offer(ctx, proof) if ctx.user.phone is None else proof
 
 
 async def notify_new_reservation(ctx: Context, made: Reservation) -> None:
@@ -338,8 +349,10 @@ async def search_answer(ctx: Context, text: str) -> list[Reply]:
     return await search(ctx, text)
 
 
-async def search(ctx: Context, text: str, offset: int = 0) -> list[Reply]:
-    """One page of results; the query is kept for the ◀️ / ▶️ buttons."""
+async def search(ctx: Context, text: str, offset: int = 0, *,
+                 quiet: bool = False) -> list[Reply]:
+    """One page of results; the query is kept for the ◀️ / ▶️ buttons. ``quiet``: no
+    reply at all when nothing is found (the welcome already shows the way on)."""
     query = text.strip()[:100]
     page = await ctx.services.search.search(query, offset=offset, limit=PAGE)
     # The ◀️ / ▶️ buttons carry the query when it fits in a button (no write needed);
@@ -349,6 +362,8 @@ async def search(ctx: Context, text: str, offset: int = 0) -> list[Reply]:
         pattern = "f:{}"
         if page.total > PAGE:
             ctx.state["search"] = query
+    if not page.items and quiet:
+        return []
     if not page.items:
         return [say(_("Nothing found for « {query} ». Try another word, or browse the "
                       "shops.").format(query=query), (Button(label=_("🏘 Shops"),

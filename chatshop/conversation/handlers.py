@@ -23,6 +23,8 @@ ANSWERS: dict[str, TextHandler] = {}
 def press(verb: str) -> Callable[[Handler], Handler]:
     """Register the handler of the buttons whose payload starts with ``verb:``."""
     def register(handler: Handler) -> Handler:
+        if verb in PRESSES:  # two flows answering one button would be a silent bug
+            raise ValueError(f"button verb {verb!r} is registered twice")
         PRESSES[verb] = handler
         return handler
     return register
@@ -32,6 +34,8 @@ def command(*names: str) -> Callable[[Handler], Handler]:
     """Register a ``/command`` (its French name and any aliases)."""
     def register(handler: Handler) -> Handler:
         for name in names:
+            if name in COMMANDS:
+                raise ValueError(f"command {name!r} is registered twice")
             COMMANDS[name] = handler
         return handler
     return register

@@ -15,6 +15,9 @@ from chatshop.domain.models import Channel
 
 MAX_PAYLOAD_BYTES = 64
 MAX_BUTTONS = 8
+# The payload of « Non merci » under an offer to share one's number (``ask_contact``),
+# where a platform shows that offer with buttons of its own.
+DECLINE_CONTACT = "nophone"
 
 
 class _Frozen(BaseModel):
@@ -155,7 +158,8 @@ class Reply(_Frozen):
     quantity steps) where the platform can; ``to`` makes it a notification for someone
     else (``regarding`` names the reservation it is about, so that a channel that
     cannot deliver it can say so to the shop); ``ask_contact`` offers the platform's
-    "share my phone number" button;
+    "share my phone number" button (and a way to say no), ``ends_contact_request`` answers
+    it: a channel that showed a keyboard of its own for the offer takes it away;
     ``expects_text`` says the next typed line answers a question (a number typed then is
     an answer, not a choice)."""
 
@@ -167,6 +171,7 @@ class Reply(_Frozen):
     edit: bool = False
     to: Recipient | None = None
     ask_contact: bool = False
+    ends_contact_request: bool = False
     expects_text: bool = False  # the bot asked a question: what is typed next answers it
     regarding: int | None = None  # the reservation a notification is about
 

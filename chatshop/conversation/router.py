@@ -15,7 +15,14 @@ import secrets
 from zoneinfo import ZoneInfo
 
 # Importing the flows registers their handlers.
-from chatshop.conversation import customer, digest, merchant, operator  # noqa: F401
+from chatshop.conversation import (  # noqa: F401
+    customer,
+    digest,
+    greetings,
+    merchant,
+    operator,
+    phone_offer,
+)
 from chatshop.conversation.context import Context, menu_button, say, to_operators
 from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES
 from chatshop.conversation.messages import (
@@ -33,6 +40,7 @@ from chatshop.conversation.messages import (
     Text,
     Unsupported,
 )
+from chatshop.conversation.phrases import Phrase, read
 from chatshop.conversation.turns import Turns
 from chatshop.domain import product_csv
 from chatshop.domain.models import Reservation, User
@@ -72,6 +80,7 @@ class Conversation:
         services = self._services
         now = services.clock()
         session = await self._store.conversations.session(inbound.channel, inbound.user_id)
+        newcomer = session is None or not session.talked
         if session is None or session.user.display_name != inbound.display_name \
                 or session.user.unreachable_at is not None \
                 or now - session.user.last_seen_at >= LAST_SEEN_PRECISION:
@@ -87,8 +96,13 @@ class Conversation:
             territory=self._territory, now=now,
         )
         before = dict(ctx.state)
+        event = inbound.event
         try:
-            replies = await self._dispatch(ctx, inbound.event)
+            if newcomer:
+                replies = await greetings.first_contact(
+                    ctx, event, lambda: self._dispatch(ctx, event))
+            else:
+                replies = await self._dispatch(ctx, event)
         except DomainError as refusal:
             replies = [say(refusal.message())]
         except Exception:
@@ -97,13 +111,15 @@ class Conversation:
                           inbound.event.kind, inbound.channel, inbound.user_id)
             replies = [say(_("Sorry, something went wrong on our side (incident {id}). "
                              "Please try again in a moment.").format(id=incident))]
-        if ctx.state != before:
+        if ctx.state != before or newcomer:  # a newcomer is welcomed once
             await self._store.conversations.save(user.id, ctx.state, ctx.now)
         if ctx.awaiting() is not None and replies:
             replies[-1] = replies[-1].model_copy(update={"expects_text": True})
         return [*replies, *ctx.notifications]
 
     async def _dispatch(self, ctx: Context, event: Event) -> list[Reply]:
+        # An offer to share one's number lasts until the next event, which may answer it.
+        offered = bool(ctx.state.pop(phone_offer.OFFER, None))
         match event:
             case Command(name=name, args=args):
                 ctx.done_waiting()
@@ -123,6 +139,8 @@ class Conversation:
                 ctx.done_waiting()
                 return await handler(ctx, rest.split(":") if rest else [])
             case Text(text=text):
+                if offered and phone_offer.declines(text):
+                    return await phone_offer.decline(ctx, [])
                 return await self._text(ctx, text[:MAX_TEXT])
             case PhotoIn(file_ref=file_ref, caption=caption, kept=kept):
                 if not ctx.shop_ids:
@@ -136,8 +154,7 @@ class Conversation:
                         max=MAX_FILE_BYTES // (1024 * 1024)))]
                 return await merchant.document(ctx, file_name, data)
             case ContactIn(phone=phone):
-                await ctx.services.customers.set_phone(ctx.user.id, phone)
-                return [say(_("Thank you: shops where you reserve can now call you."))]
+                return await phone_offer.given(ctx, phone)
             case LocationIn():
                 return await customer.communes(ctx, [])
             case Unsupported():
@@ -148,9 +165,20 @@ class Conversation:
         raise AssertionError(f"unhandled event {event!r}")
 
     async def _text(self, ctx: Context, text: str) -> list[Reply]:
-        """Typed text answers the question the bot asked; otherwise it is a search."""
+        """Typed text answers the question the bot asked; an everyday phrase (« bonjour »,
+        « merci », « aide ») gets its answer; otherwise it is a search."""
         waiting = ctx.awaiting()
-        if waiting is not None and str(waiting.get("kind")) in ANSWERS:
+        kind = str(waiting.get("kind")) if waiting is not None else None
+        reading = read(text)
+        # At a prompt for a free answer (a name, a reason) what is typed is the answer,
+        # except « menu » or « aide » alone, which leave it.
+        if reading.phrase is not None and (kind in (None, "search")
+                                           or reading.phrase in (Phrase.MENU, Phrase.HELP)):
+            ctx.done_waiting()
+            return await greetings.answer_phrase(ctx, reading.phrase)
+        if kind == "search":
+            ctx.done_waiting()
+        elif waiting is not None and kind in ANSWERS:
             ctx.done_waiting()
             ctx.state["answering"] = waiting
             try:
@@ -161,7 +189,7 @@ class Conversation:
                 raise
             finally:
                 ctx.state.pop("answering", None)
-        return await customer.search(ctx, text)
+        return await customer.search(ctx, reading.rest or text)
 
     async def tick(self) -> list[Reply]:
         """Scheduled work: expire overdue reservations and send reminders. Returns the

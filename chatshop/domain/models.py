@@ -377,6 +377,7 @@ class Session(Model):
     user: User
     memberships: list[StaffMember]
     state: dict[str, Any]
+    talked: bool = True  # False until the bot has answered them once (no state kept yet)
 
 
 class TerritoryFigures(Model):

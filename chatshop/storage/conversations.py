@@ -140,7 +140,8 @@ def _session(user: User, memberships: tuple[StaffMember, ...],
              state_json: str | None) -> Session:
     state = json.loads(state_json) if state_json else {}
     return Session(user=user, memberships=list(memberships),
-                   state=state if isinstance(state, dict) else {})
+                   state=state if isinstance(state, dict) else {},
+                   talked=state_json is not None)
 
 
 class SqliteConversationRepository:

@@ -64,13 +64,20 @@ def split(reply: Reply) -> list[Reply]:
     """``reply`` as the messages Telegram will show, each sent by exactly one API call:
     a photo with the start of the text as its caption, the rest of a long text, a
     document, a venue, the "share my phone number" keyboard. The buttons go under the
-    last of the text messages (or under the document). Sending piece by piece, a failure
-    halfway resends only what did not go."""
+    last of them (the venue's map, the document, the text), so that every screen ends
+    with its way on. Sending piece by piece, a failure halfway resends only what did not
+    go."""
     if reply.photo is None and reply.document is None and reply.venue is None \
-            and not reply.ask_contact and 0 < len(reply.text) <= TEXT_MAX:
+            and not reply.ask_contact and not reply.ends_contact_request \
+            and 0 < len(reply.text) <= TEXT_MAX:
         return [reply]  # most replies: one text message, as it is
     buttons = reply.buttons
     base = {"regarding": reply.regarding, "to": reply.to}
+    if reply.ends_contact_request:
+        # The answer to the offer takes its reply keyboard away, which an inline keyboard
+        # cannot do in the same message: the way on follows in a second one.
+        return [Reply(text=reply.text, ends_contact_request=True, **base),
+                Reply(text=_("What would you like to do now?"), buttons=buttons, **base)]
     out: list[Reply] = []
     if reply.photo is not None:
         caption, *more = pieces(reply.text, CAPTION_MAX)
@@ -80,10 +87,10 @@ def split(reply: Reply) -> list[Reply]:
         out += [Reply(text=piece, **base) for piece in pieces(reply.text)]
     if reply.document is not None:
         out.append(Reply(text="", document=reply.document, **base))
-    if out:
-        out[-1] = out[-1].model_copy(update={"buttons": buttons})
     if reply.venue is not None:
         out.append(Reply(text="", venue=reply.venue, **base))
+    if out:
+        out[-1] = out[-1].model_copy(update={"buttons": buttons})
     if reply.ask_contact:
         # Inline keyboards cannot ask for the phone number: a one-time reply keyboard can.
         out.append(Reply(text=_("📱 To share your number, tap the button below."),
@@ -114,13 +121,21 @@ async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
         venue = piece.venue
         await call(bot, "sendVenue", {
             "chat_id": chat_id, "latitude": venue.latitude, "longitude": venue.longitude,
-            "title": venue.title[:100], "address": venue.address[:200] or venue.title[:100]})
+            "title": venue.title[:100], "address": venue.address[:200] or venue.title[:100],
+            "reply_markup": markup})
     elif piece.ask_contact:
+        # « Non merci » is a plain keyboard button: it sends its label, which the
+        # conversation reads as declining the offer.
         await call(bot, "sendMessage", {
             "chat_id": chat_id, "text": escape(piece.text), "parse_mode": ParseMode.HTML,
             "reply_markup": {"keyboard": [[{"text": _("📱 Share my phone number"),
-                                            "request_contact": True}]],
+                                            "request_contact": True}],
+                                          [{"text": _("No thanks")}]],
                              "one_time_keyboard": True, "resize_keyboard": True}})
+    elif piece.ends_contact_request:
+        await call(bot, "sendMessage", {
+            "chat_id": chat_id, "text": escape(piece.text), "parse_mode": ParseMode.HTML,
+            "reply_markup": {"remove_keyboard": True}})
     elif piece.photo is not None and piece.photo.startswith("media:"):
         # A photo kept by chatshop (taken on WhatsApp): uploaded from its bytes.
         kept = await media(piece.photo) if media is not None else None

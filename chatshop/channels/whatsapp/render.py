@@ -18,7 +18,7 @@ from typing import Any
 
 from chatshop.channels.texts import pieces, shorten
 from chatshop.channels.whatsapp.inbound import SHARE_PHONE
-from chatshop.conversation.messages import Button, Reply
+from chatshop.conversation.messages import DECLINE_CONTACT, Button, Reply
 from chatshop.i18n import _
 
 TEXT_MAX = 4_096
@@ -51,15 +51,8 @@ def parts(reply: Reply) -> list[Part]:
         out.append(_image(reply.photo, caption))
         if caption:
             text = ""
-    if buttons:
-        *before, body = pieces(text, TEXT_MAX) if len(text) > BODY_MAX else [text]
-        out += [Part("text", {"body": piece}) for piece in before]
-        if len(body) > BODY_MAX:
-            out.append(Part("text", {"body": body}))
-            body = "👇"
-        out.append(interactive(body or "👇", buttons))
-    elif text:
-        out += [Part("text", {"body": piece}) for piece in pieces(text, TEXT_MAX)]
+    # A file and a map cannot carry buttons: they come before the text and its buttons,
+    # so that the screen ends with its way on.
     if reply.document is not None:
         document = reply.document
         # Meta takes text/plain, PDF and office files, not CSV or JSON as such.
@@ -71,10 +64,20 @@ def parts(reply: Reply) -> list[Part]:
         venue = reply.venue
         out.append(Part("location", {"latitude": venue.latitude, "longitude": venue.longitude,
                                      "name": venue.title, "address": venue.address}))
+    if buttons:
+        *before, body = pieces(text, TEXT_MAX) if len(text) > BODY_MAX else [text]
+        out += [Part("text", {"body": piece}) for piece in before]
+        if len(body) > BODY_MAX:
+            out.append(Part("text", {"body": body}))
+            body = "👇"
+        out.append(interactive(body or "👇", buttons))
+    elif text:
+        out += [Part("text", {"body": piece}) for piece in pieces(text, TEXT_MAX)]
     if reply.ask_contact:
         out.append(interactive(_("📱 To give your number to the shop, press the button "
                                  "below."),
-                               [Button(label=_("📱 Give my number"), payload=SHARE_PHONE)]))
+                               [Button(label=_("📱 Give my number"), payload=SHARE_PHONE),
+                                Button(label=_("No thanks"), payload=DECLINE_CONTACT)]))
     return out
 
 
@@ -89,6 +92,10 @@ def split(reply: Reply) -> list[Reply]:
         out.append(Reply(text=caption, photo=reply.photo, **base))
         if caption:
             text = ""
+    if reply.document is not None:
+        out.append(Reply(text="", document=reply.document, **base))
+    if reply.venue is not None:
+        out.append(Reply(text="", venue=reply.venue, **base))
     if reply.buttons:
         *before, body = pieces(text, TEXT_MAX) if len(text) > BODY_MAX else [text]
         out += [Reply(text=piece, **base) for piece in before]
@@ -98,10 +105,6 @@ def split(reply: Reply) -> list[Reply]:
         out.append(Reply(text=body or "👇", buttons=reply.buttons, **base))
     elif text:
         out += [Reply(text=piece, **base) for piece in pieces(text, TEXT_MAX)]
-    if reply.document is not None:
-        out.append(Reply(text="", document=reply.document, **base))
-    if reply.venue is not None:
-        out.append(Reply(text="", venue=reply.venue, **base))
     if reply.ask_contact:
         out.append(Reply(text="", ask_contact=True, **base))
     return out

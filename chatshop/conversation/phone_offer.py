@@ -1,0 +1,44 @@
+"""The customer's phone number: offered after a reservation (never required), then
+given with the platform's own button or declined with « Non merci »; either way the
+offer's keyboard goes away and the customer is back where they were."""
+
+from __future__ import annotations
+
+from chatshop.conversation.context import Context, say
+from chatshop.conversation.handlers import press
+from chatshop.conversation.messages import DECLINE_CONTACT, Button, Reply
+from chatshop.conversation.phrases import fold
+from chatshop.i18n import _
+
+OFFER = "contact_offer"  # in the conversation state while the offer is on the screen
+
+
+def offer(ctx: Context, reply: Reply) -> Reply:
+    """``reply`` with the offer to share one's number (and the way to say no)."""
+    ctx.state[OFFER] = True
+    return reply.model_copy(update={"ask_contact": True, "text": reply.text + "\n\n" + _(
+        "If you like, share your phone number so that the shop can call you.")})
+
+
+def declines(text: str) -> bool:
+    """Whether a typed line says no to the offer: « Non merci » (the label of Telegram's
+    keyboard button), « non », « pas maintenant »."""
+    said = " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())
+    return said in {fold(_("No thanks")), "non", "non merci", "pas maintenant", "plus tard",
+                    "non merci pas maintenant", "no", "no thanks"}
+
+
+@press(DECLINE_CONTACT)
+async def decline(ctx: Context, args: list[str]) -> list[Reply]:
+    """« Non merci »: nothing is stored; back to the reservations, with the menu."""
+    return [say(_("Very well: your number stays with you. Your reservation is unchanged."),
+                (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
+        update={"ends_contact_request": True})]
+
+
+async def given(ctx: Context, phone: str) -> list[Reply]:
+    """The number shared with the platform's button (or typed in the console)."""
+    await ctx.services.customers.set_phone(ctx.user.id, phone)
+    return [say(_("Thank you: shops where you reserve can now call you."),
+                (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
+        update={"ends_contact_request": True})]
