@@ -139,6 +139,20 @@ async def test_a_shopkeeper_adds_a_product_with_a_photo(
     assert kept[1] == TINY_PNG  # downloaded by its media id and kept
 
 
+async def test_a_photo_that_cannot_be_fetched_is_asked_again_with_a_way_on(
+        territory: Territory, meta: Meta) -> None:
+    await whatsapp_shopkeeper(territory)
+    meta.api.fail_next(500, operation="download")
+    photo = meta.api.image(LEA, "Léa", TINY_PNG, caption="Savon lavande 6,50 € x12")
+    assert (await meta.deliver(photo)).status_code == 200
+    asked = meta.api.last(LEA)
+    assert (asked.text or "").startswith("Désolé, votre fichier ne nous est pas parvenu.")
+    assert [title for _id, title in asked.buttons] == ["🏠 Menu"]
+    page = await territory.services.catalogue.maker_products(territory.owner,
+                                                             territory.shop.id)
+    assert page.items == ()
+
+
 async def test_unsigned_wrongly_signed_and_replayed_webhooks_change_nothing(
         territory: Territory, meta: Meta, store: Store) -> None:
     payload = meta.api.text(JEANNE, "Jeanne", "/start")
@@ -262,8 +276,8 @@ async def test_meta_s_server_trouble_keeps_the_notification_for_later(
 
 async def test_a_huge_body_is_refused_before_it_is_read_whole(meta: Meta) -> None:
     async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(40):
-            yield b"x" * 100_000  # 4 MB, without a Content-Length
+        for _ in range(50):
+            yield b"x" * 100_000  # 5 MB, without a Content-Length
 
     response = await meta.http.post("/whatsapp", content=chunks())
     assert response.status_code == 413

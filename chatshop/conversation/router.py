@@ -191,6 +191,10 @@ class Conversation:
                 ctx.state.pop("answering", None)
         return await customer.search(ctx, reading.rest or text)
 
+    def file_lost(self) -> Reply:
+        """For a channel that could not fetch a file someone sent: ask for it again."""
+        return say(_("Sorry, your file did not reach us. Please send it again."))
+
     async def tick(self) -> list[Reply]:
         """Scheduled work: expire overdue reservations and send reminders. Returns the
         notifications to deliver (run it every few minutes, and at start-up)."""

@@ -50,7 +50,6 @@ from chatshop.conversation.messages import Command, Inbound, PhotoIn, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.conversation.turns import Turns
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
-from chatshop.i18n import _
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
@@ -191,7 +190,7 @@ class TelegramChannel:
             return False
         await self._set_menus()
         for pending in await self.services.delivery.waiting(CHANNEL):
-            update = TelegramUpdate.of(json.loads(pending.payload), pending.payload)
+            update = TelegramUpdate.of(_loaded(pending.payload), pending.payload)
             if update is None:  # written down by an older version: cannot be read
                 log.error("update %s kept but unreadable: dropped", pending.event_id)
                 await self.services.delivery.handled(CHANNEL, pending.event_id)
@@ -296,8 +295,7 @@ class TelegramChannel:
         except NetworkError as problem:  # a file could not be fetched from Telegram
             log.warning("update %s: file not fetched (%s)", update.update_id, problem)
             if chat_id is not None:
-                await self._show(chat_id, [Reply(text=_(
-                    "Sorry, your file did not reach us. Please send it again."))], edit=None)
+                await self._show(chat_id, [self.conversation.file_lost()], edit=None)
             return
         if inbound is None or chat_id is None:
             return
@@ -532,6 +530,14 @@ def _may_change_roles(event: object) -> bool:
     """Only accepting an invitation makes someone staff from their own chat."""
     return isinstance(event, Command) and (
         event.name == "invitation" or (event.name == "start" and event.args.startswith("i_")))
+
+
+def _loaded(payload: str) -> object:
+    """The JSON of an update as it was written down (None if it cannot be read)."""
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _seconds(busy: RetryAfter) -> timedelta:

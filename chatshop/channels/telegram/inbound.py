@@ -9,12 +9,14 @@ Updates are read from Telegram's JSON as it came, not through python-telegram-bo
 ``bench/telegram_stack.py``) — the same reason replies are sent as JSON (``render.call``).
 python-telegram-bot still fetches them (its ``Updater``) and hands them to the handler
 (its ``Application``). Whatever the JSON holds, reading it never raises: a field of the
-wrong type is a field missing.
+wrong type is a field missing, and so is an id past what Telegram gives (a user id is
+positive, every id fits in 64 bits) or a place off the globe.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,10 @@ from chatshop.conversation.messages import (
 )
 from chatshop.conversation.router import MAX_FILE_BYTES
 
+log = logging.getLogger(__name__)
+
 JSON = dict[str, Any]
+MAX_ID = 2**63  # Telegram's ids take at most 52 bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +52,25 @@ class TelegramUpdate:
 
     @classmethod
     def of(cls, data: object, payload: str | None = None) -> TelegramUpdate | None:
-        """The update in ``data`` (Telegram's JSON object), None if it is not one."""
+        """The update in ``data`` (Telegram's JSON object), None if it is not one.
+        Without ``payload``, the JSON is written as ASCII (text carrying half of an
+        emoji, « \\ud83d », is stored like any other); an update that cannot be
+        written as strict JSON (a ``NaN``, or nested past Python's limit) is kept as
+        its id alone, so that it is still confirmed to Telegram, and answers nothing."""
         if not isinstance(data, dict):
             return None
-        update_id = data.get("update_id")
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
+        update_id = _id(data, "update_id")
+        if update_id is None or update_id < 0:
             return None
-        return cls(update_id, data,
-                   payload if payload is not None else json.dumps(data, ensure_ascii=False))
+        if payload is None:
+            try:
+                payload = json.dumps(data, ensure_ascii=True, allow_nan=False)
+            except (ValueError, RecursionError):
+                log.warning("update %s cannot be written down as JSON: kept as its id "
+                            "alone", update_id)
+                data = {"update_id": update_id}
+                payload = json.dumps(data)
+        return cls(update_id, data, payload)
 
     @property
     def callback_query(self) -> JSON | None:
@@ -72,14 +88,15 @@ class TelegramUpdate:
     @property
     def person(self) -> int | None:
         """The sender's Telegram id, for handling one person's updates in order."""
-        return _int(self.sender or {}, "id")
+        person = _id(self.sender or {}, "id")
+        return person if person is not None and person > 0 else None
 
     @property
     def chat_id(self) -> int | None:
         """The chat to answer in."""
         query = self.callback_query
         message = _object(query, "message") if query is not None else self.message
-        return _int(_object(message or {}, "chat") or {}, "id")
+        return _id(_object(message or {}, "chat") or {}, "id")
 
     @property
     def callback_query_id(self) -> str | None:
@@ -94,8 +111,8 @@ class TelegramUpdate:
         message = _object(query, "message") if query is not None else None
         if message is None or not _int(message, "date"):
             return None
-        chat_id, message_id = _int(_object(message, "chat") or {}, "id"), _int(message,
-                                                                               "message_id")
+        chat_id = _id(_object(message, "chat") or {}, "id")
+        message_id = _id(message, "message_id")
         if chat_id is None or message_id is None:
             return None
         return Pressed(chat_id=chat_id, message_id=message_id,
@@ -120,7 +137,7 @@ def person_of(update: TelegramUpdate) -> tuple[str, str] | None:
     query, message = update.callback_query, update.message
     holder = _object(query, "message") if query is not None else message
     chat = _object(holder or {}, "chat")
-    user_id = _int(user or {}, "id")
+    user_id = update.person
     if user is None or user_id is None or user.get("is_bot") is True \
             or (chat is not None and chat.get("type") != "private"):
         return None
@@ -185,7 +202,7 @@ async def _event(update: TelegramUpdate, bot: Bot) -> Event | None:
     location = _object(message, "location")
     if location is not None:
         latitude, longitude = location.get("latitude"), location.get("longitude")
-        if _number(latitude) and _number(longitude):
+        if _coordinate(latitude, 90) and _coordinate(longitude, 180):
             return LocationIn(latitude=latitude, longitude=longitude)
     return Unsupported()
 
@@ -200,10 +217,20 @@ def _int(holder: JSON, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _id(holder: JSON, key: str) -> int | None:
+    """An id: an int within 64 bits (Telegram's take 52 at most)."""
+    value = _int(holder, key)
+    return value if value is not None and -MAX_ID < value < MAX_ID else None
+
+
 def _str(holder: JSON, key: str) -> str | None:
     value = holder.get(key)
     return value if isinstance(value, str) else None
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _coordinate(value: object, bound: int) -> bool:
+    """Whether ``value`` is a number between ``-bound`` and ``bound`` (a latitude: 90).
+    Compared, not converted: NaN compares false, and an int past a float's range is no
+    OverflowError."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and -bound <= value <= bound

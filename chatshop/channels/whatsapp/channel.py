@@ -37,15 +37,24 @@ from chatshop.channels.whatsapp import render
 from chatshop.channels.whatsapp.inbound import (
     WhatsAppMessage,
     WhatsAppStatus,
+    attachment,
     event_of,
+    is_wa_id,
     read,
 )
 from chatshop.conversation.digest import Outcome, deliver_run, digest_summary
-from chatshop.conversation.messages import DocumentIn, Inbound, PhotoIn, Recipient, Reply
+from chatshop.conversation.messages import (
+    DocumentIn,
+    Event,
+    Inbound,
+    PhotoIn,
+    Recipient,
+    Reply,
+    Unsupported,
+)
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
 from chatshop.conversation.turns import Turns
 from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
-from chatshop.i18n import _
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,9 @@ UNDELIVERABLE = 131026  # not on WhatsApp, old app...: they cannot be reached
 # Meta's errors worth trying again later: server trouble and throttling.
 TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004})
 THROTTLED_WAIT = timedelta(seconds=5)
+# Failures of messages not recorded as sent yet: a few at a time, normally. Statuses of
+# messages someone else sent from the same number would otherwise pile up forever.
+EARLY_FAILURES_KEPT = 1_000
 
 
 class WhatsAppChannel:
@@ -158,12 +170,9 @@ class WhatsAppChannel:
 
     async def receive(self, payload: dict[str, Any]) -> int:
         """Write the payload's events down (before Meta gets its 200), then handle the
-        new ones in the background; returns how many were new."""
-        try:
-            messages, statuses = read(payload)
-        except (AttributeError, KeyError, TypeError, ValueError):
-            log.warning("WhatsApp webhook payload not in Meta's shape: ignored")
-            return 0
+        new ones in the background; returns how many were new. What is not in Meta's
+        shape is left aside (``read`` never raises)."""
+        messages, statuses = read(payload)
         events = [(m.event_id, m.payload()) for m in messages] + [
             (s.event_id, json.dumps(asdict(s))) for s in statuses]
         if not events:
@@ -181,7 +190,12 @@ class WhatsAppChannel:
                     **json.loads(payload),
                     "error_codes": tuple(json.loads(payload)["error_codes"])}))
             else:
-                await self._in_order(WhatsAppMessage.from_payload(payload))
+                message = WhatsAppMessage.from_payload(payload)
+                if not is_wa_id(message.wa_id):  # written down by an older version
+                    log.warning("WhatsApp event %s from %.40r, not a phone number: dropped",
+                                event_id, message.wa_id)
+                    return
+                await self._in_order(message)
         except Exception:
             log.exception("WhatsApp event %s could not be handled", event_id)
         finally:
@@ -199,10 +213,9 @@ class WhatsAppChannel:
         if event is None:
             try:
                 event = await self._with_file(message)
-            except (httpx.HTTPError, WhatsAppError) as problem:
+            except (httpx.HTTPError, WhatsAppError, _MediaUnusable) as problem:
                 log.warning("WhatsApp media of %s not fetched: %s", message.id, problem)
-                await self._show(message.wa_id, [Reply(text=_(
-                    "Sorry, your file did not reach us. Please send it again."))])
+                await self._show(message.wa_id, [self.conversation.file_lost()])
                 return
         replies = await self.conversation.handle(Inbound(
             channel=CHANNEL, user_id=message.wa_id, display_name=message.name[:64],
@@ -210,30 +223,37 @@ class WhatsAppChannel:
         await self.queue([r for r in replies if r.to is not None])
         await self._show(message.wa_id, [r for r in replies if r.to is None])
 
-    async def _with_file(self, message: WhatsAppMessage) -> PhotoIn | DocumentIn:
+    async def _with_file(self, message: WhatsAppMessage) -> Event:
         """Download the photo or file (by its media id) and keep a photo, so that it
         can be shown again."""
+        attached = attachment(message)
+        if attached is None:  # event_of asks for a download only when there is one
+            return Unsupported()
         session = await self.services.customers.session(CHANNEL, message.wa_id)
         if session is None or not session.memberships:
             # Only shopkeepers' photos and files are used: a customer's selfie is not
             # fetched, let alone kept.
             if message.kind == "document":
                 return DocumentIn(file_name="fichier", data=b"")
-            return PhotoIn(file_ref="-", caption=str(message.body.get("caption") or ""))
-        media_id = str(message.body.get("id", ""))
-        info = await self.wa.api.get_media_url(media_id)
+            return PhotoIn(file_ref="-", caption=attached.caption)
+        info = await self.wa.api.get_media_url(attached.media_id)
+        url, size = info.get("url"), info.get("file_size")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise _MediaUnusable(f"no https URL for media {attached.media_id}")
         if message.kind == "document":
-            name = str(message.body.get("filename") or "fichier")
-            if int(info.get("file_size") or 0) > MAX_FILE_BYTES:
+            name = attached.file_name
+            if isinstance(size, int) and size > MAX_FILE_BYTES:
                 return DocumentIn(file_name=name, data=b"", too_large=True)
-            data = await self.wa.get_media_bytes(str(info["url"]))
+            data = await self.wa.get_media_bytes(url)
             if len(data) > MAX_FILE_BYTES:
                 return DocumentIn(file_name=name, data=b"", too_large=True)
             return DocumentIn(file_name=name, data=data)
-        data = await self.wa.get_media_bytes(str(info["url"]))
+        data = await self.wa.get_media_bytes(url)
+        mime = info.get("mime_type")
         reference = await self.services.delivery.keep_media(
-            data, str(info.get("mime_type") or "image/jpeg"))
-        return PhotoIn(file_ref=reference, caption=str(message.body.get("caption") or ""))
+            data, mime if isinstance(mime, str) and mime.startswith("image/")
+            and len(mime) <= 64 else "image/jpeg")
+        return PhotoIn(file_ref=reference, caption=attached.caption)
 
     async def _status(self, status: WhatsAppStatus) -> None:
         """A message Meta took failed later: back to the outbox (as a template when the
@@ -245,10 +265,12 @@ class WhatsAppChannel:
             as_template=RE_ENGAGEMENT in status.error_codes)
         if outcome is None:  # the status came before we recorded the message as sent
             self._early_failures[status.message_id] = status
+            while len(self._early_failures) > EARLY_FAILURES_KEPT:
+                del self._early_failures[next(iter(self._early_failures))]  # the oldest
             return
         log.info("WhatsApp message %s failed (%s): %s", status.message_id,
                  status.error_codes, "back in the outbox" if outcome == "again" else "given up")
-        if UNDELIVERABLE in status.error_codes:
+        if UNDELIVERABLE in status.error_codes and status.recipient:
             await self.services.customers.blocked_the_bot(CHANNEL, status.recipient)
         if outcome == "again":
             self._kick()
@@ -419,6 +441,10 @@ class WhatsAppChannel:
                 return Outcome("later", wait=THROTTLED_WAIT.total_seconds(), error=str(refusal))
             return Outcome("failed", error=str(refusal))
         return Outcome("sent")
+
+
+class _MediaUnusable(Exception):
+    """The Graph API's answer about a media says nothing we can download."""
 
 
 def _transient(error: WhatsAppError) -> bool:
