@@ -7,10 +7,13 @@ Channels get an ``App`` and call its services and conversation; nothing else bui
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import errno
 import gc
 import logging
+import os
 import secrets
+import socket
+import sys
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,12 +44,17 @@ class App:
 async def start(settings: Settings, *, clock: Clock = utc_now) -> App:
     """Open and migrate the database, build the services, expire overdue reservations."""
     store = await open_store(settings.database)
-    services = build_services(store, operators=settings.operator_ids, clock=clock,
-                              tz=settings.tz, digest_schedule=settings.digest_when)
-    expired = await services.reservations.expire_overdue()
-    if expired:
-        log.info("expired %d overdue reservations at start-up", len(expired))
-    conversation = Conversation(services, store, territory=settings.territory, tz=settings.tz)
+    try:
+        services = build_services(store, operators=settings.operator_ids, clock=clock,
+                                  tz=settings.tz, digest_schedule=settings.digest_when)
+        expired = await services.reservations.expire_overdue()
+        if expired:
+            log.info("expired %d overdue reservations at start-up", len(expired))
+        conversation = Conversation(services, store, territory=settings.territory,
+                                    tz=settings.tz)
+    except BaseException:
+        await store.close()  # its threads must end before the event loop does
+        raise
     return App(settings, store, services, conversation)
 
 
@@ -134,6 +142,7 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
                           "CHATSHOP_WHATSAPP_ settings): no channel to run")
     started: list[Any] = []
     routes: dict[str, Any] = {}
+    sockets: list[socket.socket] = []
     try:
         telegram_bot = telegram_channel(app, **(telegram or {})) if use_telegram else None
         webhook = settings.telegram_webhook_url
@@ -144,13 +153,17 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
                           telegram_path=urlsplit(webhook).path or "/")
         if use_whatsapp:
             wa = whatsapp_channel(app, **(whatsapp or {}))
-            await wa.start()
-            started.append(wa)
+            started.append(wa)  # (stopping it before it started only closes its session)
             routes["whatsapp"] = wa
+        # The port is taken before anything starts: a port in use ends the start with
+        # one line naming its setting.
+        sockets = _listening_sockets(settings, on_whatsapp=use_whatsapp) if routes else []
+        if use_whatsapp:
+            await wa.start()
             log.info("chatshop on WhatsApp, number id %s", settings.whatsapp_phone_number_id)
         # The web server first: WhatsApp is served (and Telegram's webhook updates
         # written down) even while Telegram cannot be reached.
-        server = await _web_server(settings, routes) if routes else None
+        server = await _web_server(settings, routes, sockets) if routes else None
         try:
             if telegram_bot is not None:
                 if not await telegram_bot.start(polling=webhook is None, webhook_url=webhook,
@@ -173,11 +186,90 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
     finally:
         for channel in reversed(started):
             await channel.stop()
+        for sock in sockets:  # (uvicorn closes them too once it served)
+            sock.close()
 
 
-async def _web_server(settings: Settings, routes: dict[str, Any]
-                      ) -> tuple[Any, asyncio.Task[None]]:
-    """The webhooks' server (WhatsApp's address when it is on, else Telegram's)."""
+def _listening_sockets(settings: Settings, *, on_whatsapp: bool) -> list[socket.socket]:
+    """The webhooks' address (WhatsApp's when it is on, else Telegram's), bound here
+    rather than by uvicorn: uvicorn says a port in use with a log line and ``SystemExit``
+    inside its task, which ``asyncio.run`` lets out with a traceback. A failure is a
+    ``ConfigError`` naming the setting to change."""
+    prefix = "CHATSHOP_WHATSAPP_" if on_whatsapp else "CHATSHOP_TELEGRAM_"
+    host = settings.whatsapp_listen if on_whatsapp else settings.telegram_listen
+    port = settings.whatsapp_port if on_whatsapp else settings.telegram_port
+    try:
+        return _bind(host, port)
+    except socket.gaierror:
+        raise ConfigError(f"{prefix}LISTEN : adresse inconnue / unknown address "
+                          f"« {host} »") from None
+    except OSError as problem:
+        if problem.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"Le port {port} ({prefix}PORT) est déjà utilisé : libérez-le ou "
+                f"choisissez-en un autre / port {port} is already in use: free it or "
+                f"choose another one") from None
+        if problem.errno == errno.EACCES:
+            raise ConfigError(
+                f"Le port {port} ({prefix}PORT) est réservé à l'administrateur : "
+                f"choisissez-en un au-dessus de 1023 / port {port} needs administrator "
+                f"rights: choose one above 1023") from None
+        if problem.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                f"{prefix}LISTEN : impossible d'écouter sur {host}:{port}, ce n'est pas une "
+                f"adresse de cette machine / cannot listen on {host}:{port}: not an "
+                f"address of this machine") from None
+        raise ConfigError(f"{prefix}LISTEN : impossible d'écouter sur {host}:{port} / "
+                          f"cannot listen on {host}:{port}: {problem.strerror or problem}"
+                          ) from None
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound as ``loop.create_server(host=..., port=...)`` binds them (which is
+    what uvicorn does): one per address of ``host`` (all interfaces when empty),
+    ``SO_REUSEADDR`` on POSIX, IPv6 ones IPv6 only, an address family the machine has
+    not enabled skipped."""
+    infos = dict.fromkeys(socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                             flags=socket.AI_PASSIVE))
+    bound: list[socket.socket] = []
+    unavailable: OSError | None = None
+    try:
+        for family, kind, proto, _name, address in infos:
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            if os.name == "posix" and sys.platform != "cygwin":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as problem:
+                if problem.errno != errno.EADDRNOTAVAIL:
+                    raise
+                bound.pop().close()
+                unavailable = problem
+        if not bound:
+            raise unavailable or OSError(errno.EADDRNOTAVAIL, "no address to listen on")
+    except BaseException:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+async def _serving(server: Any, sockets: list[socket.socket]) -> None:
+    """uvicorn's server until it is told to exit; a start it gives up on (``SystemExit``)
+    ends the task quietly, and ``_web_server`` says so in one line."""
+    try:
+        await server.serve(sockets=sockets)
+    except SystemExit:
+        log.debug("the web server did not start")
+
+
+async def _web_server(settings: Settings, routes: dict[str, Any],
+                      sockets: list[socket.socket]) -> tuple[Any, asyncio.Task[None]]:
+    """The webhooks' server on ``sockets`` (WhatsApp's address when it is on, else
+    Telegram's)."""
     import uvicorn
 
     from chatshop.channels.webhooks import webhook_app
@@ -188,12 +280,10 @@ async def _web_server(settings: Settings, routes: dict[str, Any]
     variable = "CHATSHOP_WHATSAPP_PORT" if on_whatsapp else "CHATSHOP_TELEGRAM_PORT"
     server = uvicorn.Server(uvicorn.Config(webhook_app(**routes), host=host, port=port,
                                            log_level="warning"))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(_serving(server, sockets))
     while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
         await asyncio.sleep(0.05)
-    if task.done():  # the port is taken, the address wrong...
-        with contextlib.suppress(BaseException):  # uvicorn ends with SystemExit
-            task.result()
+    if task.done():  # bound, yet uvicorn gave up (its lifespan start failed...)
         raise ConfigError(f"{variable} : impossible d'écouter sur / cannot listen on "
                           f"{host}:{port}")
     return server, task

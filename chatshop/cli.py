@@ -1,8 +1,12 @@
 """The ``chatshop`` command: ``demo`` plays the whole product in a terminal, ``seed-demo``
 loads the demo territory, ``migrate`` brings the database up to date.
 
-Configuration and migration problems end the command with one line on stderr and exit
-status 2, never a traceback.
+A bad start (a setting, a port in use, the database, a wrong command line) ends the
+command with one line on stderr, French first, and exit status 2, never a traceback; a
+``CHATSHOP_`` variable that is no setting is warned about, and the command goes on. Each
+command's ``--help`` says, in French, what it does. ``digest send`` ends with status 1,
+and one line on stderr saying what to do, while subscribers of this week's digest still
+wait.
 """
 
 from __future__ import annotations
@@ -14,18 +18,25 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from chatshop import __version__
 from chatshop.app import serve, start, telegram_channel, whatsapp_channel
 from chatshop.channels.console import ConsoleChat, Identity
 from chatshop.channels.console import run as run_console
 from chatshop.channels.links import territory_links
-from chatshop.config import Settings, load_settings
+from chatshop.config import (
+    ENV_FILE,
+    Settings,
+    UnknownVariable,
+    load_settings,
+    unknown_variables,
+    unreadable_lines,
+)
 from chatshop.conversation.digest import deliver_inline, digest_text
 from chatshop.conversation.messages import Reply
 from chatshop.conversation.router import Conversation
@@ -40,45 +51,104 @@ from chatshop.demo import (
 )
 from chatshop.domain.models import Channel, DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
-from chatshop.i18n import _, ngettext
+from chatshop.i18n import _, format_number, ngettext
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with its usage line in French."""
+
+    def add_usage(self, usage: str | None, actions: Iterable[argparse.Action],
+                  groups: Iterable[argparse._MutuallyExclusiveGroup],
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser (and each of its sub-commands') whose help is in French, and for which
+    a wrong command line is one line on stderr and exit status 2, not the usage and an
+    English error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs["add_help"] = False  # its own -h, below, says so in French
+        super().__init__(*args, **kwargs)
+        # argparse has no public way to name its two sections.
+        self._positionals.title = _("arguments")
+        self._optionals.title = _("options")
+        self.add_argument("-h", "--help", action="help", help=_("show this help and exit"))
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, "chatshop: " + _("invalid command line: {problem} (see « {prog} "
+                                      "--help »)").format(problem=message, prog=self.prog)
+                  + "\n")
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", metavar=_("FILE"),
+                        help=_("SQLite file (default: CHATSHOP_DATABASE)"))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chatshop",
-        description="Chat-commerce bot for the small shops of a French territory.",
-    )
-    parser.add_argument("--version", action="version", version=f"chatshop {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    migrate = commands.add_parser(
-        "migrate", help="create or upgrade the database, then print a summary")
-    migrate.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
-    demo = commands.add_parser(
-        "demo", help="chat with a demo territory in the terminal (offline); lines piped on "
-                     "stdin are handled in order")
-    demo.add_argument("--database", help="SQLite file to keep (default: a temporary one)")
-    seed = commands.add_parser("seed-demo", help="load the demo territory into the database")
-    seed.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
-    run = commands.add_parser(
-        "run", help="run the bot: on Telegram (CHATSHOP_TELEGRAM_TOKEN; long polling, or a "
-                    "webhook with CHATSHOP_TELEGRAM_WEBHOOK_URL) and/or on WhatsApp "
-                    "(CHATSHOP_WHATSAPP_*: a webhook)")
-    run.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
-    links = commands.add_parser(
-        "links", help="print the Telegram links of every shop and product (for posters and "
-                      "posts)")
-    links.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
-    links.add_argument("--bot", help="the bot's username (default: asked from Telegram with "
-                                     "CHATSHOP_TELEGRAM_TOKEN); WhatsApp links come with "
-                                     "CHATSHOP_WHATSAPP_NUMBER")
-    digest = commands.add_parser(
-        "digest", help="the weekly digest: preview it, or send it now (Telegram, WhatsApp)")
-    digest.add_argument("action", choices=["preview", "send"])
-    digest.add_argument("--database", help="SQLite file (default: CHATSHOP_DATABASE)")
-    digest.add_argument("--force", action="store_true",
-                        help="send again even if this week's digest went out already")
+    """The command line; each sub-command's ``--help`` says what it does."""
+    parser = _Parser(prog="chatshop", description=_(
+        "Chat-commerce bot for the small shops of a French territory, on Telegram and "
+        "WhatsApp."))
+    parser.add_argument("--version", action="version", version=f"chatshop {__version__}",
+                        help=_("show chatshop's version and exit"))
+    commands = parser.add_subparsers(dest="command", title=_("commands"),
+                                     metavar=_("COMMAND"))
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description)
+
+    _database_option(command("run", _("run the bot on Telegram and/or WhatsApp until it is "
+                                      "stopped"), _(
+        "Run the bot until SIGINT or SIGTERM: on Telegram when CHATSHOP_TELEGRAM_TOKEN is "
+        "set (long polling, or a webhook with CHATSHOP_TELEGRAM_WEBHOOK_URL), on WhatsApp "
+        "when the CHATSHOP_WHATSAPP_ settings are (a webhook). The database is migrated "
+        "first.")))
+    links = command("links", _("print the links of every shop and product (for posters "
+                               "and posts)"), _(
+        "Print the Telegram link of every shop and product, and its WhatsApp link when "
+        "CHATSHOP_WHATSAPP_NUMBER is set, to put on posters and in posts."))
+    _database_option(links)
+    links.add_argument("--bot", metavar=_("NAME"), help=_(
+        "the bot's username (default: asked from Telegram with CHATSHOP_TELEGRAM_TOKEN)"))
+    digest = command("digest", _("the weekly digest: preview it, or send it now"), _(
+        "The weekly digest of what is new in the shops: « preview » shows it, « send » "
+        "sends it now."))
+    actions = digest.add_subparsers(dest="action", required=True, title=_("actions"),
+                                    metavar=_("ACTION"))
+    _database_option(actions.add_parser(
+        "preview", help=_("print this week's digest, without sending it"), description=_(
+            "Print this week's digest for the whole territory, and how many subscribers "
+            "have news in it. Nothing is sent.")))
+    send = actions.add_parser("send", help=_("send this week's digest now"), description=_(
+        "Send this week's digest now to the subscribers on each channel configured "
+        "(Telegram, WhatsApp), with a progress bar and a report per channel. A digest "
+        "already sent this week is sent again only with --force. Exits with status 1 "
+        "while subscribers are still waiting (run it again to reach them)."))
+    _database_option(send)
+    send.add_argument("--force", action="store_true",
+                      help=_("send again even if this week's digest went out already"))
+    demo = command("demo", _("chat with a demo territory in the terminal (offline)"), _(
+        "Chat in the terminal with a demo territory, offline: as a customer first, then "
+        "as a shopkeeper or the operator if you like. Lines piped on stdin are handled in "
+        "order."))
+    demo.add_argument("--database", metavar=_("FILE"),
+                      help=_("SQLite file to keep (default: a temporary one)"))
+    demo.add_argument("--no-start", action="store_true", help=_(
+        "begin without the automatic /start: your first line is your first message, as "
+        "on WhatsApp (e.g. « bonjour »)"))
+    _database_option(command("seed-demo", _("load the demo territory into the database"), _(
+        "Load the demo territory (its shops, products and hostings) into the database; "
+        "if it is there already, nothing is changed.")))
+    _database_option(command("migrate", _("create or upgrade the database, then print a "
+                                          "summary"), _(
+        "Create the database, or apply the migrations it lacks, then print its schema "
+        "version and what the territory holds.")))
     return parser
 
 
@@ -115,9 +185,49 @@ def _progress_bar(report: DigestReport) -> None:
           end="", file=sys.stderr, flush=True)
 
 
-async def _digest_send(settings: Settings, *, force: bool) -> str:
+CHANNEL_NAMES: dict[Channel, str] = {"telegram": "Telegram", "whatsapp": "WhatsApp",
+                                     "console": "console"}
+
+
+def digest_report(channel: Channel, report: DigestReport) -> str:
+    """One run's report in one line: sent, refused (and why), without news,
+    unsubscribed meanwhile, failed (and why), still waiting."""
+    failed = format_number(report.failed)
+    if report.failures:
+        failed += " (" + ", ".join(_("{n} × « {why} »").format(
+            why=_shortened(why) or _("no reason given"), n=format_number(n))
+            for why, n in report.failures) + ")"
+    n = format_number
+    return _("{channel}, news of week {week}: sent {sent}; refused {refused} (blocked the "
+             "bot {blocked}, outside the 24-hour window {outside_window}); without news "
+             "(not sent) {no_news}; unsubscribed meanwhile {unsubscribed}; failed "
+             "{failed}; still waiting {pending}.").format(
+        channel=CHANNEL_NAMES[channel], week=_week(report.week), sent=n(report.sent),
+        refused=n(report.refused), blocked=n(report.blocked),
+        outside_window=n(report.outside_window), no_news=n(report.no_news),
+        unsubscribed=n(report.unsubscribed), failed=failed, pending=n(report.pending))
+
+
+def _shortened(text: str, limit: int = 100) -> str:
+    """A platform's error on one line, cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def still_waiting(count: int) -> str:
+    """What to do when a sending ends with subscribers still waiting: one sentence."""
+    return ngettext("{n} subscriber is still waiting for this week's news: run "
+                    "« chatshop digest send » again to send it to them.",
+                    "{n} subscribers are still waiting for this week's news: run "
+                    "« chatshop digest send » again to send it to them.",
+                    count).format(n=format_number(count))
+
+
+async def _digest_send(settings: Settings, *, force: bool) -> tuple[str, int]:
     """This week's digest to every subscriber now, on each channel configured (Telegram,
-    WhatsApp), with a progress bar and a report per channel."""
+    WhatsApp), with a progress bar; returns the report of each channel's runs and how
+    many subscribers still wait (others being sent by another live sender, or not sent
+    because this one was stopped)."""
     app = await start(settings)
     try:
         senders: list[tuple[Channel, Any]] = []
@@ -126,6 +236,7 @@ async def _digest_send(settings: Settings, *, force: bool) -> str:
         if settings.whatsapp_enabled:
             senders.append(("whatsapp", whatsapp_channel(app, jobs=False)))
         lines: list[str] = []
+        waiting = 0
         for name, sender in senders:
             digest = app.services.digest
             if await digest.start_week(name, forced=force) is None \
@@ -135,11 +246,9 @@ async def _digest_send(settings: Settings, *, force: bool) -> str:
                 continue
             reports = await _deliver_with(name, sender)
             print(file=sys.stderr)
-            lines += [_("News of week {week}: sent {sent}; without news (not sent) "
-                        "{no_news}; unsubscribed meanwhile {unsubscribed}; blocked the "
-                        "bot {blocked}; failed {failed}.").format(
-                **{**report.model_dump(), "week": _week(report.week)}) for report in reports]
-        return "\n".join(lines)
+            lines += [digest_report(name, report) for report in reports]
+            waiting += sum(report.pending for report in reports)
+        return "\n".join(lines), waiting
     finally:
         await app.close()
 
@@ -223,21 +332,33 @@ async def _migrate(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def _open_demo(database: str, settings: Settings) -> tuple[Store, Services,
-                                                                  list[DemoShop]]:
+async def _open_demo(database: str, settings: Settings
+                     ) -> tuple[Store, Services, list[DemoShop], bool]:
+    """The store with the demo territory in it, its services, the demo's shops, and
+    whether they were loaded now (False: they were there already)."""
     store = await open_store(database)
-    services = build_services(store, operators=settings.operator_ids | {DEMO_OPERATOR},
-                              tz=settings.tz)
-    operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
-    shops = await seed_demo(services, operator=services.customers.actor(operator))
-    return store, services, shops
+    try:
+        services = build_services(store, operators=settings.operator_ids | {DEMO_OPERATOR},
+                                  tz=settings.tz)
+        operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
+        before = await store.shops.count()
+        shops = await seed_demo(services, operator=services.customers.actor(operator))
+        loaded = await store.shops.count() != before
+    except BaseException:
+        await store.close()  # a demo loaded in part: its threads must end with the loop
+        raise
+    return store, services, shops, loaded
 
 
 async def _seed_demo(settings: Settings) -> str:
-    store, _services, shops = await _open_demo(settings.database, settings)
+    store, _services, shops, loaded = await _open_demo(settings.database, settings)
     await store.close()
+    names = ", ".join(shop.name for shop in shops)
+    if not loaded:
+        return _("The demo territory is already in {path} ({shops}): nothing was "
+                 "changed.").format(path=settings.database, shops=names)
     return _("Demo territory loaded into {path}: {shops}.").format(
-        path=settings.database, shops=", ".join(shop.name for shop in shops))
+        path=settings.database, shops=names)
 
 
 def _demo_tick(conversation: Conversation, services: Services
@@ -250,10 +371,11 @@ def _demo_tick(conversation: Conversation, services: Services
     return tick
 
 
-async def _demo(settings: Settings, *, keep: str | None) -> None:
+async def _demo(settings: Settings, *, keep: str | None, no_start: bool = False) -> None:
     """A terminal chat on a fresh demo territory, as the customer first."""
     with tempfile.TemporaryDirectory(prefix="chatshop-demo-") as folder:
-        store, services, shops = await _open_demo(keep or f"{folder}/demo.db", settings)
+        store, services, shops, _loaded = await _open_demo(keep or f"{folder}/demo.db",
+                                                           settings)
         try:
             conversation = Conversation(services, store, territory=DEMO_TERRITORY,
                                         tz=settings.tz)
@@ -275,10 +397,25 @@ async def _demo(settings: Settings, *, keep: str | None) -> None:
                     "!aide lists the console commands; Ctrl-D quits.").format(
                 others=", ".join(s.owner[1] for s in shops[1:])))
             print()
-            await chat.line("/start")
+            if not no_start:
+                await chat.line("/start")
             await run_console(chat, sys.stdin)
         finally:
             await store.close()
+
+
+def _unknown(variable: UnknownVariable) -> str:
+    """The warning for a ``CHATSHOP_`` variable that is no setting (a typo, usually)."""
+    if variable.file is None and variable.suggestion is not None:
+        text = _("Unknown variable {name}: did you mean {suggestion}?")
+    elif variable.file is None:
+        text = _("Unknown variable {name}: it is ignored.")
+    elif variable.suggestion is not None:
+        text = _("Unknown variable {name} in {file}: did you mean {suggestion}?")
+    else:
+        text = _("Unknown variable {name} in {file}: it is ignored.")
+    return text.format(name=variable.name, file=variable.file,
+                       suggestion=variable.suggestion)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,6 +424,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    for line in unreadable_lines():  # and go on, as for a variable nobody reads
+        print("chatshop: " + _("{file}, line {line}: cannot be read, ignored (a line is "
+                               "written NAME=value).").format(file=ENV_FILE, line=line),
+              file=sys.stderr)
+    for variable in unknown_variables():
+        print(f"chatshop: {_unknown(variable)}", file=sys.stderr)
+    try:
+        return _command(args)
+    except KeyboardInterrupt:  # Ctrl-C: what was started has been closed
+        return 130
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the command of ``args``; a bad start is one line on stderr and status 2."""
     try:
         overrides = {"database": args.database} if getattr(args, "database", None) else {}
         settings = load_settings(**overrides)
@@ -297,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             print(asyncio.run(_migrate(settings)))
         elif args.command == "demo":
-            asyncio.run(_demo(settings, keep=getattr(args, "database", None)))
+            asyncio.run(_demo(settings, keep=getattr(args, "database", None),
+                              no_start=args.no_start))
         elif args.command == "seed-demo":
             print(asyncio.run(_seed_demo(settings)))
         elif args.command == "run":
@@ -305,7 +457,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "digest" and args.action == "preview":
             print(asyncio.run(_digest_preview(settings)))
         elif args.command == "digest":
-            print(asyncio.run(_digest_send(settings, force=args.force)))
+            report, waiting = asyncio.run(_digest_send(settings, force=args.force))
+            print(report)
+            if waiting:
+                print(f"chatshop: {still_waiting(waiting)}", file=sys.stderr)
+                return 1
         elif args.command == "links":
             print(asyncio.run(_links(settings, args.bot)))
     except (ConfigError, MigrationError, DemoIncomplete) as exc:
@@ -315,9 +471,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("chatshop: Telegram refuse le jeton CHATSHOP_TELEGRAM_TOKEN / Telegram rejected "
               "the token", file=sys.stderr)
         return 2
+    except BadRequest as exc:  # (a NetworkError for python-telegram-bot) e.g. a bad webhook
+        print(f"chatshop: Telegram refuse la demande / Telegram refused the request: {exc}",
+              file=sys.stderr)
+        return 2
     except NetworkError as exc:
         print(f"chatshop: Telegram injoignable / cannot reach Telegram: {exc}",
               file=sys.stderr)
+        return 2
+    except TelegramError as exc:
+        print(f"chatshop: Telegram refuse / Telegram refused: {exc}", file=sys.stderr)
         return 2
     except (sqlite3.Error, OSError) as exc:
         print(f"chatshop: base de données inutilisable / cannot use the database "

@@ -1,18 +1,27 @@
 """Settings from ``CHATSHOP_`` environment variables and an optional ``.env`` file.
 
 ``load_settings()`` turns any bad value into a ``ConfigError`` whose single line names
-the variable, in French and English, so start-up stops with a sentence, not a traceback.
+the variable, in French and then English, so start-up stops with a sentence, not a
+traceback. ``unknown_variables()`` finds the ``CHATSHOP_`` names that are no setting
+(a typo would otherwise be silently ignored), with the closest setting's name, and
+``unreadable_lines()`` the lines of ``.env`` that are skipped because they cannot be read.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
 import re
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv.parser import parse_stream  # what pydantic-settings reads .env with
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatshop.domain.models import CHANNELS, Channel
@@ -22,6 +31,11 @@ from chatshop.errors import ConfigError
 # BotFather's tokens: the bot's numeric id, a colon, 35 characters of A-Za-z0-9_-.
 _TELEGRAM_TOKEN = re.compile(r"[0-9]{3,15}:[A-Za-z0-9_-]{30,64}")
 _OPERATOR = re.compile(r"(?P<channel>[a-z]+):(?P<user>[A-Za-z0-9_.+-]{1,64})")
+PREFIX = "CHATSHOP_"
+ENV_FILE = ".env"
+# python-dotenv's warning for a line it cannot read, in English and once per reading:
+# unreadable_lines() says it instead, in French.
+_DOTENV_LOG = logging.getLogger("dotenv.main")
 
 
 class OperatorId(tuple[Channel, str]):
@@ -45,7 +59,7 @@ class Settings(BaseSettings):
     """Everything an operator can configure without touching code."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CHATSHOP_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix=PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore",
     )
 
     database: str = Field(default="chatshop.db", min_length=1)
@@ -140,7 +154,7 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # (OSError: a file it cannot read)
             raise ValueError(
                 f"fuseau horaire inconnu / unknown timezone « {value} » (ex. Europe/Paris)"
             ) from None
@@ -166,21 +180,117 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, or raise ``ConfigError`` with one line naming the variable."""
+    quiet = _DOTENV_LOG.disabled
+    _DOTENV_LOG.disabled = True
     try:
         return Settings(**overrides)
     except UnicodeDecodeError:
         raise ConfigError(
             ".env : le fichier doit être en UTF-8 / the file must be saved as UTF-8"
         ) from None
+    except OSError as exc:  # only .env is read
+        raise ConfigError(f".env : illisible / cannot be read ({exc.strerror or exc})"
+                          ) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
-        reason = _one_line(str(error["msg"]).removeprefix("Value error, "))
         raise ConfigError(
-            f"CHATSHOP_{field.upper()} : valeur invalide / invalid value — {reason}"
+            f"{PREFIX}{field.upper()} : valeur invalide / invalid value — {_reason(error)}"
         ) from None
+    finally:
+        _DOTENV_LOG.disabled = quiet
+
+
+# pydantic's own checks (types, bounds, lengths), said in French first; our validators'
+# ValueErrors (« value_error ») are written in both languages already.
+_FRENCH_REASONS: dict[str, str] = {
+    "int_parsing": "un nombre entier est attendu",
+    "int_from_float": "un nombre entier est attendu",
+    "int_type": "un nombre entier est attendu",
+    "greater_than_equal": "doit valoir au moins {ge}",
+    "greater_than": "doit être supérieur à {gt}",
+    "less_than_equal": "doit valoir au plus {le}",
+    "less_than": "doit être inférieur à {lt}",
+    "bool_parsing": "oui ou non est attendu : true ou false (ou 1/0, yes/no, on/off)",
+    "bool_type": "oui ou non est attendu : true ou false (ou 1/0, yes/no, on/off)",
+    "string_too_short": "au moins {min_length} caractère(s)",
+    "string_too_long": "{max_length} caractères au plus",
+    "string_type": "du texte est attendu",
+    "missing": "manquant",
+}
+
+
+def _reason(error: ErrorDetails) -> str:
+    """Why the value was refused, on one line: in French, then in English."""
+    english = _one_line(str(error["msg"]))
+    if error["type"] == "value_error":
+        return english.removeprefix("Value error, ")
+    if error["type"] == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:
+        return f"ne doit pas être vide / {english}"
+    template = _FRENCH_REASONS.get(error["type"], "valeur refusée")
+    return f"{template.format(**(error.get('ctx') or {}))} / {english}"
 
 
 def _one_line(text: str) -> str:
     """Escape line breaks and other unprintable characters a bad value may carry."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+class UnknownVariable(NamedTuple):
+    """A ``CHATSHOP_`` variable that is no setting: where it was found (``.env``, or
+    None for the environment) and the setting it most looks like, if one does."""
+
+    name: str
+    file: str | None
+    suggestion: str | None
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None,
+                      env_file: str | Path = ENV_FILE) -> list[UnknownVariable]:
+    """Every ``CHATSHOP_`` variable of the environment (``os.environ`` by default) and of
+    ``env_file`` that names no setting, in alphabetical order, each once (found in the
+    environment first). Names are matched without regard to case, as settings are read.
+    A ``.env`` that cannot be read is skipped here: ``load_settings`` says why."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, str | None] = {}
+    for name in environ:
+        found.setdefault(name, None)
+    names, _unreadable = _read_dotenv(Path(env_file))
+    for name in names:
+        found.setdefault(name, str(env_file))
+    known = [field.upper() for field in Settings.model_fields]
+    unknown: list[UnknownVariable] = []
+    for name, file in sorted(found.items(), key=lambda item: item[0].upper()):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper.removeprefix(PREFIX) in known:
+            continue
+        # Compared without the prefix, which every name shares.
+        close = difflib.get_close_matches(upper.removeprefix(PREFIX), known, n=1)
+        unknown.append(UnknownVariable(name, file, PREFIX + close[0] if close else None))
+    return unknown
+
+
+def unreadable_lines(env_file: str | Path = ENV_FILE) -> list[int]:
+    """The numbers of the lines of ``env_file`` that are not ``NAME=value`` (nor blank, nor
+    a comment): they are skipped when the settings are read."""
+    return _read_dotenv(Path(env_file))[1]
+
+
+def _read_dotenv(path: Path) -> tuple[list[str], list[int]]:
+    """The names a ``.env`` file sets, and its lines that cannot be read; nothing for a
+    file that is missing or cannot be read at all (``load_settings`` says why)."""
+    try:
+        if not path.is_file():
+            return [], []
+        with path.open(encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except (OSError, UnicodeDecodeError):
+        return [], []
+    # A binding starts with the blank lines before it: the line is that of its text.
+    return ([binding.key for binding in bindings if binding.key is not None],
+            [binding.original.line + _leading_newlines(binding.original.string)
+             for binding in bindings if binding.error])
+
+
+def _leading_newlines(text: str) -> int:
+    return text[:len(text) - len(text.lstrip())].count("\n")

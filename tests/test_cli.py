@@ -1,4 +1,5 @@
-"""`chatshop migrate` creates or upgrades the database and says so; bad settings end in one line."""
+"""`chatshop migrate` creates or upgrades the database and says so; bad settings end in one line;
+`chatshop digest send` reports each run and says what to do while subscribers still wait."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from chatshop.cli import main
+from chatshop.cli import digest_report, main, still_waiting
+from chatshop.domain.models import DigestReport
 from chatshop.resources import migrations_dir
 
 NEWEST = len(list(migrations_dir().glob("*.sql")))
@@ -104,8 +106,69 @@ def test_a_database_newer_than_the_code_is_refused_with_status_2(
     assert main(["migrate", "--database", str(database)]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
+    assert err.startswith(f"chatshop: la base de données est en version {NEWEST + 1}, plus "
+                          "récente que ce chatshop")  # French first
     assert "newer" in err
     assert user_version(database) == NEWEST + 1
+
+
+# What each command's own help says it does (a word of its description).
+DOES = {("run",): "SIGINT", ("links",): "lien Telegram", ("digest",): "« preview »",
+        ("digest", "preview"): "Rien n’est envoyé", ("digest", "send"): "--force",
+        ("demo",): "hors ligne", ("seed-demo",): "rien n’est changé",
+        ("migrate",): "migrations"}
+
+
+@pytest.mark.parametrize("command", list(DOES))
+def test_each_command_has_its_own_help_saying_what_it_does(
+        command: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert out.startswith(f"usage : chatshop {' '.join(command)} [-h]")
+    description = out.split("] ", 1)[1] if "] " in out else out
+    assert DOES[command] in description
+    assert "afficher cette aide et quitter" in out
+
+
+def test_only_digest_send_offers_force(capsys: pytest.CaptureFixture[str]) -> None:
+    helps = {}
+    for action in ("preview", "send"):
+        with pytest.raises(SystemExit):
+            main(["digest", action, "--help"])
+        helps[action] = capsys.readouterr().out
+    assert "--force" not in helps["preview"]
+    assert "--force" in helps["send"]
+    with pytest.raises(SystemExit) as refused:
+        main(["digest", "preview", "--force"])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("chatshop: ligne de commande invalide")
+    assert "--force" in err
+
+
+def test_the_main_help_is_in_french_and_lists_every_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage : chatshop")
+    assert "commandes:" in out
+    for command in ("run", "links", "digest", "demo", "seed-demo", "migrate"):
+        assert f"    {command}" in out
+
+
+def test_seed_demo_a_second_time_says_the_demo_was_already_there(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = str(tmp_path / "demo.db")
+    assert main(["seed-demo", "--database", database]) == 0
+    assert capsys.readouterr().out.startswith("Territoire de démonstration chargé dans")
+    assert main(["seed-demo", "--database", database]) == 0
+    again = capsys.readouterr().out
+    assert again.startswith(f"Le territoire de démonstration est déjà dans {database} (")
+    assert again.rstrip().endswith(": rien n’a été changé.")
+    assert "chargé" not in again
 
 
 def test_without_a_command_the_help_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,3 +204,36 @@ def test_a_file_that_is_not_a_database_ends_with_status_2_and_one_line(
     assert err.count("\n") == 1
     assert "Traceback" not in err
     assert "notes.db" in err
+
+
+def test_the_digest_report_says_what_was_sent_refused_failed_and_still_waits() -> None:
+    report = DigestReport(run_id=1, week="2026-W48", sent=1200, no_news=3, unsubscribed=1,
+                          blocked=2, outside_window=1, failed=3,
+                          failures=(("Bad Request: chat not found", 2), ("", 1)), pending=12)
+    line = digest_report("whatsapp", report).replace("\u00a0", " ").replace("\u202f", " ")
+    assert line == (
+        "WhatsApp, nouvelles de la semaine 48 : envoyées 1 200 ; refusées 3 (ont bloqué le "
+        "bot 2, hors de la fenêtre de 24 h 1) ; sans nouvelles (non envoyées) 3 ; "
+        "désabonnés entre-temps 1 ; en échec 3 (2 × « Bad Request: chat not found », "
+        "1 × « sans raison donnée ») ; encore en attente 12.")
+
+
+@pytest.mark.parametrize(("count", "sentence"), [
+    (1, "1 abonné attend encore les nouvelles de la semaine : relancez « chatshop digest "
+        "send » pour les lui envoyer."),
+    (1200, "1 200 abonnés attendent encore les nouvelles de la semaine : relancez "
+           "« chatshop digest send » pour les leur envoyer."),
+])
+def test_subscribers_still_waiting_are_told_in_one_sentence_what_to_do(
+        count: int, sentence: str) -> None:
+    assert still_waiting(count).replace("\u00a0", " ").replace("\u202f", " ") == sentence
+
+
+def test_a_long_failure_reason_is_cut_to_one_short_line() -> None:
+    why = "Bad Request:\n" + "x" * 300
+    report = DigestReport(run_id=1, week="2026-W48", failed=1, failures=((why, 1),))
+    line = digest_report("telegram", report)
+    assert "\n" not in line
+    assert "« Bad Request: xxx" in line.replace("\u00a0", " ")
+    assert "x" * 100 not in line
+    assert "…" in line

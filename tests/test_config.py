@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatshop.config import load_settings
+from chatshop.config import (
+    Settings,
+    UnknownVariable,
+    load_settings,
+    unknown_variables,
+    unreadable_lines,
+)
 from chatshop.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -159,3 +167,114 @@ def test_an_override_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CHATSHOP_DATABASE", "from-env.db")
     assert load_settings(database=str(tmp_path / "given.db")).database == str(
         tmp_path / "given.db")
+
+
+# Values refused for each setting; the others are free-form (names, addresses, secrets,
+# checked where they are used).
+BAD_VALUES: dict[str, list[str]] = {
+    "database": ["", "/no/such/folder/chatshop.db"],
+    "timezone": ["Mars/Olympus"],
+    "territory": ["", "x" * 61],
+    "operators": ["sms:12"],
+    "telegram_token": ["12345"],
+    "telegram_webhook_url": ["http://bot.example.fr/telegram"],
+    "telegram_webhook_secret": ["pas secret !"],
+    "telegram_port": ["abc", "", "80.5", "0", "65536"],
+    "telegram_max_per_second": ["beaucoup", "-1", "1001"],
+    "whatsapp_port": ["abc", "0", "65536"],
+    "whatsapp_max_per_second": ["x", "0", "1001"],
+    "digest_schedule": ["dimanche"],
+    "digest_rate": ["vite", "-1", "0", "1001"],
+    "digest_send_empty": ["peut-être", "2"],
+}
+FREE_FORM = {
+    "telegram_listen", "telegram_base_url", "telegram_base_file_url", "whatsapp_token",
+    "whatsapp_phone_number_id", "whatsapp_number", "whatsapp_verify_token",
+    "whatsapp_app_secret", "whatsapp_api_version", "whatsapp_base_url", "whatsapp_listen",
+    "whatsapp_template_notification", "whatsapp_template_digest",
+    "whatsapp_template_language",
+}
+
+
+def test_every_setting_is_either_checked_here_or_free_form() -> None:
+    assert set(BAD_VALUES) | FREE_FORM == set(Settings.model_fields)
+
+
+@pytest.mark.parametrize(("field", "value"), [(field, value) for field, values in
+                                              BAD_VALUES.items() for value in values])
+def test_every_refusal_names_the_variable_and_says_why_in_french_first(field: str,
+                                                                       value: str) -> None:
+    variable = f"CHATSHOP_{field.upper()}"
+    text = config_error(**{variable: value})
+    assert text.startswith(f"{variable} : valeur invalide / invalid value — ")
+    reason = text.split(" — ", 1)[1]
+    french, english = reason.split(" / ", 1)
+    assert french.strip()
+    assert english.strip()
+    # pydantic's English stays second: « Input should be greater than or equal to 1 »...
+    assert not re.search(r"\b(should|Input|String|valid|Value error)\b", french), text
+
+
+@pytest.mark.parametrize(("variable", "value", "french"), [
+    ("CHATSHOP_DIGEST_RATE", "-1", "doit valoir au moins 1"),
+    ("CHATSHOP_TELEGRAM_PORT", "abc", "un nombre entier est attendu"),
+    ("CHATSHOP_WHATSAPP_PORT", "70000", "doit valoir au plus 65535"),
+    ("CHATSHOP_TERRITORY", "", "ne doit pas être vide"),
+    ("CHATSHOP_TERRITORY", "x" * 61, "60 caractères au plus"),
+    ("CHATSHOP_DIGEST_SEND_EMPTY", "peut-être", "oui ou non est attendu"),
+])
+def test_pydantics_own_checks_are_said_in_french(variable: str, value: str,
+                                                 french: str) -> None:
+    assert f"— {french}" in config_error(**{variable: value})
+
+
+def test_unknown_variables_of_the_environment_and_dotenv_come_with_the_closest_name(
+        tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("CHATSHOP_TIME_ZONE=Europe/Paris\n"
+                                   "CHATSHOP_TIMEZONE=Europe/Paris\n"
+                                   "CHATSHOP_TELEGRAM_TOKN=again\n"
+                                   "OTHER_TOOL=1\n", encoding="utf-8")
+    environment = {"CHATSHOP_TELEGRAM_TOKN": "x", "chatshop_whatsap_port": "8081",
+                   "CHATSHOP_DATABASE": "a.db", "chatshop_territory": "b", "PATH": "/bin",
+                   "CHATSHOP_ZZZ": "1"}
+    assert unknown_variables(environment, tmp_path / ".env") == [
+        UnknownVariable("CHATSHOP_TELEGRAM_TOKN", None, "CHATSHOP_TELEGRAM_TOKEN"),
+        UnknownVariable("CHATSHOP_TIME_ZONE", str(tmp_path / ".env"), "CHATSHOP_TIMEZONE"),
+        UnknownVariable("chatshop_whatsap_port", None, "CHATSHOP_WHATSAPP_PORT"),
+        UnknownVariable("CHATSHOP_ZZZ", None, None),
+    ]
+
+
+def test_a_dotenv_file_that_cannot_be_read_gives_no_unknown_variable(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes("CHATSHOP_TERRITORRY=Vallée\n".encode("latin-1"))
+    assert unknown_variables({}, tmp_path / ".env") == []  # load_settings says why
+    assert unknown_variables({}, tmp_path / "missing.env") == []
+
+
+def test_by_default_unknown_variables_are_looked_for_in_os_environ_and_dotenv(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("CHATSHOP_DIGEST_RAT=5\n", encoding="utf-8")
+    monkeypatch.setenv("CHATSHOP_OPERATOR", "telegram:1")
+    assert unknown_variables() == [
+        UnknownVariable("CHATSHOP_DIGEST_RAT", ".env", "CHATSHOP_DIGEST_RATE"),
+        UnknownVariable("CHATSHOP_OPERATOR", None, "CHATSHOP_OPERATORS"),
+    ]
+
+
+def test_the_dotenv_lines_that_cannot_be_read_are_found_by_number(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# chatshop\n"
+                                   "CHATSHOP_TERRITORY=Vallée de la Vienne\n"
+                                   "territoire de la vallée\n"
+                                   "\n"
+                                   'CHATSHOP_TIMEZONE="Europe/Paris\n', encoding="utf-8")
+    assert unreadable_lines(tmp_path / ".env") == [3, 5]
+    assert unreadable_lines(tmp_path / "missing.env") == []
+
+
+def test_reading_the_settings_leaves_unreadable_lines_to_be_said_in_french(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / ".env").write_text("CHATSHOP_TERRITORY=Vallée\nune ligne sans égal\n",
+                                   encoding="utf-8")
+    with caplog.at_level(logging.DEBUG):
+        assert load_settings().territory == "Vallée"
+    assert caplog.records == []  # not python-dotenv's English warning

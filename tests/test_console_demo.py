@@ -26,9 +26,9 @@ creme
 """
 
 
-def run_demo(stdin: str, tmp_path: Path) -> str:
+def run_demo(stdin: str, tmp_path: Path, *options: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATSHOP_")}
-    done = subprocess.run([sys.executable, "-m", "chatshop", "demo"], input=stdin,
+    done = subprocess.run([sys.executable, "-m", "chatshop", "demo", *options], input=stdin,
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
                           check=True)
     assert "Traceback" not in done.stderr
@@ -54,3 +54,15 @@ def test_the_demo_without_input_just_greets_and_ends(tmp_path: Path) -> None:
     assert "Porte Océane du Limousin" in out
     assert "[1]" in out
     assert not list(tmp_path.glob("*.db"))  # a temporary database, gone with the demo
+
+
+def test_the_demo_can_begin_as_whatsapp_does_with_a_first_bonjour(tmp_path: Path) -> None:
+    """WhatsApp has no /start: the first message is whatever is typed, often « bonjour »."""
+    out = run_demo("bonjour\nmiel\n", tmp_path, "--no-start")
+    first = out.split("» [client] bonjour")[1].split("» [client] miel")[0]
+    assert first.lstrip().startswith("Bienvenue dans les boutiques du territoire")
+    assert "Aucun résultat" not in first
+    assert "[1] 🔎 Rechercher" in first
+    assert out.count("Bienvenue dans les boutiques") == 1  # welcomed once
+    assert "résultats pour «\u00a0miel\u00a0»" in out.split("» [client] miel")[1]
+

@@ -1,11 +1,15 @@
 """The weekly digest: subscriptions with consent, what each subscriber gets, the
 schedule in Paris across a daylight-saving change, and runs that deliver each digest
-once, even when stopped halfway."""
+once, even when stopped halfway: what a dead sender took is taken over at once, what a
+live one took never is, however long it takes."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +25,7 @@ from chatshop.domain.schedule import (
 )
 from chatshop.errors import InvalidInput, NotAllowed, NotFound
 from chatshop.services import Services
+from chatshop.storage.leases import FileLeases
 from tests.chat import Chat, Postbox
 from tests.conftest import FakeClock, Territory
 
@@ -194,8 +199,7 @@ async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
 
     with pytest.raises(RuntimeError):
         await deliver_run(services, "Territoire", run_id, send)
-    crash_after = 10**6  # the restart, a few minutes later: what was taken is free again
-    clock.now += timedelta(minutes=3)
+    crash_after = 10**6  # the restart, at once: the dead sender's lease went with it
     ((again, _week),) = await services.digest.unfinished_runs("telegram")
     report = await deliver_run(services, "Territoire", again, send)
     assert received == {p.external_id: 1 for p in people}
@@ -348,6 +352,115 @@ async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
                          deliver_run(services, "T", run_id, send))
     assert received == {p.external_id: 1 for p in people}
     assert (await services.digest.report(run_id)).sent == 30
+
+
+async def test_a_live_sender_keeps_what_it_took_however_long_it_takes(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    people = [await territory.person(str(6200 + n)) for n in range(60)]
+    for person in people:
+        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    await services.digest.start_week("telegram")
+    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    received: dict[str, int] = {}
+    stuck, go_on = asyncio.Event(), asyncio.Event()
+
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
+        assert reply.to is not None
+        received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
+        return Outcome("sent")
+
+    async def slow(reply: Reply, _digest: object = None) -> Outcome:
+        stuck.set()  # a platform that makes it wait (a 429 of minutes), its 50 taken
+        await go_on.wait()
+        return await send(reply)
+
+    first = asyncio.create_task(deliver_run(services, "T", run_id, slow))
+    await stuck.wait()
+    clock.now += timedelta(days=1)  # no timeout gives what a live sender took away
+    second = await deliver_run(services, "T", run_id, send)
+    assert (second.sent, second.pending) == (10, 50)
+    assert await services.digest.unfinished_runs("telegram") == [(run_id, _week)]
+    go_on.set()
+    report = await first
+    assert (report.sent, report.pending) == (60, 0)
+    assert received == {p.external_id: 1 for p in people}
+    assert await services.digest.unfinished_runs("telegram") == []
+
+
+async def test_the_report_counts_refusals_and_gives_the_reasons_of_failures(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    people = [await territory.person(str(6300 + n)) for n in range(6)]
+    for person in people:
+        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    run_id = await services.digest.start_week("telegram")
+    assert run_id is not None
+    outcomes = iter([
+        Outcome("sent"), Outcome("blocked", error="Forbidden: bot was blocked by the user"),
+        Outcome("outside_window", error="(#131047) Re-engagement message"),
+        Outcome("failed", error="Bad Request: chat not found"),
+        Outcome("failed", error="Bad Request: chat not found"),
+        Outcome("failed", error="Bad Request: message is too long")])
+
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
+        return next(outcomes)
+
+    report = await deliver_run(services, "T", run_id, send)
+    assert (report.sent, report.blocked, report.outside_window, report.refused,
+            report.failed, report.pending, report.total) == (1, 1, 1, 2, 3, 0, 6)
+    assert report.failures == (("Bad Request: chat not found", 2),
+                               ("Bad Request: message is too long", 1))
+
+
+def test_a_digest_lease_dies_with_its_process_at_once_and_never_on_its_own(
+        tmp_path: Path) -> None:
+    database = tmp_path / "chatshop.db"
+    leases = FileLeases(database)
+    mine = leases.hold()
+    assert leases.alive(mine.token)  # even asked from its own process
+    holders = [subprocess.Popen([sys.executable, "-c", _HOLD_A_LEASE, str(database)],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        tokens = [holder.stdout.readline().strip() for holder in holders if holder.stdout]
+        assert len(tokens) == 2
+        assert all(leases.alive(token) for token in tokens)
+        holders[0].kill()  # SIGKILL: no clean-up of any kind
+        holders[0].wait()
+        assert not leases.alive(tokens[0])  # at once
+        assert not leases.path(tokens[0]).exists()  # whoever finds it dead removes it
+        assert leases.alive(tokens[1])
+        holders[1].kill()
+        holders[1].wait()
+        assert leases.path(tokens[1]).exists()  # a killed sender leaves its file...
+        other = leases.hold()  # ...removed by the next one to take a lease
+        assert not leases.path(tokens[1]).exists()
+        assert {p.name for p in tmp_path.iterdir()} == {
+            leases.path(mine.token).name, leases.path(other.token).name}
+    finally:
+        for holder in holders:
+            holder.kill()
+            holder.wait()
+            if holder.stdout:
+                holder.stdout.close()
+    mine.release()
+    other.release()
+    assert not leases.alive(mine.token)
+    assert list(tmp_path.iterdir()) == []
+
+
+_HOLD_A_LEASE = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from chatshop.storage.leases import FileLeases\n"
+    "lease = FileLeases(Path(sys.argv[1])).hold()\n"
+    "print(lease.token, flush=True)\n"
+    "time.sleep(60)\n"
+)
 
 
 async def test_see_everything_right_after_a_digest_still_shows_the_week(

@@ -218,6 +218,31 @@ async def test_the_digest_goes_out_as_a_template_outside_the_window(
     ) is None
 
 
+async def test_a_digest_meta_says_is_outside_the_window_goes_as_the_template(
+        territory: Territory, meta: Meta, channel: WhatsAppChannel, clock: FakeClock,
+        api: FakeGraphAPI) -> None:
+    """Our clock said « inside the 24-hour window »; Meta refused the free-form message
+    with 131047: the template goes instead, and if it is refused too, the report says
+    « outside the window » rather than « failed »."""
+    api.add_template("chatshop_digest", "fr", category="MARKETING",
+                     body="Les nouvelles de la semaine : {{1}}")
+    await meta.says(JEANNE, "Jeanne", "/abonnement")
+    await meta.taps(JEANNE, "🌍")
+    await territory.product("Miel de châtaignier", 900)
+    await territory.services.digest.start_week("whatsapp")
+    api.fail_next(131047)
+    (report,) = await channel.deliver_digests()
+    assert (report.sent, report.failed) == (1, 0)
+    assert api.messages_to(JEANNE)[-1].template_name == "chatshop_digest"
+
+    clock.now += timedelta(hours=1)
+    await territory.product("Savon lavande", 650)
+    await territory.services.digest.start_week("whatsapp", forced=True)
+    api.fail_next(131047, times=2)
+    (report,) = await channel.deliver_digests()
+    assert (report.sent, report.outside_window, report.failed) == (0, 1, 0)
+
+
 async def test_without_a_subscription_no_digest_is_sent(
         territory: Territory, meta: Meta, channel: WhatsAppChannel) -> None:
     await meta.says(JEANNE, "Jeanne", "bonjour")

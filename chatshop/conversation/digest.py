@@ -312,9 +312,10 @@ async def _send(ctx: Context, *, forced: bool) -> list[Reply]:
 
 
 class Outcome(NamedTuple):
-    """What a channel says of one message: ``sent``, ``blocked`` (the person blocked
-    the bot), ``failed`` (permanently, with ``error``), or ``later`` after ``wait``
-    seconds (busy platform, network)."""
+    """What a channel says of one message: ``sent``, refused as ``blocked`` (the person
+    blocked the bot) or ``outside_window`` (WhatsApp: their 24-hour window is closed),
+    ``failed`` (permanently, with ``error``: why), or ``later`` after ``wait`` seconds
+    (busy platform, network)."""
 
     status: str
     wait: float = 0.0
@@ -333,22 +334,35 @@ async def deliver_run(services: Services, territory: str, run_id: int, send: Sen
                       progress: Callable[[DigestReport], None] | None = None,
                       stop: asyncio.Event | None = None) -> DigestReport:
     """Deliver a digest run, each subscriber once: composed in batches, each message
-    marked ``sending`` before it leaves and ``sent`` (or why not) after, so that a run
-    stopped anywhere goes on where it was. A subscriber who unsubscribed since the run
-    began, or who blocked the bot, is skipped and counted."""
+    marked ``sending`` (under this sender's lease) before it leaves and ``sent`` (or why
+    not) after, so that a run stopped anywhere goes on where it was. What a sender that
+    died had taken is taken over at once (its lease died with it); at most the one
+    message in flight at its death goes twice. A subscriber who unsubscribed since the
+    run began, or who blocked the bot, is skipped and counted."""
+    digest_service = services.digest
+    async with digest_service.lease() as owner:
+        return await _deliver(services, territory, run_id, send, owner, pace=pace,
+                              send_empty=send_empty, progress=progress, stop=stop)
+
+
+async def _deliver(services: Services, territory: str, run_id: int, send: Send,
+                   owner: str, *, pace: Pace | None, send_empty: bool,
+                   progress: Callable[[DigestReport], None] | None,
+                   stop: asyncio.Event | None) -> DigestReport:
+    """:func:`deliver_run` while holding the lease ``owner``."""
     digest_service = services.digest
 
     def stopping() -> bool:
         return stop is not None and stop.is_set()
 
     while not stopping():
-        batch = await digest_service.claim(run_id)
+        batch = await digest_service.claim(run_id, owner)
         if not batch:
             break
         composed = {d.user_id: d for d in await services.digest.compose(user_ids=batch)}
         for user_id in batch:
             if stopping():
-                break  # the ones taken and not sent are taken again later
+                break  # the ones taken and not sent are free once the lease ends
             digest = composed.get(user_id)
             if digest is None:  # unsubscribed meanwhile
                 await digest_service.mark(run_id, [user_id], "unsubscribed")
@@ -373,7 +387,7 @@ async def deliver_run(services: Services, territory: str, run_id: int, send: Sen
             if progress is not None:
                 progress(await digest_service.report(run_id))
     if stopping() or await digest_service.left(run_id):
-        return await digest_service.report(run_id)  # another sender is finishing it
+        return await digest_service.report(run_id)  # another live sender holds the rest
     return await digest_service.finish(run_id)
 
 

@@ -495,7 +495,10 @@ class Digest(Model):
 
 
 class DigestReport(Model):
-    """How a digest run went: one count per outcome."""
+    """How a digest run went: one count per outcome. Refused: ``blocked`` (the person
+    blocked the bot) and ``outside_window`` (WhatsApp's 24-hour window was closed);
+    ``failures`` are the most frequent reasons of the ``failed`` ones, with how many
+    each; ``pending`` are still waiting (not sent yet, or being sent)."""
 
     run_id: int
     week: str
@@ -503,10 +506,16 @@ class DigestReport(Model):
     no_news: int = 0
     unsubscribed: int = 0
     blocked: int = 0
+    outside_window: int = 0
     failed: int = 0
+    failures: tuple[tuple[str, int], ...] = ()
     pending: int = 0
 
     @property
+    def refused(self) -> int:
+        return self.blocked + self.outside_window
+
+    @property
     def total(self) -> int:
-        return (self.sent + self.no_news + self.unsubscribed + self.blocked + self.failed
+        return (self.sent + self.no_news + self.unsubscribed + self.refused + self.failed
                 + self.pending)

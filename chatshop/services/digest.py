@@ -9,6 +9,7 @@ subscriber in memory: 10 000 subscribers cost no more queries than ten.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,6 @@ from chatshop.storage.interface import Store
 
 NEWS_WINDOW = timedelta(days=7)  # what a first digest covers
 OLDEST_NEWS = timedelta(days=14)  # a digest never reaches further back
-CLAIM_STALE = timedelta(minutes=2)  # a sender that took subscribers and stopped
 MAX_CHOSEN = 50  # communes or shops in one subscription
 
 DEFAULT_SCHEDULE = (4, time(17, 0))  # Friday 17:00, local time
@@ -191,10 +191,16 @@ class DigestService:
     async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
         return await self._store.digest.unfinished_runs(channel)
 
-    async def claim(self, run_id: int, limit: int = 50) -> list[int]:
-        """Subscribers of the run to send to now (taken: no other sender gets them)."""
-        now = self._clock()
-        return await self._store.digest.claim(run_id, limit, now, now - CLAIM_STALE)
+    def lease(self) -> AbstractAsyncContextManager[str]:
+        """A sender's lease (its token) for the time of the block: what it claims is
+        its own while it lives, and another sender's to take at once once its block
+        ends or its process dies (killed, crashed): never after a timeout."""
+        return self._store.digest.lease()
+
+    async def claim(self, run_id: int, owner: str, limit: int = 50) -> list[int]:
+        """Subscribers of the run to send to now for the lease ``owner``: the waiting
+        ones and those a dead sender had taken (no other live sender gets them)."""
+        return await self._store.digest.claim(run_id, limit, self._clock(), owner)
 
     async def left(self, run_id: int) -> int:
         return await self._store.digest.left(run_id)

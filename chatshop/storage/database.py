@@ -67,8 +67,18 @@ def sort_key(text: str | None) -> str | None:
 
 
 async def connect(path: str | Path) -> aiosqlite.Connection:
-    """A connection with chatshop's pragmas, in autocommit mode (we say BEGIN ourselves)."""
-    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    """A connection with chatshop's pragmas, in autocommit mode (we say BEGIN ourselves).
+
+    If it cannot be opened, its thread has ended when this raises: the thread's last word
+    goes to the event loop, and a loop that closed first made it print « RuntimeError:
+    Event loop is closed » after the command's own one-line error.
+    """
+    conn = aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        await conn
+    except BaseException:
+        await _thread_ended(conn)
+        raise
     try:
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -82,6 +92,15 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
         await conn.close()  # else its thread keeps the process alive
         raise
     return conn
+
+
+async def _thread_ended(conn: aiosqlite.Connection) -> None:
+    """Wait for the thread of a connection that failed to open: aiosqlite stops it but
+    does not wait for it (``_thread`` is private; pyproject pins aiosqlite, see
+    ``Database.run_write``)."""
+    thread = conn._thread
+    if thread.is_alive():
+        await asyncio.to_thread(thread.join)
 
 
 def connect_for_lookups(path: str | Path) -> sqlite3.Connection:
@@ -125,20 +144,25 @@ class Database:
         try:
             for _ in range(count + 1):
                 opened.append(await connect(path))
+            return cls(Path(path), opened[0], opened[1:])
         except BaseException:
-            for conn in opened:
+            for conn in opened:  # else their threads outlive the event loop
                 await conn.close()
             raise
-        return cls(Path(path), opened[0], opened[1:])
 
     async def close(self) -> None:
-        """Close every connection, waiting for the transaction and reads in progress."""
-        async with self._write_lock:
-            await self._writer.close()
-        for _ in self._readers:
-            reader = await self._idle_readers.get()
-            await reader.close()
-        self._lookups.close()
+        """Close every connection, waiting for the transaction and reads in progress (the
+        readers and the loop's connection too if closing the writer failed)."""
+        try:
+            async with self._write_lock:
+                await self._writer.close()
+        finally:
+            try:
+                for _ in self._readers:
+                    reader = await self._idle_readers.get()
+                    await reader.close()
+            finally:
+                self._lookups.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,10 +1,12 @@
 """The weekly digest: subscriptions (with their consent), what is new in the shops, and
-the runs that deliver it, one recorded delivery per subscriber."""
+the runs that deliver it, one recorded delivery per subscriber, each taken by one
+sender's lease at a time (see ``leases.py``)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from chatshop.domain.models import (
@@ -19,11 +21,15 @@ from chatshop.domain.models import (
 from chatshop.storage import rows
 from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.database import Database
+from chatshop.storage.leases import Leases, leases_beside
+
+FAILURE_REASONS = 5  # the most frequent reasons a report gives for failed deliveries
 
 
 class SqliteDigestRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, leases: Leases | None = None) -> None:
         self._db = db
+        self._leases = leases if leases is not None else leases_beside(db.path)
 
     # -- subscriptions ----------------------------------------------------------------
 
@@ -174,21 +180,39 @@ class SqliteDigestRepository:
                 " AND finished_at IS NULL ORDER BY id", (channel,))
         return [(r["id"], r["week"]) for r in found]
 
-    async def claim(self, run_id: int, limit: int, now: datetime, stale: datetime
-                    ) -> list[int]:
-        """Take up to ``limit`` subscribers of the run to send to now (``sending``): the
-        pending ones, and those taken before ``stale`` by a sender that stopped. One
-        statement, so that two senders (the bot and ``chatshop digest send``) never take
-        the same subscriber."""
+    @asynccontextmanager
+    async def lease(self) -> AsyncIterator[str]:
+        """A sender's lease for the time of the block (its token): what it claims is
+        its own until the block ends or its process dies, then anyone's at once."""
+        held = self._leases.hold()
+        try:
+            yield held.token
+        finally:
+            held.release()
+
+    async def claim(self, run_id: int, limit: int, now: datetime, owner: str) -> list[int]:
+        """Take up to ``limit`` subscribers of the run to send to now (``sending``, for
+        the lease ``owner``): the pending ones, and those a sender whose lease is gone
+        had taken (killed halfway). One transaction, so that two senders (the bot and
+        ``chatshop digest send``) never take the same subscriber."""
         def write(conn: sqlite3.Connection) -> list[int]:
+            holders = [r[0] for r in conn.execute(
+                "SELECT DISTINCT claimed_by FROM digest_deliveries WHERE run_id = ?"
+                " AND status = 'sending' AND claimed_by IS NOT ?", (run_id, owner))]
+            # A lease found dead stays dead (tokens are never used again); one taken
+            # since is not among these and keeps what it claims.
+            gone = [h for h in holders if h is not None and not self._leases.alive(h)]
             return sorted(r[0] for r in conn.execute(
-                """UPDATE digest_deliveries SET status = 'sending', attempted_at = ?
+                f"""UPDATE digest_deliveries SET status = 'sending', claimed_by = ?,
+                       attempted_at = ?
                    WHERE run_id = ? AND user_id IN (
                        SELECT user_id FROM digest_deliveries WHERE run_id = ?
-                          AND (status = 'pending' OR (status = 'sending' AND attempted_at < ?))
+                          AND (status = 'pending' OR (status = 'sending' AND (
+                               claimed_by IS NULL OR claimed_by IN
+                               ({', '.join('?' * len(gone))}))))
                         ORDER BY user_id LIMIT ?)
                    RETURNING user_id""",
-                (rows.to_db_time(now), run_id, run_id, rows.to_db_time(stale), limit)))
+                (owner, rows.to_db_time(now), run_id, run_id, *gone, limit)))
         return await self._db.run_write(write)
 
     async def left(self, run_id: int) -> int:
@@ -223,11 +247,17 @@ class SqliteDigestRepository:
             found = await rows.fetch_all(
                 conn, "SELECT status, count(*) AS n FROM digest_deliveries WHERE run_id = ?"
                 " GROUP BY status", (run_id,))
-        counts = {r["status"]: r["n"] for r in found}
+            counts = {r["status"]: r["n"] for r in found}
+            reasons = [] if not counts.get("failed") else await rows.fetch_all(
+                conn, "SELECT coalesce(error, '') AS why, count(*) AS n"
+                " FROM digest_deliveries WHERE run_id = ? AND status = 'failed'"
+                " GROUP BY why ORDER BY n DESC, why LIMIT ?", (run_id, FAILURE_REASONS))
         return DigestReport(
             run_id=run_id, week=str(week or ""), sent=counts.get("sent", 0),
             no_news=counts.get("no_news", 0), unsubscribed=counts.get("unsubscribed", 0),
-            blocked=counts.get("blocked", 0), failed=counts.get("failed", 0),
+            blocked=counts.get("blocked", 0),
+            outside_window=counts.get("outside_window", 0), failed=counts.get("failed", 0),
+            failures=tuple((r["why"], r["n"]) for r in reasons),
             pending=counts.get("pending", 0) + counts.get("sending", 0))
 
 

@@ -10,6 +10,7 @@ Every write method is one transaction: it happens entirely or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -447,9 +448,16 @@ class DigestRepository(Protocol):
     async def unfinished_runs(self, channel: Channel) -> list[tuple[int, str]]:
         ...
 
-    async def claim(self, run_id: int, limit: int, now: datetime, stale: datetime
-                    ) -> list[int]:
-        """Take subscribers to send to now; never the same for two senders."""
+    def lease(self) -> AbstractAsyncContextManager[str]:
+        """A sender's lease for the time of the block (its token): what it claims stays
+        its own until the block ends or its process dies, however (SIGKILL, a crash), and
+        is free at once then; never a timeout (SQLite: a file lock beside the database;
+        PostgreSQL: a session advisory lock)."""
+        ...
+
+    async def claim(self, run_id: int, limit: int, now: datetime, owner: str) -> list[int]:
+        """Take subscribers to send to now for the lease ``owner``: pending ones, and
+        those of senders whose lease is gone; never the same for two live senders."""
         ...
 
     async def left(self, run_id: int) -> int:

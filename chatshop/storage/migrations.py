@@ -51,27 +51,31 @@ def discover(folder: Path | None = None) -> list[Migration]:
     """The migrations in ``folder``, checked: well named, numbered 1..N, no duplicates."""
     folder = folder or migrations_dir()
     if not folder.is_dir():
-        raise MigrationError(f"migrations folder not found: {folder}")
+        raise MigrationError(f"dossier des migrations introuvable / migrations folder not "
+                             f"found: {folder}")
     found: dict[int, Migration] = {}
     # Any case of ".sql": a "0003_x.SQL" must be refused, not silently never applied.
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".sql"):
         match = _FILE_NAME.fullmatch(path.name)
         if match is None:
-            raise MigrationError(f"migration file name must be NNNN_name.sql: {path.name}")
+            raise MigrationError(f"une migration se nomme NNNN_nom.sql / migration file name "
+                                 f"must be NNNN_name.sql: {path.name}")
         version = int(match["number"])
         if version == 0:
-            raise MigrationError(f"migrations are numbered from 0001: {path.name}")
+            raise MigrationError(f"les migrations sont numérotées à partir de 0001 / "
+                                 f"migrations are numbered from 0001: {path.name}")
         if version in found:
             raise MigrationError(
-                f"two migrations have number {version:04d}: {found[version].path.name}, {path.name}"
+                f"deux migrations ont le numéro / two migrations have number {version:04d}: "
+                f"{found[version].path.name}, {path.name}"
             )
         found[version] = Migration(version, match["name"], path)
     expected = list(range(1, len(found) + 1))
     if sorted(found) != expected:
         missing = sorted(set(range(1, max(found, default=0) + 1)) - set(found))
         raise MigrationError(
-            "migrations must be numbered from 0001 without gaps; missing: "
-            + ", ".join(f"{n:04d}" for n in missing)
+            "les migrations sont numérotées de 0001 sans trou / migrations must be numbered "
+            "from 0001 without gaps; missing: " + ", ".join(f"{n:04d}" for n in missing)
         )
     return [found[v] for v in expected]
 
@@ -93,17 +97,20 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
     before = await schema_version(conn)
     if before > newest:
         raise MigrationError(
-            f"the database is at schema version {before}, newer than this chatshop "
-            f"(which knows up to {newest}); upgrade chatshop instead of opening it with "
-            f"an older version / la base est plus récente que ce chatshop"
+            f"la base de données est en version {before}, plus récente que ce chatshop "
+            f"(qui connaît jusqu'à la version {newest}) : mettez chatshop à jour plutôt "
+            f"que de l'ouvrir avec une version plus ancienne / the database is at schema "
+            f"version {before}, newer than this chatshop (which knows up to {newest}); "
+            f"upgrade chatshop instead of opening it with an older version"
         )
     report = MigrationReport(before=before, after=before)
     for migration in migrations[before:goal]:
         sql = migration.path.read_text(encoding="utf-8")
         if _TRANSACTION_CONTROL.search(sql):
             raise MigrationError(
-                f"{migration.path.name} must not BEGIN, COMMIT or ROLLBACK: each migration "
-                "already runs in its own transaction")
+                f"{migration.path.name} : pas de BEGIN, COMMIT ni ROLLBACK, chaque migration "
+                f"a déjà sa transaction / {migration.path.name} must not BEGIN, COMMIT or "
+                "ROLLBACK: each migration already runs in its own transaction")
         script = (
             f"BEGIN IMMEDIATE;\n{sql}\n;\n"
             f"PRAGMA user_version = {migration.version};\nCOMMIT;"
@@ -117,8 +124,9 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
             if conn.in_transaction:
                 await conn.rollback()
             raise MigrationError(
-                f"migration {migration.path.name} failed and was rolled back "
-                f"(the database stays at version {report.after}): {exc}"
+                f"la migration {migration.path.name} a échoué et a été annulée (la base "
+                f"reste en version {report.after}) / migration {migration.path.name} failed "
+                f"and was rolled back (the database stays at version {report.after}): {exc}"
             ) from exc
         report.after = migration.version
         report.applied.append(migration)

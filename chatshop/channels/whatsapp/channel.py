@@ -426,19 +426,27 @@ class WhatsAppChannel:
         its two quick-reply buttons: « see the news » and the one-tap unsubscribe."""
         assert reply.to is not None
         wa_id = reply.to.user_id
+        _notification, name, language = self._templates
+        template = render.template(name, language, digest_summary(digest),
+                                   quick_replies=("na", "un"))
         try:
-            if await self._in_window(wa_id):
-                parts = render.parts(reply)
-            else:
-                _notification, template, language = self._templates
-                parts = [render.template(template, language, digest_summary(digest),
-                                         quick_replies=("na", "un"))]
-            await self._send(wa_id, parts, pace=self._digest_pace)
+            if not await self._in_window(wa_id):
+                await self._send(wa_id, [template], pace=self._digest_pace)
+                return Outcome("sent")
+            try:
+                await self._send(wa_id, render.parts(reply), pace=self._digest_pace)
+            except WhatsAppError as refusal:
+                if refusal.code != RE_ENGAGEMENT:
+                    raise
+                # Our clock said « inside the window », Meta says outside: the template.
+                await self._send(wa_id, [template], pace=self._digest_pace)
         except httpx.HTTPError as problem:
             return Outcome("later", wait=5.0, error=repr(problem))
         except WhatsAppError as refusal:
             if _transient(refusal):
                 return Outcome("later", wait=THROTTLED_WAIT.total_seconds(), error=str(refusal))
+            if refusal.code == RE_ENGAGEMENT:
+                return Outcome("outside_window", error=str(refusal))
             return Outcome("failed", error=str(refusal))
         return Outcome("sent")
 
