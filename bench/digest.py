@@ -93,6 +93,7 @@ from chatshop.domain.schedule import week_of
 from chatshop.errors import NotFound
 from chatshop.services import digest as digest_service
 from chatshop.storage import Store, rows
+from chatshop.storage.search_index import reindex
 from tests.fakes.bot_api import FakeBotAPI
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -375,7 +376,6 @@ async def build_territory(territory: Territory, args: argparse.Namespace,
         return rows.to_db_time(p.created + (now - p.created) / 2) if p.deleted else None
 
     def write(conn: sqlite3.Connection) -> list[int]:
-        # One transaction: the FTS triggers index every row as it is inserted.
         conn.executemany(
             "INSERT INTO products (shop_id, name, description, price_cents, category_id,"
             " on_hand, hidden, created_at, updated_at, restocked_at, deleted_at)"
@@ -389,6 +389,9 @@ async def build_territory(territory: Territory, args: argparse.Namespace,
     for p, product_id in zip(world.products, await territory.store.db.run_write(write),
                              strict=True):
         p.id = product_id
+    # Rows inserted in SQL have no search terms yet (computed in Python): index them now,
+    # or every start on this database (bench/startup.py, bench/memory.py) would.
+    await reindex(territory.store.db)
 
     # Announcements: fresh ones this week (a closed shop's among them, maybe), and older
     # ones that no digest of this week may show.

@@ -135,8 +135,17 @@ def _parser() -> argparse.ArgumentParser:
                       help=_("send again even if this week's digest went out already"))
     demo = command("demo", _("chat with a demo territory in the terminal (offline)"), _(
         "Chat in the terminal with a demo territory, offline: as a customer first, then "
-        "as a shopkeeper or the operator if you like. Lines piped on stdin are handled in "
-        "order."))
+        "as a shopkeeper or the operator if you like. Type a choice's number or its label "
+        "to press it (where a number is asked for, a stock or a price, it is the "
+        "answer); anything else is a message, as in a chat. Console commands: « !etre "
+        "<person> » to become someone else (client, operateur, or a shop's owner such as "
+        "espace-coiffure), who finds their last screen again, notifications included; "
+        "« !photo <caption> » to send a photo (« !photo Savon lavande 6,50 € x12 » adds "
+        "a product); « !fichier <path> » to send a file (a CSV of products); « !qui », "
+        "« !tel <number> », « !aide ». Ctrl-D quits. Piped mode: lines piped on stdin "
+        "(printf 'miel\\n1\\n' | chatshop demo) are handled in order and printed as a "
+        "transcript, each line after who typed it (» [client] miel), then the replies, "
+        "notifications with their addressee."))
     demo.add_argument("--database", metavar=_("FILE"),
                       help=_("SQLite file to keep (default: a temporary one)"))
     demo.add_argument("--no-start", action="store_true", help=_(
@@ -439,7 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> int:
     """Run the command of ``args``; a bad start is one line on stderr and status 2."""
     try:
-        overrides = {"database": args.database} if getattr(args, "database", None) else {}
+        # « --database "" » is refused like an empty CHATSHOP_DATABASE, not ignored.
+        database = getattr(args, "database", None)
+        overrides = {"database": database} if database is not None else {}
         settings = load_settings(**overrides)
     except ConfigError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@
         ├── StockBelowReserved on_hand cannot go below what customers have reserved
         │   └── ImportBelowReserved  the same, for one line of an imported CSV file
         ├── StockOutOfRange    on_hand would be negative or absurdly large
+        ├── StockChanged       the stock moved since the button was shown (not a replay)
         ├── NotEnoughOnHand    removing more units than there are
         ├── StillReserved      deleting a product that customers have reserved
         ├── InviteUnusable     unknown, expired or already used invite code
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chatshop.i18n import _, ngettext
+from chatshop.i18n import _, format_number, ngettext
 
 
 class ChatshopError(Exception):
@@ -114,7 +115,7 @@ class OutOfStock(DomainError):
             "Only {n} “{name}” is left.",
             "Only {n} “{name}” are left.",
             self.available,
-        ).format(n=self.available, name=self.product_name)
+        ).format(n=format_number(self.available), name=self.product_name)
 
 
 class StockBelowReserved(DomainError):
@@ -129,7 +130,7 @@ class StockBelowReserved(DomainError):
             "Customers have reserved {n} of them: the stock cannot go below {n}.",
             "Customers have reserved {n} of them: the stock cannot go below {n}.",
             self.reserved,
-        ).format(n=self.reserved)
+        ).format(n=format_number(self.reserved))
 
 
 class ImportBelowReserved(StockBelowReserved):
@@ -161,7 +162,25 @@ class StockOutOfRange(DomainError):
         if self.on_hand < 0:
             return _("The stock cannot be negative.")
         return _("The stock of one product cannot be more than {max}.").format(
-            max=self.maximum)
+            max=format_number(self.maximum))
+
+
+class StockChanged(DomainError):
+    """A button meant to change a product's stock once (« Add 12 ») was pressed after
+    someone else changed that stock: the button's numbers no longer hold."""
+
+    def __init__(self, name: str, on_hand: int) -> None:
+        super().__init__(f"{name}: stock changed, now {on_hand}")
+        self.name = name
+        self.on_hand = on_hand
+
+    def message(self) -> str:
+        return ngettext(
+            "The stock of « {name} » changed in the meantime: {n} in stock now. Nothing "
+            "was changed.",
+            "The stock of « {name} » changed in the meantime: {n} in stock now. Nothing "
+            "was changed.", self.on_hand).format(name=self.name,
+                                                  n=format_number(self.on_hand))
 
 
 class StillReserved(DomainError):
@@ -191,7 +210,7 @@ class NotEnoughOnHand(DomainError):
 
     def message(self) -> str:
         return ngettext("There is only {n} in stock.", "There are only {n} in stock.",
-                        self.on_hand).format(n=self.on_hand)
+                        self.on_hand).format(n=format_number(self.on_hand))
 
 
 class InviteUnusable(DomainError):

@@ -40,7 +40,7 @@ async def test_a_shopkeeper_adds_a_product_with_its_photo_and_category(
     ({"price_cents": 0}, ""),
     ({"price_cents": 1_000_001}, ""),
     ({"on_hand": -3}, "négatif"),
-    ({"on_hand": 100_001}, "100000"),
+    ({"on_hand": 100_001}, "100\u202f000"),  # Babel: « 100 000 »
     ({"price_cents": 2.5}, ""),
     ({"on_hand": 1.5}, ""),
     ({"photo": ("sms", "file")}, "photo"),

@@ -206,14 +206,26 @@ def test_a_file_that_is_not_a_database_ends_with_status_2_and_one_line(
     assert "notes.db" in err
 
 
+def test_an_empty_database_option_is_refused_not_replaced_by_the_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate", "--database", ""]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("chatshop: CHATSHOP_DATABASE : valeur invalide")
+    assert "ne doit pas être vide" in err
+    assert list(tmp_path.iterdir()) == []  # no chatshop.db made in the working folder
+
+
 def test_the_digest_report_says_what_was_sent_refused_failed_and_still_waits() -> None:
     report = DigestReport(run_id=1, week="2026-W48", sent=1200, no_news=3, unsubscribed=1,
                           blocked=2, outside_window=1, failed=3,
                           failures=(("Bad Request: chat not found", 2), ("", 1)), pending=12)
     line = digest_report("whatsapp", report).replace("\u00a0", " ").replace("\u202f", " ")
     assert line == (
-        "WhatsApp, nouvelles de la semaine 48 : envoyées 1 200 ; refusées 3 (ont bloqué le "
-        "bot 2, hors de la fenêtre de 24 h 1) ; sans nouvelles (non envoyées) 3 ; "
+        "WhatsApp, nouvelles de la semaine 48 : envoyées 1 200 ; refusées 3 (bot bloqué : "
+        "2, hors de la fenêtre de 24 h : 1) ; sans nouvelles (non envoyées) 3 ; "
         "désabonnés entre-temps 1 ; en échec 3 (2 × « Bad Request: chat not found », "
         "1 × « sans raison donnée ») ; encore en attente 12.")
 

@@ -4,10 +4,17 @@ every reply (and every notification, with its addressee) printed on stdout."""
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 SCRIPT = """\
 creme
@@ -66,3 +73,86 @@ def test_the_demo_can_begin_as_whatsapp_does_with_a_first_bonjour(tmp_path: Path
     assert out.count("Bienvenue dans les boutiques") == 1  # welcomed once
     assert "résultats pour «\u00a0miel\u00a0»" in out.split("» [client] miel")[1]
 
+
+
+def test_the_demo_help_lists_the_console_commands_and_piped_mode(tmp_path: Path) -> None:
+    out = run_demo("", tmp_path, "--help")
+    for command in ("!etre", "!photo", "!fichier", "!qui", "!aide"):
+        assert command in out
+    assert "Mode tube" in out
+    assert "chatshop demo" in out.split("Mode tube")[1]
+
+
+class Terminal:
+    """``chatshop demo`` at a terminal (a pseudo-terminal), typed into key by key."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHATSHOP_")}
+        env["TERM"] = "xterm"
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the demo, its stdin and stdout the terminal
+            os.chdir(tmp_path)
+            os.execve(sys.executable, [sys.executable, "-m", "chatshop", "demo"], env)
+        self.seen = b""
+        self.status: int | None = None
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60.0) -> bool:
+        end = time.monotonic() + timeout
+        while self.seen.decode(errors="replace").count(text) < count:
+            if time.monotonic() > end:
+                return False
+            ready, _w, _x = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.seen += os.read(self.fd, 65_536)
+                except OSError:  # the demo ended
+                    return self.seen.decode(errors="replace").count(text) >= count
+        return True
+
+    def type(self, keys: str) -> None:
+        os.write(self.fd, keys.encode())
+
+    def ended(self, timeout: float) -> int | None:
+        """The exit status, if the demo ended within ``timeout`` seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.wait_for("\0", timeout=0.2)  # keep reading what it prints
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+                return self.status
+        return None
+
+    def close(self) -> None:
+        if self.status is None:  # still running: stopped here
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    if sys.platform == "win32":
+        pytest.skip("pseudo-terminals are POSIX")
+    opened = Terminal(tmp_path)
+    yield opened
+    opened.close()
+
+
+def test_at_a_terminal_the_up_arrow_recalls_the_last_line(terminal: Terminal) -> None:
+    assert terminal.wait_for("[client] > ")
+    terminal.type("creme\r")
+    assert terminal.wait_for("[client] > ", 2)
+    terminal.type("\x1b[A\r")  # ↑ then Enter: « creme » again
+    assert terminal.wait_for("[client] > ", 3)
+    seen = terminal.seen.decode(errors="replace")
+    assert seen.count("résultats pour «\u00a0creme\u00a0»") == 2
+    assert "[A" not in seen
+    terminal.type("\x04")  # Ctrl-D quits
+    assert terminal.ended(timeout=30) == 0
+
+
+def test_at_a_terminal_ctrl_c_quits_at_once(terminal: Terminal) -> None:
+    assert terminal.wait_for("[client] > ")
+    terminal.type("\x03")
+    assert terminal.ended(timeout=30) is not None

@@ -102,7 +102,8 @@ async def test_bad_shopkeeper_input_changes_nothing(
     for caption in ["Savon lavande", "6,50 €", "x" * 5000 + " 6,50 €", "Savon -3 €"]:
         await lea.photo(caption)
         assert "incident" not in lea.text.lower()
-    await lea.send("/stock miel -4")
+    await lea.send("/stock miel -5")  # one of the 5 is reserved
+    await lea.send("/stock miel +100000")
     await lea.send("/stock inconnu 4")
     await lea.send("/prix miel gratuit")
     page = await territory.services.catalogue.maker_products(territory.owner,

@@ -134,6 +134,13 @@ class BotProcess:
             self._signalled = True
             self.kills += 1
 
+    def signalled(self) -> None:
+        """A SIGKILL was just sent to the process from outside (``_kill_after_commits``,
+        which raises if the process was already gone)."""
+        if not self._signalled:
+            self._signalled = True
+            self.kills += 1
+
     async def kill(self) -> None:
         """SIGKILL (unless sent already), then the process is gone."""
         self.kill_now()
@@ -444,8 +451,10 @@ async def test_a_burst_of_reservations_survives_20_kills(
                     await asyncio.sleep(rng.uniform(0.05, 0.5))
                     await _reserve_presses_fetched(server)
                     assert bot.process is not None
-                    await asyncio.to_thread(_kill_after_commits, bot.process.pid,
-                                            bot.database, rng.randint(1, 8))
+                    if await asyncio.to_thread(_kill_after_commits, bot.process.pid,
+                                               bot.database, rng.randint(1, 8)):
+                        # Counted now: asyncio may reap the process before kill() looks.
+                        bot.signalled()
                 await bot.kill()
             burst.stop.set()
             await bot.start("run")  # the last start: everything is finished and drained
@@ -486,14 +495,15 @@ async def _reserve_presses_fetched(server: BotAPIServer) -> None:
 
 
 def _kill_after_commits(pid: int, database: Path, commits: int,
-                        timeout: float = 1.0) -> None:
+                        timeout: float = 1.0) -> bool:
     """SIGKILL the bot right after its ``commits``-th write transaction from now (or
     after ``timeout`` seconds). SQLite counts them in the WAL index: ``iChange``, bytes
-    8-11 of the ``-shm`` file, native order, incremented by each commit."""
+    8-11 of the ``-shm`` file, native order, incremented by each commit. False if the
+    database has no WAL index yet (no signal sent)."""
     try:
         fd = os.open(f"{database}-shm", os.O_RDONLY)
     except FileNotFoundError:
-        return
+        return False
     try:
         def counter() -> int:
             return int.from_bytes(os.pread(fd, 4, 8), sys.byteorder)
@@ -502,7 +512,8 @@ def _kill_after_commits(pid: int, database: Path, commits: int,
             if (counter() - start) % 2**32 >= commits:
                 break
             time.sleep(0)  # let the other threads run; be back within microseconds
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)  # ProcessLookupError if it had died already
+        return True
     finally:
         os.close(fd)
 

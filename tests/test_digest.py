@@ -157,6 +157,10 @@ async def test_the_next_digest_covers_only_what_came_after_the_last_one(
 # -- runs --------------------------------------------------------------------------------
 
 
+class Killed(BaseException):
+    """The sending process dies here (not an error the sender could catch and go on)."""
+
+
 async def _run(services: Services, *, forced: bool = True, fail_after: int | None = None,
                stop: asyncio.Event | None = None) -> dict[str, list[str]]:
     """Start (forced) and deliver a run; returns the texts each person received."""
@@ -168,7 +172,7 @@ async def _run(services: Services, *, forced: bool = True, fail_after: int | Non
     async def send(reply: Reply, _digest: object = None) -> Outcome:
         assert reply.to is not None
         if fail_after is not None and sent[0] >= fail_after:
-            raise RuntimeError("the process is killed")
+            raise Killed("the process is killed")
         sent[0] += 1
         received.setdefault(reply.to.user_id, []).append(reply.text)
         return Outcome("sent")
@@ -193,17 +197,44 @@ async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
     async def send(reply: Reply, _digest: object = None) -> Outcome:
         assert reply.to is not None
         if sum(received.values()) >= crash_after:
-            raise RuntimeError("killed before the message left")
+            raise Killed("killed before the message left")
         received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
         return Outcome("sent")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         await deliver_run(services, "Territoire", run_id, send)
     crash_after = 10**6  # the restart, at once: the dead sender's lease went with it
     ((again, _week),) = await services.digest.unfinished_runs("telegram")
     report = await deliver_run(services, "Territoire", again, send)
     assert received == {p.external_id: 1 for p in people}
     assert report.sent == 12
+    assert await services.digest.unfinished_runs("telegram") == []
+
+
+async def test_one_subscriber_s_unexpected_error_fails_only_their_digest(
+        territory: Territory, clock: FakeClock) -> None:
+    services = territory.services
+    people = [await territory.person(str(6100 + n)) for n in range(5)]
+    for person in people:
+        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    await services.digest.start_week("telegram")
+    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    broken = people[1].external_id
+    reached: list[str] = []
+
+    async def send(reply: Reply, _digest: object = None) -> Outcome:
+        assert reply.to is not None
+        if reply.to.user_id == broken:
+            raise KeyError("a bug in this one's rendering")
+        reached.append(reply.to.user_id)
+        return Outcome("sent")
+
+    report = await deliver_run(services, "Territoire", run_id, send)
+    assert sorted(reached) == sorted(p.external_id for p in people if p.external_id != broken)
+    assert (report.sent, report.failed, report.pending) == (4, 1, 0)
+    assert report.failures[0][0].startswith("incident ")
     assert await services.digest.unfinished_runs("telegram") == []
 
 

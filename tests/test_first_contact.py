@@ -131,7 +131,7 @@ async def test_a_greeting_before_a_request_is_the_request(
         territory: Territory, jeanne_chat: Chat) -> None:
     await territory.product("Savon lavande", 650)
     await jeanne_chat.send("Bonjour madame, savon lavande ?")
-    assert plain(jeanne_chat.text).startswith("1 résultat pour « savon lavande ? »")
+    assert plain(jeanne_chat.text).startswith("1 résultat pour « savon lavande »")
 
 
 async def test_menu_typed_at_a_prompt_leaves_it_and_changes_nothing(

@@ -9,13 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chatshop.domain.limits import MAX_STOCK
+from chatshop.domain.models import StockReason
 from chatshop.domain.parsing import (
     MAX_PRICE_CENTS,
+    StockChange,
     clean_description,
     clean_name,
     clean_phone,
     parse_price,
     parse_quantity,
+    parse_stock_change,
 )
 from chatshop.errors import InvalidInput
 from chatshop.i18n import format_money
@@ -289,3 +293,35 @@ def test_opening_hours_are_read_the_way_shopkeepers_write_them() -> None:
     for wrong in ["", "lundi", "lun 19h-9h", "xyz 9h-12h", "lun 25h-26h", "lun 9h-12h foo"]:
         with pytest.raises(InvalidInput):
             parse_opening_hours(wrong)
+
+
+# -- stock changes: « 12 », « +2 », « -1 » ---------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "change"), [
+    ("12", StockChange(StockReason.SET, 12)), ("0", StockChange(StockReason.SET, 0)),
+    ("+2", StockChange(StockReason.ADDED, 2)), ("-1", StockChange(StockReason.REMOVED, 1)),
+    ("−3", StockChange(StockReason.REMOVED, 3)), (" +1 200 ", StockChange(StockReason.ADDED, 1200)),
+    ("100000", StockChange(StockReason.SET, MAX_STOCK)), ("+ 2", StockChange(StockReason.ADDED, 2)),
+])
+def test_a_stock_change_is_set_add_or_take_away(typed: str, change: StockChange) -> None:
+    assert parse_stock_change(typed) == change
+
+
+@pytest.mark.parametrize("typed", ["100001", "+100001", "9" * 5000, "-" + "9" * 40])
+def test_a_stock_change_past_the_limit_names_the_limit(typed: str) -> None:
+    assert "100" + NNBSP + "000" in refusal(parse_stock_change, typed)
+
+
+@pytest.mark.parametrize("typed", ["", "+", "+0", "-0", "douze", "2,5", "1e3", "++2", "+-2",
+                                   "٣"])
+def test_other_stock_changes_are_refused_with_a_reason(typed: str) -> None:
+    refusal(parse_stock_change, typed)
+
+
+@given(st.text(max_size=30))
+def test_any_stock_change_is_read_or_refused_within_the_limits(text: str) -> None:
+    result = outcome(parse_stock_change, text)
+    if isinstance(result, StockChange):
+        assert 0 <= result.quantity <= MAX_STOCK
+        assert result.quantity > 0 or result.reason is StockReason.SET

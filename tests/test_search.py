@@ -95,8 +95,9 @@ async def test_fts_syntax_typed_by_a_user_is_harmless(stocked: Territory, text: 
 
 
 def test_the_query_quotes_each_word_and_keeps_fillers_if_nothing_else() -> None:
-    assert match_expression("Crème de marrons") == '"crème"* "marrons"*'
-    assert match_expression("de la") == '"de" "la"'
+    assert match_expression("Crème de marrons") == \
+        '("creme"* OR "crem") AND ("marrons"* OR "marron")'
+    assert match_expression("de la") == '"de" AND "la"'
     assert match_expression(" !? ") is None
 
 
@@ -106,5 +107,5 @@ async def test_one_or_two_letters_match_whole_words_only(stocked: Territory) -> 
     assert await names(stocked, "bo") == []  # not a prefix of « Bonnet »
     assert await names(stocked, "bio") == ["Thé vert bio"]
     assert await names(stocked, "thé bio") == ["Thé vert bio"]
-    assert match_expression("eau de vie") == '"eau"* "vie"*'
+    assert match_expression("eau de vie") == '"eau"* AND "vie"*'
     assert match_expression("sa") == '"sa"'

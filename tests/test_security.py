@@ -58,9 +58,11 @@ from chatshop.domain.models import (
     Role,
     Shop,
     ShopDetails,
+    StockReason,
     SubscriptionScope,
     User,
 )
+from chatshop.domain.parsing import StockChange
 from chatshop.domain.product_csv import template_csv
 from chatshop.errors import DomainError, InviteUnusable, NotAllowed, NotFound
 from chatshop.services import Services, build_services
@@ -345,6 +347,10 @@ MATRIX = [
            lambda w, a: w.services.catalogue.import_products(a, w.cast.shop_a.id,
                                                              template_csv()),
            check=lambda w, report: report.updated == 1),  # the template's « Savon lavande »
+    Action("CatalogueService.every_product", STAFF,
+           lambda w, a: w.services.catalogue.every_product(a, w.cast.shop_a.id),
+           check=lambda w, found: _ids(found) == {w.cast.honey.id, w.cast.soap.id},
+           writes=False),
     Action("CatalogueService.export_products", STAFF,
            lambda w, a: w.services.catalogue.export_products(a, w.cast.shop_a.id),
            check=lambda w, data: "Savon lavande" in data.decode("utf-8-sig"), writes=False),
@@ -358,6 +364,17 @@ MATRIX = [
            lambda w, a: w.services.catalogue.add_stock(a, w.cast.honey.id, 2)),
     Action("CatalogueService.remove_stock", STAFF,
            lambda w, a: w.services.catalogue.remove_stock(a, w.cast.honey.id, 2)),
+    Action("CatalogueService.change_stock", STAFF,
+           lambda w, a: w.services.catalogue.change_stock(
+               a, w.cast.honey.id, StockChange(StockReason.ADDED, 2)),
+           check=lambda w, product: product.on_hand == w.cast.honey.on_hand + 2),
+    Action("CatalogueService.change_stock", OPERATOR_ONLY,  # the host does not manage it
+           lambda w, a: w.services.catalogue.change_stock(
+               a, w.cast.pottery.id, StockChange(StockReason.SET, 7)),
+           variant="hosted product"),
+    Action("CatalogueService.last_movement", STAFF,
+           lambda w, a: w.services.catalogue.last_movement(a, w.cast.honey.id),
+           check=lambda w, line: line > 0, writes=False),
     Action("CatalogueService.stock_history", STAFF,
            lambda w, a: w.services.catalogue.stock_history(a, w.cast.honey.id),
            check=lambda w, moves: len(moves) == 1, writes=False),
@@ -417,11 +434,13 @@ NEEDS_NO_ACTOR: dict[str, set[str]] = {
         "ShopService.memberships",
     },
     "what every customer may see": {
-        "ShopService.communes", "ShopService.commune", "ShopService.get",
+        "ShopService.communes", "ShopService.communes_with_shops", "ShopService.commune",
+        "ShopService.get",
         "ShopService.by_slug", "ShopService.browse",
         "CatalogueService.categories", "CatalogueService.product", "CatalogueService.listed",
         "CatalogueService.shop_catalogue", "CatalogueService.shop_categories",
         "SearchService.search",
+        "SearchService.suggest",  # only words that find listed products
     },
     "the bot's own work (scheduled jobs, channels, notifications); never reached from "
     "a button": {
@@ -510,6 +529,7 @@ PRESS_ROLES: dict[str, tuple[str, str]] = {
         "rx",  # only asks « cancel this reservation? »; the answer (rxy) is checked
         "xt",  # the empty CSV template, the same for everyone
         "nophone",  # « Non merci » to sharing one’s number: stores nothing
+        "br",  # reserves what is left of the writer's own basket (by their user id)
     )},
     "rxy": ("own reservation", "rxy:{r}"),
     # shopkeepers of shop A
@@ -520,6 +540,8 @@ PRESS_ROLES: dict[str, tuple[str, str]] = {
     "xp": ("staff", "xp:{a}"), "xr": ("staff", "xr:{a}"),
     "pp": ("staff", "pp:{p}"), "pm": ("staff", "pm:{p}"), "pd": ("staff", "pd:{p}"),
     "pdy": ("staff", "pdy:{p}"), "s+": ("staff", "s+:{p}"), "s-": ("staff", "s-:{p}"),
+    "sa": ("staff", "sa:{p}:2:0"), "sr": ("staff", "sr:{p}:1:0"), "sn": ("staff", "sn:{p}:3:0"),
+    "px": ("staff", "px:{p}:10"), "pn": ("staff", "pn:{a}:x"),
     "ss": ("staff", "ss:{p}"), "sp": ("staff", "sp:{p}"), "sh": ("staff", "sh:{p}"),
     "pc": ("staff", "pc:{p}:1"), "pl": ("staff", "pl:{p}"), "pla": ("staff", "pla:{p}:{c}"),
     "rv": ("staff", "rv:{r}"), "rr": ("staff", "rr:{r}"), "rc": ("staff", "rc:{r}"),

@@ -665,3 +665,16 @@ async def test_every_telegram_message_of_the_contact_screen_ends_with_a_way_on(
     last = api.messages(jeanne.user)[-1]
     assert last.kind == "venue"
     assert "🏠 Menu" in last.labels
+
+
+async def test_non_merci_still_takes_the_keyboard_away_after_other_taps(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone,
+        api: FakeBotAPI) -> None:
+    """Telegram's reply keyboard stays on screen while she taps inline buttons."""
+    await reserve_cream(territory, jeanne)
+    await jeanne.send("/reservations")
+    await jeanne.press("🏠")
+    assert api.reply_keyboard(jeanne.user) is not None
+    await jeanne.send("Non merci")
+    assert api.reply_keyboard(jeanne.user) is None
+    assert "🏠 Menu" in api.last(jeanne.user).labels

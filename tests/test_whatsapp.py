@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,9 @@ from chatshop.channels.webhooks import webhook_app
 from chatshop.channels.whatsapp.channel import WhatsAppChannel
 from chatshop.conversation.router import Conversation
 from chatshop.domain.models import ReservationStatus, Role, User
-from chatshop.services import Services
-from chatshop.storage import Store
-from tests.conftest import FakeClock, Territory
+from chatshop.services import Services, build_services
+from chatshop.storage import Store, open_store
+from tests.conftest import OPERATOR, FakeClock, Territory
 from tests.fakes.graph_api import TINY_PNG, TOKEN, FakeGraphAPI
 
 SECRET = "app-s3cret"
@@ -381,3 +382,61 @@ def test_a_long_reply_is_split_into_single_whatsapp_messages() -> None:
     assert [len(parts(piece)) for piece in pieces] == [1] * len(pieces)
     assert [p.type for piece in pieces for p in parts(piece)] == [
         "text", "interactive", "interactive"]
+
+
+async def test_a_customer_who_types_a_title_shown_gets_what_tapping_it_gives(
+        territory: Territory, meta: Meta, api: FakeGraphAPI) -> None:
+    """WhatsApp's buttons and rows show no numbers: people type what they read."""
+    await territory.product("Crème pour les mains", 1250, on_hand=3)
+    await meta.says(JEANNE, "Jeanne", "bonjour")
+    await meta.says(JEANNE, "Jeanne", "creme")
+    row = next(title for _id, title, _more in api.last(JEANNE).rows
+               if title.startswith("Crème"))
+    await meta.says(JEANNE, "Jeanne", row)  # typed, not tapped
+    assert "12,50" in meta.texts(JEANNE)[-1]  # the product's card
+    assert "Réserver 1" in " ".join(title for _id, title, _more in api.last(JEANNE).rows)
+    await meta.says(JEANNE, "Jeanne", "reserver 1")  # « ✅ Réserver 1 », as people type it
+    (made,) = await territory.services.reservations.of_customer(
+        (await territory.services.customers.session("whatsapp", JEANNE)).user.id)  # type: ignore[union-attr]
+    assert any(made.code in text for text in meta.texts(JEANNE))
+    await meta.says(JEANNE, "Jeanne", "crème")  # no title: a search, as always
+    assert "résultat" in meta.texts(JEANNE)[-1]
+
+
+async def test_a_title_typed_after_a_restart_is_still_the_choice_shown(
+        territory: Territory, meta: Meta, api: FakeGraphAPI, clock: FakeClock,
+        tmp_path: Path) -> None:
+    await territory.product("Crème pour les mains", 1250, on_hand=3)
+    await meta.says(JEANNE, "Jeanne", "bonjour")
+    await meta.says(JEANNE, "Jeanne", "creme")
+    row = next(title for _id, title, _more in api.last(JEANNE).rows
+               if title.startswith("Crème"))
+    # A new process: its own connection to the database, nothing kept in memory.
+    store = await open_store(tmp_path / "chatshop.db")
+    services = build_services(store, operators=frozenset({OPERATOR}), clock=clock)
+    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+                                tz=ZoneInfo("Europe/Paris"))
+    restarted = WhatsAppChannel(
+        services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
+        app_secret=SECRET, verify_token="verify-me", jobs=False,
+        session=httpx.AsyncClient(transport=api.transport()))
+    await restarted.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(
+                app=webhook_app(whatsapp=restarted)), base_url="http://bot.test") as http:
+            await Meta(api, http, restarted).says(JEANNE, "Jeanne", row)
+    finally:
+        await restarted.stop()
+        await store.close()
+    assert "12,50" in meta.texts(JEANNE)[-1]
+
+
+def test_a_title_that_two_choices_share_chooses_neither() -> None:
+    from chatshop.channels.whatsapp.render import typed_choice
+    from chatshop.conversation.messages import Button
+
+    shown = [Button(label="✅ Réserver", payload="bc:1:a"),
+             Button(label="✅ Réserver", payload="bc:2:b"), Button(label="🏠 Menu", payload="m")]
+    assert typed_choice("réserver", shown) is None
+    assert typed_choice("MENU", shown) == shown[2]
+    assert typed_choice("✅", shown) is None  # nothing to read in it

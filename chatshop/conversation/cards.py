@@ -13,7 +13,15 @@ from chatshop.domain.models import (
     ReservationStatus,
     Shop,
 )
-from chatshop.i18n import _, format_clock, format_moment, format_money, ngettext, weekday_name
+from chatshop.i18n import (
+    _,
+    format_clock,
+    format_moment,
+    format_money,
+    format_number,
+    ngettext,
+    weekday_name,
+)
 
 LOW_STOCK = 2
 
@@ -24,13 +32,25 @@ def availability(product: Product) -> str:
         return _("Sold out")
     if product.available <= LOW_STOCK:
         return ngettext("Only {n} left", "Only {n} left", product.available).format(
-            n=product.available)
+            n=format_number(product.available))
     return _("In stock")
 
 
+def sold_out_mark(product: Product) -> str:
+    """`` · épuisé`` after a product in a list, when none is left to reserve."""
+    return " · " + _("sold out") if product.available <= 0 else ""
+
+
 def product_line(listed: ListedProduct) -> str:
+    """« Miel — 8,50 € » (« · épuisé » when none is left)."""
     product = listed.product
-    return f"{product.name} — {format_money(product.price_cents)}"
+    return f"{product.name} — {format_money(product.price_cents)}{sold_out_mark(product)}"
+
+
+def only_left(available: int) -> str:
+    """« Il n'en reste que 1. »: why a quantity cannot go up."""
+    return ngettext("There is only {n} left.", "There are only {n} left.",
+                    available).format(n=format_number(available))
 
 
 def product_card(listed: ListedProduct) -> str:
@@ -45,7 +65,8 @@ def product_card(listed: ListedProduct) -> str:
     else:
         lines.append(_("At {shop} ({commune}).").format(
             shop=listed.pickup_shop_name, commune=listed.commune_name))
-    lines.append(_("Reserve here, pay in the shop."))
+    lines.append(_("Reserve here, pay in the shop.") if product.available > 0
+                 else _("Sold out for the moment."))
     return "\n".join(lines)
 
 
@@ -82,8 +103,8 @@ def shop_card(shop: Shop, commune: str, now: datetime, tz: ZoneInfo) -> str:
 
 def basket_text(basket: Basket, shop_name: str) -> str:
     lines = [_("🧺 At {shop}:").format(shop=shop_name)]
-    lines += [f"• {line.quantity} × {line.product.name} — {format_money(line.total_cents)}"
-              for line in basket.lines]
+    lines += [f"• {format_number(line.quantity)} × {line.product.name} — "
+              f"{format_money(line.total_cents)}" for line in basket.lines]
     lines.append(_("Total: {total}").format(total=format_money(basket.total_cents)))
     return "\n".join(lines)
 
@@ -110,8 +131,8 @@ def status_word(status: ReservationStatus) -> str:
 
 
 def reservation_lines(reservation: Reservation) -> list[str]:
-    return [f"• {line.quantity} × {line.name} — {format_money(line.total_cents)}"
-            for line in reservation.lines]
+    return [f"• {format_number(line.quantity)} × {line.name} — "
+            f"{format_money(line.total_cents)}" for line in reservation.lines]
 
 
 def reservation_proof(reservation: Reservation, shop: Shop, tz: ZoneInfo) -> str:

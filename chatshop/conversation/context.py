@@ -94,11 +94,15 @@ def menu_button() -> Button:
     return _button(_("🏠 Menu"), "m")
 
 
+def back_label() -> str:
+    return _("⬅️ Back")
+
+
 def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
     """The way on that every screen offers: back (if there is a back) and the menu."""
     if back is None:
         return (menu_button(),)
-    return (_button(_("⬅️ Back"), back), menu_button())
+    return (_button(back_label(), back), menu_button())
 
 
 @lru_cache(maxsize=256)

@@ -6,22 +6,24 @@ from __future__ import annotations
 from chatshop.conversation import phone_offer
 from chatshop.conversation.cards import (
     availability,
-    basket_text,
+    only_left,
     product_card,
     product_line,
     reservation_proof,
     reservation_summary,
     shop_card,
+    sold_out_mark,
 )
 from chatshop.conversation.context import Context, nonce, say, to_operators
 from chatshop.conversation.handlers import answer, arg, command, press
 from chatshop.conversation.messages import Button, Document, Reply, Venue
-from chatshop.domain.models import Reservation, ReservationStatus, User
+from chatshop.domain.models import ListedProduct, Product, Reservation, ReservationStatus, User
 from chatshop.errors import NotFound
-from chatshop.i18n import _, format_money, ngettext
+from chatshop.i18n import _, format_money, format_number, ngettext
 
 PAGE = 5  # list items per screen, leaving room for paging and the way on (<= 8 buttons)
 QUANTITY_STEPS = (1, 2, 3, 5)
+SIMILAR = 3  # products offered instead of a sold-out one
 
 
 # -- menu, help, welcome ---------------------------------------------------------------
@@ -103,7 +105,7 @@ def help_text(ctx: Context) -> str:
     ]
     if ctx.shop_ids:
         lines.append(_("• Shopkeepers: /boutique, /produits, /ajouter, /annonce <text>, "
-                       "/stock <product> <quantity>, "
+                       "/stock <product> <quantity> (or +2, -1), "
                        "/prix <product> <price>, or send a photo captioned « Savon lavande "
                        "6,50 € x12 »."))
     if ctx.is_operator:
@@ -117,8 +119,8 @@ def help_text(ctx: Context) -> str:
 @press("c")
 @command("boutiques", "communes")
 async def communes(ctx: Context, args: list[str]) -> list[Reply]:
-    """The communes of the territory, or straight the shops if there is only one."""
-    found = await ctx.services.shops.communes()
+    """The communes where there are shops, or straight the shops if there is only one."""
+    found = await ctx.services.shops.communes_with_shops()
     if len(found) <= 1:
         return await shops_in(ctx, [str(found[0].id) if found else "0", "0"])
     offset = arg(args, 0) if args else 0
@@ -136,9 +138,13 @@ async def shops_in(ctx: Context, args: list[str]) -> list[Reply]:
                                            limit=PAGE)
     if not page.items:
         return [say(_("No shop here yet."), back="c")]
-    rows = [(Button(label=f"🏪 {s.name}", payload=f"s:{s.id}"),) for s in page.items]
+    rows = [(Button(label=f"{'🏖' if s.on_holiday else '🏪'} {s.name}", payload=f"s:{s.id}"),)
+            for s in page.items]
+    # A shop closed for the holidays stays listed, with its word for customers.
+    notes = [" ".join(filter(None, ["🏖", _("{shop} is closed for the holidays.").format(
+        shop=s.name), s.holiday_message])) for s in page.items if s.on_holiday]
     paging = _pager(f"cs:{commune_id}:{{}}", offset, page.total)
-    return [say(_("Shops:"), *rows, paging, back="c", edit=offset > 0)]
+    return [say("\n".join([_("Shops:"), *notes]), *rows, paging, back="c", edit=offset > 0)]
 
 
 @press("s")
@@ -196,7 +202,8 @@ async def products(ctx: Context, args: list[str]) -> list[Reply]:
     rows = [(Button(label=product_line(item), payload=f"p:{item.product.id}"),)
             for item in page.items]
     paging = _pager(f"l:{shop_id}:{category_id}:{{}}", offset, page.total)
-    text = ngettext("{n} product:", "{n} products:", page.total).format(n=page.total)
+    text = ngettext("{n} product:", "{n} products:", page.total).format(
+        n=format_number(page.total))
     return [say(text, *rows, paging, back=f"k:{shop_id}", edit=offset > 0)]
 
 
@@ -206,29 +213,54 @@ async def product(ctx: Context, args: list[str]) -> list[Reply]:
     listed = await ctx.services.catalogue.listed(arg(args, 0, "product"))
     item = listed.product
     rows: list[tuple[Button, ...]] = []
+    text = product_card(listed)
     if item.available > 0:
         rows.append((Button(label=_("✅ Reserve 1 now"), payload=f"r:{item.id}:1:{nonce()}"),))
         rows.append((Button(label=_("🔢 Choose the quantity"), payload=f"q:{item.id}:1"),
                      Button(label=_("🧺 Add to basket"), payload=f"a:{item.id}:1")))
+    else:  # sold out: what else the shop has, of the same kind if it can tell
+        others = await _instead(ctx, item)
+        if others:
+            text += "\n" + _("Also at {shop}:").format(shop=listed.pickup_shop_name)
+        rows += [(Button(label=product_line(other), payload=f"p:{other.product.id}"),)
+                 for other in others]
     rows.append((Button(label=_("🏪 The shop"), payload=f"s:{item.pickup_shop_id}"),))
-    return [say(product_card(listed), *rows, photo=ctx.photo(item.photos))]
+    return [say(text, *rows, photo=ctx.photo(item.photos))]
+
+
+async def _instead(ctx: Context, sold_out: Product) -> list[ListedProduct]:
+    """Up to three products of the same shop that are still there: of the same category
+    first, else any."""
+    found: list[ListedProduct] = []
+    for category_id in dict.fromkeys((sold_out.category_id, None)):
+        page = await ctx.services.catalogue.shop_catalogue(
+            sold_out.pickup_shop_id, category_id=category_id, limit=20)
+        found += [each for each in page.items if each.product.available > 0
+                  and each.product.id != sold_out.id and each not in found]
+        if len(found) >= SIMILAR:
+            break
+    return found[:SIMILAR]
 
 
 @press("q")
 async def quantity(ctx: Context, args: list[str]) -> list[Reply]:
-    """The quantity stepper: − n +, then reserve or add to the basket (edits in place)."""
+    """The quantity stepper: the count in the text, ➖ ➕ to change it, then reserve or add
+    to the basket (edits in place)."""
     listed = await ctx.services.catalogue.listed(arg(args, 0, "product"))
     item = listed.product
-    wanted = max(1, min(arg(args, 1), max(item.available, 1), 999))
+    asked = arg(args, 1)
+    wanted = max(1, min(asked, max(item.available, 1), 999))
     minus = Button(label="➖", payload=f"q:{item.id}:{max(wanted - 1, 1)}:e")
-    plus = Button(label="➕", payload=f"q:{item.id}:{min(wanted + 1, max(item.available, 1))}:e")
+    # ➕ asks for one more even past what is left: the answer then says why not.
+    plus = Button(label="➕", payload=f"q:{item.id}:{min(wanted + 1, 999)}:e")
     text = "\n".join([
         f"{item.name} — {format_money(item.price_cents)} · {availability(item)}",
         _("Quantity: {n} — total {total}").format(
             n=wanted, total=format_money(item.price_cents * wanted)),
+        *([only_left(item.available)] if 0 < item.available < asked else []),
     ])
     rows = [
-        (minus, Button(label=str(wanted), payload=f"q:{item.id}:{wanted}:e"), plus),
+        (minus, plus),  # the count is in the text: a button « 1 » would read as a choice
         (Button(label=_("✅ Reserve {n}").format(n=wanted),
                 payload=f"r:{item.id}:{wanted}:{nonce()}"),
          Button(label=_("🧺 Add {n}").format(n=wanted), payload=f"a:{item.id}:{wanted}")),
@@ -255,11 +287,11 @@ async def reserve_now(ctx: Context, args: list[str]) -> list[Reply]:
     product_id, wanted = arg(args, 0, "product"), arg(args, 1)
     key = "r:" + ":".join(args[:3])
     placed = await ctx.services.reservations.place_now(ctx.user.id, product_id, wanted, key)
-    return [await confirmation(ctx, made, tell_shop=await _untold(ctx, made, placed.replayed))
+    return [await confirmation(ctx, made, tell_shop=await untold(ctx, made, placed.replayed))
             for made in placed.reservations]
 
 
-async def _untold(ctx: Context, made: Reservation, replayed: bool) -> bool:
+async def untold(ctx: Context, made: Reservation, replayed: bool) -> bool:
     """Whether the shop still has to hear of ``made``: yes when it is new, and when a
     replay finds no news of it on its way (the bot stopped between the two)."""
     return not replayed or not await ctx.services.delivery.told_about(made.id)
@@ -286,47 +318,6 @@ async def notify_new_reservation(ctx: Context, made: Reservation) -> None:
             ctx.notify(person, news.model_copy(update={"regarding": made.id}))
 
 
-# -- basket ----------------------------------------------------------------------------
-
-
-@press("b")
-@command("panier")
-async def basket(ctx: Context, args: list[str]) -> list[Reply]:
-    """The baskets (one per shop), each with its reserve button."""
-    baskets = await ctx.services.baskets.baskets(ctx.user.id)
-    if not baskets:
-        return [say(_("Your basket is empty. Type what you are looking for, or browse "
-                      "the shops."), (Button(label=_("🏘 Shops"), payload="c"),))]
-    replies = []
-    for each in baskets:
-        pickup = await ctx.shop(each.shop_id)
-        rows: list[tuple[Button, ...]] = [(Button(
-            label=_("✅ Reserve at {shop}").format(shop=pickup.name)[:60],
-            payload=f"bc:{pickup.id}:{nonce()}"),)]
-        rows += [(Button(label=f"➖ {line.product.name}"[:40],
-                         payload=f"bq:{line.product.id}:{line.quantity - 1}"),
-                  Button(label="➕", payload=f"bq:{line.product.id}:{line.quantity + 1}"))
-                 for line in each.lines[:3]]
-        replies.append(say(basket_text(each, pickup.name), *rows))
-    return replies
-
-
-@press("bq")
-async def basket_quantity(ctx: Context, args: list[str]) -> list[Reply]:
-    await ctx.services.baskets.set_quantity(ctx.user.id, arg(args, 0, "product"), arg(args, 1))
-    return await basket(ctx, [])
-
-
-@press("bc")
-async def confirm_basket(ctx: Context, args: list[str]) -> list[Reply]:
-    """Reserve one shop's basket; the button's nonce is the idempotency key."""
-    shop_id = arg(args, 0, "shop")
-    key = "bc:" + ":".join(args[:2])
-    placed = await ctx.services.reservations.place_basket(ctx.user.id, key, shop_id)
-    return [await confirmation(ctx, each, tell_shop=await _untold(ctx, each, placed.replayed))
-            for each in placed.reservations]
-
-
 # -- search ----------------------------------------------------------------------------
 
 
@@ -351,8 +342,9 @@ async def search_answer(ctx: Context, text: str) -> list[Reply]:
 
 async def search(ctx: Context, text: str, offset: int = 0, *,
                  quiet: bool = False) -> list[Reply]:
-    """One page of results; the query is kept for the ◀️ / ▶️ buttons. ``quiet``: no
-    reply at all when nothing is found (the welcome already shows the way on)."""
+    """One page of results, or « Did you mean … ? » when nothing is found and a word
+    looks mistyped; the query is kept for the ◀️ / ▶️ buttons. ``quiet``: no reply at
+    all when nothing is found (the welcome already shows the way on)."""
     query = text.strip()[:100]
     page = await ctx.services.search.search(query, offset=offset, limit=PAGE)
     # The ◀️ / ▶️ buttons carry the query when it fits in a button (no write needed);
@@ -364,13 +356,26 @@ async def search(ctx: Context, text: str, offset: int = 0, *,
             ctx.state["search"] = query
     if not page.items and quiet:
         return []
+    # A typo: ask rather than show another word's results (the guess may be wrong, and
+    # the question shows what the catalogue calls it); one tap runs that search.
+    suggestion = (await ctx.services.search.suggest(query)
+                  if not page.items and offset == 0 else None)
+    if suggestion is not None:
+        payload = f"f:0:{suggestion}"
+        if len(payload.encode()) > 60:
+            payload, ctx.state["search"] = "f:0", suggestion
+        return [say(_("Nothing found for « {query} ». Did you mean « {suggestion} »?").format(
+            query=query, suggestion=suggestion),
+            (Button(label=f"🔎 {_short(suggestion, 17)}", payload=payload),
+             Button(label=_("🏘 Shops"), payload="c")))]
     if not page.items:
         return [say(_("Nothing found for « {query} ». Try another word, or browse the "
                       "shops.").format(query=query), (Button(label=_("🏘 Shops"),
                                                             payload="c"),))]
     rows = [(Button(label=f"{_short(item.product.name, 34)} — "
                           f"{format_money(item.product.price_cents)} · "
-                          f"{_short(item.pickup_shop_name, 18)}",
+                          f"{_short(item.pickup_shop_name, 18)}"
+                          f"{sold_out_mark(item.product)}",
                     payload=f"p:{item.product.id}"),) for item in page.items]
     text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
                      page.total).format(n=page.total, query=query)
@@ -408,8 +413,9 @@ async def my_reservations(ctx: Context, args: list[str]) -> list[Reply]:
 @press("rx")
 async def cancel_ask(ctx: Context, args: list[str]) -> list[Reply]:
     reservation_id = arg(args, 0, "reservation")
-    rows = [(Button(label=_("Yes, cancel it"), payload=f"rxy:{reservation_id}"),
-             Button(label=_("No, keep it"), payload="rs"))]
+    rows = [(Button(label=_("Yes, cancel it"), payload=f"rxy:{reservation_id}",
+                    answers="yes"),
+             Button(label=_("No, keep it"), payload="rs", answers="no"))]
     return [say(_("Cancel this reservation? The items go back on the shelf."), *rows)]
 
 
@@ -464,8 +470,8 @@ async def export_data(ctx: Context, args: list[str]) -> list[Reply]:
 @press("er")
 @command("effacer")
 async def erase_ask(ctx: Context, args: list[str]) -> list[Reply]:
-    rows = [(Button(label=_("Yes, erase my data"), payload="ery"),
-             Button(label=_("No"), payload="m"))]
+    rows = [(Button(label=_("Yes, erase my data"), payload="ery", answers="yes"),
+             Button(label=_("No"), payload="m", answers="no"))]
     text = _("Erase your data? Your live reservations will be cancelled and your "
              "name and phone number forgotten.")
     if ctx.shop_ids:

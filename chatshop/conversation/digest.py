@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -284,7 +285,8 @@ async def digest_preview(ctx: Context, args: list[str]) -> list[Reply]:
 async def digest_send_ask(ctx: Context, args: list[str]) -> list[Reply]:
     ctx.services.digest.require_operator(ctx.actor)
     return [say(_("Send this week's digest to every subscriber now?"),
-                (Button(label=_("📤 Yes, send"), payload="owy"),), back="ow")]
+                (Button(label=_("📤 Yes, send"), payload="owy", answers="yes"),
+                 Button(label=_("No"), payload="ow", answers="no")))]
 
 
 @press("owy")
@@ -373,12 +375,10 @@ async def _deliver(services: Services, territory: str, run_id: int, send: Send,
             if digest.empty and not send_empty:
                 await digest_service.mark(run_id, [user_id], "no_news")
                 continue
-            reply = digest_reply(digest, territory).model_copy(update={"to": Recipient(
-                channel=digest.channel, user_id=digest.external_id)})
             while True:
                 if pace is not None:
                     await pace.acquire()
-                outcome = await send(reply, digest)
+                outcome = await _send_one(send, digest, territory)
                 if outcome.status != "later" or stopping():
                     break
                 await asyncio.sleep(outcome.wait)
@@ -389,6 +389,21 @@ async def _deliver(services: Services, territory: str, run_id: int, send: Send,
     if stopping() or await digest_service.left(run_id):
         return await digest_service.report(run_id)  # another live sender holds the rest
     return await digest_service.finish(run_id)
+
+
+async def _send_one(send: Send, digest: Digest, territory: str) -> Outcome:
+    """One subscriber's digest; an error no channel expected (a bug in rendering, an
+    unknown platform error) fails this delivery only, instead of stopping the run for
+    everyone after this subscriber, run after run."""
+    try:
+        reply = digest_reply(digest, territory).model_copy(update={"to": Recipient(
+            channel=digest.channel, user_id=digest.external_id)})
+        return await send(reply, digest)
+    except Exception as problem:  # logged with its traceback, counted as failed
+        incident = secrets.token_hex(3).upper()
+        log.exception("incident %s while sending the digest to user %s", incident,
+                      digest.user_id)
+        return Outcome("failed", error=f"incident {incident}: {type(problem).__name__}")
 
 
 async def deliver_inline(services: Services, territory: str, channel: Channel

@@ -1,13 +1,19 @@
-"""The first words: the welcome of someone the bot has never talked to, and the answers
-to the everyday phrases (greetings, thanks, help and menu words) typed at any time, so
-that « bonjour » never meets « Aucun résultat »."""
+"""The first words and the everyday ones: the welcome of someone the bot has never
+talked to, and the answers to the everyday phrases typed at any time (greetings, thanks,
+help and menu words, « retour », « annuler », « oui », « non »), so that « bonjour »
+never meets « Aucun résultat ».
+
+Precedence at a prompt: where the bot waits for a free answer (a reason, a name, a
+description: ``FREE_ANSWERS``), what is typed is the answer, except « retour »,
+« annuler » or « menu » typed alone, which leave the prompt and change nothing. Where it
+waits for something else (a price, a number, a search), every phrase is understood."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from chatshop.conversation import customer
-from chatshop.conversation.context import Context, say
+from chatshop.conversation.context import Context, back_label, say
 from chatshop.conversation.messages import (
     Command,
     ContactIn,
@@ -19,11 +25,58 @@ from chatshop.conversation.messages import (
     Reply,
     Text,
 )
-from chatshop.conversation.phrases import Phrase, read
+from chatshop.conversation.phrases import Phrase, Reading, read
 from chatshop.errors import DomainError
 from chatshop.i18n import _
 
 Answer = Callable[[], Awaitable[list[Reply]]]
+Dispatch = Callable[[str], Awaitable[list[Reply]]]  # press the button with this payload
+
+QUESTION = "question"  # in the state: the yes/no question on the screen, by answer
+BACK = "back"  # in an awaited prompt: the payload of its « Retour »
+# The prompts whose answer is free text: « bonjour à tous » is an announcement there.
+FREE_ANSWERS = frozenset({"cancel_reason", "new_name", "setting", "announcement", "holiday",
+                          "commune", "shop_name"})
+_LEAVING = (Phrase.BACK, Phrase.CANCEL, Phrase.MENU)
+
+
+def remember(ctx: Context, replies: list[Reply]) -> None:
+    """After an event: what typing « oui », « non » or « retour » will mean next."""
+    shown = replies[-1].all_buttons if replies else []
+    question = {b.answers: b.payload for b in shown if b.answers is not None}
+    if question:
+        ctx.state[QUESTION] = question
+    waiting = ctx.awaiting()
+    if waiting is not None:
+        back = next((b.payload for b in shown if b.label == back_label()), None)
+        if back is not None:
+            waiting[BACK] = back
+
+
+async def everyday(ctx: Context, reading: Reading, question: dict[str, str] | None,
+                   press: Dispatch) -> list[Reply] | None:
+    """The answer to an everyday phrase, or None when the line is to be read as it is
+    (a prompt's free answer, a search)."""
+    said = reading.phrase
+    if said is None:
+        return None
+    waiting = ctx.awaiting()
+    kind = str(waiting.get("kind")) if waiting is not None else None
+    if kind in FREE_ANSWERS and said not in _LEAVING:
+        return None
+    if said in (Phrase.YES, Phrase.NO) and question and said.value in question:
+        ctx.done_waiting()
+        return await press(question[said.value])
+    if waiting is not None and said in (Phrase.BACK, Phrase.CANCEL):
+        ctx.done_waiting()
+        back = waiting.get(BACK)
+        replies = await press(str(back)) if back else [await customer.menu(ctx)]
+        first = replies[0]
+        return [first.model_copy(update={
+            "text": _("Very well, nothing was changed.") + "\n\n" + first.text}),
+            *replies[1:]]
+    ctx.done_waiting()
+    return await answer_phrase(ctx, said)
 
 
 async def answer_phrase(ctx: Context, said: Phrase) -> list[Reply]:
@@ -33,7 +86,14 @@ async def answer_phrase(ctx: Context, said: Phrase) -> list[Reply]:
         return await customer.help_(ctx, [])
     if said is Phrase.THANKS:
         return [say(_("You are welcome! Type what you are looking for whenever you like."))]
-    return [await customer.menu(ctx)]
+    if said is Phrase.CANCEL:
+        # « annuler » with nothing to cancel on the screen: most often a reservation.
+        return await customer.my_reservations(ctx, [])
+    home = await customer.menu(ctx)
+    if said in (Phrase.YES, Phrase.NO):  # no question on the screen: said kindly
+        return [home.model_copy(update={"text": _(
+            "I did not ask you anything just now. Here is the menu.") + "\n\n" + home.text})]
+    return [home]
 
 
 async def first_contact(ctx: Context, event: Event, answer: Answer) -> list[Reply]:

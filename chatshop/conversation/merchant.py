@@ -1,38 +1,25 @@
 """What shopkeepers do, in the same chat: join by invite, see their dashboard, handle
-reservations, add products (a captioned photo is enough), change stock and prices,
-adjust their shop's card, invite staff, host other makers, import and export CSV.
+reservations, import and export CSV files, host other makers.
 
-Every handler names the shop or product it acts on, and the services re-check that this
+Their products are in ``shop_products`` (screens and buttons) and ``product_commands``
+(``/stock``, ``/prix``, captioned photos); the shop's card in ``shop_settings``. Every
+handler names the shop or product it acts on, and the services re-check that this
 person runs it: a forged button gets « réservé à l'équipe » and changes nothing.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable
-from datetime import time
-
-from chatshop.conversation.cards import (
-    availability,
-    opening_hours,
-    reservation_lines,
-)
+from chatshop.conversation.cards import reservation_lines
 from chatshop.conversation.context import Context, say
 from chatshop.conversation.handlers import answer, arg, command, press
 from chatshop.conversation.messages import Button, Document, Reply
 from chatshop.domain.models import (
-    Channel,
     HostingStatus,
-    OpeningInterval,
-    Product,
-    ProductChanges,
     Reservation,
     ReservationStatus,
     Role,
-    ShopDetails,
 )
-from chatshop.domain.parsing import clean_description, parse_opening_hours, parse_price
-from chatshop.errors import InvalidInput, NotAllowed, NotFound
+from chatshop.errors import InvalidInput, NotAllowed
 from chatshop.i18n import _, format_moment, format_money, format_number, ngettext
 
 PAGE = 5
@@ -54,7 +41,7 @@ async def accept_invite(ctx: Context, args: list[str]) -> list[Reply]:
     return [say(text, (Button(label=_("🏪 My shop"), payload=f"d:{joined.id}"),))]
 
 
-async def _my_shop(ctx: Context, args: list[str]) -> int | None:
+async def my_shop(ctx: Context, args: list[str]) -> int | None:
     """The shop named by the button, else the only one this person runs, else the one
     whose dashboard they opened last (remembered for photos and files)."""
     if args:
@@ -72,7 +59,7 @@ async def _my_shop(ctx: Context, args: list[str]) -> int | None:
 @command("boutique", "maboutique")
 async def dashboard(ctx: Context, args: list[str]) -> list[Reply]:
     """Today's work at a glance: reservations to prepare, products running low."""
-    shop_id = await _my_shop(ctx, args)
+    shop_id = await my_shop(ctx, args)
     if shop_id is None:
         if not ctx.shop_ids:
             raise NotAllowed("not staff anywhere")
@@ -97,7 +84,7 @@ async def dashboard(ctx: Context, args: list[str]) -> list[Reply]:
                               "✅ {n} ready, waiting for their customers", ready).format(n=ready))
     if low:
         lines.append(_("⚠️ Low stock: {names}").format(
-            names=", ".join(f"{p.name} ({p.available})" for p in low[:5])))
+            names=", ".join(f"{p.name} ({format_number(p.available)})" for p in low[:5])))
     rows = [
         (Button(label=_("📋 Reservations ({n})").format(n=len(live)), payload=f"dr:{shop_id}"),
          Button(label=_("🛍 Products"), payload=f"dp:{shop_id}:0")),
@@ -225,523 +212,6 @@ async def tell_staff(ctx: Context, reservation: Reservation, text: str) -> None:
                 ctx.notify(person, say(text).model_copy(update={"regarding": reservation.id}))
 
 
-# -- products --------------------------------------------------------------------------
-
-
-@press("dp")
-@command("produits")
-async def product_list(ctx: Context, args: list[str]) -> list[Reply]:
-    """The shop's own products, hidden ones included, a page at a time."""
-    shop_id = await _my_shop(ctx, args[:1])
-    if shop_id is None:
-        return await dashboard(ctx, [])
-    offset = arg(args, 1) if len(args) > 1 else 0
-    page = await ctx.services.catalogue.maker_products(ctx.actor, shop_id, offset=offset,
-                                                       limit=PAGE)
-    if not page.items:
-        return [say(_("No product yet. Send a photo captioned « Savon lavande 6,50 € x12 », "
-                      "or tap « Add a product »."),
-                    (Button(label=_("➕ Add a product"), payload=f"da:{shop_id}"),),
-                    back=f"d:{shop_id}")]
-    rows = [(Button(label=_stock_label(p), payload=f"pp:{p.id}"),) for p in page.items]
-    paging = []
-    if offset > 0:
-        paging.append(Button(label=_("◀️ Previous"),
-                             payload=f"dp:{shop_id}:{max(offset - PAGE, 0)}"))
-    if offset + PAGE < page.total:
-        paging.append(Button(label=_("Next ▶️"), payload=f"dp:{shop_id}:{offset + PAGE}"))
-    return [say(ngettext("{n} product:", "{n} products:", page.total).format(n=page.total),
-                *rows, tuple(paging), back=f"d:{shop_id}", edit=offset > 0)]
-
-
-def _stock_label(product: Product) -> str:
-    hidden = "🙈 " if product.hidden else ""
-    return f"{hidden}{product.name} · {format_money(product.price_cents)} · " \
-           f"{product.on_hand}"[:64]
-
-
-def _product_admin(product: Product) -> Reply:
-    lines = [f"🛍 {product.name} — {format_money(product.price_cents)}",
-             _("Stock: {on_hand} on the shelf, {reserved} reserved, {available} available "
-               "({label}).").format(on_hand=product.on_hand, reserved=product.reserved,
-                                    available=product.available,
-                                    label=availability(product))]
-    if product.hidden:
-        lines.append(_("🙈 Hidden: customers do not see it."))
-    rows = [
-        (Button(label="➖ 1", payload=f"s-:{product.id}"),
-         Button(label="➕ 1", payload=f"s+:{product.id}")),
-        (Button(label=_("🔢 Stock…"), payload=f"ss:{product.id}"),
-         Button(label=_("💶 Price…"), payload=f"sp:{product.id}")),
-        (Button(label=_("👁 Show") if product.hidden else _("🙈 Hide"),
-                payload=f"sh:{product.id}"),
-         Button(label=_("More…"), payload=f"pm:{product.id}")),
-    ]
-    return say("\n".join(lines), *rows, back=f"dp:{product.shop_id}:0")
-
-
-@press("pp")
-async def product_admin(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await _managed(ctx, arg(args, 0, "product"))
-    return [_product_admin(product)]
-
-
-async def _managed(ctx: Context, product_id: int) -> Product:
-    product = await ctx.services.catalogue.product(product_id)
-    if product.shop_id not in ctx.shop_ids and not ctx.is_operator:
-        raise NotAllowed(f"product {product_id}")
-    return product
-
-
-@press("pm")
-async def product_more(ctx: Context, args: list[str]) -> list[Reply]:
-    """What is done less often with a product: where it is collected, deleting it."""
-    product = await _managed(ctx, arg(args, 0, "product"))
-    return [say(f"🛍 {product.name}",
-                (Button(label=_("📍 Display at…"), payload=f"pl:{product.id}"),
-                 Button(label=_("🗑 Delete"), payload=f"pd:{product.id}")),
-                back=f"pp:{product.id}")]
-
-
-@press("pd")
-async def delete_ask(ctx: Context, args: list[str]) -> list[Reply]:
-    """Deleting cannot be undone: ask once more."""
-    product = await _managed(ctx, arg(args, 0, "product"))
-    if product.reserved:
-        return [say(ngettext(
-            "« {name} » is still reserved ({n}). Mark the reservation « collected » or "
-            "cancel it, then delete the product. Meanwhile you can hide it.",
-            "« {name} » is still reserved ({n}). Mark the reservations « collected » or "
-            "cancel them, then delete the product. Meanwhile you can hide it.",
-            product.reserved).format(name=product.name, n=product.reserved),
-            (Button(label=_("🙈 Hide"), payload=f"sh:{product.id}"),
-             Button(label=_("📋 Reservations"), payload=f"dr:{product.shop_id}")),
-            back=f"pp:{product.id}")]
-    return [say(_("Delete « {name} » for good? It leaves your list, the search and "
-                  "customers' baskets; past reservations keep its name. To take it off "
-                  "sale for a while, hide it instead.").format(name=product.name),
-                (Button(label=_("🗑 Yes, delete"), payload=f"pdy:{product.id}"),
-                 Button(label=_("🙈 Hide instead"), payload=f"sh:{product.id}")),
-                back=f"pp:{product.id}")]
-
-
-@press("pdy")
-async def delete(ctx: Context, args: list[str]) -> list[Reply]:
-    gone = await ctx.services.catalogue.delete_product(ctx.actor, arg(args, 0, "product"))
-    listing = await product_list(ctx, [str(gone.shop_id), "0"])
-    told = _("🗑 « {name} » is deleted.").format(name=gone.name)
-    return [listing[0].model_copy(update={"text": told + "\n\n" + listing[0].text})]
-
-
-@press("s+")
-async def stock_plus(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await ctx.services.catalogue.add_stock(ctx.actor, arg(args, 0, "product"), 1)
-    return [_product_admin(product).model_copy(update={"edit": True})]
-
-
-@press("s-")
-async def stock_minus(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await ctx.services.catalogue.remove_stock(ctx.actor, arg(args, 0, "product"), 1)
-    return [_product_admin(product).model_copy(update={"edit": True})]
-
-
-@press("sh")
-async def toggle_hidden(ctx: Context, args: list[str]) -> list[Reply]:
-    current = await _managed(ctx, arg(args, 0, "product"))
-    product = await ctx.services.catalogue.update_product(
-        ctx.actor, current.id, ProductChanges(hidden=not current.hidden))
-    return [_product_admin(product).model_copy(update={"edit": True})]
-
-
-@press("ss")
-async def ask_stock(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await _managed(ctx, arg(args, 0, "product"))
-    ctx.expect("stock", product=product.id)
-    return [say(_("How many « {name} » are on the shelf now? Type a number.").format(
-        name=product.name), back=f"pp:{product.id}")]
-
-
-@answer("stock")
-async def set_stock(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    count = _whole_number(text)
-    product = await ctx.services.catalogue.set_stock(ctx.actor, int(waiting.get("product", 0)),
-                                                     count)
-    return [_product_admin(product)]
-
-
-@press("sp")
-async def ask_price(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await _managed(ctx, arg(args, 0, "product"))
-    ctx.expect("price", product=product.id)
-    return [say(_("New price of « {name} »? Type it like 6,50.").format(name=product.name),
-                back=f"pp:{product.id}")]
-
-
-@answer("price")
-async def set_price(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    product = await ctx.services.catalogue.update_product(
-        ctx.actor, int(waiting.get("product", 0)), ProductChanges(price_cents=parse_price(text)))
-    return [_product_admin(product)]
-
-
-def _whole_number(text: str) -> int:
-    cleaned = text.strip()
-    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 6:
-        raise InvalidInput(_("Please type a whole number, e.g. 12."))
-    return int(cleaned)
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
-
-
-async def _find_product(ctx: Context, name: str) -> Product:
-    """One of this person's products by (the start of) its name, accents ignored."""
-    wanted = _fold(name)
-    candidates: list[Product] = []
-    for shop_id in ctx.shop_ids:
-        page = await ctx.services.catalogue.maker_products(ctx.actor, shop_id, limit=50)
-        offset = 0
-        while True:
-            candidates += page.items
-            offset += len(page.items)
-            if not page.has_next:
-                break
-            page = await ctx.services.catalogue.maker_products(ctx.actor, shop_id,
-                                                               offset=offset, limit=50)
-    exact = [p for p in candidates if _fold(p.name) == wanted]
-    starting = [p for p in candidates if _fold(p.name).startswith(wanted)]
-    found = exact or starting or [p for p in candidates if wanted in _fold(p.name)]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise InvalidInput(_("No product of yours is called « {name} ».").format(name=name))
-    raise InvalidInput(_("Several products match « {name} »: {names}. Please be more "
-                         "precise.").format(name=name,
-                                            names=", ".join(p.name for p in found[:5])))
-
-
-def _split_last(args: list[str], usage: str) -> tuple[str, str]:
-    if len(args) < 2:
-        raise InvalidInput(usage)
-    return " ".join(args[:-1]), args[-1]
-
-
-@command("stock")
-async def stock_command(ctx: Context, args: list[str]) -> list[Reply]:
-    """``/stock savon lavande 12``: the shelf now holds 12."""
-    if not ctx.shop_ids and not ctx.is_operator:
-        raise NotAllowed("stock command")
-    name, count = _split_last(args, _("Type it like this: /stock savon lavande 12"))
-    product = await _find_product(ctx, name)
-    updated = await ctx.services.catalogue.set_stock(ctx.actor, product.id,
-                                                     _whole_number(count))
-    return [_product_admin(updated)]
-
-
-@command("prix")
-async def price_command(ctx: Context, args: list[str]) -> list[Reply]:
-    """``/prix savon lavande 6,50``."""
-    if not ctx.shop_ids and not ctx.is_operator:
-        raise NotAllowed("price command")
-    if len(args) >= 3 and args[-1] in ("€", "eur", "euros"):
-        args = [*args[:-2], args[-2] + " €"]
-    name, price = _split_last(args, _("Type it like this: /prix savon lavande 6,50"))
-    product = await _find_product(ctx, name)
-    updated = await ctx.services.catalogue.update_product(
-        ctx.actor, product.id, ProductChanges(price_cents=parse_price(price)))
-    return [_product_admin(updated)]
-
-
-# -- adding products -------------------------------------------------------------------
-
-
-@press("da")
-@command("ajouter")
-async def add_start(ctx: Context, args: list[str]) -> list[Reply]:
-    """Step by step: name, price, stock (then a photo if they like)."""
-    shop_id = await _my_shop(ctx, args)
-    if shop_id is None:
-        return await dashboard(ctx, [])
-    await ctx.services.shops.staff(ctx.actor, shop_id)  # staff only, before asking anything
-    ctx.expect("new_name", shop=shop_id)
-    return [say(_("Name of the new product? (80 characters at most)\n"
-                  "Tip: a photo captioned « Savon lavande 6,50 € x12 » does it all at "
-                  "once."), back=f"d:{shop_id}")]
-
-
-@answer("new_name")
-async def add_name(ctx: Context, text: str) -> list[Reply]:
-    from chatshop.domain.parsing import clean_name
-    waiting = ctx.state.get("answering", {})
-    ctx.expect("new_price", shop=waiting.get("shop"), name=clean_name(text))
-    return [say(_("Price? Type it like 6,50."))]
-
-
-@answer("new_price")
-async def add_price(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    ctx.expect("new_stock", shop=waiting.get("shop"), name=waiting.get("name"),
-               price=parse_price(text))
-    return [say(_("How many do you have? Type a number (0 if none yet)."))]
-
-
-@answer("new_stock")
-async def add_stock(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    product = await ctx.services.catalogue.add_product(
-        ctx.actor, int(waiting.get("shop", 0)), name=str(waiting.get("name", "")),
-        price_cents=int(waiting.get("price", 0)), on_hand=_whole_number(text))
-    return await _added(ctx, product)
-
-
-async def _added(ctx: Context, product: Product) -> list[Reply]:
-    """After a product is created: ask its category if needed, offer a photo."""
-    ctx.expect("photo", product=product.id)
-    text = _("✅ « {name} » is in your catalogue: {price}, {n} in stock.").format(
-        name=product.name, price=format_money(product.price_cents), n=product.on_hand)
-    if product.category_id is None:
-        categories = await ctx.services.catalogue.categories()
-        rows = [(Button(label=c.name, payload=f"pc:{product.id}:{c.id}"),)
-                for c in categories[:6]]
-        return [say(text + "\n" + _("Which category? (You can also send its photo now.)"),
-                    *rows, back=f"pp:{product.id}")]
-    return [say(text + "\n" + _("Send its photo now if you like."),
-                (Button(label=_("🛍 See the product"), payload=f"pp:{product.id}"),))]
-
-
-@press("pc")
-async def set_category(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await ctx.services.catalogue.update_product(
-        ctx.actor, arg(args, 0, "product"), ProductChanges(category_id=arg(args, 1, "category")))
-    return [_product_admin(product)]
-
-
-def _elsewhere(ctx: Context, kept: str | None) -> list[Channel]:
-    """The other platforms a kept copy of a photo is for."""
-    others: list[Channel] = ["telegram", "whatsapp"]
-    return [] if kept is None else [c for c in others if c != ctx.channel]
-
-
-async def photo(ctx: Context, file_ref: str, caption: str,
-                kept: str | None = None) -> list[Reply]:
-    """A shopkeeper's photo: with a caption it is a new product; without one it is the
-    photo of the product just added. A kept copy (``kept``) is what the other platforms
-    show."""
-    from chatshop.domain.captions import guess_category, parse_caption
-    shop_id = await _my_shop(ctx, [])
-    waiting = ctx.awaiting() or {}
-    if waiting.get("kind") == "shop_photo":
-        shop = await ctx.services.shops.set_photo(ctx.actor, int(waiting.get("shop", 0)),
-                                                  ctx.channel, file_ref)
-        for other in _elsewhere(ctx, kept):
-            await ctx.services.shops.set_photo(ctx.actor, shop.id, other, str(kept))
-        ctx.done_waiting()
-        return [say(_("📷 Photo of {shop} updated.").format(shop=shop.name),
-                    back=f"st:{shop.id}")]
-    if not caption.strip():
-        if waiting.get("kind") == "photo":
-            product = await ctx.services.catalogue.set_photo(
-                ctx.actor, int(waiting.get("product", 0)), ctx.channel, file_ref)
-            for other in _elsewhere(ctx, kept):
-                await ctx.services.catalogue.set_photo(ctx.actor, product.id, other, str(kept))
-            ctx.done_waiting()
-            return [say(_("📷 Photo added to « {name} ».").format(name=product.name),
-                        (Button(label=_("🛍 See the product"), payload=f"pp:{product.id}"),))]
-        raise InvalidInput(_("Add a caption to the photo, like « Savon lavande 6,50 € x12 »: "
-                             "name, price and stock."))
-    if shop_id is None:
-        raise InvalidInput(_("You run several shops: open /boutique first, then send the "
-                             "photo.")) if ctx.shop_ids else NotAllowed("photo")
-    draft = parse_caption(caption)
-    category = guess_category(draft.name, await ctx.services.catalogue.categories())
-    product = await ctx.services.catalogue.add_product(
-        ctx.actor, shop_id, name=draft.name, price_cents=draft.price_cents,
-        on_hand=draft.on_hand, category_id=category.id if category else None,
-        photo=(ctx.channel, file_ref))
-    for other in _elsewhere(ctx, kept):
-        product = await ctx.services.catalogue.set_photo(ctx.actor, product.id, other,
-                                                         str(kept))
-    replies = await _added(ctx, product)
-    ctx.done_waiting()
-    return replies
-
-
-# -- settings, staff -------------------------------------------------------------------
-
-
-_SETTINGS: dict[str, tuple[str, Callable[[], str]]] = {
-    "address": ("📍", lambda: _("Address")),
-    "phone": ("📞", lambda: _("Phone")),
-    "description": ("📝", lambda: _("Description")),
-    "pickup_instructions": ("🛎", lambda: _("How to collect")),
-    "hold_hours": ("⏱", lambda: _("Hold (hours)")),
-}
-
-
-@press("st")
-async def settings(ctx: Context, args: list[str]) -> list[Reply]:
-    """The shop's card as customers see it, and what can be changed here."""
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    found = await ctx.services.shops.get(shop_id)
-    lines = [f"⚙️ {found.name}",
-             f"📍 {found.address or '—'}", f"📞 {found.phone or '—'}",
-             f"🛎 {found.pickup_instructions or '—'}",
-             _("⏱ Reservations held {n} h.").format(n=found.hold_hours)]
-    buttons = [Button(label=f"{icon} {label()}", payload=f"se:{shop_id}:{key}")
-               for key, (icon, label) in _SETTINGS.items()]
-    buttons.append(Button(label=_("🕘 Opening hours"), payload=f"sk:{shop_id}"))
-    buttons.append(Button(label=_("More…"), payload=f"so:{shop_id}"))
-    rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
-    return [say("\n".join(lines), *rows, back=f"d:{shop_id}")]
-
-
-@press("se")
-async def ask_setting(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id = arg(args, 0, "shop")
-    key = args[1] if len(args) > 1 else ""
-    if key not in _SETTINGS:
-        raise NotFound("setting", key)
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    ctx.expect("setting", shop=shop_id, key=key)
-    return [say(_("Type the new value for « {what} »:").format(what=_SETTINGS[key][1]()),
-                back=f"st:{shop_id}")]
-
-
-@answer("setting")
-async def save_setting(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    shop_id, key = int(waiting.get("shop", 0)), str(waiting.get("key", ""))
-    value: object = text
-    if key == "hold_hours":
-        value = _whole_number(text)
-        if not 1 <= int(str(value)) <= 720:
-            raise InvalidInput(_("Between 1 and 720 hours, please."))
-    await ctx.services.shops.update_shop(ctx.actor, shop_id, ShopDetails(**{key: value}))
-    return await settings(ctx, [str(shop_id)])
-
-
-@press("so")
-async def more_settings(ctx: Context, args: list[str]) -> list[Reply]:
-    """Holidays and the shop's photo."""
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    found = await ctx.services.shops.get(shop_id)
-    holiday = (_("🟢 Reopen") if found.on_holiday else _("🏖 Close for holidays"))
-    rows = [(Button(label=holiday, payload=f"sv:{shop_id}"),
-             Button(label=_("📷 Photo"), payload=f"sf:{shop_id}")),
-            (Button(label=_("📣 Announcement"), payload=f"an:{shop_id}"),)]
-    return [say(f"⚙️ {found.name}", *rows, back=f"st:{shop_id}")]
-
-
-@command("annonce")
-async def announcement_command(ctx: Context, args: list[str]) -> list[Reply]:
-    """``/annonce Nouvelle collection d'automne !`` (alone: shows it and asks)."""
-    if not ctx.shop_ids:
-        raise NotAllowed("announcement command")
-    shop_id = await _my_shop(ctx, [])
-    if shop_id is None:
-        return await dashboard(ctx, [])
-    if args:
-        return await _save_announcement(ctx, shop_id, " ".join(args))
-    return await ask_announcement(ctx, [str(shop_id)])
-
-
-@press("an")
-async def ask_announcement(ctx: Context, args: list[str]) -> list[Reply]:
-    """The shop's word in the weekly digest: shown, then typed anew."""
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    found = await ctx.services.shops.get(shop_id)
-    now = (_("Your announcement now:\n« {text} »").format(text=found.announcement)
-           if found.announcement else _("No announcement at the moment."))
-    ctx.expect("announcement", shop=shop_id)
-    return [say(now + "\n\n" + _(
-        "Type the news for your subscribers' weekly digest (500 characters at most: a new "
-        "collection, an event, opening hours for the holidays...), or « - » to remove it."),
-        back=f"so:{shop_id}")]
-
-
-@answer("announcement")
-async def announcement_answer(ctx: Context, text: str) -> list[Reply]:
-    shop_id = int(ctx.state.get("answering", {}).get("shop", 0))
-    return await _save_announcement(ctx, shop_id, text)
-
-
-async def _save_announcement(ctx: Context, shop_id: int, text: str) -> list[Reply]:
-    wanted = "" if text.strip() in ("-", "—") else text
-    shop = await ctx.services.shops.set_announcement(ctx.actor, shop_id, wanted)
-    told = (_("📣 Saved: subscribers will read it in the next weekly digest.")
-            if shop.announcement else _("📣 Announcement removed."))
-    return [say(told, back=f"so:{shop_id}")]
-
-
-@press("sk")
-async def ask_hours(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    ctx.expect("hours", shop=shop_id)
-    return [say(_("Type your opening hours, days first, e.g.\n"
-                  "mar-ven 9h-12h30 14h-19h; sam 9h-12h\n(days not written are closed)"),
-                back=f"st:{shop_id}")]
-
-
-@answer("hours")
-async def save_hours(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    shop_id = int(waiting.get("shop", 0))
-    intervals = [OpeningInterval(weekday=day, opens=time.fromisoformat(opens),
-                                 closes=time.fromisoformat(closes))
-                 for day, opens, closes in parse_opening_hours(text)]
-    shop = await ctx.services.shops.set_hours(ctx.actor, shop_id, intervals)
-    return [say("\n".join([_("🕘 Opening hours saved:"), *opening_hours(shop)]),
-                back=f"st:{shop_id}")]
-
-
-@press("sf")
-async def ask_shop_photo(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    ctx.expect("shop_photo", shop=shop_id)
-    return [say(_("Send the photo of your shop (the shopfront, the counter...)."),
-                back=f"st:{shop_id}")]
-
-
-@press("sv")
-async def toggle_holiday(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)  # staff only, before asking anything
-    found = await ctx.services.shops.get(shop_id)
-    if found.on_holiday:
-        await ctx.services.shops.set_holiday(ctx.actor, shop_id, False)
-        return await settings(ctx, [str(shop_id)])
-    ctx.expect("holiday", shop=shop_id)
-    return [say(_("A message for customers? (e.g. « Back on 2 January ») Type it, or « - » "
-                  "for none."), back=f"st:{shop_id}")]
-
-
-@answer("holiday")
-async def close_for_holidays(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    shop_id = int(waiting.get("shop", 0))
-    message = "" if text.strip() in ("-", "—") else clean_description(text, max_length=300)
-    await ctx.services.shops.set_holiday(ctx.actor, shop_id, True, message)
-    return await settings(ctx, [str(shop_id)])
-
-
-@press("iv")
-async def invite_staff(ctx: Context, args: list[str]) -> list[Reply]:
-    """An owner invites someone to help run the shop."""
-    shop_id = arg(args, 0, "shop")
-    invite = await ctx.services.shops.invite(ctx.actor, shop_id, Role.STAFF)
-    return [say(_("Send this to the person you invite: they open the bot and type\n"
-                  "/invitation {code}\n(valid 7 days, once).").format(code=invite.code),
-                back=f"d:{shop_id}")]
-
 
 # -- CSV -------------------------------------------------------------------------------
 
@@ -791,7 +261,7 @@ async def template(ctx: Context, args: list[str]) -> list[Reply]:
 
 async def document(ctx: Context, file_name: str, data: bytes) -> list[Reply]:
     """A CSV sent by a shopkeeper: every line is checked first, then all are applied."""
-    shop_id = await _my_shop(ctx, [])
+    shop_id = await my_shop(ctx, [])
     if shop_id is None:
         if not ctx.shop_ids:
             raise NotAllowed("document")
@@ -897,23 +367,3 @@ async def hosting_end(ctx: Context, args: list[str]) -> list[Reply]:
     return await hosting(ctx, [str(mine)])
 
 
-@press("pl")
-async def place_choose(ctx: Context, args: list[str]) -> list[Reply]:
-    """Where customers collect this product: at home, or at a host shop."""
-    product = await _managed(ctx, arg(args, 0, "product"))
-    agreements = await ctx.services.shops.hostings(ctx.actor, product.shop_id)
-    hosts = [h.host_shop_id for h in agreements
-             if h.status is HostingStatus.ACCEPTED and h.maker_shop_id == product.shop_id]
-    rows = [(Button(label=_("🏠 At my shop"), payload=f"pla:{product.id}:0"),)]
-    for host_id in hosts[:PAGE]:
-        host = await ctx.services.shops.get(host_id)
-        rows.append((Button(label=f"📍 {host.name}", payload=f"pla:{product.id}:{host_id}"),))
-    return [say(_("Where do customers collect « {name} »?").format(name=product.name), *rows,
-                back=f"pp:{product.id}")]
-
-
-@press("pla")
-async def place(ctx: Context, args: list[str]) -> list[Reply]:
-    product_id, host_id = arg(args, 0, "product"), arg(args, 1)
-    product = await ctx.services.catalogue.place(ctx.actor, product_id, host_id or None)
-    return [_product_admin(product)]

@@ -7,6 +7,7 @@ each ``Reply`` as well as its platform allows. Button payloads are short opaque 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -111,6 +112,10 @@ class Inbound(_Frozen):
     user_id: str = Field(min_length=1, max_length=64)
     display_name: str = ""
     event: Event = Field(discriminator="kind")
+    # A channel whose people type the titles of the choices they see (WhatsApp shows no
+    # numbers) asks the conversation to keep the choices it answers with, in the state
+    # that a restart does not lose: ``Conversation.shown_choices`` gives them back.
+    keep_choices: bool = False
 
     @field_validator("display_name", mode="after")
     @classmethod
@@ -118,9 +123,25 @@ class Inbound(_Frozen):
         return well_formed(name)
 
 
+def same_title(typed: str, title: str) -> bool:
+    """Whether ``typed`` is the title of a choice as a person types it: accents, case,
+    emoji and punctuation aside (« retour » is « ⬅️ Retour »)."""
+    wanted = _letters(typed)
+    return bool(wanted) and wanted == _letters(title)
+
+
+def _letters(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isalnum()).casefold()
+
+
 class Button(_Frozen):
+    """``answers``: this button is the « yes » or the « no » of a yes/no question, so
+    that « oui » or « non » typed instead means the same."""
+
     label: str
     payload: str
+    answers: Literal["yes", "no"] | None = None
 
     @field_validator("payload")
     @classmethod
@@ -160,8 +181,9 @@ class Reply(_Frozen):
     cannot deliver it can say so to the shop); ``ask_contact`` offers the platform's
     "share my phone number" button (and a way to say no), ``ends_contact_request`` answers
     it: a channel that showed a keyboard of its own for the offer takes it away;
-    ``expects_text`` says the next typed line answers a question (a number typed then is
-    an answer, not a choice)."""
+    ``expects_text`` says the next typed line answers a question, ``expects_number`` that
+    this question asks for a number (a stock, a price: a number typed then is the answer,
+    never the choice of that number; at any other question it is)."""
 
     text: str
     photo: str | None = None
@@ -173,6 +195,7 @@ class Reply(_Frozen):
     ask_contact: bool = False
     ends_contact_request: bool = False
     expects_text: bool = False  # the bot asked a question: what is typed next answers it
+    expects_number: bool = False  # ...and its answer is a number
     regarding: int | None = None  # the reservation a notification is about
 
     @field_validator("buttons")

@@ -28,11 +28,19 @@ def declines(text: str) -> bool:
                     "non merci pas maintenant", "no", "no thanks"}
 
 
+def is_the_keyboards_no(ctx: Context, text: str) -> bool:
+    """Whether ``text`` is exactly the label of the offer's « Non merci » keyboard button,
+    sent by someone who has not given a number (the keyboard may still be showing)."""
+    return ctx.user.phone is None and text.strip() == _("No thanks")
+
+
 @press(DECLINE_CONTACT)
 async def decline(ctx: Context, args: list[str]) -> list[Reply]:
-    """« Non merci »: nothing is stored; back to the reservations, with the menu."""
-    return [say(_("Very well: your number stays with you. Your reservation is unchanged."),
-                (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
+    """« Non merci »: nothing is stored; back to the reservations, with the menu.
+    (``later``: the keyboard's button pressed after other screens.)"""
+    text = _("Very well: your number stays with you.") if args[:1] == ["later"] else _(
+        "Very well: your number stays with you. Your reservation is unchanged.")
+    return [say(text, (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
         update={"ends_contact_request": True})]
 
 

@@ -1,9 +1,11 @@
 """Everyday phrases read before a typed line is taken as a search: greetings, thanks,
-help and menu words, in any case, with or without accents, punctuation, emoji or a
-trailing name (« Bonjour madame ! », « Coucou Jeanne 😊 », « MERCI !! »).
+help and menu words, « retour », « annuler », « oui » and « non », in any case, with or
+without accents, punctuation, emoji or a trailing name (« Bonjour madame ! »,
+« Coucou Jeanne 😊 », « MERCI !! »).
 
 A line that is only such a phrase is the phrase; a greeting followed by a request
-(« Bonjour, vous avez du miel ? ») is the request, whose words come back in ``rest``.
+(« Bonjour, vous avez du miel ? ») is the request, whose words come back in ``rest``;
+``request`` then strips the filler of a request (« je voudrais du miel » -> « miel »).
 Pure functions of the text: no I/O, nothing of the conversation.
 """
 
@@ -20,6 +22,10 @@ class Phrase(StrEnum):
     MENU = "menu"  # « menu », « accueil »: the menu
     HELP = "help"  # « aide », « ? »: how it works, and the menu
     THANKS = "thanks"  # « merci », « au revoir »: a polite answer
+    BACK = "back"  # « retour »: the screen before (out of a prompt), or the menu
+    CANCEL = "cancel"  # « annuler »: out of a prompt, nothing changed
+    YES = "yes"  # « oui »: the yes of a yes/no question on the screen
+    NO = "no"  # « non », « non merci »: its no
 
 
 # Folded (lower case, no accents) words and word pairs, each with what it means.
@@ -33,6 +39,14 @@ _WORDS: dict[str, Phrase] = {
                     Phrase.HELP),
     **dict.fromkeys(("merci", "mercii", "merciii", "thanks", "thank", "mrc", "remerciements",
                      "revoir", "bientot", "bye", "ciao"), Phrase.THANKS),
+    **dict.fromkeys(("retour", "retourner", "revenir", "precedent", "arriere", "back"),
+                    Phrase.BACK),
+    **dict.fromkeys(("annuler", "annule", "annulez", "annulation", "cancel", "abandonner"),
+                    Phrase.CANCEL),
+    **dict.fromkeys(("oui", "ouai", "ouais", "yes", "volontiers", "ok", "okay", "accord",
+                     "d'accord", "daccord", "entendu", "parfait", "exact", "exactement"),
+                    Phrase.YES),
+    **dict.fromkeys(("non", "no", "nan", "nope", "jamais"), Phrase.NO),
 }
 _PAIRS: dict[tuple[str, str], Phrase] = {
     ("bon", "matin"): Phrase.GREETING,
@@ -41,6 +55,9 @@ _PAIRS: dict[tuple[str, str], Phrase] = {
     ("bonne", "nuit"): Phrase.THANKS,
     ("a", "plus"): Phrase.THANKS,
     ("comment", "ca"): Phrase.HELP,  # « comment ça marche ? »
+    ("pas", "maintenant"): Phrase.NO,
+    ("plus", "tard"): Phrase.NO,
+    ("pas", "besoin"): Phrase.NO,
 }
 # Words that may stand beside a phrase without asking for anything: an address
 # (« madame », « à tous ») and politeness (« merci beaucoup », « s'il vous plaît »).
@@ -51,16 +68,32 @@ _ADDRESS = frozenset((
     "cher", "chere", "cheres", "amis", "amies", "equipe", "re", "ma", "mon",
 ))
 _POLITE = _ADDRESS | frozenset((
-    "vous", "toi", "non", "oui", "et", "encore", "beaucoup", "bien", "mille", "fois",
-    "mercis", "ok",
+    "vous", "toi", "et", "encore", "beaucoup", "bien", "mille", "fois",
+    "mercis",
     "svp", "stp", "s'il", "plait", "il", "te", "de", "nouveau", "voila", "marche", "ca",
     "fonctionne",
     "the", "you", "much", "very", "so", "please", "au", "bon", "bonne", "journee",
     "soiree", "nuit", "matin", "plus", "ici", "moi", "besoin", "d'aide", "j'ai",
 ))
-# Priority when a line holds several: thanks before help before the menu before a
+# Priority when a line holds several: an answer (« oui merci », « non merci ») before
+# leaving (« retour », « annuler ») before thanks before help before the menu before a
 # greeting (« Bonjour, merci ! » is a thanks).
-_ORDER = (Phrase.THANKS, Phrase.HELP, Phrase.MENU, Phrase.GREETING)
+_ORDER = (Phrase.NO, Phrase.YES, Phrase.CANCEL, Phrase.BACK, Phrase.THANKS, Phrase.HELP,
+          Phrase.MENU, Phrase.GREETING)
+# The words of a request around what is asked for (« je voudrais », « vous avez »,
+# « est-ce que vous auriez »): dropped before searching.
+_REQUEST = frozenset((
+    "je", "j'", "j", "voudrais", "voudrai", "voudrait", "voulais", "veux", "veut", "cherche",
+    "cherches", "recherche", "recherches", "aimerais", "aimerai", "souhaite", "souhaiterais",
+    "souhaiterai", "desire", "desirerais", "prendrais", "acheter", "trouver", "commander",
+    "reserver", "vous", "avez", "auriez", "avez-vous", "auriez-vous", "est-ce", "est",
+    "ce", "que", "qu'", "qu", "il", "y", "a-t-il", "t-il", "a", "ai", "besoin", "d'",
+    "l'", "un", "une", "des", "du", "de", "la", "le", "les", "svp", "stp", "s'il", "plait",
+    "plaît", "merci", "bonjour", "bonsoir", "madame", "monsieur", "quelque", "chose",
+    "encore", "avoir", "possible", "serait", "ca", "cela", "il-y-a", "vendez", "faites",
+    "proposez", "sauriez", "m'", "me", "dire", "si", "oui", "bien", "c", "c'est",
+    "combien", "coute", "coutent", "ma", "mon", "mes",
+))
 _TOKEN = re.compile(r"[\w'’+-]+|\?")
 
 
@@ -120,3 +153,22 @@ def _is_name(token: str, index: int) -> bool:
     """A capitalised word after the first (« Bonjour Jeanne ») is someone's name."""
     return index > 0 and token.isalpha() and token[:1].isupper() and token[1:].islower() \
         and len(token) <= 20
+
+
+def request(text: str) -> str:
+    """What a request asks for, its filler dropped: « je voudrais du miel » -> « miel »,
+    « vous avez du savon ? » -> « savon », « je cherche une crème pour les mains » ->
+    « crème pour les mains » (the search drops « pour les » itself). A line that is only
+    filler is kept as it is."""
+    words = text.replace("?", " ").replace("’", "'").split()
+    kept: list[str] = []
+    for word in words:
+        folded = fold(word).strip(",;:.!")
+        # « d'huile », « l'huile », « qu'un »: the elided article goes, the word stays.
+        head, apostrophe, tail = folded.partition("'")
+        if apostrophe and tail and f"{head}'" in _REQUEST:
+            word, folded = word[len(head) + 1:], tail
+        if folded not in _REQUEST:
+            kept.append(word.strip(",;:.!"))
+    return " ".join(w for w in kept if w) or text.strip()
+

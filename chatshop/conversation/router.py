@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # Importing the flows registers their handlers.
 from chatshop.conversation import (  # noqa: F401
+    basket,
     customer,
     digest,
     greetings,
     merchant,
     operator,
     phone_offer,
+    product_commands,
+    shop_products,
+    shop_settings,
 )
 from chatshop.conversation.context import Context, menu_button, say, to_operators
 from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES
@@ -40,10 +45,10 @@ from chatshop.conversation.messages import (
     Text,
     Unsupported,
 )
-from chatshop.conversation.phrases import Phrase, read
+from chatshop.conversation.phrases import read, request
 from chatshop.conversation.turns import Turns
 from chatshop.domain import product_csv
-from chatshop.domain.models import Reservation, User
+from chatshop.domain.models import Channel, Reservation, User
 from chatshop.errors import DomainError
 from chatshop.i18n import _, format_moment
 from chatshop.services import Services
@@ -54,6 +59,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2_000
 MAX_FILE_BYTES = product_csv.MAX_BYTES  # channels do not fetch larger files
+SHOWN = "shown"  # in the state: the choices last shown, for ``Inbound.keep_choices``
+# The prompts whose answer is a number: a number typed there answers, never picks a choice.
+NUMBER_ANSWERS = frozenset({"stock", "price", "new_price", "new_stock", "quantity", "hours"})
 
 
 class Conversation:
@@ -111,15 +119,23 @@ class Conversation:
                           inbound.event.kind, inbound.channel, inbound.user_id)
             replies = [say(_("Sorry, something went wrong on our side (incident {id}). "
                              "Please try again in a moment.").format(id=incident))]
+        greetings.remember(ctx, replies)
+        if inbound.keep_choices and replies:  # its people type the titles they were shown
+            ctx.state[SHOWN] = [[b.label, b.payload] for r in replies for b in r.all_buttons]
         if ctx.state != before or newcomer:  # a newcomer is welcomed once
             await self._store.conversations.save(user.id, ctx.state, ctx.now)
-        if ctx.awaiting() is not None and replies:
-            replies[-1] = replies[-1].model_copy(update={"expects_text": True})
+        # A question whose answer is typed (a photo awaited is not one: text is a search).
+        if (waiting := ctx.awaiting()) is not None and waiting.get("kind") in ANSWERS \
+                and replies:
+            replies[-1] = replies[-1].model_copy(update={
+                "expects_text": True, "expects_number": _asks_number(waiting)})
         return [*replies, *ctx.notifications]
 
     async def _dispatch(self, ctx: Context, event: Event) -> list[Reply]:
         # An offer to share one's number lasts until the next event, which may answer it.
         offered = bool(ctx.state.pop(phone_offer.OFFER, None))
+        # So does a yes/no question: « oui » or « non » typed next answers it.
+        question = ctx.state.pop(greetings.QUESTION, None)
         match event:
             case Command(name=name, args=args):
                 ctx.done_waiting()
@@ -141,11 +157,17 @@ class Conversation:
             case Text(text=text):
                 if offered and phone_offer.declines(text):
                     return await phone_offer.decline(ctx, [])
-                return await self._text(ctx, text[:MAX_TEXT])
+                if not question and phone_offer.is_the_keyboards_no(ctx, text):
+                    # Telegram's reply keyboard stays on screen after other taps: its
+                    # « Non merci » still takes it away.
+                    return await phone_offer.decline(ctx, ["later"])
+                return await self._text(ctx, text[:MAX_TEXT],
+                                        question if isinstance(question, dict) else None)
             case PhotoIn(file_ref=file_ref, caption=caption, kept=kept):
                 if not ctx.shop_ids:
                     return [say(_("Thank you! To find a product, simply type its name."))]
-                return await merchant.photo(ctx, file_ref, caption[:MAX_TEXT], kept)
+                return await product_commands.photo(ctx, file_ref, caption[:MAX_TEXT],
+                                                    kept)
             case DocumentIn(file_name=file_name, data=data, too_large=too_large):
                 if not ctx.shop_ids:
                     return [say(_("Sorry, only shopkeepers can send files here."))]
@@ -164,18 +186,19 @@ class Conversation:
                     "looking for, or choose below.") + "\n\n" + home.text})]
         raise AssertionError(f"unhandled event {event!r}")
 
-    async def _text(self, ctx: Context, text: str) -> list[Reply]:
+    async def _text(self, ctx: Context, text: str, question: dict[str, str] | None
+                    ) -> list[Reply]:
         """Typed text answers the question the bot asked; an everyday phrase (« bonjour »,
-        « merci », « aide ») gets its answer; otherwise it is a search."""
+        « merci », « aide », « retour », « oui ») gets its answer (see ``greetings``);
+        otherwise it is a search, the filler of a request left out."""
         waiting = ctx.awaiting()
         kind = str(waiting.get("kind")) if waiting is not None else None
         reading = read(text)
-        # At a prompt for a free answer (a name, a reason) what is typed is the answer,
-        # except « menu » or « aide » alone, which leave it.
-        if reading.phrase is not None and (kind in (None, "search")
-                                           or reading.phrase in (Phrase.MENU, Phrase.HELP)):
-            ctx.done_waiting()
-            return await greetings.answer_phrase(ctx, reading.phrase)
+        answered = await greetings.everyday(ctx, reading, question,
+                                            lambda payload: self._dispatch(
+                                                ctx, Press(payload=payload)))
+        if answered is not None:
+            return answered
         if kind == "search":
             ctx.done_waiting()
         elif waiting is not None and kind in ANSWERS:
@@ -189,7 +212,17 @@ class Conversation:
                 raise
             finally:
                 ctx.state.pop("answering", None)
-        return await customer.search(ctx, reading.rest or text)
+        return await customer.search(ctx, request(reading.rest or text))
+
+    async def shown_choices(self, channel: Channel, user_id: str) -> list[Button]:
+        """The choices last shown to this person (kept when their channel asks it with
+        ``Inbound.keep_choices``), for the channel to recognise a title typed."""
+        session = await self._store.conversations.session(channel, user_id)
+        kept = session.state.get(SHOWN) if session is not None else None
+        try:
+            return [Button(label=label, payload=payload) for label, payload in kept or []]
+        except (TypeError, ValueError):  # not what ``_handle`` writes: none to recognise
+            return []
 
     def file_lost(self) -> Reply:
         """For a channel that could not fetch a file someone sent: ask for it again."""
@@ -254,3 +287,8 @@ class Conversation:
             channel=person.channel, user_id=person.external_id,
             display_name=person.display_name)})]
 
+
+
+def _asks_number(waiting: dict[str, Any]) -> bool:
+    """Whether the awaited answer is a number (a setting asks one for its hours held)."""
+    return waiting.get("kind") in NUMBER_ANSWERS or waiting.get("key") == "hold_hours"

@@ -14,13 +14,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from babel.numbers import format_decimal
-
 from chatshop.domain.limits import MAX_STOCK
 from chatshop.domain.models import Category, Model
-from chatshop.domain.parsing import clean_name, parse_price
+from chatshop.domain.parsing import clean_name, parse_price, stock_refusal
 from chatshop.errors import InvalidInput
-from chatshop.i18n import LOCALE, _
+from chatshop.i18n import _
 
 # Telegram and WhatsApp both cap a caption at 1 024 characters; anything longer was not
 # typed as a caption, and refusing it early keeps the regular expressions below cheap.
@@ -136,12 +134,6 @@ def _checked_stock(text: str) -> int:
     if not re.fullmatch(r"[0-9]{1,6}", text) or int(text) > MAX_STOCK:
         raise InvalidInput(stock_refusal())
     return int(text)
-
-
-def stock_refusal() -> str:
-    """Why a stock was refused, in French."""
-    return _("The stock must be a whole number between 0 and {max}.").format(
-        max=format_decimal(MAX_STOCK, locale=LOCALE))
 
 
 def _echo(text: str) -> str:

@@ -8,26 +8,29 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from chatshop.domain.limits import (
     MAX_ID,
     MAX_PAGE_SIZE,
     MAX_PRICE_CENTS,
     MAX_QUANTITY,
+    MAX_STOCK,
     MIN_QUANTITY,
     PHOTO_REF_MAX,
     PRODUCT_DESCRIPTION_MAX,
     PRODUCT_NAME_MAX,
 )
-from chatshop.domain.models import CHANNELS, Channel
+from chatshop.domain.models import CHANNELS, Channel, StockReason
 from chatshop.errors import InvalidInput, NotFound
-from chatshop.i18n import _, format_money
+from chatshop.i18n import _, format_money, format_number
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CURRENCY = re.compile(r"(?:€|eur(?:os?)?)$", re.IGNORECASE)
 # 6 | 6,50 | 6.5 | 1 200,00 (groups of three after a space) | 6€50 (handled before)
 # [0-9], not \d: \d also matches Arabic-Indic, full-width... digits, which int() accepts.
 _AMOUNT = re.compile(r"(?P<units>[0-9]{1,3}(?: [0-9]{3})+|[0-9]+)(?:[.,](?P<decimals>[0-9]+))?")
+_WHOLE = re.compile(r"[0-9]{1,3}(?: [0-9]{3})+|[0-9]+")
 _EURO_IN_THE_MIDDLE = re.compile(r"(?P<units>[0-9]+) ?€ ?(?P<decimals>[0-9]{1,2})")
 # A French number: 06 12 34 56 78, +33 6 12 34 56 78, or +33 (0)6 12 34 56 78.
 _FRENCH_PHONE = re.compile(r"(?:0|\+33|\+330)(?P<number>[1-9][0-9]{8})")
@@ -84,6 +87,55 @@ def parse_quantity(text: str) -> int:
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 4:
         raise InvalidInput(_("Please type a whole number between 1 and 999."))
     return check_quantity(int(cleaned))
+
+
+def parse_whole_number(text: str) -> int:
+    """A count typed as digits: ``12`` -> ``12`` (``1 200`` with its spaces too); the
+    caller checks its range. Anything else (``douze``, ``2,5``, ``-1``) is refused."""
+    cleaned = _SPACES.sub(" ", text).strip()
+    if not _WHOLE.fullmatch(cleaned):
+        raise InvalidInput(_("Please type a whole number, e.g. 12."))
+    digits = cleaned.replace(" ", "")
+    return int(digits) if len(digits) <= 9 else 10**9  # past every limit, still cheap
+
+
+def stock_refusal() -> str:
+    """Why a stock was refused, in French, with its limit."""
+    return _("The stock must be a whole number between 0 and {max}.").format(
+        max=format_number(MAX_STOCK))
+
+
+class StockChange(NamedTuple):
+    """What a shopkeeper typed about a product's stock: set it, add to it, take from it."""
+
+    reason: StockReason  # SET, ADDED or REMOVED
+    quantity: int
+
+
+def parse_stock_change(text: str) -> StockChange:
+    """``12``: the shelf now holds 12; ``+2``: two more; ``-1`` (or ``−1``): one fewer.
+
+    Refused with the reason: not a whole number, ``+0``, or past ``MAX_STOCK`` (the limit
+    is named). Whether the result stays within 0..``MAX_STOCK`` and above what is
+    reserved is the catalogue's to check.
+    """
+    cleaned = text.strip()
+    sign = cleaned[:1]
+    if sign in ("+", "-", "−", "–"):
+        try:
+            quantity = parse_whole_number(cleaned[1:])
+        except InvalidInput:
+            raise InvalidInput(_("Type a number after the sign, e.g. +2 or -1.")) from None
+        if quantity == 0:
+            raise InvalidInput(_("Type a number after the sign, e.g. +2 or -1."))
+        if quantity > MAX_STOCK:
+            raise InvalidInput(stock_refusal())
+        return StockChange(StockReason.ADDED if sign == "+" else StockReason.REMOVED,
+                           quantity)
+    quantity = parse_whole_number(cleaned)
+    if quantity > MAX_STOCK:
+        raise InvalidInput(stock_refusal())
+    return StockChange(StockReason.SET, quantity)
 
 
 def check_quantity(quantity: int) -> int:

@@ -18,12 +18,14 @@ from chatshop.domain.models import (
     StockReason,
 )
 from chatshop.domain.parsing import (
+    StockChange,
     check_id,
     check_photo,
     check_quantity,
     clean_description,
     clean_name,
     page_window,
+    stock_refusal,
 )
 from chatshop.domain.product_csv import (
     ImportReport,
@@ -180,9 +182,8 @@ class CatalogueService:
         return ImportReport(created=created, updated=updated,
                             unchanged=len(lines) - created - updated)
 
-    async def export_products(self, actor: Actor, shop_id: int) -> bytes:
-        """Every product the shop makes, hidden ones included, as a CSV file that imports
-        back as it is."""
+    async def every_product(self, actor: Actor, shop_id: int) -> list[Product]:
+        """Every product the shop makes, hidden ones included (to find one by its name)."""
         await self._access.require_staff(actor, shop_id)
         products: list[Product] = []
         while True:
@@ -191,7 +192,12 @@ class CatalogueService:
             products.extend(page.items)
             if not page.items or not page.has_next:
                 break
-        return products_csv(products, await self.categories())
+        return products
+
+    async def export_products(self, actor: Actor, shop_id: int) -> bytes:
+        """Every product the shop makes, hidden ones included, as a CSV file that imports
+        back as it is."""
+        return products_csv(await self.every_product(actor, shop_id), await self.categories())
 
     # -- stock ------------------------------------------------------------------------
 
@@ -201,6 +207,30 @@ class CatalogueService:
         _check_stock(on_hand)
         return await self._store.catalogue.change_stock(
             product_id, actor.user_id, StockReason.SET, on_hand, self._clock())
+
+    async def change_stock(self, actor: Actor, product_id: int, change: StockChange, *,
+                           seen: int | None = None) -> Product:
+        """What a shopkeeper typed (``12``, ``+2``, ``-1``), up to ``MAX_STOCK`` units.
+
+        ``seen`` is the ledger line (``last_movement``) the screen offering this change
+        was made from: the change then happens once, however often its button is
+        pressed, and not at all if someone else changed the stock since
+        (``StockChanged``)."""
+        await self._managed(actor, product_id)
+        reason, quantity = change
+        if reason is StockReason.SET:
+            _check_stock(quantity)
+        elif reason not in (StockReason.ADDED, StockReason.REMOVED) \
+                or type(quantity) is not int or not 0 < quantity <= MAX_STOCK:
+            raise InvalidInput(stock_refusal())
+        return await self._store.catalogue.change_stock(
+            product_id, actor.user_id, reason, quantity, self._clock(), after=seen)
+
+    async def last_movement(self, actor: Actor, product_id: int) -> int:
+        """The product's latest stock ledger line, for a button that changes the stock
+        once (see ``change_stock``)."""
+        await self._managed(actor, product_id)
+        return await self._store.catalogue.last_movement(product_id)
 
     async def add_stock(self, actor: Actor, product_id: int, quantity: int) -> Product:
         await self._managed(actor, product_id)

@@ -15,7 +15,7 @@ so a double tap or a redelivered message never reserves twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -75,8 +75,12 @@ class ReservationService:
         return (await self.place_basket(user_id, idempotency_key, shop_id)).reservations
 
     async def place_basket(self, user_id: int, idempotency_key: str,
-                           shop_id: int | None = None) -> Placed:
-        """``confirm_basket``, saying whether this key had already placed them."""
+                           shop_id: int | None = None, *,
+                           at_most: Mapping[int, int] | None = None) -> Placed:
+        """``confirm_basket``, saying whether this key had already placed them.
+
+        ``at_most`` caps lines by product id (what is left of a product that fell
+        short; 0 leaves its line out, in the basket)."""
         key = _checked_key(idempotency_key)
         try:
             baskets = [b for b in await self._store.orders.baskets(user_id)
@@ -84,7 +88,10 @@ class ReservationService:
             if not baskets:
                 raise EmptyBasket()
             await self._check_still_offered(baskets)
-            orders = [await self._order(b.shop_id, _items(b)) for b in baskets]
+            wanted = [(b.shop_id, _items(b, at_most or {})) for b in baskets]
+            if not any(items for _shop, items in wanted):
+                raise EmptyBasket()
+            orders = [await self._order(each, items) for each, items in wanted if items]
             return Placed(await self._store.orders.reserve(
                 user_id, key, orders, self._clock(), reservation_code, from_basket=True),
                 replayed=False)
@@ -239,8 +246,11 @@ class ReservationService:
         await self._store.orders.mark_reminded(reservation_id, self._clock())
 
 
-def _items(basket: Basket) -> tuple[tuple[int, int], ...]:
-    return tuple((line.product.id, line.quantity) for line in basket.lines)
+def _items(basket: Basket, at_most: Mapping[int, int]) -> tuple[tuple[int, int], ...]:
+    capped = ((line.product.id, min(line.quantity, at_most.get(line.product.id,
+                                                               line.quantity)))
+              for line in basket.lines)
+    return tuple((product_id, quantity) for product_id, quantity in capped if quantity > 0)
 
 
 def _checked_key(key: str) -> str:

@@ -78,6 +78,11 @@ class ShopService:
     async def communes(self) -> list[Commune]:
         return await self._store.shops.communes()
 
+    async def communes_with_shops(self) -> list[Commune]:
+        """The communes customers can browse: those with at least one active shop (a
+        shop closed for the holidays still counts: its card says when it reopens)."""
+        return await self._store.shops.communes_with_shops()
+
     async def commune(self, commune_id: int) -> Commune | None:
         return await self._store.shops.commune(check_id(commune_id, "commune"))
 

@@ -23,6 +23,7 @@ from chatshop.domain.models import (
     StockReason,
 )
 from chatshop.domain.product_csv import ProductRow, product_key
+from chatshop.domain.terms import Vocabulary
 from chatshop.errors import (
     Conflict,
     ImportBelowReserved,
@@ -30,10 +31,12 @@ from chatshop.errors import (
     NotFound,
     StillReserved,
     StockBelowReserved,
+    StockChanged,
     StockOutOfRange,
 )
 from chatshop.storage import rows
 from chatshop.storage.database import Database
+from chatshop.storage.search_index import SearchVocabulary, index_product, unindex_product
 
 # A product is listed at its pickup shop (its host when hosted, else its maker) when it
 # is not hidden, both shops are active, and any hosting agreement is accepted.
@@ -46,6 +49,12 @@ LISTED_JOINS = """
 VISIBLE = """p.hidden = 0 AND p.deleted_at IS NULL AND maker.active = 1 AND pickup.active = 1
     AND (p.host_shop_id IS NULL OR h.status = 'accepted')"""
 _LISTED = f"FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
+# What a search finds: listed products of shops taking reservations whose terms match.
+_SEARCH_HITS = f"""FROM product_search s JOIN products p ON p.id = s.rowid {LISTED_JOINS}
+    WHERE {VISIBLE} AND product_search MATCH :match AND pickup.on_holiday = 0
+    AND (:commune IS NULL OR pickup.commune_id = :commune)
+    AND (:shop IS NULL OR pickup.id = :shop)
+    AND (:category IS NULL OR p.category_id = :category)"""
 _LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
                    f" c.name AS commune_name, {rows.PRODUCT_PHOTOS}")
 
@@ -70,6 +79,7 @@ async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
 class SqliteCatalogueRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._vocabulary = SearchVocabulary(db)
 
     # -- categories -------------------------------------------------------------------
 
@@ -129,6 +139,7 @@ class SqliteCatalogueRepository:
             )
             assert row is not None
             product_id = int(row["id"])
+            await index_product(conn, product_id, new.name, new.description)
             if new.on_hand:
                 await record_movement(conn, product_id, user_id, new.on_hand, new.on_hand,
                               StockReason.CREATED, None, now)
@@ -172,6 +183,7 @@ class SqliteCatalogueRepository:
                     )
                     assert found is not None
                     product_id = int(found["id"])
+                    await index_product(conn, product_id, line.name, line.description or "")
                     if on_hand:
                         await record_movement(conn, product_id, user_id, on_hand, on_hand,
                                               StockReason.CREATED, None, now)
@@ -208,6 +220,8 @@ class SqliteCatalogueRepository:
                     (wanted.name, wanted.price_cents, target, wanted.category_id,
                      wanted.description, int(wanted.hidden), stamp, delta, stamp, current.id),
                 )
+                if (wanted.name, wanted.description) != (current.name, current.description):
+                    await index_product(conn, current.id, wanted.name, wanted.description)
                 if delta:
                     await record_movement(conn, current.id, user_id, delta, target,
                                           StockReason.SET, None, now)
@@ -232,7 +246,10 @@ class SqliteCatalogueRepository:
                     f"UPDATE products SET {assignments}, updated_at = :now WHERE id = :id",
                     {**values, "now": rows.to_db_time(now), "id": product_id},
                 )
-            return await _product(conn, product_id)
+            product = await _product(conn, product_id)
+            if values.keys() & {"name", "description"}:
+                await index_product(conn, product_id, product.name, product.description)
+            return product
 
     async def set_photo(self, product_id: int, channel: Channel, file_ref: str) -> None:
         async with self._db.write() as conn:
@@ -250,6 +267,7 @@ class SqliteCatalogueRepository:
                 "UPDATE products SET deleted_at = ?, hidden = 1, updated_at = ? WHERE id = ?",
                 (rows.to_db_time(now), rows.to_db_time(now), product_id))
             await conn.execute("DELETE FROM basket_lines WHERE product_id = ?", (product_id,))
+            await unindex_product(conn, product_id)
         return product
 
     async def place(self, product_id: int, host_shop_id: int | None, now: datetime) -> Product:
@@ -331,16 +349,29 @@ class SqliteCatalogueRepository:
     # -- stock ------------------------------------------------------------------------
 
     async def change_stock(self, product_id: int, user_id: int | None, reason: StockReason,
-                           quantity: int, now: datetime) -> Product:
+                           quantity: int, now: datetime, *,
+                           after: int | None = None) -> Product:
         """Set (``SET``), add (``ADDED``) or remove (``REMOVED``) units of ``on_hand``.
 
         ``on_hand`` may never go below what customers have reserved (the refusal says how
         many are reserved), below zero, or above ``MAX_STOCK``; a refusal changes nothing.
+        With ``after`` (a ledger line id, see ``last_movement``) the change is made only
+        if the ledger has not moved since: when the next line is this very change by
+        this person (a double tap) nothing more happens; any other raises
+        ``StockChanged``. Checked in the write transaction, so two taps cannot both pass.
         """
         if quantity < 0:
             raise ValueError("a stock quantity is never negative; callers check it")
         async with self._db.write() as conn:
             current = await _product(conn, product_id)
+            if after is not None:
+                since = await rows.fetch_one(
+                    conn, "SELECT user_id, reason, delta, on_hand_after FROM stock_movements"
+                    " WHERE product_id = ? AND id > ? ORDER BY id LIMIT 1", (product_id, after))
+                if since is not None:
+                    if _same_change(since, user_id, reason, quantity):
+                        return current
+                    raise StockChanged(current.name, current.on_hand)
             target = {
                 StockReason.SET: quantity,
                 StockReason.ADDED: current.on_hand + quantity,
@@ -367,6 +398,13 @@ class SqliteCatalogueRepository:
             await record_movement(conn, product_id, user_id, delta, target, reason, None, now)
             return await _product(conn, product_id)
 
+    async def last_movement(self, product_id: int) -> int:
+        """The id of the product's latest stock ledger line (0 when it has none)."""
+        async with self._db.read() as conn:
+            return int(await rows.fetch_value(
+                conn, "SELECT COALESCE(max(id), 0) FROM stock_movements WHERE product_id = ?",
+                (product_id,)))
+
     async def stock_movements(self, product_id: int) -> list[StockMovement]:
         async with self._db.read() as conn:
             found = await rows.fetch_all(
@@ -381,12 +419,9 @@ class SqliteCatalogueRepository:
                      shop_id: int | None = None, category_id: int | None = None,
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """Listed products of shops taking reservations that match an FTS5 ``match``
-        expression, best first (a hit in the name weighs more than in the description)."""
-        where = f"""FROM product_search s JOIN products p ON p.id = s.rowid {LISTED_JOINS}
-            WHERE {VISIBLE} AND product_search MATCH :match AND pickup.on_holiday = 0
-            AND (:commune IS NULL OR pickup.commune_id = :commune)
-            AND (:shop IS NULL OR pickup.id = :shop)
-            AND (:category IS NULL OR p.category_id = :category)"""
+        expression, best first: a hit in the name weighs more than in the description,
+        and a word as typed more than a word that only shares its stem."""
+        where = _SEARCH_HITS
         params = {"match": match, "commune": commune_id, "shop": shop_id,
                   "category": category_id, "offset": offset, "limit": limit}
         # Rank every hit and count them in the same pass, then load only the page's rows
@@ -395,7 +430,7 @@ class SqliteCatalogueRepository:
         # products, and a search in a reader's thread waits for the GIL under load.
         found = await self._db.read_briefly(
             f"""WITH hits AS (
-                    SELECT p.id, bm25(product_search, 10.0, 1.0) AS score {where}),
+                    SELECT p.id, bm25(product_search, 10.0, 1.0, 5.0, 0.5) AS score {where}),
                 page AS (
                     SELECT id, score, count(*) OVER () AS total FROM hits
                     ORDER BY score, id LIMIT :limit OFFSET :offset)
@@ -411,6 +446,22 @@ class SqliteCatalogueRepository:
         return ListedPage(items=tuple(_listed(found)), total=total, offset=offset,
                           limit=limit)
 
+    async def first_match(self, match: str, *, commune_id: int | None = None,
+                          shop_id: int | None = None,
+                          category_id: int | None = None) -> Product | None:
+        """Any one product that ``search`` would find for ``match``, unranked (the
+        first hit listed will do): whether a suggestion finds something, and how the
+        catalogue spells a word."""
+        found = await self._db.read_briefly(
+            f"SELECT p.*, {rows.PRODUCT_PHOTOS} {_SEARCH_HITS} LIMIT 1",
+            {"match": match, "commune": commune_id, "shop": shop_id,
+             "category": category_id})
+        return rows.product(found[0]) if found else None
+
+    async def vocabulary(self) -> Vocabulary:
+        """The words and stems of the search index, for typo suggestions."""
+        return await self._vocabulary.current()
+
 
 async def _set_photo(conn: aiosqlite.Connection, product_id: int, channel: Channel,
                      file_ref: str) -> None:
@@ -419,6 +470,16 @@ async def _set_photo(conn: aiosqlite.Connection, product_id: int, channel: Chann
         " ON CONFLICT (product_id, channel) DO UPDATE SET file_ref = excluded.file_ref",
         (product_id, channel, file_ref),
     )
+
+
+def _same_change(line: aiosqlite.Row, user_id: int | None, reason: StockReason,
+                 quantity: int) -> bool:
+    """Whether a ledger line is the change asked (same person, same kind, same amount)."""
+    if (line["user_id"], line["reason"]) != (user_id, reason.value):
+        return False
+    if reason is StockReason.SET:
+        return bool(line["on_hand_after"] == quantity)
+    return bool(line["delta"] == (quantity if reason is StockReason.ADDED else -quantity))
 
 
 async def record_movement(conn: aiosqlite.Connection, product_id: int, user_id: int | None,

@@ -48,6 +48,7 @@ from chatshop.domain.models import (
     User,
 )
 from chatshop.domain.product_csv import ProductRow
+from chatshop.domain.terms import Vocabulary
 from chatshop.storage.migrations import MigrationReport
 
 
@@ -91,6 +92,10 @@ class ShopRepository(Protocol):
         ...
 
     async def communes(self) -> list[Commune]:
+        ...
+
+    async def communes_with_shops(self) -> list[Commune]:
+        """The communes where at least one active shop is (on holiday or not)."""
         ...
 
     async def commune(self, commune_id: int) -> Commune | None:
@@ -243,11 +248,18 @@ go below what is reserved (``ImportBelowReserved``, nothing changes)."""
         ...
 
     async def change_stock(self, product_id: int, user_id: int | None, reason: StockReason,
-                           quantity: int, now: datetime) -> Product:
+                           quantity: int, now: datetime, *,
+                           after: int | None = None) -> Product:
         """Set (``SET``), add (``ADDED``) or remove (``REMOVED``) units of ``on_hand``.
 
 ``on_hand`` may never go below what customers have reserved; the refusal says how
-many are reserved and nothing changes."""
+many are reserved and nothing changes. With ``after`` (a ledger line id): only if
+the ledger did not move since; the same change again is a no-op (a double tap),
+another raises ``StockChanged``."""
+        ...
+
+    async def last_movement(self, product_id: int) -> int:
+        """The id of the product's latest stock ledger line (0 when it has none)."""
         ...
 
     async def stock_movements(self, product_id: int) -> list[StockMovement]:
@@ -257,7 +269,18 @@ many are reserved and nothing changes."""
                      shop_id: int | None = None, category_id: int | None = None,
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """Listed products of shops taking reservations that match an FTS5 ``match``
-expression, best first (a hit in the name weighs more than in the description)."""
+expression (``services.search.match_expression``), best first (a hit in the name weighs
+more than in the description, a word as typed more than one sharing only its stem)."""
+        ...
+
+    async def first_match(self, match: str, *, commune_id: int | None = None,
+                          shop_id: int | None = None,
+                          category_id: int | None = None) -> Product | None:
+        """Any one product ``search`` would find for ``match`` (unranked, so cheap)."""
+        ...
+
+    async def vocabulary(self) -> Vocabulary:
+        """The words and stems of the search index as it is now, for typo suggestions."""
         ...
 
 

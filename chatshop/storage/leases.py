@@ -54,11 +54,15 @@ class Leases(Protocol):
 
 def leases_beside(database: Path) -> Leases:
     """The leases of the senders on ``database``: file locks beside it, or in this
-    process if the database has no file."""
-    name = str(database)
-    if name in ("", ":memory:") or name.startswith("file:"):
+    process if the database has no file.
+
+    A name like « file:chatshop.db » is a file like any other (chatshop does not open
+    databases as URIs), and the file is found through any symbolic link, as SQLite
+    finds it: every process on one database sees the same leases, however it names it.
+    """
+    if str(database) == ":memory:":
         return LocalLeases()
-    return FileLeases(database)
+    return FileLeases(Path(os.path.realpath(database)))
 
 
 def _new_token() -> str:
@@ -80,7 +84,7 @@ class FileLeases:
         while True:
             token = _new_token()
             path = self.path(token)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
                 # Blocking: only a sweep that opened the new file can hold it, briefly.
                 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -124,6 +124,12 @@ class SqliteShopRepository:
     async def commune(self, commune_id: int) -> Commune | None:
         return (await self._communes()).get(commune_id)
 
+    async def communes_with_shops(self) -> list[Commune]:
+        async with self._db.read() as conn:
+            found = {r[0] for r in await rows.fetch_all(
+                conn, "SELECT DISTINCT commune_id FROM shops WHERE active = 1")}
+        return [c for c in (await self._communes()).values() if c.id in found]
+
     # -- shops ------------------------------------------------------------------------
 
     async def create_shop(self, name: str, slug: str, commune_id: int, now: datetime,

@@ -12,6 +12,7 @@ from chatshop.storage.digest import SqliteDigestRepository
 from chatshop.storage.interface import Store
 from chatshop.storage.migrations import MigrationReport, migrate
 from chatshop.storage.orders import SqliteOrderRepository
+from chatshop.storage.search_index import reindex
 from chatshop.storage.shops import SqliteShopRepository
 from chatshop.storage.users import SqliteUserRepository
 
@@ -43,6 +44,7 @@ async def open_store(path: str | Path, migrations: Path | None = None) -> Sqlite
     db = await Database.open(path)
     try:
         report = await migrate(db.writer, migrations)
+        await reindex(db)  # the search terms SQL cannot compute (see search_index.py)
     except BaseException:
         await db.close()
         raise

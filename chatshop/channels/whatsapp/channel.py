@@ -5,7 +5,8 @@ limits, in ``render.py``).
 The flow of one message: the webhook checks the signature, writes the event down
 (``inbound_events``, by its wamid: a retried webhook changes nothing) and answers 200;
 the event is then handled in the background, one person's in order: it becomes an
-``Inbound`` (a photo or a file downloaded and kept first), goes to the conversation,
+``Inbound`` (a photo or a file downloaded and kept first; the title of a choice just
+shown, typed rather than tapped, becomes that choice), goes to the conversation,
 notifications for others go to the outbox, and the replies are sent.
 
 The 24-hour window: a person who wrote in the last 24 hours gets free messages; outside
@@ -48,8 +49,10 @@ from chatshop.conversation.messages import (
     Event,
     Inbound,
     PhotoIn,
+    Press,
     Recipient,
     Reply,
+    Text,
     Unsupported,
 )
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
@@ -217,11 +220,20 @@ class WhatsAppChannel:
                 log.warning("WhatsApp media of %s not fetched: %s", message.id, problem)
                 await self._show(message.wa_id, [self.conversation.file_lost()])
                 return
+        if isinstance(event, Text):
+            event = await self._typed_choice(message.wa_id, event)
         replies = await self.conversation.handle(Inbound(
             channel=CHANNEL, user_id=message.wa_id, display_name=message.name[:64],
-            event=event))
+            event=event, keep_choices=True))
         await self.queue([r for r in replies if r.to is not None])
         await self._show(message.wa_id, [r for r in replies if r.to is None])
+
+    async def _typed_choice(self, wa_id: str, typed: Text) -> Event:
+        """The title of a button or row just shown, typed rather than tapped, is that
+        choice (the conversation keeps what it showed, so a restart changes nothing)."""
+        shown = await self.conversation.shown_choices(CHANNEL, wa_id)
+        chosen = render.typed_choice(typed.text, shown)
+        return typed if chosen is None else Press(payload=chosen.payload)
 
     async def _with_file(self, message: WhatsAppMessage) -> Event:
         """Download the photo or file (by its media id) and keep a photo, so that it

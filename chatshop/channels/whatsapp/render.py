@@ -9,6 +9,9 @@
   person's consent to give it to the shop).
 
 WhatsApp cannot edit a message: a reply meant to replace the previous one is sent anew.
+
+People type what they read, since WhatsApp numbers nothing: a title typed instead of
+tapped is that choice (``typed_choice``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from chatshop.channels.texts import pieces, shorten
 from chatshop.channels.whatsapp.inbound import SHARE_PHONE
-from chatshop.conversation.messages import DECLINE_CONTACT, Button, Reply
+from chatshop.conversation.messages import DECLINE_CONTACT, Button, Reply, same_title
 from chatshop.i18n import _
 
 TEXT_MAX = 4_096
@@ -108,6 +111,16 @@ def split(reply: Reply) -> list[Reply]:
     if reply.ask_contact:
         out.append(Reply(text="", ask_contact=True, **base))
     return out
+
+
+def typed_choice(typed: str, shown: list[Button]) -> Button | None:
+    """The choice of ``shown`` whose title (as a reply button or a list row shows it) or
+    whole label ``typed`` is: WhatsApp shows no numbers, so people type what they read.
+    None when no choice, or more than one, has that title."""
+    matches = {button.payload: button for button in shown
+               if same_title(typed, button.label)
+               or same_title(typed, shorten(button.label, ROW_TITLE_MAX))}
+    return next(iter(matches.values())) if len(matches) == 1 else None
 
 
 def _image(photo: str, caption: str) -> Part:
