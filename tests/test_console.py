@@ -105,6 +105,22 @@ async def test_a_number_at_the_cancel_reason_presses_back_and_cancels_nothing(
     assert still.cancel_reason is None
 
 
+async def test_a_short_number_that_is_no_choice_at_the_cancel_reason_is_asked_again(
+        console: Console) -> None:
+    """« 3 » with two choices shown is a slip of the finger, not a reason to cancel."""
+    made = await jeanne_reserves_the_hair_cream(console)
+    await console.types("!etre espace-coiffure", "/boutique")
+    listed = await console.types("📋 Réservations (1)")
+    await console.types(next(label for label in choices(listed).values()
+                             if made.code in label))
+    await console.types("✖️ Annuler")
+    again = await console.types("3")
+    assert "Choisissez un numéro de 1 à 2" in again
+    assert "📨 À Jeanne" not in again
+    (still,) = await console.reservations_of_jeanne()
+    assert still.status is ReservationStatus.PENDING
+
+
 async def test_a_number_at_the_new_product_name_presses_back_and_adds_nothing(
         console: Console) -> None:
     await console.types("!etre espace-coiffure")

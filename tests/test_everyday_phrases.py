@@ -150,3 +150,27 @@ async def test_the_filler_of_a_request_is_left_out_of_the_search(
     await jeanne.send(typed)
     assert NOTHING not in jeanne.text
     assert f"« {searched} »" in plain(jeanne.text)
+
+
+@pytest.mark.parametrize("typed", ["non", "Non merci"])
+async def test_non_at_why_cancel_leaves_the_prompt_and_keeps_the_reservation(
+        territory: Territory, jeanne: Chat, lea: Chat, typed: str) -> None:
+    """« Pourquoi annuler ? » answered « non »: a no, not the reason of a cancellation."""
+    await _reserve(territory, jeanne)
+    (made,) = await territory.services.reservations.of_customer(territory.customer.id)
+    await lea.forge(f"rk:{made.id}")
+    assert plain(lea.text).startswith(f"Pourquoi annuler {made.code} ?")
+    await lea.send(typed)
+    assert plain(lea.text).startswith("Très bien, rien n’a été changé.")
+    (kept,) = await territory.services.reservations.of_customer(territory.customer.id)
+    assert kept.status.is_live
+    assert kept.cancel_reason is None
+
+
+async def test_oui_after_did_you_mean_runs_the_suggested_search(
+        territory: Territory, jeanne: Chat) -> None:
+    await territory.product("Savon lavande", 650)
+    await jeanne.send("svaon")
+    assert "Vouliez-vous dire « savon » ?" in plain(jeanne.text)
+    await jeanne.send("oui")
+    assert plain(jeanne.text).startswith("1 résultat pour « savon »")

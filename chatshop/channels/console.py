@@ -134,8 +134,8 @@ class ConsoleChat:
             return Text(text=text)
         if 1 <= int(text) <= len(choices):
             return Press(payload=choices[int(text) - 1].payload)
-        if screen.expects_text:  # a free answer that is a number (a phone number...)
-            return Text(text=text)
+        if screen.expects_text and len(text) > 3:  # a free answer that is a number (a
+            return Text(text=text)                 # phone number...), not a choice's
         self._print(ngettext("Choose number 1:", "Choose a number from 1 to {n}:",
                              len(choices)).format(n=format_number(len(choices))))
         numbers = itertools.count(1)

@@ -15,7 +15,7 @@ from chatshop.conversation.cards import (
     sold_out_mark,
 )
 from chatshop.conversation.context import Context, nonce, say, to_operators
-from chatshop.conversation.handlers import answer, arg, command, press
+from chatshop.conversation.handlers import Takes, answer, arg, command, press
 from chatshop.conversation.messages import Button, Document, Reply, Venue
 from chatshop.domain.models import ListedProduct, Product, Reservation, ReservationStatus, User
 from chatshop.errors import NotFound
@@ -334,7 +334,7 @@ async def search_command(ctx: Context, args: list[str]) -> list[Reply]:
     return await search(ctx, " ".join(args))
 
 
-@answer("search")
+@answer("search", Takes.WORDS)
 async def search_answer(ctx: Context, text: str) -> list[Reply]:
     """Free text is a search across every shop of the territory."""
     return await search(ctx, text)
@@ -366,7 +366,7 @@ async def search(ctx: Context, text: str, offset: int = 0, *,
             payload, ctx.state["search"] = "f:0", suggestion
         return [say(_("Nothing found for « {query} ». Did you mean « {suggestion} »?").format(
             query=query, suggestion=suggestion),
-            (Button(label=f"🔎 {_short(suggestion, 17)}", payload=payload),
+            (Button(label=f"🔎 {_short(suggestion, 17)}", payload=payload, answers="yes"),
              Button(label=_("🏘 Shops"), payload="c")))]
     if not page.items:
         return [say(_("Nothing found for « {query} ». Try another word, or browse the "

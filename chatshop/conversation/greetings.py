@@ -4,8 +4,9 @@ help and menu words, « retour », « annuler », « oui », « non »), so that
 never meets « Aucun résultat ».
 
 Precedence at a prompt: where the bot waits for a free answer (a reason, a name, a
-description: ``FREE_ANSWERS``), what is typed is the answer, except « retour »,
-« annuler » or « menu » typed alone, which leave the prompt and change nothing. Where it
+description: ``Takes.FREE``), what is typed is the answer, except « retour »,
+« annuler », « menu » or « non » typed alone, which leave the prompt and change nothing
+(« non » at « Pourquoi annuler ? » is a no, not the reason of a cancellation). Where it
 waits for something else (a price, a number, a search), every phrase is understood."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from chatshop.conversation import customer
 from chatshop.conversation.context import Context, back_label, say
+from chatshop.conversation.handlers import Takes, takes
 from chatshop.conversation.messages import (
     Command,
     ContactIn,
@@ -34,10 +36,7 @@ Dispatch = Callable[[str], Awaitable[list[Reply]]]  # press the button with this
 
 QUESTION = "question"  # in the state: the yes/no question on the screen, by answer
 BACK = "back"  # in an awaited prompt: the payload of its « Retour »
-# The prompts whose answer is free text: « bonjour à tous » is an announcement there.
-FREE_ANSWERS = frozenset({"cancel_reason", "new_name", "setting", "announcement", "holiday",
-                          "commune", "shop_name"})
-_LEAVING = (Phrase.BACK, Phrase.CANCEL, Phrase.MENU)
+_LEAVING = (Phrase.BACK, Phrase.CANCEL, Phrase.MENU, Phrase.NO)
 
 
 def remember(ctx: Context, replies: list[Reply]) -> None:
@@ -61,13 +60,14 @@ async def everyday(ctx: Context, reading: Reading, question: dict[str, str] | No
     if said is None:
         return None
     waiting = ctx.awaiting()
-    kind = str(waiting.get("kind")) if waiting is not None else None
-    if kind in FREE_ANSWERS and said not in _LEAVING:
+    free = takes(waiting) is Takes.FREE
+    if free and said not in _LEAVING:
         return None
     if said in (Phrase.YES, Phrase.NO) and question and said.value in question:
         ctx.done_waiting()
         return await press(question[said.value])
-    if waiting is not None and said in (Phrase.BACK, Phrase.CANCEL):
+    leaving = said in (Phrase.BACK, Phrase.CANCEL) or (free and said is Phrase.NO)
+    if waiting is not None and leaving:
         ctx.done_waiting()
         back = waiting.get(BACK)
         replies = await press(str(back)) if back else [await customer.menu(ctx)]

@@ -11,11 +11,13 @@ from chatshop.conversation.phrases import fold
 from chatshop.i18n import _
 
 OFFER = "contact_offer"  # in the conversation state while the offer is on the screen
+# ...and until it is answered: Telegram keeps its keyboard showing after other screens.
+KEYBOARD = "contact_keyboard"
 
 
 def offer(ctx: Context, reply: Reply) -> Reply:
     """``reply`` with the offer to share one's number (and the way to say no)."""
-    ctx.state[OFFER] = True
+    ctx.state[OFFER] = ctx.state[KEYBOARD] = True
     return reply.model_copy(update={"ask_contact": True, "text": reply.text + "\n\n" + _(
         "If you like, share your phone number so that the shop can call you.")})
 
@@ -30,8 +32,10 @@ def declines(text: str) -> bool:
 
 def is_the_keyboards_no(ctx: Context, text: str) -> bool:
     """Whether ``text`` is exactly the label of the offer's « Non merci » keyboard button,
-    sent by someone who has not given a number (the keyboard may still be showing)."""
-    return ctx.user.phone is None and text.strip() == _("No thanks")
+    sent by someone offered it who has neither given a number nor said no yet (the
+    keyboard may still be showing). For anyone else it is an ordinary « non »."""
+    return bool(ctx.state.get(KEYBOARD)) and ctx.user.phone is None \
+        and text.strip() == _("No thanks")
 
 
 @press(DECLINE_CONTACT)
@@ -40,6 +44,7 @@ async def decline(ctx: Context, args: list[str]) -> list[Reply]:
     (``later``: the keyboard's button pressed after other screens.)"""
     text = _("Very well: your number stays with you.") if args[:1] == ["later"] else _(
         "Very well: your number stays with you. Your reservation is unchanged.")
+    ctx.state.pop(KEYBOARD, None)
     return [say(text, (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
         update={"ends_contact_request": True})]
 
@@ -47,6 +52,7 @@ async def decline(ctx: Context, args: list[str]) -> list[Reply]:
 async def given(ctx: Context, phone: str) -> list[Reply]:
     """The number shared with the platform's button (or typed in the console)."""
     await ctx.services.customers.set_phone(ctx.user.id, phone)
+    ctx.state.pop(KEYBOARD, None)
     return [say(_("Thank you: shops where you reserve can now call you."),
                 (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
         update={"ends_contact_request": True})]

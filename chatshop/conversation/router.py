@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
 from zoneinfo import ZoneInfo
 
 # Importing the flows registers their handlers.
@@ -29,7 +28,7 @@ from chatshop.conversation import (  # noqa: F401
     shop_settings,
 )
 from chatshop.conversation.context import Context, menu_button, say, to_operators
-from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES
+from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES, Takes, takes
 from chatshop.conversation.messages import (
     Button,
     Command,
@@ -60,8 +59,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 2_000
 MAX_FILE_BYTES = product_csv.MAX_BYTES  # channels do not fetch larger files
 SHOWN = "shown"  # in the state: the choices last shown, for ``Inbound.keep_choices``
-# The prompts whose answer is a number: a number typed there answers, never picks a choice.
-NUMBER_ANSWERS = frozenset({"stock", "price", "new_price", "new_stock", "quantity", "hours"})
 
 
 class Conversation:
@@ -125,10 +122,9 @@ class Conversation:
         if ctx.state != before or newcomer:  # a newcomer is welcomed once
             await self._store.conversations.save(user.id, ctx.state, ctx.now)
         # A question whose answer is typed (a photo awaited is not one: text is a search).
-        if (waiting := ctx.awaiting()) is not None and waiting.get("kind") in ANSWERS \
-                and replies:
+        if (answer := takes(ctx.awaiting())) is not None and replies:
             replies[-1] = replies[-1].model_copy(update={
-                "expects_text": True, "expects_number": _asks_number(waiting)})
+                "expects_text": True, "expects_number": answer is Takes.NUMBER})
         return [*replies, *ctx.notifications]
 
     async def _dispatch(self, ctx: Context, event: Event) -> list[Reply]:
@@ -286,9 +282,3 @@ class Conversation:
         return [ctx_reply.model_copy(update={"regarding": reservation.id, "to": Recipient(
             channel=person.channel, user_id=person.external_id,
             display_name=person.display_name)})]
-
-
-
-def _asks_number(waiting: dict[str, Any]) -> bool:
-    """Whether the awaited answer is a number (a setting asks one for its hours held)."""
-    return waiting.get("kind") in NUMBER_ANSWERS or waiting.get("key") == "hold_hours"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chatshop.conversation.cards import availability, sold_out_mark
 from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import answer, arg, command, press
+from chatshop.conversation.handlers import Takes, answer, arg, command, press
 from chatshop.conversation.merchant import PAGE, dashboard, my_shop
 from chatshop.conversation.messages import Button, Reply
 from chatshop.domain.limits import MAX_PRICE_CENTS
@@ -161,7 +161,7 @@ async def ask_stock(ctx: Context, args: list[str]) -> list[Reply]:
         name=product.name), back=f"pp:{product.id}")]
 
 
-@answer("stock")
+@answer("stock", Takes.NUMBER)
 async def set_stock(ctx: Context, text: str) -> list[Reply]:
     """The count typed after « 🔢 Stock… »: what is on the shelf now."""
     waiting = ctx.state.get("answering", {})
@@ -246,7 +246,7 @@ async def ask_price(ctx: Context, args: list[str]) -> list[Reply]:
                 back=f"pp:{product.id}")]
 
 
-@answer("price")
+@answer("price", Takes.NUMBER)
 async def set_price(ctx: Context, text: str) -> list[Reply]:
     waiting = ctx.state.get("answering", {})
     product = await ctx.services.catalogue.update_product(
@@ -280,7 +280,7 @@ async def add_name(ctx: Context, text: str) -> list[Reply]:
     return [say(_("Price? Type it like 6,50."))]
 
 
-@answer("new_price")
+@answer("new_price", Takes.NUMBER)
 async def add_price(ctx: Context, text: str) -> list[Reply]:
     waiting = ctx.state.get("answering", {})
     ctx.expect("new_stock", shop=waiting.get("shop"), name=waiting.get("name"),
@@ -288,7 +288,7 @@ async def add_price(ctx: Context, text: str) -> list[Reply]:
     return [say(_("How many do you have? Type a number (0 if none yet)."))]
 
 
-@answer("new_stock")
+@answer("new_stock", Takes.NUMBER)
 async def add_stock(ctx: Context, text: str) -> list[Reply]:
     waiting = ctx.state.get("answering", {})
     product = await ctx.services.catalogue.add_product(

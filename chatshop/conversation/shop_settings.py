@@ -9,7 +9,7 @@ from datetime import time
 
 from chatshop.conversation.cards import opening_hours
 from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import answer, arg, command, press
+from chatshop.conversation.handlers import Takes, answer, arg, command, press
 from chatshop.conversation.merchant import dashboard, my_shop
 from chatshop.conversation.messages import Button, Reply
 from chatshop.domain.models import OpeningInterval, Role, ShopDetails
@@ -51,7 +51,8 @@ async def ask_setting(ctx: Context, args: list[str]) -> list[Reply]:
     if key not in _SETTINGS:
         raise NotFound("setting", key)
     await ctx.services.shops.staff(ctx.actor, shop_id)
-    ctx.expect("setting", shop=shop_id, key=key)
+    ctx.expect("setting", shop=shop_id, key=key,
+               takes=Takes.NUMBER if key == "hold_hours" else Takes.FREE)
     return [say(_("Type the new value for « {what} »:").format(what=_SETTINGS[key][1]()),
                 back=f"st:{shop_id}")]
 
@@ -134,7 +135,7 @@ async def ask_hours(ctx: Context, args: list[str]) -> list[Reply]:
                 back=f"st:{shop_id}")]
 
 
-@answer("hours")
+@answer("hours", Takes.WORDS)
 async def save_hours(ctx: Context, text: str) -> list[Reply]:
     waiting = ctx.state.get("answering", {})
     shop_id = int(waiting.get("shop", 0))
