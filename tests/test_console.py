@@ -87,14 +87,20 @@ async def jeanne_reserves_the_hair_cream(console: Console) -> Reservation:
     return made
 
 
-async def test_a_number_at_the_cancel_reason_presses_back_and_cancels_nothing(
-        console: Console) -> None:
+async def the_shop_asks_why_it_cancels(console: Console) -> tuple[Reservation, str]:
+    """Jeanne reserves; the shop opens her reservation and presses « Annuler »: the
+    reservation, and the screen that asks why."""
     made = await jeanne_reserves_the_hair_cream(console)
     await console.types("!etre espace-coiffure", "/boutique")
     listed = await console.types("📋 Réservations (1)")
     await console.types(next(label for label in choices(listed).values()
                              if made.code in label))
-    asked = await console.types("✖️ Annuler")
+    return made, await console.types("✖️ Annuler")
+
+
+async def test_a_number_at_the_cancel_reason_presses_back_and_cancels_nothing(
+        console: Console) -> None:
+    made, asked = await the_shop_asks_why_it_cancels(console)
     assert f"Pourquoi annuler {made.code}{NBSP}?" in asked
     assert choices(asked)[1] == "⬅️ Retour"
     back = await console.types("1")
@@ -108,12 +114,7 @@ async def test_a_number_at_the_cancel_reason_presses_back_and_cancels_nothing(
 async def test_a_short_number_that_is_no_choice_at_the_cancel_reason_is_asked_again(
         console: Console) -> None:
     """« 3 » with two choices shown is a slip of the finger, not a reason to cancel."""
-    made = await jeanne_reserves_the_hair_cream(console)
-    await console.types("!etre espace-coiffure", "/boutique")
-    listed = await console.types("📋 Réservations (1)")
-    await console.types(next(label for label in choices(listed).values()
-                             if made.code in label))
-    await console.types("✖️ Annuler")
+    await the_shop_asks_why_it_cancels(console)
     again = await console.types("3")
     assert "Choisissez un numéro de 1 à 2" in again
     assert "📨 À Jeanne" not in again

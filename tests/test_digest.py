@@ -16,7 +16,7 @@ import pytest
 
 from chatshop.conversation.digest import DIGEST_MAX, Outcome, deliver_run, digest_text
 from chatshop.conversation.messages import Reply
-from chatshop.domain.models import ShopDetails, SubscriptionScope
+from chatshop.domain.models import ShopDetails, SubscriptionScope, User
 from chatshop.domain.schedule import (
     next_digest_time,
     parse_schedule,
@@ -157,6 +157,21 @@ async def test_the_next_digest_covers_only_what_came_after_the_last_one(
 # -- runs --------------------------------------------------------------------------------
 
 
+async def subscribers_with_news(territory: Territory, clock: FakeClock, count: int, *,
+                                first: int) -> tuple[list[User], int]:
+    """``count`` people (Telegram ids from ``first``) subscribed to the whole territory,
+    a new product since, and this week's run started: the people and the run."""
+    services = territory.services
+    people = [await territory.person(str(first + n)) for n in range(count)]
+    for person in people:
+        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
+    clock.now += timedelta(minutes=1)
+    await territory.product("Miel de châtaignier", 900)
+    run_id = await services.digest.start_week("telegram")
+    assert run_id is not None
+    return people, run_id
+
+
 class Killed(BaseException):
     """The sending process dies here (not an error the sender could catch and go on)."""
 
@@ -184,13 +199,7 @@ async def _run(services: Services, *, forced: bool = True, fail_after: int | Non
 async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
         territory: Territory, clock: FakeClock) -> None:
     services = territory.services
-    people = [await territory.person(str(6000 + n)) for n in range(12)]
-    for person in people:
-        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
-    clock.now += timedelta(minutes=1)
-    await territory.product("Miel de châtaignier", 900)
-    await services.digest.start_week("telegram")
-    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    people, run_id = await subscribers_with_news(territory, clock, 12, first=6000)
     received: dict[str, int] = {}
     crash_after = 5
 
@@ -214,13 +223,7 @@ async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
 async def test_one_subscriber_s_unexpected_error_fails_only_their_digest(
         territory: Territory, clock: FakeClock) -> None:
     services = territory.services
-    people = [await territory.person(str(6100 + n)) for n in range(5)]
-    for person in people:
-        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
-    clock.now += timedelta(minutes=1)
-    await territory.product("Miel de châtaignier", 900)
-    await services.digest.start_week("telegram")
-    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    people, run_id = await subscribers_with_news(territory, clock, 5, first=6100)
     broken = people[1].external_id
     reached: list[str] = []
 
@@ -363,13 +366,7 @@ async def test_export_shows_the_consent_and_erase_forgets_the_subscription(
 async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
         territory: Territory, clock: FakeClock) -> None:
     services = territory.services
-    people = [await territory.person(str(6100 + n)) for n in range(30)]
-    for person in people:
-        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
-    clock.now += timedelta(minutes=1)
-    await territory.product("Miel de châtaignier", 900)
-    await services.digest.start_week("telegram")
-    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    people, run_id = await subscribers_with_news(territory, clock, 30, first=6100)
     received: dict[str, int] = {}
 
     async def send(reply: Reply, _digest: object = None) -> Outcome:
@@ -388,13 +385,7 @@ async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
 async def test_a_live_sender_keeps_what_it_took_however_long_it_takes(
         territory: Territory, clock: FakeClock) -> None:
     services = territory.services
-    people = [await territory.person(str(6200 + n)) for n in range(60)]
-    for person in people:
-        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
-    clock.now += timedelta(minutes=1)
-    await territory.product("Miel de châtaignier", 900)
-    await services.digest.start_week("telegram")
-    ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
+    people, run_id = await subscribers_with_news(territory, clock, 60, first=6200)
     received: dict[str, int] = {}
     stuck, go_on = asyncio.Event(), asyncio.Event()
 
@@ -413,7 +404,8 @@ async def test_a_live_sender_keeps_what_it_took_however_long_it_takes(
     clock.now += timedelta(days=1)  # no timeout gives what a live sender took away
     second = await deliver_run(services, "T", run_id, send)
     assert (second.sent, second.pending) == (10, 50)
-    assert await services.digest.unfinished_runs("telegram") == [(run_id, _week)]
+    assert [run for run, _week in await services.digest.unfinished_runs("telegram")] == [
+        run_id]
     go_on.set()
     report = await first
     assert (report.sent, report.pending) == (60, 0)
@@ -424,13 +416,7 @@ async def test_a_live_sender_keeps_what_it_took_however_long_it_takes(
 async def test_the_report_counts_refusals_and_gives_the_reasons_of_failures(
         territory: Territory, clock: FakeClock) -> None:
     services = territory.services
-    people = [await territory.person(str(6300 + n)) for n in range(6)]
-    for person in people:
-        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
-    clock.now += timedelta(minutes=1)
-    await territory.product("Miel de châtaignier", 900)
-    run_id = await services.digest.start_week("telegram")
-    assert run_id is not None
+    _people, run_id = await subscribers_with_news(territory, clock, 6, first=6300)
     outcomes = iter([
         Outcome("sent"), Outcome("blocked", error="Forbidden: bot was blocked by the user"),
         Outcome("outside_window", error="(#131047) Re-engagement message"),

@@ -29,10 +29,17 @@ from chatshop.services import Services
 from chatshop.storage import Store
 from tests.conftest import FakeClock, Territory
 from tests.fakes.bot_api import FakeBotAPI, FakeRequest
-from tests.fakes.graph_api import TINY_PNG, TOKEN, FakeGraphAPI
+from tests.fakes.graph_api import TINY_PNG, FakeGraphAPI
 from tests.test_telegram import TOKEN as BOT_TOKEN
 from tests.test_telegram import Phone, make_channel
-from tests.test_whatsapp import JEANNE, LEA, SECRET, Meta, whatsapp_shopkeeper
+from tests.test_whatsapp import (
+    JEANNE,
+    LEA,
+    SECRET,
+    Meta,
+    whatsapp_channel,
+    whatsapp_shopkeeper,
+)
 
 JSON = dict[str, Any]
 UNSUPPORTED = "je ne sais lire que"  # « Désolé, je ne sais lire que le texte... »
@@ -45,16 +52,6 @@ HALF_AN_EMOJI = "\ud83d"  # the first half of 🍯's UTF-16 pair, alone
 @pytest.fixture
 def graph(clock: FakeClock) -> FakeGraphAPI:
     return FakeGraphAPI(wall_clock=clock)
-
-
-def whatsapp_channel(services: Services, store: Store, graph: FakeGraphAPI,
-                     transport: httpx.AsyncBaseTransport | None = None) -> WhatsAppChannel:
-    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
-                                tz=ZoneInfo("Europe/Paris"))
-    return WhatsAppChannel(
-        services, conversation, token=TOKEN, phone_number_id=graph.phone_number_id,
-        app_secret=SECRET, verify_token="verify-me", jobs=False,
-        session=httpx.AsyncClient(transport=transport or graph.transport()))
 
 
 @pytest.fixture

@@ -61,15 +61,22 @@ def api(clock: FakeClock) -> FakeGraphAPI:
     return FakeGraphAPI(wall_clock=clock)
 
 
+def whatsapp_channel(services: Services, store: Store, api: FakeGraphAPI,
+                     transport: httpx.AsyncBaseTransport | None = None) -> WhatsAppChannel:
+    """The real WhatsApp channel (jobs off) talking to the fake Graph API, or through
+    ``transport`` in front of it."""
+    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+                                tz=ZoneInfo("Europe/Paris"))
+    return WhatsAppChannel(
+        services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
+        app_secret=SECRET, verify_token="verify-me", jobs=False,
+        session=httpx.AsyncClient(transport=transport or api.transport()))
+
+
 @pytest.fixture
 async def channel(territory: Territory, services: Services, store: Store,
                   api: FakeGraphAPI) -> AsyncIterator[WhatsAppChannel]:
-    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
-                                tz=ZoneInfo("Europe/Paris"))
-    running = WhatsAppChannel(
-        services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
-        app_secret=SECRET, verify_token="verify-me",
-        session=httpx.AsyncClient(transport=api.transport()), jobs=False)
+    running = whatsapp_channel(services, store, api)
     await running.start()
     yield running
     await running.stop()
