@@ -444,25 +444,17 @@ async def test_an_injected_429_raises_retry_after(
     assert api.rejections == []  # only the rate limiter's own refusals count there
 
 
-async def test_a_timeout_raises_timed_out_and_nothing_is_delivered(
-    api: FakeBotAPI, bot: Bot, marie: FakeUser
+@pytest.mark.parametrize(("applied", "delivered"), [(False, []), (True, ["Un"])],
+                         ids=["before delivery", "after delivery"])
+async def test_a_timeout_raises_timed_out_and_the_message_is_as_telegram_left_it(
+    api: FakeBotAPI, bot: Bot, marie: FakeUser, applied: bool, delivered: list[str]
 ) -> None:
-    api.timeout_next()
+    api.timeout_next(applied=applied)
 
     with pytest.raises(TimedOut):
         await bot.send_message(marie.id, "Un")
-    assert api.messages(marie) == []
+    assert [m.text for m in api.messages(marie)] == delivered
     assert api.calls[-1].outcome == "timeout"
-
-
-async def test_a_timeout_after_delivery_leaves_the_message_delivered(
-    api: FakeBotAPI, bot: Bot, marie: FakeUser
-) -> None:
-    api.timeout_next(applied=True)
-
-    with pytest.raises(TimedOut):
-        await bot.send_message(marie.id, "Un")
-    assert [m.text for m in api.messages(marie)] == ["Un"]
 
 
 async def test_an_outage_fails_every_call_until_the_api_comes_back(
@@ -690,7 +682,11 @@ async def test_a_polling_application_receives_updates_and_its_replies_are_seen(
     assert api.messages(marie)[0].buttons == []
     assert [a.text for a in api.callback_answers] == ["Réservé"]
     assert api.pending_updates() == []  # every update was confirmed on the way out
-    assert api.calls_to("deleteWebhook")  # polling starts by removing any webhook
+    # Polling starts by removing any webhook, once, before its first getUpdates.
+    methods = [c.method for c in api.calls if c.ok]
+    assert methods.count("deleteWebhook") == 1
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")
+    assert api.webhook.url == ""
 
 
 # ------------------------------------------------------------------ helpers of the fake
