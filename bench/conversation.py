@@ -92,7 +92,7 @@ async def measure(args: argparse.Namespace) -> Result:
             for product in page.items:
                 await services.catalogue.set_stock(services.customers.actor(operator),
                                                    product.id, 100_000)
-        conversation = Conversation(services, store, territory=DEMO_TERRITORY,
+        conversation = Conversation(services, territory=DEMO_TERRITORY,
                                     tz=ZoneInfo("Europe/Paris"))
 
         def handler(n: int) -> Callable[[Event], Awaitable[list[Reply]]]:

@@ -720,7 +720,7 @@ async def deliver_once(label: str, territory: Territory, conversation: Conversat
                                       per_group_rate=None)
         rate = 0
     channel = TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
-                              get_updates_request=api.request(), jobs=False,
+                              get_updates_request=api.request(),
                               rate_limiter=limiter, digest_rate=rate)
     await channel.start(polling=False)
     try:
@@ -781,7 +781,7 @@ async def measure_delivery(args: argparse.Namespace, rng: random.Random, folder:
             s.last_sent = s.blocked_at = None
             s.consented = now - timedelta(days=1)
         await insert_subscribers(store, subs, now)
-        conversation = Conversation(services, store, territory=TERRITORY, tz=TZ)
+        conversation = Conversation(services, territory=TERRITORY, tz=TZ)
 
         print(f"sending : {num(len(subs))} digests at {DIGEST_RATE}/s through the fake Bot "
               f"API (refuses > {FAKE_LIMIT}/s): about "

@@ -54,11 +54,12 @@ from _common import (
     print_table,
     settings_of,
 )
+from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram_stack import SEARCHES, TOKEN, WatchedAPI, demo_territory
 
 from chatshop.channels.telegram.bot import TelegramChannel
-from chatshop.channels.telegram.inbound import TelegramUpdate
+from chatshop.channels.telegram.inbound import person as person_of_update
 from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY
 from chatshop.services import Services
@@ -119,11 +120,11 @@ class Crowd:
         self._max_updates: int | None = None
         self._finished: dict[int, asyncio.Future[float]] = {}
         # After chatshop's own handler (group 0) is done with an update.
-        application.add_handler(TypeHandler(TelegramUpdate, self._handled), group=1)
+        application.add_handler(TypeHandler(Update, self._handled), group=1)
 
-    async def _handled(self, update: TelegramUpdate,
+    async def _handled(self, update: Update,
                        _context: ContextTypes.DEFAULT_TYPE) -> None:
-        person = update.person
+        person = person_of_update(update)
         waiter = self._finished.pop(person, None) if person is not None else None
         if waiter is not None and not waiter.done():
             waiter.set_result(time.perf_counter())
@@ -298,10 +299,10 @@ async def measure(args: argparse.Namespace) -> Result:
             await services.catalogue.set_stock(
                 operator, product_id, args.scarce_stock if product_id in scarce else 100_000)
         api = WatchedAPI(args.latency)
-        conversation = Conversation(services, store, territory=DEMO_TERRITORY,
+        conversation = Conversation(services, territory=DEMO_TERRITORY,
                                     tz=ZoneInfo("Europe/Paris"))
         channel = TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
-                                  get_updates_request=api.request(), jobs=False)
+                                  get_updates_request=api.request())
         crowd = Crowd(api, channel.application, products=products, scarce=scarce,
                       think=args.think, cancel_share=args.cancel_share, seed=args.seed)
         await channel.start(polling=True)

@@ -5,7 +5,7 @@ The database is built first, in this process, with ``bench/digest.py``'s territo
 subscribers). Then a **fresh child process** (so that neither the builder nor this
 process count) runs the bot as ``chatshop run`` does: settings, ``chatshop.app.start``
 (database opened, services, conversation), the Telegram channel as the settings describe
-it (``chatshop.app.telegram_channel``: its rate limiter, its jobs), long polling the
+it (``chatshop.app.telegram_channel``: its rate limiter, its runtime), long polling the
 in-process fake Bot API (``tests/fakes/bot_api.py``). There it
 
 1. handles a few hundred customer updates (``bench/load.py``'s customers: menu, search,

@@ -4,7 +4,7 @@ The database is built first (``bench/memory.py``'s: ``bench/digest.py``'s territ
 10 000 products and 10 000 subscribers). Then, several times, a **fresh interpreter**
 starts the bot as ``chatshop run`` does (settings, ``chatshop.app.start``: the database
 opened and checked, overdue reservations expired; the Telegram channel as the settings
-describe it, its jobs, long polling) over the in-process fake Bot API, where a customer's
+describe it, its runtime, long polling) over the in-process fake Bot API, where a customer's
 ``/start`` is already waiting; it prints one line when the answer reaches the fake. The
 time runs from just before the process is spawned to that line: interpreter start,
 imports, opening, the first ``getUpdates`` and the first update handled.

@@ -5,10 +5,12 @@ in-process fake Bot API (``tests/fakes/bot_api.py``, its rate limit lifted: this
 us, not Telegram's limits), in the same run, rounds interleaved:
 
 * **chatshop**: the Telegram adapter, the conversation core and SQLite on disk, on the
-  demo territory. python-telegram-bot polls, dispatches and sends; chatshop reads each
-  update from Telegram's JSON and sends its replies as JSON (``inbound.py``,
-  ``render.call``) rather than through python-telegram-bot's ``Update`` and ``Message``
-  objects, which cost about 110 µs an update to build. Each simulated customer makes
+  demo territory. python-telegram-bot polls, dispatches and sends, on its public API
+  only: each update is an ``Update``, each reply goes through ``Bot.send_message`` and
+  its siblings with python-telegram-bot's keyboards (built once per set of buttons,
+  ``render.keyboard``), and every batch is written down by the getUpdates request before
+  Telegram is told, and the messages Telegram answers to sends are read down to their
+  ids (``transport.py``). Each simulated customer makes
   visits: the menu, a typed search, a product opened by its shared link
   (``/start p_<id>``), « Réserver 1 » pressed on it
   (each reservation notifies the shop's staff through the outbox). They are regulars
@@ -316,11 +318,11 @@ async def measure(args: argparse.Namespace) -> Result:
             await services.catalogue.set_stock(operator, product_id, 100_000)
 
         chatshop_api, echo_api = WatchedAPI(args.latency), WatchedAPI(args.latency)
-        conversation = Conversation(services, store, territory=DEMO_TERRITORY,
+        conversation = Conversation(services, territory=DEMO_TERRITORY,
                                     tz=ZoneInfo("Europe/Paris"))
         channel = TelegramChannel(services, conversation, token=TOKEN,
                                   request=chatshop_api.request(),
-                                  get_updates_request=chatshop_api.request(), jobs=False)
+                                  get_updates_request=chatshop_api.request())
         echo = echo_bot(echo_api)
         await channel.start(polling=True)
         await echo.initialize()

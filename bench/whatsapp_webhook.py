@@ -426,7 +426,7 @@ async def measure(args: argparse.Namespace) -> BenchmarkResult:
         app = await start(settings)
         stop = asyncio.Event()
         task = asyncio.create_task(serve(app, stop, whatsapp={
-            "session": httpx.AsyncClient(transport=api.transport()), "jobs": False}))
+            "session": httpx.AsyncClient(transport=api.transport())}))
         clients = Clients("127.0.0.1", port, args.concurrency, args.http,
                           in_child=args.client == "process")
         health = Series("GET /health (baseline)", 200)

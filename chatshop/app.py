@@ -1,7 +1,9 @@
-"""Wiring: settings -> database (migrated) -> services -> conversation -> channels, the
-start-up chores, and running the bot until it is asked to stop.
+"""Wiring: settings -> database (migrated) -> services -> conversation -> delivery
+runtime -> channels, the start-up chores, and running the bot until it is asked to stop.
 
-Channels get an ``App`` and call its services and conversation; nothing else builds them.
+Channels get an ``App`` and call its services and conversation, and deliver through its
+runtime; nothing else builds them. ``serve`` runs the scheduled jobs once per process,
+whatever channels it serves.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from pydantic import SecretStr
 from chatshop.clock import Clock, utc_now
 from chatshop.config import Settings
 from chatshop.conversation.router import Conversation
+from chatshop.delivery.pace import SlidingWindow
+from chatshop.delivery.runtime import Delivery
+from chatshop.delivery.scheduler import Scheduler
 from chatshop.errors import ConfigError
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
@@ -36,6 +41,7 @@ class App:
     store: Store
     services: Services
     conversation: Conversation
+    delivery: Delivery
 
     async def close(self) -> None:
         await self.store.close()
@@ -50,12 +56,15 @@ async def start(settings: Settings, *, clock: Clock = utc_now) -> App:
         expired = await services.reservations.expire_overdue()
         if expired:
             log.info("expired %d overdue reservations at start-up", len(expired))
-        conversation = Conversation(services, store, territory=settings.territory,
+        conversation = Conversation(services, territory=settings.territory,
                                     tz=settings.tz)
+        delivery = Delivery(services, conversation,
+                            digest_pace=lambda: SlidingWindow(settings.digest_rate),
+                            digest_send_empty=settings.digest_send_empty)
     except BaseException:
         await store.close()  # its threads must end before the event loop does
         raise
-    return App(settings, store, services, conversation)
+    return App(settings, store, services, conversation, delivery)
 
 
 def telegram_channel(app: App, **overrides: Any) -> Any:
@@ -72,8 +81,7 @@ def telegram_channel(app: App, **overrides: Any) -> Any:
         "base_url": settings.telegram_base_url,
         "base_file_url": settings.telegram_base_file_url,
         "rate_limiter": TelegramRateLimiter(overall_rate=settings.telegram_max_per_second),
-        "digest_rate": settings.digest_rate,
-        "digest_send_empty": settings.digest_send_empty,
+        "delivery": app.delivery,
     }
     options.update(overrides)
     return TelegramChannel(app.services, app.conversation, **options)
@@ -102,8 +110,7 @@ def whatsapp_channel(app: App, **overrides: Any) -> Any:
         "template_notification": settings.whatsapp_template_notification,
         "template_digest": settings.whatsapp_template_digest,
         "template_language": settings.whatsapp_template_language,
-        "digest_rate": settings.digest_rate,
-        "digest_send_empty": settings.digest_send_empty,
+        "delivery": app.delivery,
     }
     options.update(overrides)
     return WhatsAppChannel(app.services, app.conversation, **options)
@@ -133,7 +140,10 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
     or a webhook), on WhatsApp when its settings are (a webhook); one web server for
     the webhooks. Then finish what was received and shut down cleanly. ``telegram`` and
     ``whatsapp`` override channel options (tests). ``freeze_start_up``: for the bot's
-    own process (``chatshop run``): ``settle_garbage_collector`` once started."""
+    own process (``chatshop run``): ``settle_garbage_collector`` once started.
+
+    The scheduled jobs (reservations sweep, outbox, digest, clean-up) run once, here,
+    from the moment the web server is up; they stop first."""
     settings = app.settings
     use_telegram = settings.telegram_token is not None or telegram is not None
     use_whatsapp = settings.whatsapp_enabled or whatsapp is not None
@@ -143,6 +153,7 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
     started: list[Any] = []
     routes: dict[str, Any] = {}
     sockets: list[socket.socket] = []
+    scheduler: Scheduler | None = None
     try:
         telegram_bot = telegram_channel(app, **(telegram or {})) if use_telegram else None
         webhook = settings.telegram_webhook_url
@@ -164,6 +175,10 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
         # The web server first: WhatsApp is served (and Telegram's webhook updates
         # written down) even while Telegram cannot be reached.
         server = await _web_server(settings, routes, sockets) if routes else None
+        # The jobs too, for every channel built above: WhatsApp's notifications go while
+        # Telegram is still out of reach (Telegram's wait, as when it goes down later).
+        scheduler = Scheduler(app.delivery.jobs())
+        scheduler.start()
         try:
             if telegram_bot is not None:
                 if not await telegram_bot.start(polling=webhook is None, webhook_url=webhook,
@@ -184,6 +199,10 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
                 server_obj.should_exit = True
                 await server_task
     finally:
+        app.delivery.stopping()  # first: a digest run must not hold the stop up
+        if scheduler is not None:
+            await scheduler.stop()
+        await app.delivery.stop()
         for channel in reversed(started):
             await channel.stop()
         for sock in sockets:  # (uvicorn closes them too once it served)

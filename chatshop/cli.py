@@ -18,7 +18,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,9 +26,8 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from chatshop import __version__
 from chatshop.app import serve, start, telegram_channel, whatsapp_channel
-from chatshop.channels.console import ConsoleChat, Identity
+from chatshop.channels.console import ConsoleChat, Identity, runtime_tick
 from chatshop.channels.console import run as run_console
-from chatshop.channels.links import territory_links
 from chatshop.config import (
     ENV_FILE,
     Settings,
@@ -37,9 +36,10 @@ from chatshop.config import (
     unknown_variables,
     unreadable_lines,
 )
-from chatshop.conversation.digest import deliver_inline, digest_text
-from chatshop.conversation.messages import Reply
+from chatshop.conversation.digest import digest_text
 from chatshop.conversation.router import Conversation
+from chatshop.delivery.pace import SlidingWindow
+from chatshop.delivery.runtime import Delivery
 from chatshop.demo import (
     DEMO_CUSTOMER,
     DEMO_CUSTOMER_NAME,
@@ -53,6 +53,7 @@ from chatshop.domain.models import Channel, DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, format_number, ngettext
 from chatshop.services import Services, build_services
+from chatshop.services.links import territory_links
 from chatshop.storage import Store, open_store
 
 
@@ -243,7 +244,7 @@ async def _digest_send(settings: Settings, *, force: bool) -> tuple[str, int]:
         if settings.telegram_token is not None or not settings.whatsapp_enabled:
             senders.append(("telegram", telegram_channel(app)))  # (says what is missing)
         if settings.whatsapp_enabled:
-            senders.append(("whatsapp", whatsapp_channel(app, jobs=False)))
+            senders.append(("whatsapp", whatsapp_channel(app)))
         lines: list[str] = []
         waiting = 0
         for name, sender in senders:
@@ -370,23 +371,13 @@ async def _seed_demo(settings: Settings) -> str:
         path=settings.database, shops=names)
 
 
-def _demo_tick(conversation: Conversation, services: Services
-               ) -> Callable[[], Awaitable[list[Reply]]]:
-    """After each line: reservations swept and reminded, and a digest the operator sent
-    shown to the demo's subscribers (the console delivers it itself)."""
-    async def tick() -> list[Reply]:
-        return [*await conversation.tick(),
-                *await deliver_inline(services, DEMO_TERRITORY, "console")]
-    return tick
-
-
 async def _demo(settings: Settings, *, keep: str | None, no_start: bool = False) -> None:
     """A terminal chat on a fresh demo territory, as the customer first."""
     with tempfile.TemporaryDirectory(prefix="chatshop-demo-") as folder:
         store, services, shops, _loaded = await _open_demo(keep or f"{folder}/demo.db",
                                                            settings)
         try:
-            conversation = Conversation(services, store, territory=DEMO_TERRITORY,
+            conversation = Conversation(services, territory=DEMO_TERRITORY,
                                         tz=settings.tz)
             identities = {"client": Identity(DEMO_CUSTOMER[1], DEMO_CUSTOMER_NAME),
                           "operateur": Identity(DEMO_OPERATOR[1], DEMO_OPERATOR_NAME)}
@@ -397,7 +388,9 @@ async def _demo(settings: Settings, *, keep: str | None, no_start: bool = False)
             chat = ConsoleChat(handle=conversation.handle, out=sys.stdout,
                                identities=identities, current="client",
                                files_dir=Path(folder) / "fichiers",
-                               tick=_demo_tick(conversation, services),
+                               tick=runtime_tick(Delivery(
+                                   services, conversation,
+                                   digest_pace=lambda: SlidingWindow(None))),
                                echo=not sys.stdin.isatty())
             print(_("chatshop demo — {territory}. You are Jeanne, a customer.").format(
                 territory=DEMO_TERRITORY))

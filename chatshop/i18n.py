@@ -1,8 +1,11 @@
 """French for everything the bot says: gettext messages and Babel formatting.
 
 Source strings are English msgids marked with ``_()`` / ``ngettext()`` (``N_()`` marks a
-string for extraction without translating it yet). The catalogue is read straight from
-``locales/fr/LC_MESSAGES/chatshop.po`` on first use, so there is no compile step.
+string for extraction without translating it yet). This module reads no file: the
+catalogue comes from the loader the package installs (``chatshop.resources.read_catalogue``,
+which compiles ``locales/fr/LC_MESSAGES/chatshop.po`` in memory, so there is no compile
+step), called once, at the first message translated. The domain translates through here
+and so stays free of file reading.
 
 Money, dates and times are formatted by Babel for ``fr_FR``; dates and times are shown
 in the territory's timezone, which callers pass in (times are stored in UTC).
@@ -10,21 +13,16 @@ in the territory's timezone, which callers pass in (times are stored in UTC).
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 from datetime import date, datetime, time
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.core import Locale
 from babel.dates import format_date, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
-from chatshop.resources import locales_dir
-
-DOMAIN = "chatshop"
 LOCALE = "fr_FR"
 CURRENCY = "EUR"
 
@@ -35,16 +33,25 @@ def french() -> Locale:
     return Locale.parse(LOCALE)
 
 
+CatalogueLoader = Callable[[str], Translations]
+"""Gives the gettext catalogue of a language (``"fr"``)."""
+
+_loader: list[CatalogueLoader] = []
+
+
+def use_catalogues(loader: CatalogueLoader) -> None:
+    """Take the catalogues from ``loader`` from now on (each is asked for once, at its
+    first message); the package installs ``chatshop.resources.read_catalogue``."""
+    _loader[:] = [loader]
+    translations.cache_clear()
+
+
 @cache
 def translations(language: str = "fr") -> Translations:
-    """The gettext catalogue for ``language``, compiled in memory from its ``.po`` file."""
-    po_path = locales_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po_path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=language, domain=DOMAIN)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    """The gettext catalogue for ``language``, from the installed loader."""
+    if not _loader:
+        raise RuntimeError("no catalogue loader: chatshop installs one when imported")
+    return _loader[0](language)
 
 
 def _(message: str) -> str:

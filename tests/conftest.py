@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +19,9 @@ from chatshop.domain.models import Actor, Commune, Product, Role, Shop, User
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 from tests.chat import Postbox
+
+if TYPE_CHECKING:
+    from tests.world import Cast, DatabaseFile, World
 
 OPERATOR = ("telegram", "1000")
 
@@ -123,10 +127,30 @@ async def territory(services: Services) -> Territory:
 
 @pytest.fixture
 def conversation(services: Services, store: Store) -> Conversation:
-    return Conversation(services, store, territory="Porte Océane du Limousin",
+    return Conversation(services, territory="Porte Océane du Limousin",
                         tz=ZoneInfo("Europe/Paris"))
 
 
 @pytest.fixture
 def postbox() -> Postbox:
     return Postbox()
+
+
+# -- the security tests' territory (tests/world.py, which imports this module) ---------------
+
+
+@pytest.fixture(scope="module")
+def cast_file(tmp_path_factory: pytest.TempPathFactory) -> DatabaseFile[Cast]:
+    """The security tests' territory, built once per module; each test works on a copy."""
+    from tests.world import DatabaseFile, build_cast
+
+    return DatabaseFile.build(tmp_path_factory.mktemp("territory") / "chatshop.db", build_cast)
+
+
+@pytest.fixture
+async def world(cast_file: DatabaseFile[Cast], tmp_path: Path) -> AsyncIterator[World]:
+    """This test's own copy of the security tests' territory, with services on it."""
+    from tests.world import world_on
+
+    async with world_on(cast_file.copy(tmp_path / "chatshop.db"), cast_file.cast) as opened:
+        yield opened

@@ -214,6 +214,23 @@ async def test_an_inactive_shop_disappears_from_the_catalogue(territory: Territo
     assert (await territory.services.shops.browse()).total == 0
 
 
+async def test_a_stock_that_is_not_a_whole_number_is_refused_with_the_real_range(
+        territory: Territory) -> None:
+    product = await territory.product(on_hand=5)
+    catalogue = territory.services.catalogue
+    for forged in (2.5, "3", None):
+        with pytest.raises(InvalidInput) as refused:
+            await catalogue.set_stock(territory.owner, product.id, forged)  # type: ignore[arg-type]
+        assert refused.value.message() == \
+            "Le stock doit être un nombre entier entre 0 et 100\u202f000."
+    with pytest.raises(InvalidInput) as refused:
+        await territory.product("Savon", on_hand=1.5)  # type: ignore[arg-type]
+    assert "entre 0 et 100\u202f000" in refused.value.message()
+    assert (await catalogue.product(product.id)).on_hand == 5
+    assert [p.name for p in await catalogue.every_product(territory.owner, product.shop_id)] \
+        == [product.name]
+
+
 async def test_removing_more_than_there_is_says_how_many_there_are(
         territory: Territory) -> None:
     product = await territory.product(on_hand=5)

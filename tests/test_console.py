@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatshop.channels.console import ConsoleChat, Identity
+from chatshop.channels.console import ConsoleChat, Identity, runtime_tick
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
+from chatshop.delivery.pace import SlidingWindow
+from chatshop.delivery.runtime import Delivery
 from chatshop.demo import (
     DEMO_CUSTOMER,
     DEMO_CUSTOMER_NAME,
@@ -65,10 +67,11 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         assert owner is not None
         identities[shop.owner[1]] = Identity(shop.owner[1], owner.display_name)
     out = io.StringIO()
-    conversation = Conversation(services, store, territory=DEMO_TERRITORY, tz=PARIS)
+    conversation = Conversation(services, territory=DEMO_TERRITORY, tz=PARIS)
     chat = ConsoleChat(handle=conversation.handle, out=out, identities=identities,
                        current="client", files_dir=tmp_path / "fichiers",
-                       tick=conversation.tick)
+                       tick=runtime_tick(Delivery(
+                           services, conversation, digest_pace=lambda: SlidingWindow(None))))
     await chat.line("/start")
     yield Console(chat, services, out)
     await store.close()

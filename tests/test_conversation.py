@@ -8,9 +8,26 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatshop.conversation.router import Conversation
+from chatshop.conversation.routes import (
+    ADD_TO_BASKET,
+    ASK_ANNOUNCEMENT,
+    ASK_HOURS,
+    ASK_PRICE,
+    ASK_STOCK,
+    CANCEL_BY_SHOP,
+    COLLECTED,
+    DELETE,
+    EXPORT_PRODUCTS,
+    HOSTING,
+    PLACE_CHOOSE,
+    PRODUCT_ADMIN,
+    PRODUCTS,
+    READY,
+    RESERVE_NOW,
+    STOCK_PLUS,
+)
 from chatshop.domain.models import ReservationStatus
 from chatshop.services import Services
-from chatshop.storage import Store
 from tests.chat import Chat, Postbox
 from tests.conftest import FakeClock, Territory
 
@@ -42,7 +59,8 @@ async def test_typing_creme_then_reserving_gives_a_code_and_tells_the_shop(
     assert "Château" in jeanne.text  # the shop, on the written proof
     (news,) = lea.inbox()
     assert made.code in news.text
-    assert {b.payload for b in news.all_buttons} >= {f"rr:{made.id}", f"rc:{made.id}"}
+    assert {b.payload for b in news.all_buttons} >= {READY.payload(reservation=made.id),
+                                                     COLLECTED.payload(reservation=made.id)}
 
     # Léa marks it ready from her notification: Jeanne is told.
     lea.last = [news]
@@ -53,10 +71,11 @@ async def test_typing_creme_then_reserving_gives_a_code_and_tells_the_shop(
     assert made.code in ready.text
 
     # Collected and paid: the stock drops for good.
-    await lea.forge(f"rc:{made.id}")
+    await lea.forge(COLLECTED.payload(reservation=made.id))
     after = await territory.services.catalogue.product(cream.id)
     assert (after.on_hand, after.reserved) == (2, 0)
-    assert jeanne.inbox()
+    (collected,) = jeanne.inbox()
+    assert made.code in collected.text
 
 
 async def test_from_a_shared_link_to_a_confirmed_reservation_in_at_most_3_taps(
@@ -88,14 +107,15 @@ async def test_the_basket_is_reserved_per_shop(territory: Territory,
                                                people: tuple[Chat, Chat]) -> None:
     jeanne, lea = people
     honey = await territory.product("Miel", 950, on_hand=5)
-    await jeanne.forge(f"a:{honey.id}:2")
+    await jeanne.forge(ADD_TO_BASKET.payload(product=honey.id, quantity=2))
     await jeanne.send("/panier")
     assert "19,00" in jeanne.text
     await jeanne.press("Château")  # reserve at the Épicerie du Château
     (made,) = await territory.services.reservations.of_customer(territory.customer.id)
     assert made.total_cents == 1900
     assert await territory.services.baskets.baskets(territory.customer.id) == []
-    assert lea.inbox()
+    (news,) = lea.inbox()  # one notice, naming the reservation
+    assert made.code in news.text
 
 
 async def test_the_shop_cancels_with_a_reason_and_the_customer_reads_it(
@@ -104,7 +124,7 @@ async def test_the_shop_cancels_with_a_reason_and_the_customer_reads_it(
     honey = await territory.product("Miel", 950, on_hand=5)
     made = await territory.services.reservations.reserve_now(territory.customer.id,
                                                              honey.id, 1, "k")
-    await lea.forge(f"rk:{made.id}")
+    await lea.forge(CANCEL_BY_SHOP.payload(reservation=made.id))
     await lea.send("Le dernier pot est tombé, désolée !")
     (news,) = jeanne.inbox()
     assert "Le dernier pot est tombé" in news.text
@@ -115,7 +135,7 @@ async def test_free_text_is_a_search_unless_the_bot_asked_something(
         territory: Territory, people: tuple[Chat, Chat]) -> None:
     _jeanne, lea = people
     honey = await territory.product("Miel", 950, on_hand=5)
-    await lea.forge(f"sp:{honey.id}")
+    await lea.forge(ASK_PRICE.payload(product=honey.id))
     await lea.send("8,90 €")
     assert (await territory.services.catalogue.product(honey.id)).price_cents == 890
     await lea.send("miel")  # nothing asked any more: a search
@@ -123,12 +143,12 @@ async def test_free_text_is_a_search_unless_the_bot_asked_something(
 
 
 async def test_a_restart_loses_nothing(territory: Territory, services: Services,
-                                       store: Store, postbox: Postbox) -> None:
+                                       postbox: Postbox) -> None:
     honey = await territory.product("Miel", 950, on_hand=5)
-    before = Chat(Conversation(services, store, territory="T", tz=PARIS), "2000", "Léa",
+    before = Chat(Conversation(services, territory="T", tz=PARIS), "2000", "Léa",
                   postbox)
-    await before.forge(f"ss:{honey.id}")  # « how many on the shelf? »
-    after = Chat(Conversation(services, store, territory="T", tz=PARIS), "2000", "Léa",
+    await before.forge(ASK_STOCK.payload(product=honey.id))  # « how many on the shelf? »
+    after = Chat(Conversation(services, territory="T", tz=PARIS), "2000", "Léa",
                  postbox)
     await after.send("42")
     assert (await territory.services.catalogue.product(honey.id)).on_hand == 42
@@ -138,7 +158,7 @@ async def test_a_wrong_answer_can_be_typed_again(territory: Territory,
                                                  people: tuple[Chat, Chat]) -> None:
     _jeanne, lea = people
     honey = await territory.product("Miel", 950, on_hand=5)
-    await lea.forge(f"sp:{honey.id}")
+    await lea.forge(ASK_PRICE.payload(product=honey.id))
     for wrong in ["abc", "-3", "1e9", "0", "10000,01", "x" * 5000]:
         await lea.send(wrong)
         assert (await territory.services.catalogue.product(honey.id)).price_cents == 950
@@ -203,7 +223,7 @@ async def test_long_lists_are_paged_within_eight_buttons(
     jeanne, lea = people
     for n in range(23):
         await territory.product(f"Bougie parfumée n°{n:02d}", 1200 + n, on_hand=3)
-    await jeanne.forge(f"l:{territory.shop.id}:0:0")
+    await jeanne.forge(PRODUCTS.payload(shop=territory.shop.id, category=0, offset=0))
     seen = set(jeanne.labels)
     for _ in range(4):
         await jeanne.press("▶️")
@@ -246,7 +266,7 @@ async def test_a_shopkeeper_imports_a_french_excel_file_or_is_told_what_is_wrong
     await jeanne.document("produits.csv", GOOD_EXCEL)  # a customer cannot import
     assert (await territory.services.catalogue.maker_products(
         territory.owner, territory.shop.id)).total == 2
-    await lea.forge(f"xp:{territory.shop.id}")
+    await lea.forge(EXPORT_PRODUCTS.payload(shop=territory.shop.id))
     (export,) = lea.last
     assert export.document is not None
     assert "Savon à la lavande" in export.document.data.decode("utf-8-sig")
@@ -259,14 +279,15 @@ async def test_a_maker_asks_a_host_which_accepts_and_then_collects_its_products(
                                    owner=_artisan)
     marie = Chat(conversation, "2200", "Marie", postbox)
     lea = Chat(conversation, "2000", "Léa", postbox)
-    await marie.forge(f"ho:{maker_shop.id}")
+    await marie.forge(HOSTING.payload(shop=maker_shop.id))
     await marie.press("➕")
     await marie.press("Château")
     (ask,) = lea.inbox()
     lea.last = [ask]
     await lea.press("✅")
-    assert marie.inbox()
-    await marie.forge(f"pl:{bowl.id}")
+    (accepted,) = marie.inbox()
+    assert "Château" in accepted.text
+    await marie.forge(PLACE_CHOOSE.payload(product=bowl.id))
     await marie.press("Château")
     listed = await territory.services.catalogue.listed(bowl.id)
     assert listed.pickup_shop_name == "Épicerie du Château"
@@ -276,7 +297,7 @@ async def test_a_maker_asks_a_host_which_accepts_and_then_collects_its_products(
 async def test_a_shopkeeper_types_the_opening_hours(territory: Territory,
                                                     people: tuple[Chat, Chat]) -> None:
     _jeanne, lea = people
-    await lea.forge(f"sk:{territory.shop.id}")
+    await lea.forge(ASK_HOURS.payload(shop=territory.shop.id))
     await lea.send("lundi 9h")  # not understood: asked again, nothing saved
     assert (await territory.services.shops.get(territory.shop.id)).hours == ()
     await lea.send("mar-ven 9h-12h30 14h-19h; sam 9h-12h")
@@ -284,27 +305,6 @@ async def test_a_shopkeeper_types_the_opening_hours(territory: Territory,
     assert len(shop.hours) == 9
     assert {i.weekday for i in shop.hours} == {1, 2, 3, 4, 5}
     assert "12:30" in lea.text
-
-
-async def test_the_scheduled_tick_reminds_then_expires_and_tells_the_customer(
-        territory: Territory, conversation: Conversation, people: tuple[Chat, Chat],
-        clock: FakeClock) -> None:
-    jeanne, _lea = people
-    honey = await territory.product("Miel", 950, on_hand=5)
-    made = await territory.services.reservations.reserve_now(territory.customer.id,
-                                                             honey.id, 2, "k")
-    assert await conversation.tick() == []
-    clock.advance(hours=43)
-    (reminder,) = await conversation.tick()
-    assert reminder.to is not None
-    assert reminder.to.user_id == "3000"
-    assert made.code in reminder.text
-    assert await conversation.tick() == []  # reminded once
-    clock.advance(hours=6)
-    (expired,) = await conversation.tick()
-    assert made.code in expired.text
-    assert (await territory.services.catalogue.product(honey.id)).reserved == 0
-    assert jeanne.inbox() == []  # tick returns them; the channel delivers them
 
 
 async def test_a_deleted_product_leaves_the_list_the_search_and_baskets(
@@ -316,7 +316,7 @@ async def test_a_deleted_product_leaves_the_list_the_search_and_baskets(
     await jeanne.press("🧺")  # into the basket
     assert await territory.services.baskets.baskets(territory.customer.id)
 
-    await lea.forge(f"pp:{soap.id}")
+    await lea.forge(PRODUCT_ADMIN.payload(product=soap.id))
     await lea.press("Plus")
     await lea.press("Supprimer")
     assert "définitivement" in lea.text  # asked once more
@@ -328,7 +328,7 @@ async def test_a_deleted_product_leaves_the_list_the_search_and_baskets(
     await jeanne.send("savon")
     assert "Savon au lait" not in " ".join(jeanne.labels)
     assert not await territory.services.baskets.baskets(territory.customer.id)
-    await lea.forge(f"s+:{soap.id}")  # an old button: the product is gone
+    await lea.forge(STOCK_PLUS.payload(product=soap.id))  # an old button: the product is gone
     assert "introuvable" in lea.text or "retiré" in lea.text
 
 
@@ -336,8 +336,8 @@ async def test_a_reserved_product_cannot_be_deleted_until_collected(
         territory: Territory, people: tuple[Chat, Chat]) -> None:
     jeanne, lea = people
     honey = await territory.product("Miel de châtaignier", 900, on_hand=4)
-    await jeanne.forge(f"r:{honey.id}:1:abc")
-    await lea.forge(f"pdy:{honey.id}")
+    await jeanne.forge(RESERVE_NOW.payload(product=honey.id, quantity=1, nonce="abc"))
+    await lea.forge(DELETE.payload(product=honey.id))
     assert "réservé" in lea.text
     kept = await territory.services.catalogue.product(honey.id)
     assert (kept.on_hand, kept.reserved) == (4, 1)
@@ -356,12 +356,12 @@ async def test_a_shopkeeper_writes_the_announcement_for_the_weekly_digest(
     assert (await territory.services.shops.get(territory.shop.id)).announcement == \
         "Nouvelle collection d'automne !"
 
-    await lea.forge(f"an:{territory.shop.id}")
+    await lea.forge(ASK_ANNOUNCEMENT.payload(shop=territory.shop.id))
     assert "Nouvelle collection" in lea.text
     await lea.send("-")
     assert (await territory.services.shops.get(territory.shop.id)).announcement == ""
 
     await jeanne.send("/annonce Fausse annonce")  # a customer: refused, nothing written
     assert (await territory.services.shops.get(territory.shop.id)).announcement == ""
-    await jeanne.forge(f"an:{territory.shop.id}")
+    await jeanne.forge(ASK_ANNOUNCEMENT.payload(shop=territory.shop.id))
     assert "Fausse" not in (await territory.services.shops.get(territory.shop.id)).announcement

@@ -68,7 +68,7 @@ async def demo(store: Store, clock: FakeClock) -> Conversation:
     services = build_services(store, operators=frozenset({DEMO_OPERATOR}), clock=clock)
     operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
     await seed_demo(services, operator=services.customers.actor(operator))
-    return Conversation(services, store, territory=DEMO_TERRITORY,
+    return Conversation(services, territory=DEMO_TERRITORY,
                         tz=ZoneInfo("Europe/Paris"))
 
 

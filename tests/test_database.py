@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from chatshop.domain.models import Role, ShopDetails, StaffMember, User
 from chatshop.storage import Store, rows
-from chatshop.storage.conversations import RecentSessions
+from chatshop.storage.caches import RecentSessions, RecentShops
 from chatshop.storage.database import Database, GroupedWrites
-from chatshop.storage.shops import RecentShops
 from tests.conftest import Territory
 
 
@@ -291,8 +290,7 @@ async def test_a_handler_changing_its_copy_of_the_state_changes_no_later_session
 async def test_a_change_by_another_process_is_seen_after_a_few_seconds(
         territory: Territory, store: Store) -> None:
     now = [0.0]
-    sessions = RecentSessions(ttl=5.0, now=lambda: now[0])
-    store.conversations._sessions = sessions  # type: ignore[attr-defined]
+    store.db.caches.sessions = RecentSessions(ttl=5.0, now=lambda: now[0])  # type: ignore[attr-defined]
     customer = territory.customer
     assert await _session_of(store, customer) == (None, [], {})
     other = sqlite3.connect(store.db.path)  # type: ignore[attr-defined]

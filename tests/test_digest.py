@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatshop.conversation.digest import DIGEST_MAX, Outcome, deliver_run, digest_text
-from chatshop.conversation.messages import Reply
+from chatshop.conversation.digest import DIGEST_MAX, digest_text
+from chatshop.delivery.broadcast import deliver_run
+from chatshop.delivery.outcome import Gone, Message, Outcome, Refused, Sent
 from chatshop.domain.models import ShopDetails, SubscriptionScope, User
 from chatshop.domain.schedule import (
     next_digest_time,
@@ -184,13 +185,14 @@ async def _run(services: Services, *, forced: bool = True, fail_after: int | Non
     (run_id, _week), *_ = await services.digest.unfinished_runs("telegram")
     sent = [0]
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
+        reply = message.reply
         assert reply.to is not None
         if fail_after is not None and sent[0] >= fail_after:
             raise Killed("the process is killed")
         sent[0] += 1
         received.setdefault(reply.to.user_id, []).append(reply.text)
-        return Outcome("sent")
+        return Sent()
 
     await deliver_run(services, "Territoire", run_id, send, stop=stop)
     return received
@@ -203,12 +205,13 @@ async def test_a_run_stopped_halfway_goes_on_and_everyone_gets_one_digest(
     received: dict[str, int] = {}
     crash_after = 5
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
+        reply = message.reply
         assert reply.to is not None
         if sum(received.values()) >= crash_after:
             raise Killed("killed before the message left")
         received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
-        return Outcome("sent")
+        return Sent()
 
     with pytest.raises(Killed):
         await deliver_run(services, "Territoire", run_id, send)
@@ -227,12 +230,13 @@ async def test_one_subscriber_s_unexpected_error_fails_only_their_digest(
     broken = people[1].external_id
     reached: list[str] = []
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
+        reply = message.reply
         assert reply.to is not None
         if reply.to.user_id == broken:
             raise KeyError("a bug in this one's rendering")
         reached.append(reply.to.user_id)
-        return Outcome("sent")
+        return Sent()
 
     report = await deliver_run(services, "Territoire", run_id, send)
     assert sorted(reached) == sorted(p.external_id for p in people if p.external_id != broken)
@@ -260,7 +264,7 @@ async def test_unsubscribing_before_the_send_means_no_digest(
     await services.digest.unsubscribe(territory.customer.id)
     ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
         raise AssertionError("nothing should be sent")
 
     report = await deliver_run(services, "Territoire", run_id, send)
@@ -273,7 +277,7 @@ async def test_no_news_no_message(territory: Territory) -> None:
     run_id = await services.digest.start_week("telegram")
     assert run_id is not None
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
         raise AssertionError("no news: nothing to send")
 
     report = await deliver_run(services, "T", run_id, send)
@@ -369,11 +373,12 @@ async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
     people, run_id = await subscribers_with_news(territory, clock, 30, first=6100)
     received: dict[str, int] = {}
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
+        reply = message.reply
         assert reply.to is not None
         await asyncio.sleep(0)  # let the other sender run meanwhile
         received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
-        return Outcome("sent")
+        return Sent()
 
     # The bot's job and ``chatshop digest send`` at the same time.
     await asyncio.gather(deliver_run(services, "T", run_id, send),
@@ -389,15 +394,16 @@ async def test_a_live_sender_keeps_what_it_took_however_long_it_takes(
     received: dict[str, int] = {}
     stuck, go_on = asyncio.Event(), asyncio.Event()
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
+        reply = message.reply
         assert reply.to is not None
         received[reply.to.user_id] = received.get(reply.to.user_id, 0) + 1
-        return Outcome("sent")
+        return Sent()
 
-    async def slow(reply: Reply, _digest: object = None) -> Outcome:
+    async def slow(message: Message) -> Outcome:
         stuck.set()  # a platform that makes it wait (a 429 of minutes), its 50 taken
         await go_on.wait()
-        return await send(reply)
+        return await send(message)
 
     first = asyncio.create_task(deliver_run(services, "T", run_id, slow))
     await stuck.wait()
@@ -418,13 +424,13 @@ async def test_the_report_counts_refusals_and_gives_the_reasons_of_failures(
     services = territory.services
     _people, run_id = await subscribers_with_news(territory, clock, 6, first=6300)
     outcomes = iter([
-        Outcome("sent"), Outcome("blocked", error="Forbidden: bot was blocked by the user"),
-        Outcome("outside_window", error="(#131047) Re-engagement message"),
-        Outcome("failed", error="Bad Request: chat not found"),
-        Outcome("failed", error="Bad Request: chat not found"),
-        Outcome("failed", error="Bad Request: message is too long")])
+        Sent(), Gone("Forbidden: bot was blocked by the user"),
+        Refused("(#131047) Re-engagement message", outside_window=True),
+        Refused("Bad Request: chat not found"),
+        Refused("Bad Request: chat not found"),
+        Refused("Bad Request: message is too long")])
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
         return next(outcomes)
 
     report = await deliver_run(services, "T", run_id, send)
@@ -516,7 +522,7 @@ async def test_a_shop_on_holiday_alone_is_not_news(territory: Territory) -> None
     await services.digest.start_week("telegram")
     ((run_id, _week),) = await services.digest.unfinished_runs("telegram")
 
-    async def send(reply: Reply, _digest: object = None) -> Outcome:
+    async def send(message: Message) -> Outcome:
         raise AssertionError("no news: nothing to send")
 
     report = await deliver_run(services, "T", run_id, send)

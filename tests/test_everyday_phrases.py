@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from chatshop.conversation.router import Conversation
+from chatshop.conversation.routes import CANCEL_BY_SHOP
 from tests.chat import Chat, Postbox
 from tests.conftest import Territory
 
@@ -158,7 +159,7 @@ async def test_non_at_why_cancel_leaves_the_prompt_and_keeps_the_reservation(
     """« Pourquoi annuler ? » answered « non »: a no, not the reason of a cancellation."""
     await _reserve(territory, jeanne)
     (made,) = await territory.services.reservations.of_customer(territory.customer.id)
-    await lea.forge(f"rk:{made.id}")
+    await lea.forge(CANCEL_BY_SHOP.payload(reservation=made.id))
     assert plain(lea.text).startswith(f"Pourquoi annuler {made.code} ?")
     await lea.send(typed)
     assert plain(lea.text).startswith("Très bien, rien n’a été changé.")

@@ -34,15 +34,12 @@ import asyncio
 import codecs
 import csv
 import io
-import itertools
 import logging
 import os
-import shutil
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +65,7 @@ from chatshop.conversation.messages import (
     Unsupported,
 )
 from chatshop.conversation.router import Conversation
+from chatshop.delivery.runtime import Delivery
 from chatshop.domain.models import (
     Channel,
     ProductChanges,
@@ -77,14 +75,24 @@ from chatshop.domain.models import (
 )
 from chatshop.domain.product_csv import MAX_BYTES, MAX_LINES, MAX_ROWS
 from chatshop.errors import DomainError
-from chatshop.services import build_services
+from chatshop.services import Services
 from chatshop.storage import Store, open_store
 from chatshop.storage.store import SqliteStore
-from tests.chat import Chat, Postbox, check_screen
-from tests.conftest import OPERATOR, FakeClock, Territory
+from tests.chat import check_screen
+from tests.conftest import OPERATOR, FakeClock
+from tests.world import (
+    PARIS,
+    START,
+    Collecting,
+    DatabaseFile,
+    Row,
+    Snapshot,
+    runtime_of,
+    services_on,
+    swept,
+)
+from tests.world import snapshot as rows_of
 
-START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-PARIS = ZoneInfo("Europe/Paris")
 TERRITORY = "Porte Océane du Limousin"
 EVENTS = 50  # per example: 4 properties x 50 examples x 50 events = 10 000 events
 
@@ -149,75 +157,69 @@ class World:
                        *self.reservations_a, *self.reservations_b, *range(1, 10)})
 
 
-async def _build(path: Path) -> World:
+async def _build(services: Services) -> World:
     """Three shops in two communes: A (Léa, with Marc as staff) displays one product of
     B (Paul) and has asked B to display its own; C (Rose) is deactivated. Two customers
     with reservations at both shops, baskets, a phone number, digest subscriptions."""
-    store = await open_store(path)
-    try:
-        services = build_services(store, operators=frozenset({OPERATOR}),
-                                  clock=FakeClock(START))
-        seen = services.customers.seen
-        op = services.customers.actor(await seen(*OPERATOR, THE_OPERATOR.name))
-        r = await services.shops.add_commune(op, "Rochechouart", "87600")
-        s = await services.shops.add_commune(op, "Saint-Junien", "87200")
+    seen = services.customers.seen
+    op = services.customers.actor(await seen(*OPERATOR, THE_OPERATOR.name))
+    r = await services.shops.add_commune(op, "Rochechouart", "87600")
+    s = await services.shops.add_commune(op, "Saint-Junien", "87200")
 
-        async def open_shop(name: str, commune: int, owner: Person) -> tuple[int, Any, str]:
-            shop = await services.shops.create_shop(op, name, commune)
-            invite = await services.shops.invite(op, shop.id, Role.OWNER)
-            user = await seen(owner.channel, owner.user_id, owner.name)
-            await services.shops.accept_invite(user.id, invite.code)
-            return shop.id, services.customers.actor(user), invite.code
+    async def open_shop(name: str, commune: int, owner: Person) -> tuple[int, Any, str]:
+        shop = await services.shops.create_shop(op, name, commune)
+        invite = await services.shops.invite(op, shop.id, Role.OWNER)
+        user = await seen(owner.channel, owner.user_id, owner.name)
+        await services.shops.accept_invite(user.id, invite.code)
+        return shop.id, services.customers.actor(user), invite.code
 
-        a, lea, _code = await open_shop("Épicerie du Château", r.id, OWNER_A)
-        b, paul, _code = await open_shop("Boulangerie Martin", s.id, OWNER_B)
-        c, rose, used = await open_shop("Atelier Rivière", r.id, OWNER_C)
-        staff_invite = await services.shops.invite(lea, a, Role.STAFF)
-        marc = await seen(STAFF_A.channel, STAFF_A.user_id, STAFF_A.name)
-        await services.shops.accept_invite(marc.id, staff_invite.code)
+    a, lea, _code = await open_shop("Épicerie du Château", r.id, OWNER_A)
+    b, paul, _code = await open_shop("Boulangerie Martin", s.id, OWNER_B)
+    c, rose, used = await open_shop("Atelier Rivière", r.id, OWNER_C)
+    staff_invite = await services.shops.invite(lea, a, Role.STAFF)
+    marc = await seen(STAFF_A.channel, STAFF_A.user_id, STAFF_A.name)
+    await services.shops.accept_invite(marc.id, staff_invite.code)
 
-        add = services.catalogue.add_product
-        honey = await add(lea, a, name="Miel de châtaignier", price_cents=850, on_hand=10,
-                          category_id=1)
-        soap = await add(lea, a, name="Savon lavande", price_cents=650, on_hand=3)
-        candle = await add(lea, a, name="Bougie cire d'abeille", price_cents=1200, on_hand=4)
-        empty = await add(lea, a, name="Pâté de campagne", price_cents=550, on_hand=0)
-        gone = await add(lea, a, name="Confiture de coings", price_cents=450, on_hand=2)
-        await services.catalogue.update_product(lea, candle.id, ProductChanges(hidden=True))
-        await services.catalogue.delete_product(lea, gone.id)
-        jam = await add(paul, b, name="Confiture de mûres", price_cents=500, on_hand=6)
-        bread = await add(paul, b, name="Pain de campagne", price_cents=320, on_hand=5)
-        cake = await add(paul, b, name="Gâteau creusois", price_cents=1500, on_hand=2)
-        flour = await add(paul, b, name="Farine de sarrasin", price_cents=280, on_hand=9)
-        await services.catalogue.update_product(paul, flour.id, ProductChanges(hidden=True))
-        vase = await add(rose, c, name="Vase en grès", price_cents=3500, on_hand=1)
+    add = services.catalogue.add_product
+    honey = await add(lea, a, name="Miel de châtaignier", price_cents=850, on_hand=10,
+                      category_id=1)
+    soap = await add(lea, a, name="Savon lavande", price_cents=650, on_hand=3)
+    candle = await add(lea, a, name="Bougie cire d'abeille", price_cents=1200, on_hand=4)
+    empty = await add(lea, a, name="Pâté de campagne", price_cents=550, on_hand=0)
+    gone = await add(lea, a, name="Confiture de coings", price_cents=450, on_hand=2)
+    await services.catalogue.update_product(lea, candle.id, ProductChanges(hidden=True))
+    await services.catalogue.delete_product(lea, gone.id)
+    jam = await add(paul, b, name="Confiture de mûres", price_cents=500, on_hand=6)
+    bread = await add(paul, b, name="Pain de campagne", price_cents=320, on_hand=5)
+    cake = await add(paul, b, name="Gâteau creusois", price_cents=1500, on_hand=2)
+    flour = await add(paul, b, name="Farine de sarrasin", price_cents=280, on_hand=9)
+    await services.catalogue.update_product(paul, flour.id, ProductChanges(hidden=True))
+    vase = await add(rose, c, name="Vase en grès", price_cents=3500, on_hand=1)
 
-        await services.shops.ask_hosting(paul, b, a)
-        await services.shops.accept_hosting(lea, a, b)
-        await services.catalogue.place(paul, jam.id, a)
-        await services.shops.ask_hosting(lea, a, b)  # B has not answered yet
-        await services.shops.update_shop(op, c, ShopDetails(active=False))
+    await services.shops.ask_hosting(paul, b, a)
+    await services.shops.accept_hosting(lea, a, b)
+    await services.catalogue.place(paul, jam.id, a)
+    await services.shops.ask_hosting(lea, a, b)  # B has not answered yet
+    await services.shops.update_shop(op, c, ShopDetails(active=False))
 
-        jeanne = await seen(CUSTOMER.channel, CUSTOMER.user_id, CUSTOMER.name)
-        pierre = await seen(OTHER_CUSTOMER.channel, OTHER_CUSTOMER.user_id,
-                            OTHER_CUSTOMER.name)
-        await services.customers.set_phone(jeanne.id, "06 12 34 56 78")
-        reserve = services.reservations.reserve_now
-        r1 = await reserve(jeanne.id, honey.id, 2, "k1")
-        r2 = await reserve(jeanne.id, bread.id, 1, "k2")
-        await services.reservations.mark_ready(paul, r2.id)
-        r3 = await reserve(pierre.id, soap.id, 1, "k3")
-        r4 = await reserve(pierre.id, jam.id, 2, "k4")  # B's jam, collected at A
-        r5 = await reserve(jeanne.id, cake.id, 1, "k5")
-        await services.reservations.mark_collected(paul, r5.id)
-        await services.baskets.add(jeanne.id, honey.id, 1)
-        await services.baskets.add(jeanne.id, bread.id, 2)
-        await services.baskets.add(pierre.id, cake.id, 1)
-        await services.digest.subscribe(pierre.id, SubscriptionScope.TERRITORY)
-        await services.digest.subscribe(jeanne.id, SubscriptionScope.SHOPS, shop_ids=[a, b])
-        slugs = tuple([(await services.shops.get(i)).slug for i in (a, b, c)])
-    finally:
-        await store.close()
+    jeanne = await seen(CUSTOMER.channel, CUSTOMER.user_id, CUSTOMER.name)
+    pierre = await seen(OTHER_CUSTOMER.channel, OTHER_CUSTOMER.user_id,
+                        OTHER_CUSTOMER.name)
+    await services.customers.set_phone(jeanne.id, "06 12 34 56 78")
+    reserve = services.reservations.reserve_now
+    r1 = await reserve(jeanne.id, honey.id, 2, "k1")
+    r2 = await reserve(jeanne.id, bread.id, 1, "k2")
+    await services.reservations.mark_ready(paul, r2.id)
+    r3 = await reserve(pierre.id, soap.id, 1, "k3")
+    r4 = await reserve(pierre.id, jam.id, 2, "k4")  # B's jam, collected at A
+    r5 = await reserve(jeanne.id, cake.id, 1, "k5")
+    await services.reservations.mark_collected(paul, r5.id)
+    await services.baskets.add(jeanne.id, honey.id, 1)
+    await services.baskets.add(jeanne.id, bread.id, 2)
+    await services.baskets.add(pierre.id, cake.id, 1)
+    await services.digest.subscribe(pierre.id, SubscriptionScope.TERRITORY)
+    await services.digest.subscribe(jeanne.id, SubscriptionScope.SHOPS, shop_ids=[a, b])
+    slugs = tuple([(await services.shops.get(i)).slug for i in (a, b, c)])
     return World(shop_a=a, shop_b=b, shop_c=c, communes=(r.id, s.id),
                  products_a=(honey.id, soap.id, candle.id, empty.id, gone.id),
                  products_b=(jam.id, bread.id, cake.id, flour.id), products_c=(vase.id,),
@@ -225,36 +227,16 @@ async def _build(path: Path) -> World:
                  slugs=slugs, used_invite=used)
 
 
-@dataclass
-class Template:
-    """The territory's database file, built once; each example plays on a copy."""
-
-    path: Path
-    world: World
-    copies: Iterator[int] = field(default_factory=itertools.count)
-
-    def copy(self) -> Path:
-        target = self.path.with_name(f"example-{next(self.copies)}.db")
-        shutil.copyfile(self.path, target)
-        return target
-
-    @staticmethod
-    def discard(copy: Path) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+Template = DatabaseFile[World]
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    path = tmp_path_factory.mktemp("fuzz") / "territory.db"
-    return Template(path, asyncio.run(_build(path)))
+    """The territory's database file, built once; each example plays on a copy."""
+    return DatabaseFile.build(tmp_path_factory.mktemp("fuzz") / "territory.db", _build)
 
 
 # -- what the database holds --------------------------------------------------------------
-
-Row = dict[str, Any]
-Snapshot = dict[str, list[Row]]
-
 
 def _db(store: Store) -> Any:
     assert isinstance(store, SqliteStore)
@@ -263,12 +245,7 @@ def _db(store: Store) -> Any:
 
 def snapshot(store: Store) -> Snapshot:
     """Every business row, as committed."""
-    db = _db(store)
-    tables = [row[0] for row in db.lookup(
-        "SELECT name FROM sqlite_master WHERE type = 'table'"
-        " AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'product_search%'")]
-    return {table: [dict(row) for row in db.lookup(f"SELECT * FROM {table} ORDER BY 1, 2")]
-            for table in sorted(set(tables) - NOT_BUSINESS)}
+    return rows_of(store, skip=NOT_BUSINESS, internal=False)
 
 
 def out_of_reach(before: Snapshot, after: Snapshot, who: Person
@@ -395,6 +372,11 @@ class Referee(Conversation):
     as seen, before their conversation state is saved)."""
 
     refused: tuple[Snapshot, Snapshot] | None = None
+
+    def __init__(self, services: Services, store: Store, *, territory: str,
+                 tz: ZoneInfo) -> None:
+        super().__init__(services, territory=territory, tz=tz)
+        self._store = store
 
     async def _dispatch(self, ctx: Context, event: Event) -> list[Reply]:
         before = snapshot(self._store)
@@ -749,6 +731,8 @@ class Game:
     referee: Referee
     clock: FakeClock
     incidents: Incidents
+    delivery: Delivery
+    platforms: tuple[Collecting, ...]
     screens: dict[tuple[str, str], Screens] = field(
         default_factory=lambda: defaultdict(Screens))
     played: int = 0
@@ -798,7 +782,7 @@ class Game:
             await self.send(who, Press(payload=screens.forge(data, action)))
         elif isinstance(action, Tick):
             self.clock.advance(hours=action.hours)
-            for note in await self.referee.tick():
+            for note in await swept(self.delivery, *self.platforms):
                 check_reply(note)
         elif isinstance(action, Upload):
             await self.send(who, action.event())
@@ -823,9 +807,11 @@ async def game_on(template: Template, copy: Path) -> AsyncIterator[Game]:
     watched.addHandler(incidents)
     try:
         clock = FakeClock(START)
-        services = build_services(store, operators=frozenset({OPERATOR}), clock=clock)
+        services = services_on(store, clock)
         referee = Referee(services, store, territory=TERRITORY, tz=PARIS)
-        yield Game(template.world, store, referee, clock, incidents)
+        platforms = (Collecting("telegram"), Collecting("whatsapp"))
+        yield Game(template.cast, store, referee, clock, incidents,
+                   runtime_of(services, referee, *platforms), platforms)
         check_database(store)
     finally:
         watched.removeHandler(incidents)
@@ -841,7 +827,7 @@ def play(template: Template, data: st.DataObject, people: st.SearchStrategy[Pers
 
     async def sequence(copy: Path) -> int:
         async with game_on(template, copy) as game:
-            moves = actions(template.world, entries, ticks=ticks)
+            moves = actions(template.cast, entries, ticks=ticks)
             while game.played < EVENTS:
                 who = data.draw(people, label="who")
                 await game.act(data, who, data.draw(moves, label="does"))
@@ -895,7 +881,7 @@ def test_every_button_cut_short_or_lengthened_writes_nothing_when_refused(
     junk (about 1 900 events each): a handler must read all its arguments before it
     writes. A follow button cut after the shop used to subscribe, then answer « not
     found »."""
-    world = template.world
+    world = template.cast
     real = [str(i) for i in (world.shop_a, world.shop_b, world.products_a[0],
                              world.products_b[1], world.reservations_a[0],
                              world.reservations_b[0], world.communes[1])]
@@ -914,105 +900,3 @@ def test_every_button_cut_short_or_lengthened_writes_nothing_when_refused(
         asyncio.run(sweep(copy))
     finally:
         template.discard(copy)
-
-
-# -- files at and beyond the limits -------------------------------------------------------
-
-
-def _stock(store: Store) -> list[Row]:
-    rows = snapshot(store)
-    return rows["products"] + rows["stock_movements"]
-
-
-def _lines(count: int) -> bytes:
-    return ("nom;prix;stock\r\n" + "".join(
-        f"Carte postale n°{n};1,50;3\r\n" for n in range(count))).encode()
-
-
-def _plain(text: str) -> str:
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
-
-
-@pytest.mark.parametrize(("sent", "said"), [
-    (DocumentIn(file_name="catalogue.csv", data=b"", too_large=True),
-     "Le fichier est trop gros : 4 Mo au maximum."),
-    (DocumentIn(file_name="catalogue.csv", data=b"nom;prix\n" + b"x" * MAX_BYTES),
-     "Le fichier est trop gros : 4 Mo au maximum."),
-    (DocumentIn(file_name="catalogue.csv", data=_lines(MAX_ROWS + 1)),
-     "Le fichier contient 2 001 lignes de produits ; 2 000 au maximum."),
-    # Line breaks alone: reading them took seconds, while the bot answered no one else.
-    (DocumentIn(file_name="catalogue.csv", data=_lines(1) + b";;\n" * MAX_LINES),
-     "Le fichier contient 100 002 lignes, vides comprises ; 100 000 au maximum."),
-    (DocumentIn(file_name="catalogue.csv", data=b"nom;prix\r" + b"\r" * MAX_LINES),
-     "Le fichier contient 100 001 lignes, vides comprises ; 100 000 au maximum."),
-], ids=["not fetched", "too large", "too many products", "too many lines", "CR only"])
-async def test_a_file_beyond_the_limits_gets_a_clear_french_answer_and_imports_nothing(
-        territory: Territory, conversation: Conversation, postbox: Postbox, store: Store,
-        sent: DocumentIn, said: str) -> None:
-    await territory.product("Miel", 950, on_hand=5)
-    before = _stock(store)
-    lea = Chat(conversation, "2000", "Léa", postbox)
-    await lea.event(sent)
-    assert said in _plain(lea.text)
-    assert _stock(store) == before
-
-
-async def test_a_file_at_the_limits_is_imported_whole(
-        territory: Territory, conversation: Conversation, postbox: Postbox,
-        store: Store) -> None:
-    lea = Chat(conversation, "2000", "Léa", postbox)
-    await lea.document("catalogue.csv", _lines(MAX_ROWS))
-    assert "2\u202f000 nouveaux produits" in lea.text  # French digit grouping
-    assert len(snapshot(store)["products"]) == MAX_ROWS
-
-
-async def test_empty_rows_that_a_spreadsheet_adds_are_skipped(
-        territory: Territory, conversation: Conversation, postbox: Postbox,
-        store: Store) -> None:
-    lea = Chat(conversation, "2000", "Léa", postbox)
-    await lea.document("catalogue.csv", _lines(3) + b";;\r\n" * (MAX_LINES - 10))
-    assert "3 nouveaux produits" in lea.text
-    assert len(snapshot(store)["products"]) == 3
-
-
-async def test_only_shopkeepers_may_send_files(
-        territory: Territory, conversation: Conversation, postbox: Postbox,
-        store: Store) -> None:
-    before = _stock(store)
-    jeanne = Chat(conversation, "3000", "Jeanne", postbox)
-    await jeanne.send("bonjour")
-    for sent in [DocumentIn(file_name="x.csv", data=_lines(3)),
-                 DocumentIn(file_name="x.csv", data=b"", too_large=True)]:
-        await jeanne.event(sent)
-        assert jeanne.text == "Désolé, seuls les commerçants peuvent envoyer des fichiers ici."
-    assert _stock(store) == before
-
-
-# -- what the fuzzing found ---------------------------------------------------------------
-
-
-async def test_text_with_a_lone_surrogate_is_read_not_an_incident(
-        territory: Territory, conversation: Conversation, postbox: Postbox,
-        caplog: pytest.LogCaptureFixture) -> None:
-    """Half of a broken UTF-16 pair (a JSON « \\ud800 », a console's undecodable byte)
-    crashed the search: the text could not be encoded."""
-    await territory.product("Miel de châtaignier", 850)
-    jeanne = Chat(conversation, "3000", "Jeanne\ud800", postbox)
-    for typed in ["miel\ud800", "/recherche miel\udcff", "\ud83c"]:
-        await jeanne.send(typed)
-    await jeanne.forge("f:0:miel\ud800")
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert Text(text="a\ud800b").text == "a\ufffdb"
-    assert Text(text="\ud83c\udf6f").text == "🍯"  # a whole pair is one character
-
-
-@pytest.mark.parametrize("payload", ["nht:{shop}", "nct:{commune}", "nht:{shop}:x",
-                                     "nct:{commune}:-1"])
-async def test_a_follow_button_cut_short_subscribes_no_one(
-        territory: Territory, conversation: Conversation, postbox: Postbox,
-        payload: str) -> None:
-    """The toggle was written before the rest of the button was read."""
-    jeanne = Chat(conversation, "3000", "Jeanne", postbox)
-    await jeanne.forge(payload.format(shop=territory.shop.id, commune=territory.commune.id))
-    assert jeanne.last[-1].text.startswith("Nous ne l’avons pas trouvé")
-    assert await territory.services.digest.subscription(territory.customer.id) is None

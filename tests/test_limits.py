@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chatshop.conversation.router import Conversation
+from chatshop.conversation.routes import ADD_TO_BASKET, PRODUCT, PRODUCT_ADMIN, PRODUCTS
 from chatshop.domain.models import Product, ShopDetails
 from tests.chat import Chat, Postbox
 from tests.conftest import Territory
@@ -27,7 +28,7 @@ def lea(conversation: Conversation, postbox: Postbox, territory: Territory) -> C
 async def test_pressing_plus_past_what_is_left_says_so_and_keeps_the_quantity(
         territory: Territory, jeanne: Chat) -> None:
     honey = await territory.product("Miel", 950, on_hand=1)
-    await jeanne.forge(f"p:{honey.id}")
+    await jeanne.forge(PRODUCT.payload(product=honey.id))
     await jeanne.press("Choisir la quantité")
     await jeanne.press("➕")
     assert "Il n’en reste que 1." in plain(jeanne.text)
@@ -39,7 +40,8 @@ async def test_lists_mark_sold_out_products(territory: Territory, jeanne: Chat,
                                             lea: Chat) -> None:
     await territory.product("Miel de châtaignier", 950, on_hand=0)
     await territory.product("Miel de fleurs", 850, on_hand=4)
-    await jeanne.forge(f"l:{territory.shop.id}:0:0")  # the shop's products
+    # The shop's products:
+    await jeanne.forge(PRODUCTS.payload(shop=territory.shop.id, category=0, offset=0))
     assert plain(" | ".join(jeanne.labels)).startswith(
         "Miel de châtaignier — 9,50 € · épuisé | Miel de fleurs — 8,50 € | ")
     await lea.send("/produits")  # the shopkeeper's list too
@@ -64,7 +66,7 @@ async def test_a_sold_out_card_offers_similar_products_of_the_shop_not_a_reserva
     await territory.product("Miel de fleurs", 850, on_hand=4, category_id=food.id)
     await territory.product("Confiture de fraises", 550, on_hand=0, category_id=food.id)
     await jeanne.send("/menu")  # past the welcome, which says « Réservez ici »
-    await jeanne.forge(f"p:{gone.id}")
+    await jeanne.forge(PRODUCT.payload(product=gone.id))
     assert "Réservez ici" not in jeanne.text
     assert "Épuisé pour le moment." in jeanne.text
     assert "Aussi chez Épicerie du Château :" in plain(jeanne.text)
@@ -78,7 +80,7 @@ async def test_a_sold_out_card_offers_similar_products_of_the_shop_not_a_reserva
 async def test_a_basket_that_fell_short_offers_to_reserve_what_is_left(
         territory: Territory, jeanne: Chat) -> None:
     honey = await territory.product("Miel", 950, on_hand=3)
-    await jeanne.forge(f"a:{honey.id}:2")
+    await jeanne.forge(ADD_TO_BASKET.payload(product=honey.id, quantity=2))
     await jeanne.send("/panier")
     await territory.services.catalogue.set_stock(territory.owner, honey.id, 1)  # the counter
     await jeanne.press("Réserver chez")
@@ -99,7 +101,7 @@ async def test_a_basket_that_fell_short_offers_to_reserve_what_is_left(
 async def test_plus_in_the_basket_past_what_is_left_says_so(
         territory: Territory, jeanne: Chat) -> None:
     honey = await territory.product("Miel", 950, on_hand=2)
-    await jeanne.forge(f"a:{honey.id}:2")
+    await jeanne.forge(ADD_TO_BASKET.payload(product=honey.id, quantity=2))
     await jeanne.send("/panier")
     await jeanne.press("➕")
     assert "Il ne reste que 2 exemplaires de « Miel »." in plain(jeanne.text)
@@ -135,7 +137,7 @@ async def test_quantities_are_written_the_french_way(territory: Territory, lea: 
     await lea.photo("Cartes postales 1 € x100000")
     assert "100 000 en stock" in plain(lea.text)
     cards = await product_named(territory, "Cartes postales")
-    await lea.forge(f"pp:{cards.id}")
+    await lea.forge(PRODUCT_ADMIN.payload(product=cards.id))
     assert "Stock : 100 000 en rayon" in plain(lea.text)
     await lea.send("/produits")
     assert "Cartes postales · 1,00 € · 100 000" in map(plain, lea.labels)

@@ -6,6 +6,13 @@ from __future__ import annotations
 import pytest
 
 from chatshop.conversation.router import Conversation
+from chatshop.conversation.routes import (
+    CREATE_ANYWAY,
+    PRICE_CHOSEN,
+    STOCK_ADD_ONCE,
+    STOCK_REMOVE_ONCE,
+    STOCK_SET_ONCE,
+)
 from chatshop.domain.models import Product, StockReason
 from chatshop.errors import NotAllowed
 from chatshop.storage import Store
@@ -193,9 +200,12 @@ async def test_a_forged_choice_for_another_shops_product_is_refused(
     await paul.send("/menu")  # a newcomer is welcomed first
     seen = (await territory.services.catalogue.stock_history(territory.owner, soap.id))[-1].id
     refused = NotAllowed("", needs="staff").message()
-    for payload in (f"sn:{soap.id}:3:{seen}", f"sa:{soap.id}:2:{seen}",
-                    f"sr:{soap.id}:1:{seen}", f"sa:{soap.id}:2:{seen}:100",
-                    f"px:{soap.id}:10", f"pn:{territory.shop.id}:abc"):
+    for payload in (STOCK_SET_ONCE.payload(product=soap.id, quantity=3, seen=seen),
+                    STOCK_ADD_ONCE.payload(product=soap.id, quantity=2, seen=seen),
+                    STOCK_REMOVE_ONCE.payload(product=soap.id, quantity=1, seen=seen),
+                    STOCK_ADD_ONCE.payload(product=soap.id, quantity=2, seen=seen, price=100),
+                    PRICE_CHOSEN.payload(product=soap.id, price=10),
+                    CREATE_ANYWAY.payload(shop=territory.shop.id, key="abc")):
         await paul.forge(payload)
         assert paul.text == refused, payload
     assert await stock(territory, soap) == (8, 650)
@@ -242,9 +252,14 @@ async def test_forged_prices_and_counts_on_choice_buttons_change_nothing(
         territory: Territory, lea: Chat) -> None:
     soap = await territory.product("Savon lavande", 650, on_hand=8)
     seen = (await territory.services.catalogue.stock_history(territory.owner, soap.id))[-1].id
-    for payload in (f"px:{soap.id}:0", f"px:{soap.id}:1000001", f"sa:{soap.id}:2:{seen}:0",
-                    f"sa:{soap.id}:0:{seen}", f"sa:{soap.id}:2", f"sn:{soap.id}:100001:{seen}",
-                    f"sr:{soap.id}:9:{seen}", f"pn:{territory.shop.id}:stale"):
+    for payload in (PRICE_CHOSEN.payload(product=soap.id, price=0),
+                    PRICE_CHOSEN.payload(product=soap.id, price=1000001),
+                    STOCK_ADD_ONCE.payload(product=soap.id, quantity=2, seen=seen, price=0),
+                    STOCK_ADD_ONCE.payload(product=soap.id, quantity=0, seen=seen),
+                    f"{STOCK_ADD_ONCE.verb}:{soap.id}:2",  # broken: its ledger line left off
+                    STOCK_SET_ONCE.payload(product=soap.id, quantity=100001, seen=seen),
+                    STOCK_REMOVE_ONCE.payload(product=soap.id, quantity=9, seen=seen),
+                    CREATE_ANYWAY.payload(shop=territory.shop.id, key="stale")):
         await lea.forge(payload)
         assert "incident" not in lea.text, payload
         assert "plus valable" not in lea.text, payload  # a button the bot knows, refused

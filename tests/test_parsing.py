@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from babel.support import Translations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatshop.domain.limits import MAX_STOCK
+from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
 from chatshop.domain.models import StockReason
 from chatshop.domain.parsing import (
-    MAX_PRICE_CENTS,
     StockChange,
     clean_description,
     clean_name,
@@ -22,9 +26,11 @@ from chatshop.domain.parsing import (
     parse_stock_change,
 )
 from chatshop.errors import InvalidInput
-from chatshop.i18n import format_money
+from chatshop.i18n import format_money, use_catalogues
+from chatshop.resources import read_catalogue
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"  # the narrow no-break space French typography (and Babel) puts before €
@@ -325,3 +331,28 @@ def test_any_stock_change_is_read_or_refused_within_the_limits(text: str) -> Non
     if isinstance(result, StockChange):
         assert 0 <= result.quantity <= MAX_STOCK
         assert result.quantity > 0 or result.reason is StockReason.SET
+
+
+def test_refusals_are_worded_from_the_installed_catalogue_read_once_at_first_use() -> None:
+    asked: list[str] = []
+
+    def loader(language: str) -> Translations:
+        asked.append(language)
+        return read_catalogue(language)
+
+    use_catalogues(loader)
+    try:
+        assert asked == []  # nothing read before a message is needed
+        assert refusal(parse_quantity, "0") == "Merci d’écrire un nombre entier entre 1 et 999."
+        assert refusal(parse_price, "-3").startswith("Un prix ne peut pas")
+        assert asked == ["fr"]
+    finally:
+        use_catalogues(read_catalogue)
+
+
+def test_importing_chatshop_reads_no_catalogue() -> None:
+    probe = ("import chatshop.cli, chatshop.i18n as i18n; "
+             "print(i18n.translations.cache_info().currsize)")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.stdout.strip() == "0"

@@ -18,6 +18,7 @@ from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
 from chatshop.domain.models import (
     Category,
     Product,
+    ProductRow,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -28,7 +29,6 @@ from chatshop.domain.product_csv import (
     MAX_ROWS,
     TEMPLATE_HEADER,
     ImportReport,
-    ProductRow,
     parse_products_csv,
     products_csv,
     reservations_csv,

@@ -227,18 +227,6 @@ async def test_overdue_reservations_expire_and_give_their_stock_back(
                                                     live_only=True))[0].id == recent.id
 
 
-async def test_reminders_are_due_once_before_the_deadline(territory: Territory,
-                                                          clock: FakeClock) -> None:
-    services = territory.services
-    honey = await territory.product("Miel", 850, on_hand=5)
-    made = await services.reservations.reserve_now(territory.customer.id, honey.id, 1, "a")
-    assert await services.reservations.due_for_reminder() == []
-    clock.advance(hours=43)
-    assert [r.id for r in await services.reservations.due_for_reminder()] == [made.id]
-    await services.reservations.mark_reminded(made.id)
-    assert await services.reservations.due_for_reminder() == []
-
-
 async def test_the_deadline_follows_the_shops_hold_duration(territory: Territory,
                                                              clock: FakeClock) -> None:
     services = territory.services

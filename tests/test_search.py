@@ -51,7 +51,9 @@ async def test_every_word_must_match_but_filler_words_are_dropped(stocked: Terri
 async def test_search_filters_by_category_shop_and_commune(stocked: Territory) -> None:
     beauty = (await stocked.services.catalogue.categories())[2]
     assert await names(stocked, "crème", category_id=beauty.id) == ["Crème pour les mains"]
-    assert await names(stocked, "crème", shop_id=stocked.shop.id) != []
+    everywhere = await names(stocked, "crème")
+    assert everywhere  # (the territory has one shop with crème)
+    assert await names(stocked, "crème", shop_id=stocked.shop.id) == everywhere
     elsewhere = await stocked.services.shops.add_commune(stocked.operator, "Saint-Junien")
     assert await names(stocked, "crème", commune_id=elsewhere.id) == []
     shop, owner = await stocked.open_shop("Savonnerie de la Vienne", "2400", elsewhere)
@@ -88,10 +90,24 @@ async def test_search_results_are_paged(territory: Territory) -> None:
     assert {i.product.id for i in first.items}.isdisjoint(i.product.id for i in second.items)
 
 
-@pytest.mark.parametrize("text", ['"', "*", "NEAR(a b)", "a OR b", "-", "col:crème", "^", "'"])
-async def test_fts_syntax_typed_by_a_user_is_harmless(stocked: Territory, text: str) -> None:
+CREMES = ["Crème de marrons", "Crème pour les mains", "Confiture fraise"]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    # Syntax alone is no word: nothing to find.
+    ('"', []), ("*", []), ("-", []), ("^", []), ("'", []),
+    # Around a word it is left out: the word is searched.
+    ('"crème"', CREMES), ('"crème', CREMES), ("crème*", CREMES), ("-crème", CREMES),
+    ("^crème", CREMES), ("mains'", ["Crème pour les mains"]), ("mains -", ["Crème pour les mains"]),
+    # Operators and column filters are words like any other, and every word must match.
+    ("NEAR(crème mains)", []), ("crème OR savon", []), ("crème AND mains", []),
+    ("col:crème", []),
+])
+async def test_fts_syntax_typed_by_a_user_is_read_as_plain_words(
+        stocked: Territory, text: str, found: list[str]) -> None:
     page = await stocked.services.search.search(text)
-    assert page.total >= 0
+    assert [item.product.name for item in page.items] == found
+    assert page.total == len(found)
 
 
 def test_the_query_quotes_each_word_and_keeps_fillers_if_nothing_else() -> None:

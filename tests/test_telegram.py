@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chatshop.channels.telegram import render
+from chatshop.channels.telegram import inbound, render
 from chatshop.channels.telegram.bot import TelegramChannel
-from chatshop.channels.telegram.inbound import Pressed, TelegramUpdate
+from chatshop.channels.telegram.inbound import Pressed
 from chatshop.channels.telegram.render import CAPTION_MAX, keyboard, pieces
 from chatshop.channels.webhooks import SECRET_HEADER, webhook_app
 from chatshop.conversation.messages import Button, Reply
@@ -28,13 +30,6 @@ from tests.conftest import OPERATOR, FakeClock, Territory
 from tests.fakes.bot_api import TINY_PNG, FakeBotAPI, FakeUser
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-
-
-def update_of(data: dict[str, object]) -> TelegramUpdate:
-    """An update as the webhook reads it."""
-    update = TelegramUpdate.of(data)
-    assert update is not None
-    return update
 
 
 class Phone:
@@ -83,19 +78,29 @@ def api() -> FakeBotAPI:
 
 def make_channel(services: Services, store: Store, api: FakeBotAPI, **options: Any
                  ) -> TelegramChannel:
-    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+    conversation = Conversation(services, territory="Porte Océane du Limousin",
                                 tz=ZoneInfo("Europe/Paris"))
     return TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
-                           get_updates_request=api.request(), jobs=False, **options)
+                           get_updates_request=api.request(), **options)
+
+
+@asynccontextmanager
+async def running(services: Services, store: Store, api: FakeBotAPI, *,
+                  polling: bool = True) -> AsyncIterator[TelegramChannel]:
+    """The channel started (long polling, or waiting for a webhook), then stopped."""
+    started = make_channel(services, store, api)
+    await started.start(polling=polling)
+    try:
+        yield started
+    finally:
+        await started.stop()
 
 
 @pytest.fixture
 async def channel(territory: Territory, services: Services, store: Store,
                   api: FakeBotAPI) -> AsyncIterator[TelegramChannel]:
-    running = make_channel(services, store, api)
-    await running.start(polling=True)
-    yield running
-    await running.stop()
+    async with running(services, store, api) as started:
+        yield started
 
 
 @dataclass
@@ -290,7 +295,7 @@ async def test_notifications_wait_out_an_outage_and_are_delivered_once(
                                            if label.startswith("✅")))
     api.go_down()  # Telegram is unreachable for five minutes...
     # ...while Léa's tap (it reached us just before) is handled: Jeanne must be told.
-    await channel.accept(update_of(ready))
+    await channel.accept(ready)
     await lea.handled(ready)
     for _ in range(10):
         assert await channel.deliver_outbox() == 0
@@ -365,16 +370,16 @@ async def test_a_pressed_update_is_written_down_whole_and_read_for_what_an_edit_
     running = make_channel(services, store, api)
     await running.start(polling=False)
     try:
-        await running.bot.send_message(lea.user.id, "Choisissez", reply_markup={
-            "inline_keyboard": [[{"text": "Miel", "callback_data": "p:1"}]]})
+        await running.bot.send_message(lea.user.id, "Choisissez", reply_markup=(
+            InlineKeyboardMarkup([[InlineKeyboardButton("Miel", callback_data="p:1")]])))
         pressed = api.press_label(lea.user, "Miel")
         updates = await running.bot.get_updates()
     finally:
         await running.stop()
     (update,) = updates
-    assert update.callback_query_id == pressed["callback_query"]["id"]
-    assert update.person == lea.user.id
-    assert update.pressed == Pressed(
+    assert inbound.callback_query_id(update) == pressed["callback_query"]["id"]
+    assert inbound.person(update) == lea.user.id
+    assert inbound.pressed(update) == Pressed(
         chat_id=lea.user.id, message_id=pressed["callback_query"]["message"]["message_id"],
         has_media=False)
     # What was written down is the update as Telegram sent it (for a restart to redo).
@@ -450,6 +455,16 @@ def test_callback_data_over_64_bytes_is_refused_before_telegram_sees_it() -> Non
         (Button.model_construct(label="Crème", payload="p:" + "é" * 32),),))
     with pytest.raises(ValueError, match="64 bytes"):
         keyboard(reply)
+
+
+def test_a_keyboard_is_built_once_and_sends_python_telegram_bot_s_own_json() -> None:
+    reply = Reply(text="x", buttons=((Button(label="🍯 Miel", payload="p:7"),
+                                      Button(label="Crème", payload="p:8")),
+                                     (Button(label="🏠 Menu", payload="m"),)))
+    built = keyboard(reply)
+    assert built is keyboard(reply.model_copy())  # the same buttons: the same keyboard
+    assert built is not None
+    assert built.to_dict() == InlineKeyboardMarkup.to_dict(built)
 
 
 def test_a_long_caption_is_cut_and_the_rest_follows() -> None:
@@ -547,7 +562,7 @@ async def test_a_sticker_or_a_voice_message_gets_a_french_answer(
         "sticker": {"file_id": "CAACAgI", "file_unique_id": "AgAD", "width": 512,
                     "height": 512, "is_animated": False, "is_video": False,
                     "type": "regular"}}}
-    assert await channel.accept(update_of(sticker))
+    assert await channel.accept(sticker)
     await jeanne.handled(sticker)
     assert "je ne sais lire que" in jeanne.screen
     assert jeanne.labels  # and a way on
@@ -678,3 +693,24 @@ async def test_non_merci_still_takes_the_keyboard_away_after_other_taps(
     await jeanne.send("Non merci")
     assert api.reply_keyboard(jeanne.user) is None
     assert "🏠 Menu" in api.last(jeanne.user).labels
+
+
+async def test_a_batch_that_cannot_be_written_down_is_not_confirmed_and_comes_again(
+        territory: Territory, channel: TelegramChannel, jeanne: Phone, api: FakeBotAPI,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database is busy when a batch arrives: Telegram must not be told it was
+    received (it would forget it); polling goes on, and the update is answered once."""
+    receive_many = channel.services.delivery.receive_many
+    failed: list[int] = []
+
+    async def busy_once(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(1)
+            raise OSError("database is locked")
+        return await receive_many(*args, **kwargs)
+
+    monkeypatch.setattr(channel.services.delivery, "receive_many", busy_once)
+    await jeanne.send("/start")
+    assert failed
+    assert len(api.messages(jeanne.user)) == 1
+    assert "Bienvenue" in jeanne.screen

@@ -31,7 +31,7 @@ def api() -> FakeBotAPI:
 async def channel(territory: Territory, services: Services, store: Store, api: FakeBotAPI,
                   conversation: Conversation) -> AsyncIterator[TelegramChannel]:
     running = TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
-                              get_updates_request=api.request(), jobs=False,
+                              get_updates_request=api.request(),
                               rate_limiter=TelegramRateLimiter(), digest_rate=25)
     await running.start(polling=False)
     yield running

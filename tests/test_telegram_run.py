@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("clean_environment")
 async def _running(app: App, api: FakeBotAPI) -> tuple[asyncio.Event, asyncio.Task[None]]:
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, telegram={
-        "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
+        "request": api.request(), "get_updates_request": api.request()}))
     await api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls))
     return stop, task
 
@@ -80,7 +80,7 @@ async def _served_while_telegram_is_down(
     app = await start(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, telegram={
-        "request": api.request(), "get_updates_request": api.request(), "jobs": False}))
+        "request": api.request(), "get_updates_request": api.request()}))
     return app, stop, task
 
 

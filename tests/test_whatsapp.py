@@ -4,6 +4,7 @@ webhook app, and what the fake Cloud API received (tests/fakes/graph_api.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -63,31 +64,47 @@ def api(clock: FakeClock) -> FakeGraphAPI:
 
 def whatsapp_channel(services: Services, store: Store, api: FakeGraphAPI,
                      transport: httpx.AsyncBaseTransport | None = None) -> WhatsAppChannel:
-    """The real WhatsApp channel (jobs off) talking to the fake Graph API, or through
-    ``transport`` in front of it."""
-    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+    """The real WhatsApp channel talking to the fake Graph API, or through ``transport``
+    in front of it (no scheduled jobs: they are the runtime's, run in ``app.serve``)."""
+    conversation = Conversation(services, territory="Porte Océane du Limousin",
                                 tz=ZoneInfo("Europe/Paris"))
     return WhatsAppChannel(
         services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
-        app_secret=SECRET, verify_token="verify-me", jobs=False,
+        app_secret=SECRET, verify_token="verify-me",
         session=httpx.AsyncClient(transport=transport or api.transport()))
+
+
+@asynccontextmanager
+async def running(services: Services, store: Store,
+                  api: FakeGraphAPI) -> AsyncIterator[WhatsAppChannel]:
+    """The channel started, then stopped."""
+    started = whatsapp_channel(services, store, api)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+@asynccontextmanager
+async def webhook(api: FakeGraphAPI, channel: WhatsAppChannel) -> AsyncIterator[Meta]:
+    """Meta, posting to the channel's webhook (in process)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(
+            app=webhook_app(whatsapp=channel)), base_url="http://bot.test") as http:
+        yield Meta(api, http, channel)
 
 
 @pytest.fixture
 async def channel(territory: Territory, services: Services, store: Store,
                   api: FakeGraphAPI) -> AsyncIterator[WhatsAppChannel]:
-    running = whatsapp_channel(services, store, api)
-    await running.start()
-    yield running
-    await running.stop()
+    async with running(services, store, api) as started:
+        yield started
 
 
 @pytest.fixture
 async def meta(api: FakeGraphAPI, channel: WhatsAppChannel) -> AsyncIterator[Meta]:
-    app = webhook_app(whatsapp=channel)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://bot.test") as http:
-        yield Meta(api, http, channel)
+    async with webhook(api, channel) as posting:
+        yield posting
 
 
 async def whatsapp_shopkeeper(territory: Territory) -> User:
@@ -350,10 +367,10 @@ async def test_events_written_down_before_a_stop_are_handled_at_the_next_start(
     messages, _statuses = read(api.text(JEANNE, "Jeanne", "/start"))
     await services.delivery.receive_many("whatsapp", [(m.event_id, m.payload())
                                                       for m in messages])
-    conversation = Conversation(services, store, territory="T", tz=ZoneInfo("Europe/Paris"))
+    conversation = Conversation(services, territory="T", tz=ZoneInfo("Europe/Paris"))
     restarted = WhatsAppChannel(
         services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
-        app_secret=SECRET, verify_token="v", jobs=False,
+        app_secret=SECRET, verify_token="v",
         session=httpx.AsyncClient(transport=api.transport()))
     await restarted.start()
     await restarted.settle()
@@ -421,11 +438,11 @@ async def test_a_title_typed_after_a_restart_is_still_the_choice_shown(
     # A new process: its own connection to the database, nothing kept in memory.
     store = await open_store(tmp_path / "chatshop.db")
     services = build_services(store, operators=frozenset({OPERATOR}), clock=clock)
-    conversation = Conversation(services, store, territory="Porte Océane du Limousin",
+    conversation = Conversation(services, territory="Porte Océane du Limousin",
                                 tz=ZoneInfo("Europe/Paris"))
     restarted = WhatsAppChannel(
         services, conversation, token=TOKEN, phone_number_id=api.phone_number_id,
-        app_secret=SECRET, verify_token="verify-me", jobs=False,
+        app_secret=SECRET, verify_token="verify-me",
         session=httpx.AsyncClient(transport=api.transport()))
     await restarted.start()
     try:

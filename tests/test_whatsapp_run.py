@@ -37,7 +37,7 @@ async def test_the_whatsapp_webhook_is_served_and_answers(tmp_path: Path) -> Non
     app = await start(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, whatsapp={
-        "session": httpx.AsyncClient(transport=api.transport()), "jobs": False}))
+        "session": httpx.AsyncClient(transport=api.transport())}))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
                                      trust_env=False) as http:
@@ -74,9 +74,9 @@ async def test_whatsapp_is_served_while_telegram_cannot_be_reached(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(
         app, stop,
-        whatsapp={"session": httpx.AsyncClient(transport=api.transport()), "jobs": False},
+        whatsapp={"session": httpx.AsyncClient(transport=api.transport())},
         telegram={"request": telegram_api.request(),
-                  "get_updates_request": telegram_api.request(), "jobs": False}))
+                  "get_updates_request": telegram_api.request()}))
     try:
         await telegram_api.wait_for(lambda: len(telegram_api.calls_to("getMe")) >= 2)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",

@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -40,6 +41,9 @@ from chatshop.conversation.messages import (
     same_title,
 )
 from chatshop.conversation.router import MAX_FILE_BYTES
+from chatshop.delivery.outcome import Message, Outcome, Sent
+from chatshop.delivery.runtime import Delivery
+from chatshop.domain.models import Channel
 from chatshop.i18n import _, format_number, ngettext
 
 Handle = Callable[[Inbound], Awaitable[list[Reply]]]
@@ -48,6 +52,52 @@ Tick = Callable[[], Awaitable[list[Reply]]]
 # What a terminal sends for keys that are not text (arrows, function keys: « ^[[A »),
 # and the other control characters: never part of a message.
 _CONTROL = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)?|[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class ConsolePlatform:
+    """The console as a platform of the delivery runtime: what the runtime sends (a
+    reminder, a digest) is kept, to be shown after the line that was typed."""
+
+    def __init__(self) -> None:
+        self._kept: list[Reply] = []
+
+    @property
+    def name(self) -> Channel:
+        return "console"
+
+    @property
+    def keep_events(self) -> timedelta:
+        return timedelta(days=1)
+
+    def pieces(self, reply: Reply) -> list[Reply]:
+        return [reply]
+
+    async def send(self, message: Message) -> Outcome:
+        self._kept.append(message.reply)
+        return Sent()
+
+    async def taken(self, platform_id: str) -> None:
+        """Nothing follows a message in the console."""
+
+    def take(self) -> list[Reply]:
+        """What was sent since the last call (addressed to its people)."""
+        kept, self._kept = self._kept, []
+        return kept
+
+
+def runtime_tick(delivery: Delivery) -> Tick:
+    """After each line, what the runtime's jobs would have done by then: reservations
+    swept and reminded, and a digest the operator sent delivered to its subscribers,
+    all shown in the console."""
+    console = ConsolePlatform()
+    delivery.register(console)
+
+    async def tick() -> list[Reply]:
+        await delivery.sweep()
+        await delivery.outbox.deliver(console.name)
+        await delivery.broadcast.deliver(console)
+        return console.take()
+    return tick
 
 
 @dataclass

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from chatshop.channels.telegram.bot import TelegramChannel
-from chatshop.channels.telegram.inbound import TelegramUpdate
+from chatshop.channels.telegram.inbound import update_id_of
 from chatshop.channels.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,12 @@ def webhook_app(*, telegram: TelegramChannel | None = None,
         if body is None:
             return Response(status_code=413)
         data = parsed(body)
-        # Kept as it came: parsed, it is UTF-8 and JSON that SQLite takes.
-        update = None if data is None else TelegramUpdate.of(data, body.decode("utf-8"))
-        if update is None:
+        if not isinstance(data, dict) or update_id_of(data) is None:
             log.warning("Telegram webhook body that is not an update: refused")
             return Response(status_code=400)
-        # A redelivery is answered 200 too: nothing to redo.
-        await telegram.accept(update)
+        # Kept as it came: parsed, it is UTF-8 and JSON that SQLite takes. A redelivery
+        # is answered 200 too: nothing to redo.
+        await telegram.accept(data, body.decode("utf-8"))
         return Response(status_code=200)
 
     return Starlette(routes=[

@@ -5,58 +5,57 @@ from __future__ import annotations
 
 from chatshop.conversation.cards import basket_text
 from chatshop.conversation.context import Context, nonce, say
-from chatshop.conversation.customer import confirmation, untold
-from chatshop.conversation.handlers import arg, command, press
+from chatshop.conversation.customer import confirmation, see_basket_button, shops_button, untold
+from chatshop.conversation.handlers import handles
 from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Button, Reply
+from chatshop.conversation.routes import BASKET, BASKET_QUANTITY, CONFIRM_BASKET, RESERVE_LEFT
 from chatshop.errors import NotFound, OutOfStock
 from chatshop.i18n import _, format_number
 from chatshop.services.reservations import Placed
 
 
-@press("b")
-@command("panier")
-async def basket(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(BASKET, "panier")
+async def basket(ctx: Context) -> list[Reply]:
     """The baskets (one per shop), each with its reserve button."""
     baskets = await ctx.services.baskets.baskets(ctx.user.id)
     if not baskets:
         return [say(_("Your basket is empty. Type what you are looking for, or browse "
-                      "the shops."), (Button(label=_("🏘 Shops"), payload="c"),))]
+                      "the shops."), (shops_button(),))]
     replies = []
     for each in baskets:
         pickup = await ctx.shop(each.shop_id)
-        rows: list[tuple[Button, ...]] = [(Button(
-            label=_("✅ Reserve at {shop}").format(shop=pickup.name)[:60],
-            payload=f"bc:{pickup.id}:{nonce()}"),)]
-        rows += [(Button(label=f"➖ {line.product.name}"[:40],
-                         payload=f"bq:{line.product.id}:{line.quantity - 1}"),
-                  Button(label="➕", payload=f"bq:{line.product.id}:{line.quantity + 1}"))
+        rows: list[tuple[Button, ...]] = [(CONFIRM_BASKET.button(
+            _("✅ Reserve at {shop}").format(shop=pickup.name)[:60], shop=pickup.id,
+            nonce=nonce()),)]
+        rows += [(BASKET_QUANTITY.button(f"➖ {line.product.name}"[:40],
+                                         product=line.product.id, quantity=line.quantity - 1),
+                  BASKET_QUANTITY.button("➕", product=line.product.id,
+                                         quantity=line.quantity + 1))
                  for line in each.lines[:3]]
         replies.append(say(basket_text(each, pickup.name), *rows))
     return replies
 
 
-@press("bq")
-async def basket_quantity(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(BASKET_QUANTITY)
+async def basket_quantity(ctx: Context, product: int, quantity: int) -> list[Reply]:
     """➖ / ➕ on a basket line; past what is left, the basket says so and stays as it is."""
     try:
-        await ctx.services.baskets.set_quantity(ctx.user.id, arg(args, 0, "product"),
-                                                arg(args, 1))
+        await ctx.services.baskets.set_quantity(ctx.user.id, product, quantity)
     except OutOfStock as short:
-        shown = await basket(ctx, [])
+        shown = await basket(ctx)
         return [shown[0].model_copy(update={"text": short.message() + "\n\n" + shown[0].text}),
                 *shown[1:]]
-    return await basket(ctx, [])
+    return await basket(ctx)
 
 
-@press("bc")
-async def confirm_basket(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CONFIRM_BASKET)
+async def confirm_basket(ctx: Context, shop: int, nonce: str | None = None) -> list[Reply]:
     """Reserve one shop's basket; the button's nonce is the idempotency key."""
-    shop_id = arg(args, 0, "shop")
-    key = "bc:" + ":".join(args[:2])
+    key = CONFIRM_BASKET.payload(shop=shop, nonce=nonce)
     try:
-        placed = await ctx.services.reservations.place_basket(ctx.user.id, key, shop_id)
+        placed = await ctx.services.reservations.place_basket(ctx.user.id, key, shop)
     except OutOfStock as short:
-        return [await _what_is_left(ctx, shop_id, short)]
+        return [await _what_is_left(ctx, shop, short)]
     return await _confirmations(ctx, placed)
 
 
@@ -76,9 +75,10 @@ async def _what_is_left(ctx: Context, shop_id: int, short: OutOfStock) -> Reply:
            if line.quantity > line.product.available}
     left = [(n, line.product.name) for line in shelf
             if (n := min(line.quantity, cut.get(line.product.id, line.quantity))) > 0]
-    payload = f"br:{shop_id}:{nonce()}" + "".join(f":{pid}:{n}" for pid, n in cut.items())
+    payload = RESERVE_LEFT.payload(shop=shop_id, nonce=nonce(),
+                                   cuts=tuple(n for pair in cut.items() for n in pair))
     if not left or len(payload.encode()) > MAX_PAYLOAD_BYTES:
-        return say("\n".join(lines), (Button(label=_("🧺 See the basket"), payload="b"),))
+        return say("\n".join(lines), (see_basket_button(),))
     lines.append(_("Reserve what is left?"))
     lines += [f"• {format_number(n)} × {name}" for n, name in left]
     total = sum(n for n, _name in left)
@@ -86,19 +86,18 @@ async def _what_is_left(ctx: Context, shop_id: int, short: OutOfStock) -> Reply:
                                          payload=payload),))
 
 
-@press("br")
-async def reserve_what_is_left(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(RESERVE_LEFT)
+async def reserve_what_is_left(ctx: Context, shop: int, nonce: str | None = None,
+                               cuts: tuple[int, ...] = ()) -> list[Reply]:
     """« ✅ Reserve 1 »: the basket, its short lines cut to what the button says; its
     nonce is the idempotency key, as for « Reserve at … »."""
-    shop_id = arg(args, 0, "shop")
-    cuts = args[2:]
     if len(cuts) % 2:
         raise NotFound("basket line", cuts[-1])
-    at_most = {arg(cuts, i, "product"): arg(cuts, i + 1) for i in range(0, len(cuts), 2)}
-    key = "br:" + ":".join(args)
+    at_most = dict(zip(cuts[::2], cuts[1::2], strict=True))
+    key = RESERVE_LEFT.payload(shop=shop, nonce=nonce, cuts=cuts)
     try:
-        placed = await ctx.services.reservations.place_basket(ctx.user.id, key, shop_id,
+        placed = await ctx.services.reservations.place_basket(ctx.user.id, key, shop,
                                                               at_most=at_most)
     except OutOfStock as short:  # it fell again: what is left now
-        return [await _what_is_left(ctx, shop_id, short)]
+        return [await _what_is_left(ctx, shop, short)]
     return await _confirmations(ctx, placed)

@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chatshop.conversation.messages import MAX_BUTTONS, Button, Recipient, Reply
+from chatshop.conversation.prompts import P, Prompt, reread
+from chatshop.conversation.routes import MENU, Route, Value
 from chatshop.domain.models import Actor, Channel, Role, Shop, StaffMember, User
 from chatshop.i18n import _
 from chatshop.services import Services
@@ -62,9 +64,13 @@ class Context:
         waiting = self.state.get("await")
         return waiting if isinstance(waiting, dict) else None
 
-    def expect(self, kind: str, **details: Any) -> None:
-        """The next text this person types answers ``kind`` (a price, a reason...)."""
-        self.state["await"] = {"kind": kind, **details}
+    def expect(self, prompt: Prompt) -> None:
+        """The next text this person types answers ``prompt`` (a price, a reason...)."""
+        self.state["await"] = prompt.saved()
+
+    def waiting_for(self, kind: type[P]) -> P | None:
+        """The prompt on the screen, if it is a ``kind`` (typed), else None."""
+        return reread(kind, self.awaiting())
 
     def done_waiting(self) -> None:
         self.state.pop("await", None)
@@ -91,7 +97,7 @@ def nonce() -> str:
 
 
 def menu_button() -> Button:
-    return _button(_("🏠 Menu"), "m")
+    return _button(_("🏠 Menu"), MENU.payload())
 
 
 def back_label() -> str:
@@ -103,6 +109,22 @@ def back_and_menu(back: str | None = None) -> tuple[Button, ...]:
     if back is None:
         return (menu_button(),)
     return (_button(back_label(), back), menu_button())
+
+
+def pager(route: Route, offset: int, size: int, *, more: bool, previous: bool = True,
+          **fixed: Value | None) -> tuple[Button, ...]:
+    """« ◀️ Previous » / « Next ▶️ » around a page of ``size`` items from ``offset``:
+    ``route``'s buttons, with the offset of the page before and after (``fixed``: the
+    route's other arguments). ``more``: there are items after this page; ``previous``:
+    offer to go back (not where the screen has no room for it)."""
+    buttons = []
+    if previous and offset > 0:
+        buttons.append(Button(label=_("◀️ Previous"),
+                              payload=route.payload(offset=max(offset - size, 0), **fixed)))
+    if more:
+        buttons.append(Button(label=_("Next ▶️"),
+                              payload=route.payload(offset=offset + size, **fixed)))
+    return tuple(buttons)
 
 
 @lru_cache(maxsize=256)

@@ -14,14 +14,50 @@ from chatshop.conversation.cards import (
     shop_card,
     sold_out_mark,
 )
-from chatshop.conversation.context import Context, nonce, say, to_operators
-from chatshop.conversation.handlers import Takes, answer, arg, command, press
+from chatshop.conversation.context import Context, nonce, pager, say, to_operators
+from chatshop.conversation.handlers import Takes, answer, command, handles
+from chatshop.conversation.merchant import INVITE_LINK, accept_invite
 from chatshop.conversation.messages import Button, Document, Reply, Venue
-from chatshop.domain.models import ListedProduct, Product, Reservation, ReservationStatus, User
+from chatshop.conversation.notices import (
+    my_reservations_button,
+    notify_new_reservation,
+    tell_staff,
+)
+from chatshop.conversation.prompts import Search
+from chatshop.conversation.routes import (
+    ADD_TO_BASKET,
+    ASK_SEARCH,
+    BASKET,
+    CANCEL,
+    CANCEL_ASK,
+    CATEGORIES,
+    COMMUNES,
+    CONTACT,
+    DASHBOARD,
+    ERASE,
+    ERASE_ASK,
+    EXPORT_DATA,
+    HELP,
+    MENU,
+    MY_RESERVATIONS,
+    NEWS,
+    PRODUCT,
+    PRODUCTS,
+    QUANTITY,
+    RESERVE_NOW,
+    SEARCH_PAGE,
+    SHOP,
+    SHOPS_IN,
+    TERRITORY,
+    number,
+)
+from chatshop.domain.limits import MAX_QUANTITY
+from chatshop.domain.models import ListedProduct, Product, Reservation, User
 from chatshop.errors import NotFound
 from chatshop.i18n import _, format_money, format_number, ngettext
 
 PAGE = 5  # list items per screen, leaving room for paging and the way on (<= 8 buttons)
+SEARCH_ROOM = 60  # bytes: a longer query is kept in the state, not in the ◀️ / ▶️ buttons
 QUANTITY_STEPS = (1, 2, 3, 5)
 SIMILAR = 3  # products offered instead of a sold-out one
 
@@ -32,18 +68,16 @@ SIMILAR = 3  # products offered instead of a sold-out one
 async def menu(ctx: Context) -> Reply:
     items = await ctx.services.baskets.item_count(ctx.user.id)
     rows: list[tuple[Button, ...]] = [
-        (Button(label=_("🔎 Search"), payload="sq"),
-         Button(label=_("🏘 Shops"), payload="c")),
-        (Button(label=_("🧺 Basket ({n})").format(n=items), payload="b"),
-         Button(label=_("📋 My reservations"), payload="rs")),
+        (ASK_SEARCH.button(_("🔎 Search")), shops_button()),
+        (BASKET.button(_("🧺 Basket ({n})").format(n=items)), my_reservations_button()),
     ]
     extra: list[Button] = []
     if ctx.shop_ids:
-        extra.append(Button(label=_("🏪 My shop"), payload="d"))
+        extra.append(DASHBOARD.button(_("🏪 My shop")))
     if ctx.is_operator:
-        extra.append(Button(label=_("🛠 Territory"), payload="o"))
-    extra.append(Button(label=_("📰 News"), payload="nw"))
-    extra.append(Button(label=_("❓ Help"), payload="h"))
+        extra.append(TERRITORY.button(_("🛠 Territory")))
+    extra.append(NEWS.button(_("📰 News")))
+    extra.append(HELP.button(_("❓ Help")))
     rows.append(tuple(extra))
     text = (_("Hello {name}! What would you like to do?").format(name=ctx.user.display_name)
             if ctx.user.display_name else _("Hello! What would you like to do?"))
@@ -51,9 +85,12 @@ async def menu(ctx: Context) -> Reply:
     return Reply(text=text, buttons=tuple(rows))
 
 
-@press("m")
-@command("menu")
-async def show_menu(ctx: Context, args: list[str]) -> list[Reply]:
+def shops_button() -> Button:
+    return COMMUNES.button(_("🏘 Shops"))
+
+
+@handles(MENU, "menu")
+async def show_menu(ctx: Context) -> list[Reply]:
     """The main menu: every screen leads back here."""
     ctx.done_waiting()
     return [await menu(ctx)]
@@ -64,13 +101,12 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
     """Welcome; a deep link opens a shop (``s_slug``), a product (``p_12``) or an invite."""
     payload = args[0] if args else ""
     if payload.startswith("p_"):
-        return await product(ctx, [payload[2:]])
+        return await product(ctx, number(payload[2:], "product"))
     if payload.startswith("s_"):
         found = await ctx.services.shops.by_slug(payload[2:])
-        return await shop(ctx, [str(found.id)])
-    if payload.startswith("i_"):
-        from chatshop.conversation.merchant import accept_invite
-        return await accept_invite(ctx, [payload[2:]])
+        return await shop(ctx, found.id)
+    if payload.startswith(INVITE_LINK):
+        return await accept_invite(ctx, [payload[len(INVITE_LINK):]])
     return [await welcome(ctx)]
 
 
@@ -85,9 +121,8 @@ async def welcome(ctx: Context) -> Reply:
     return home.model_copy(update={"text": welcome_line(ctx) + "\n\n" + home.text})
 
 
-@press("h")
-@command("aide", "help")
-async def help_(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(HELP, "aide", "help")
+async def help_(ctx: Context) -> list[Reply]:
     """How the bot works, in a few lines, under the menu's buttons."""
     home = await menu(ctx)
     return [home.model_copy(update={"text": help_text(ctx)})]
@@ -116,61 +151,60 @@ def help_text(ctx: Context) -> str:
 # -- browsing --------------------------------------------------------------------------
 
 
-@press("c")
-@command("boutiques", "communes")
-async def communes(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(COMMUNES, "boutiques", "communes")
+async def communes(ctx: Context, offset: int | None = None) -> list[Reply]:
     """The communes where there are shops, or straight the shops if there is only one."""
     found = await ctx.services.shops.communes_with_shops()
     if len(found) <= 1:
-        return await shops_in(ctx, [str(found[0].id) if found else "0", "0"])
-    offset = arg(args, 0) if args else 0
-    page = found[offset:offset + PAGE]
-    rows = [(Button(label=f"🏘 {c.name}", payload=f"cs:{c.id}:0"),) for c in page]
-    paging = _pager("c:{}", offset, len(found))
-    return [say(_("Choose a commune:"), *rows, paging, edit=bool(args))]
+        return await shops_in(ctx, found[0].id if found else 0, 0)
+    start = offset or 0
+    page = found[start:start + PAGE]
+    rows = [(SHOPS_IN.button(f"🏘 {c.name}", commune=c.id, offset=0),) for c in page]
+    paging = pager(COMMUNES, start, PAGE, more=start + PAGE < len(found))
+    return [say(_("Choose a commune:"), *rows, paging, edit=offset is not None)]
 
 
-@press("cs")
-async def shops_in(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(SHOPS_IN)
+async def shops_in(ctx: Context, commune: int, offset: int) -> list[Reply]:
     """The shops of one commune, a page at a time."""
-    commune_id, offset = arg(args, 0, "commune"), arg(args, 1)
-    page = await ctx.services.shops.browse(commune_id=commune_id or None, offset=offset,
+    page = await ctx.services.shops.browse(commune_id=commune or None, offset=offset,
                                            limit=PAGE)
     if not page.items:
-        return [say(_("No shop here yet."), back="c")]
-    rows = [(Button(label=f"{'🏖' if s.on_holiday else '🏪'} {s.name}", payload=f"s:{s.id}"),)
+        return [say(_("No shop here yet."), back=COMMUNES.payload())]
+    rows = [(SHOP.button(f"{'🏖' if s.on_holiday else '🏪'} {s.name}", shop=s.id),)
             for s in page.items]
     # A shop closed for the holidays stays listed, with its word for customers.
     notes = [" ".join(filter(None, ["🏖", _("{shop} is closed for the holidays.").format(
         shop=s.name), s.holiday_message])) for s in page.items if s.on_holiday]
-    paging = _pager(f"cs:{commune_id}:{{}}", offset, page.total)
-    return [say("\n".join([_("Shops:"), *notes]), *rows, paging, back="c", edit=offset > 0)]
+    paging = pager(SHOPS_IN, offset, PAGE, more=offset + PAGE < page.total, commune=commune)
+    return [say("\n".join([_("Shops:"), *notes]), *rows, paging, back=COMMUNES.payload(),
+                edit=offset > 0)]
 
 
-@press("s")
-async def shop(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(SHOP)
+async def shop(ctx: Context, shop: int) -> list[Reply]:
     """A shop's card: hours, open now or not, address, phone, how to collect."""
-    found = await ctx.services.shops.get(arg(args, 0, "shop"))
+    found = await ctx.services.shops.get(shop)
     if not found.active:
         raise NotFound("shop", found.id)
     commune = await ctx.services.shops.commune(found.commune_id)
     text = shop_card(found, commune.name if commune else "", ctx.now, ctx.tz)
-    rows = [(Button(label=_("🛍 Products"), payload=f"k:{found.id}"),
-             Button(label=_("📞 Contact"), payload=f"ct:{found.id}"))]
-    return [say(text, *rows, back=f"cs:{found.commune_id}:0",
+    rows = [(CATEGORIES.button(_("🛍 Products"), shop=found.id),
+             CONTACT.button(_("📞 Contact"), shop=found.id))]
+    return [say(text, *rows, back=SHOPS_IN.payload(commune=found.commune_id, offset=0),
                 photo=ctx.photo(found.photos))]
 
 
-@press("ct")
-async def contact(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CONTACT)
+async def contact(ctx: Context, shop: int) -> list[Reply]:
     """How to reach a shop: phone, address, and the map where the channel has one."""
-    found = await ctx.services.shops.get(arg(args, 0, "shop"))
+    found = await ctx.services.shops.get(shop)
     lines = [f"🏪 {found.name}"]
     if found.phone:
         lines.append(f"📞 {found.phone}")
     if found.address:
         lines.append(f"📍 {found.address}")
-    reply = say("\n".join(lines), back=f"s:{found.id}")
+    reply = say("\n".join(lines), back=SHOP.payload(shop=found.id))
     if found.latitude is not None and found.longitude is not None:
         reply = reply.model_copy(update={"venue": Venue(
             latitude=found.latitude, longitude=found.longitude, title=found.name,
@@ -178,53 +212,53 @@ async def contact(ctx: Context, args: list[str]) -> list[Reply]:
     return [reply]
 
 
-@press("k")
-async def categories(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CATEGORIES)
+async def categories(ctx: Context, shop: int) -> list[Reply]:
     """A shop's categories (straight to the products when there are few)."""
-    shop_id = arg(args, 0, "shop")
-    present = await ctx.services.catalogue.shop_categories(shop_id)
+    present = await ctx.services.catalogue.shop_categories(shop)
     if len(present) <= 1:
-        return await products(ctx, [str(shop_id), "0", "0"])
-    rows = [(Button(label=f"{c.name} ({n})", payload=f"l:{shop_id}:{c.id}:0"),)
+        return await products(ctx, shop, 0, 0)
+    rows = [(PRODUCTS.button(f"{c.name} ({n})", shop=shop, category=c.id, offset=0),)
             for c, n in present[:PAGE]]
-    rows.append((Button(label=_("Everything"), payload=f"l:{shop_id}:0:0"),))
-    return [say(_("Which kind of product?"), *rows, back=f"s:{shop_id}")]
+    rows.append((PRODUCTS.button(_("Everything"), shop=shop, category=0, offset=0),))
+    return [say(_("Which kind of product?"), *rows, back=SHOP.payload(shop=shop))]
 
 
-@press("l")
-async def products(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(PRODUCTS)
+async def products(ctx: Context, shop: int, category: int, offset: int) -> list[Reply]:
     """A page of a shop's products (a category, or all of them)."""
-    shop_id, category_id, offset = arg(args, 0, "shop"), arg(args, 1), arg(args, 2)
     page = await ctx.services.catalogue.shop_catalogue(
-        shop_id, category_id=category_id or None, offset=offset, limit=PAGE)
+        shop, category_id=category or None, offset=offset, limit=PAGE)
     if not page.items:
-        return [say(_("Nothing to show here yet."), back=f"s:{shop_id}")]
-    rows = [(Button(label=product_line(item), payload=f"p:{item.product.id}"),)
+        return [say(_("Nothing to show here yet."), back=SHOP.payload(shop=shop))]
+    rows = [(PRODUCT.button(product_line(item), product=item.product.id),)
             for item in page.items]
-    paging = _pager(f"l:{shop_id}:{category_id}:{{}}", offset, page.total)
+    paging = pager(PRODUCTS, offset, PAGE, more=offset + PAGE < page.total, shop=shop,
+                   category=category)
     text = ngettext("{n} product:", "{n} products:", page.total).format(
         n=format_number(page.total))
-    return [say(text, *rows, paging, back=f"k:{shop_id}", edit=offset > 0)]
+    return [say(text, *rows, paging, back=CATEGORIES.payload(shop=shop), edit=offset > 0)]
 
 
-@press("p")
-async def product(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(PRODUCT)
+async def product(ctx: Context, product: int) -> list[Reply]:
     """A product card: photo, price, availability; reserve it at once or choose more."""
-    listed = await ctx.services.catalogue.listed(arg(args, 0, "product"))
+    listed = await ctx.services.catalogue.listed(product)
     item = listed.product
     rows: list[tuple[Button, ...]] = []
     text = product_card(listed)
     if item.available > 0:
-        rows.append((Button(label=_("✅ Reserve 1 now"), payload=f"r:{item.id}:1:{nonce()}"),))
-        rows.append((Button(label=_("🔢 Choose the quantity"), payload=f"q:{item.id}:1"),
-                     Button(label=_("🧺 Add to basket"), payload=f"a:{item.id}:1")))
+        rows.append((RESERVE_NOW.button(_("✅ Reserve 1 now"), product=item.id, quantity=1,
+                                        nonce=nonce()),))
+        rows.append((QUANTITY.button(_("🔢 Choose the quantity"), product=item.id, quantity=1),
+                     ADD_TO_BASKET.button(_("🧺 Add to basket"), product=item.id, quantity=1)))
     else:  # sold out: what else the shop has, of the same kind if it can tell
         others = await _instead(ctx, item)
         if others:
             text += "\n" + _("Also at {shop}:").format(shop=listed.pickup_shop_name)
-        rows += [(Button(label=product_line(other), payload=f"p:{other.product.id}"),)
+        rows += [(PRODUCT.button(product_line(other), product=other.product.id),)
                  for other in others]
-    rows.append((Button(label=_("🏪 The shop"), payload=f"s:{item.pickup_shop_id}"),))
+    rows.append((SHOP.button(_("🏪 The shop"), shop=item.pickup_shop_id),))
     return [say(text, *rows, photo=ctx.photo(item.photos))]
 
 
@@ -242,17 +276,19 @@ async def _instead(ctx: Context, sold_out: Product) -> list[ListedProduct]:
     return found[:SIMILAR]
 
 
-@press("q")
-async def quantity(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(QUANTITY)
+async def quantity(ctx: Context, product: int, quantity: int,
+                   edit: str | None = None) -> list[Reply]:
     """The quantity stepper: the count in the text, ➖ ➕ to change it, then reserve or add
     to the basket (edits in place)."""
-    listed = await ctx.services.catalogue.listed(arg(args, 0, "product"))
+    listed = await ctx.services.catalogue.listed(product)
     item = listed.product
-    asked = arg(args, 1)
-    wanted = max(1, min(asked, max(item.available, 1), 999))
-    minus = Button(label="➖", payload=f"q:{item.id}:{max(wanted - 1, 1)}:e")
+    asked = quantity
+    wanted = max(1, min(asked, max(item.available, 1), MAX_QUANTITY))
+    minus = QUANTITY.button("➖", product=item.id, quantity=max(wanted - 1, 1), edit="e")
     # ➕ asks for one more even past what is left: the answer then says why not.
-    plus = Button(label="➕", payload=f"q:{item.id}:{min(wanted + 1, 999)}:e")
+    plus = QUANTITY.button("➕", product=item.id, quantity=min(wanted + 1, MAX_QUANTITY),
+                           edit="e")
     text = "\n".join([
         f"{item.name} — {format_money(item.price_cents)} · {availability(item)}",
         _("Quantity: {n} — total {total}").format(
@@ -261,32 +297,36 @@ async def quantity(ctx: Context, args: list[str]) -> list[Reply]:
     ])
     rows = [
         (minus, plus),  # the count is in the text: a button « 1 » would read as a choice
-        (Button(label=_("✅ Reserve {n}").format(n=wanted),
-                payload=f"r:{item.id}:{wanted}:{nonce()}"),
-         Button(label=_("🧺 Add {n}").format(n=wanted), payload=f"a:{item.id}:{wanted}")),
+        (RESERVE_NOW.button(_("✅ Reserve {n}").format(n=wanted), product=item.id,
+                            quantity=wanted, nonce=nonce()),
+         ADD_TO_BASKET.button(_("🧺 Add {n}").format(n=wanted), product=item.id,
+                              quantity=wanted)),
     ]
-    # The ➖/➕ buttons carry ":e": they change the screen in place.
-    return [say(text, *rows, back=f"p:{item.id}", edit=len(args) > 2)]
+    # The ➖/➕ buttons carry ``edit``: they change the screen in place.
+    return [say(text, *rows, back=PRODUCT.payload(product=item.id), edit=edit is not None)]
 
 
-@press("a")
-async def add_to_basket(ctx: Context, args: list[str]) -> list[Reply]:
-    product_id, wanted = arg(args, 0, "product"), arg(args, 1)
-    baskets = await ctx.services.baskets.add(ctx.user.id, product_id, wanted)
+@handles(ADD_TO_BASKET)
+async def add_to_basket(ctx: Context, product: int, quantity: int) -> list[Reply]:
+    """« 🧺 Add to basket »: the basket of the product's pickup shop gets it."""
+    baskets = await ctx.services.baskets.add(ctx.user.id, product, quantity)
     items = sum(b.item_count for b in baskets)
     text = ngettext("Added to your basket ({n} item in all).",
                     "Added to your basket ({n} items in all).", items).format(n=items)
-    rows = [(Button(label=_("🧺 See the basket"), payload="b"),
-             Button(label=_("🛍 Keep browsing"), payload=f"p:{product_id}"))]
+    rows = [(see_basket_button(), PRODUCT.button(_("🛍 Keep browsing"), product=product))]
     return [say(text, *rows)]
 
 
-@press("r")
-async def reserve_now(ctx: Context, args: list[str]) -> list[Reply]:
+def see_basket_button() -> Button:
+    return BASKET.button(_("🧺 See the basket"))
+
+
+@handles(RESERVE_NOW)
+async def reserve_now(ctx: Context, product: int, quantity: int,
+                      nonce: str | None = None) -> list[Reply]:
     """Reserve one product at once; the button's nonce makes a double tap harmless."""
-    product_id, wanted = arg(args, 0, "product"), arg(args, 1)
-    key = "r:" + ":".join(args[:3])
-    placed = await ctx.services.reservations.place_now(ctx.user.id, product_id, wanted, key)
+    key = RESERVE_NOW.payload(product=product, quantity=quantity, nonce=nonce)
+    placed = await ctx.services.reservations.place_now(ctx.user.id, product, quantity, key)
     return [await confirmation(ctx, made, tell_shop=await untold(ctx, made, placed.replayed))
             for made in placed.reservations]
 
@@ -303,39 +343,32 @@ async def confirmation(ctx: Context, made: Reservation, *, tell_shop: bool) -> R
     pickup = await ctx.shop(made.shop_id)
     if tell_shop:
         await notify_new_reservation(ctx, made)
-    rows = [(Button(label=_("📋 My reservations"), payload="rs"),
-             Button(label=_("📞 Contact the shop"), payload=f"ct:{pickup.id}"))]
+    rows = [(my_reservations_button(),
+             CONTACT.button(_("📞 Contact the shop"), shop=pickup.id))]
     proof = say(reservation_proof(made, pickup, ctx.tz), *rows)
     return phone_offer.offer(ctx, proof) if ctx.user.phone is None else proof
-
-
-async def notify_new_reservation(ctx: Context, made: Reservation) -> None:
-    from chatshop.conversation.merchant import reservation_for_staff
-    for shop_id in sorted(made.shops_to_notify):
-        for person in await ctx.services.shops.people_to_notify(shop_id):
-            news = await reservation_for_staff(ctx, made, handled_here=shop_id == made.shop_id,
-                                               new=True)
-            ctx.notify(person, news.model_copy(update={"regarding": made.id}))
 
 
 # -- search ----------------------------------------------------------------------------
 
 
-@press("sq")
-async def ask_search(ctx: Context, args: list[str]) -> list[Reply]:
-    ctx.expect("search")
-    return [say(_("What are you looking for? Type a word, e.g. « savon » or « miel ».")) ]
+@handles(ASK_SEARCH)
+async def ask_search(ctx: Context) -> list[Reply]:
+    """« 🔎 Search »: the next line typed is what to look for."""
+    ctx.expect(Search())
+    return [say(_("What are you looking for? Type a word, e.g. « savon » or « miel »."))]
 
 
 @command("recherche", "chercher")
 async def search_command(ctx: Context, args: list[str]) -> list[Reply]:
+    """``/recherche miel``: a search (alone: asks what to look for)."""
     if not args or not " ".join(args).strip():
-        return await ask_search(ctx, [])
+        return await ask_search(ctx)
     return await search(ctx, " ".join(args))
 
 
-@answer("search", Takes.WORDS)
-async def search_answer(ctx: Context, text: str) -> list[Reply]:
+@answer(Search, Takes.WORDS)
+async def search_answer(ctx: Context, text: str, waiting: Search) -> list[Reply]:
     """Free text is a search across every shop of the territory."""
     return await search(ctx, text)
 
@@ -349,9 +382,9 @@ async def search(ctx: Context, text: str, offset: int = 0, *,
     page = await ctx.services.search.search(query, offset=offset, limit=PAGE)
     # The ◀️ / ▶️ buttons carry the query when it fits in a button (no write needed);
     # a long one is kept in the conversation state.
-    pattern = f"f:{{}}:{query}"
-    if len(pattern.encode()) > 60:
-        pattern = "f:{}"
+    carried: str | None = query
+    if len(SEARCH_PAGE.payload(offset=0, query=query).encode()) > SEARCH_ROOM:
+        carried = None
         if page.total > PAGE:
             ctx.state["search"] = query
     if not page.items and quiet:
@@ -361,39 +394,39 @@ async def search(ctx: Context, text: str, offset: int = 0, *,
     suggestion = (await ctx.services.search.suggest(query)
                   if not page.items and offset == 0 else None)
     if suggestion is not None:
-        payload = f"f:0:{suggestion}"
-        if len(payload.encode()) > 60:
-            payload, ctx.state["search"] = "f:0", suggestion
+        guessed: str | None = suggestion
+        if len(SEARCH_PAGE.payload(offset=0, query=suggestion).encode()) > SEARCH_ROOM:
+            guessed, ctx.state["search"] = None, suggestion
         return [say(_("Nothing found for « {query} ». Did you mean « {suggestion} »?").format(
             query=query, suggestion=suggestion),
-            (Button(label=f"🔎 {_short(suggestion, 17)}", payload=payload, answers="yes"),
-             Button(label=_("🏘 Shops"), payload="c")))]
+            (SEARCH_PAGE.button(f"🔎 {_short(suggestion, 17)}", offset=0, query=guessed,
+                                answers="yes"), shops_button()))]
     if not page.items:
         return [say(_("Nothing found for « {query} ». Try another word, or browse the "
-                      "shops.").format(query=query), (Button(label=_("🏘 Shops"),
-                                                            payload="c"),))]
-    rows = [(Button(label=f"{_short(item.product.name, 34)} — "
-                          f"{format_money(item.product.price_cents)} · "
-                          f"{_short(item.pickup_shop_name, 18)}"
-                          f"{sold_out_mark(item.product)}",
-                    payload=f"p:{item.product.id}"),) for item in page.items]
+                      "shops.").format(query=query), (shops_button(),))]
+    rows = [(PRODUCT.button(f"{_short(item.product.name, 34)} — "
+                            f"{format_money(item.product.price_cents)} · "
+                            f"{_short(item.pickup_shop_name, 18)}"
+                            f"{sold_out_mark(item.product)}", product=item.product.id),)
+            for item in page.items]
     text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
                      page.total).format(n=page.total, query=query)
-    return [say(text_, *rows, _pager(pattern, offset, page.total), edit=offset > 0)]
+    paging = pager(SEARCH_PAGE, offset, PAGE, more=offset + PAGE < page.total, query=carried)
+    return [say(text_, *rows, paging, edit=offset > 0)]
 
 
-@press("f")
-async def search_page(ctx: Context, args: list[str]) -> list[Reply]:
-    query = ":".join(args[1:]) if len(args) > 1 else str(ctx.state.get("search", ""))
-    return await search(ctx, query, offset=arg(args, 0))
+@handles(SEARCH_PAGE)
+async def search_page(ctx: Context, offset: int, query: str | None = None) -> list[Reply]:
+    """◀️ / ▶️ under search results (a long query is the one kept in the state)."""
+    wanted = query if query is not None else str(ctx.state.get("search", ""))
+    return await search(ctx, wanted, offset=offset)
 
 
 # -- my reservations -------------------------------------------------------------------
 
 
-@press("rs")
-@command("reservations", "mesreservations")
-async def my_reservations(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(MY_RESERVATIONS, "reservations", "mesreservations")
+async def my_reservations(ctx: Context) -> list[Reply]:
     """The customer's reservations, live ones first, with a cancel button each."""
     found = await ctx.services.reservations.of_customer(ctx.user.id)
     if not found:
@@ -405,61 +438,33 @@ async def my_reservations(ctx: Context, args: list[str]) -> list[Reply]:
         pickup = await ctx.shop(each.shop_id)
         texts.append(reservation_summary(each, pickup.name, ctx.tz))
         if each.status.is_live and len(rows) < 4:
-            rows.append((Button(label=_("✖️ Cancel {code}").format(code=each.code),
-                                payload=f"rx:{each.id}"),))
+            rows.append((CANCEL_ASK.button(_("✖️ Cancel {code}").format(code=each.code),
+                                           reservation=each.id),))
     return [say("\n\n".join(texts), *rows)]
 
 
-@press("rx")
-async def cancel_ask(ctx: Context, args: list[str]) -> list[Reply]:
-    reservation_id = arg(args, 0, "reservation")
-    rows = [(Button(label=_("Yes, cancel it"), payload=f"rxy:{reservation_id}",
-                    answers="yes"),
-             Button(label=_("No, keep it"), payload="rs", answers="no"))]
+@handles(CANCEL_ASK)
+async def cancel_ask(ctx: Context, reservation: int) -> list[Reply]:
+    """« ✖️ Cancel »: asked once more, yes or no."""
+    rows = [(CANCEL.button(_("Yes, cancel it"), reservation=reservation, answers="yes"),
+             MY_RESERVATIONS.button(_("No, keep it"), answers="no"))]
     return [say(_("Cancel this reservation? The items go back on the shelf."), *rows)]
 
 
-@press("rxy")
-async def cancel(ctx: Context, args: list[str]) -> list[Reply]:
-    done = await ctx.services.reservations.cancel_by_customer(ctx.user.id,
-                                                              arg(args, 0, "reservation"))
-    from chatshop.conversation.merchant import tell_staff
+@handles(CANCEL)
+async def cancel(ctx: Context, reservation: int) -> list[Reply]:
+    """The customer cancels: the items go back on the shelf, the shop is told."""
+    done = await ctx.services.reservations.cancel_by_customer(ctx.user.id, reservation)
     await tell_staff(ctx, done, _("✖️ {customer} cancelled reservation {code}.").format(
         customer=ctx.user.display_name or _("A customer"), code=done.code))
     return [say(_("Reservation {code} is cancelled.").format(code=done.code))]
 
 
-# -- notifications to customers --------------------------------------------------------
-
-
-async def tell_customer(ctx: Context, reservation: Reservation, text: str) -> None:
-    customer = await ctx.services.customers.get(reservation.user_id)
-    if customer is not None:
-        ctx.notify(customer, say(text, (Button(label=_("📋 My reservations"),
-                                                payload="rs"),)).model_copy(
-            update={"regarding": reservation.id}))
-
-
-def customer_news(reservation: Reservation, shop_name: str) -> str:
-    """What the customer is told when the shop moves their reservation."""
-    if reservation.status is ReservationStatus.READY:
-        return _("✅ Your reservation {code} is ready at {shop}. Payment in the shop.").format(
-            code=reservation.code, shop=shop_name)
-    if reservation.status is ReservationStatus.CANCELLED_BY_SHOP:
-        return _("✖️ {shop} cancelled your reservation {code}: {reason}").format(
-            shop=shop_name, code=reservation.code, reason=reservation.cancel_reason or "")
-    if reservation.status is ReservationStatus.EXPIRED:
-        return _("⌛ Your reservation {code} at {shop} has expired; the items went back on "
-                 "the shelf.").format(code=reservation.code, shop=shop_name)
-    return _("🤝 Thank you! Reservation {code} is collected.").format(code=reservation.code)
-
-
 # -- my data ---------------------------------------------------------------------------
 
 
-@press("ex")
-@command("mesdonnees")
-async def export_data(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(EXPORT_DATA, "mesdonnees")
+async def export_data(ctx: Context) -> list[Reply]:
     """Everything chatshop keeps about this person, as a file."""
     data = await ctx.services.customers.export(ctx.user.id)
     reply = say(_("Here is everything we keep about you."))
@@ -467,11 +472,11 @@ async def export_data(ctx: Context, args: list[str]) -> list[Reply]:
         file_name="mes-donnees-chatshop.json", data=data, mime_type="application/json")})]
 
 
-@press("er")
-@command("effacer")
-async def erase_ask(ctx: Context, args: list[str]) -> list[Reply]:
-    rows = [(Button(label=_("Yes, erase my data"), payload="ery", answers="yes"),
-             Button(label=_("No"), payload="m", answers="no"))]
+@handles(ERASE_ASK, "effacer")
+async def erase_ask(ctx: Context) -> list[Reply]:
+    """Erasing one's data is asked once more, and says what goes with it."""
+    rows = [(ERASE.button(_("Yes, erase my data"), answers="yes"),
+             MENU.button(_("No"), answers="no"))]
     text = _("Erase your data? Your live reservations will be cancelled and your "
              "name and phone number forgotten.")
     if ctx.shop_ids:
@@ -480,11 +485,11 @@ async def erase_ask(ctx: Context, args: list[str]) -> list[Reply]:
     return [say(text, *rows)]
 
 
-@press("ery")
-async def erase(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(ERASE)
+async def erase(ctx: Context) -> list[Reply]:
+    """Everything about this person is erased; their shops' staff and the operators told."""
     ran = [await ctx.shop(shop_id) for shop_id in ctx.shop_ids]
     cancelled = await ctx.services.customers.erase(ctx.user.id)
-    from chatshop.conversation.merchant import tell_staff
     for each in cancelled:
         await tell_staff(ctx, each, _("✖️ Reservation {code} was cancelled by the "
                                       "customer.").format(code=each.code))
@@ -498,17 +503,6 @@ async def erase(ctx: Context, args: list[str]) -> list[Reply]:
         ctx.notifications += to_operators(ctx.services, text)
     ctx.state.clear()
     return [say(_("Your data has been erased. Goodbye, and thank you!"))]
-
-
-def _pager(pattern: str, offset: int, total: int) -> tuple[Button, ...]:
-    """◀️ / ▶️ buttons around a page of ``PAGE`` items (``pattern`` takes the offset)."""
-    buttons = []
-    if offset > 0:
-        buttons.append(Button(label=_("◀️ Previous"), payload=pattern.format(
-            max(offset - PAGE, 0))))
-    if offset + PAGE < total:
-        buttons.append(Button(label=_("Next ▶️"), payload=pattern.format(offset + PAGE)))
-    return tuple(buttons)
 
 
 def _short(text: str, width: int) -> str:

@@ -1,33 +1,42 @@
 """The weekly digest in the chat: subscribing (the consent sentence, the scope, changing
-it, stopping), the digest message itself, the operator's preview and "send now", and the
-delivery of a run, channel-neutral: a channel gives the way to send one message and a
-pace, and gets back a report.
+it, stopping), the digest message itself, and the operator's preview and "send now".
+Delivering a run is the delivery runtime's (``chatshop.delivery.broadcast``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import NamedTuple, Protocol
-from zoneinfo import ZoneInfo
 
-from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import arg, command, press
-from chatshop.conversation.messages import Button, Recipient, Reply
+from chatshop.conversation.context import Context, pager, say
+from chatshop.conversation.handlers import handles
+from chatshop.conversation.messages import Button, Reply
+from chatshop.conversation.routes import (
+    CHOOSE_COMMUNES,
+    CHOOSE_SHOPS,
+    COMMUNES,
+    DIGEST_DESK,
+    DIGEST_PREVIEW,
+    DIGEST_SEND,
+    DIGEST_SEND_AGAIN,
+    DIGEST_SEND_ASK,
+    FOLLOW_TERRITORY,
+    NEWS,
+    PRODUCT,
+    TERRITORY,
+    THIS_WEEK,
+    TOGGLE_COMMUNE,
+    TOGGLE_SHOP,
+    UNSUBSCRIBE,
+    Route,
+)
 from chatshop.domain.models import (
     CHANNELS,
-    Channel,
     Digest,
     DigestProduct,
-    DigestReport,
     SubscriptionScope,
 )
 from chatshop.domain.schedule import next_digest_time
 from chatshop.i18n import _, format_clock, format_moment, format_money, ngettext, weekday_name
-from chatshop.services import Services
 from chatshop.services.digest import followed
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,10 @@ log = logging.getLogger(__name__)
 DIGEST_MAX = 3_500  # characters: within Telegram's 4 096 with room for the buttons' sake
 ITEM_BUTTONS = 5
 PAGE = 6
+# The payloads of the quick-reply buttons of the digest's approved WhatsApp template (a
+# platform that can only send a template outside its 24-hour window): « See everything »
+# and « Unsubscribe », in the template's order.
+TEMPLATE_REPLIES: tuple[str, str] = (THIS_WEEK.payload(), UNSUBSCRIBE.payload())
 
 
 # -- the digest message ----------------------------------------------------------------
@@ -111,15 +124,15 @@ def digest_reply(digest: Digest, territory: str, *, full: bool = False,
     subscribe —, or ``operator`` for a preview)."""
     products = [*digest.new, *digest.back_in_stock][:ITEM_BUTTONS]
     rows: list[tuple[Button, ...]] = [
-        (Button(label=f"🛍 {p.name}"[:40], payload=f"p:{p.id}"),) for p in products]
+        (PRODUCT.button(f"🛍 {p.name}"[:40], product=p.id),) for p in products]
     text = digest_text(digest, territory, limit=None if full else DIGEST_MAX)
     last: list[Button] = []
     if not full and text != digest_text(digest, territory, limit=None):
-        last.append(Button(label=_("📰 See everything"), payload="na"))
+        last.append(THIS_WEEK.button(_("📰 See everything")))
     if reader == "subscriber":
-        last.append(Button(label=_("🔕 Unsubscribe"), payload="un"))
+        last.append(_unsubscribe_button())
     elif reader == "visitor":
-        last.append(Button(label=_("📰 Get it every week"), payload="nw"))
+        last.append(NEWS.button(_("📰 Get it every week")))
     if last:
         rows.append(tuple(last))
     return say(text, *rows)
@@ -142,19 +155,25 @@ def _consent(ctx: Context) -> str:
 
 
 def _choices() -> tuple[Button, ...]:
-    return (Button(label=_("🌍 The whole territory"), payload="ns"),
-            Button(label=_("🏘 Some communes"), payload="nc:0"),
-            Button(label=_("🏪 Some shops"), payload="nh:0"))
+    return (FOLLOW_TERRITORY.button(_("🌍 The whole territory")),
+            CHOOSE_COMMUNES.button(_("🏘 Some communes"), offset=0),
+            CHOOSE_SHOPS.button(_("🏪 Some shops"), offset=0))
 
 
-@press("nw")
-@command("abonnement", "nouvelles")
-async def news_menu(ctx: Context, args: list[str]) -> list[Reply]:
+def _this_week_button() -> Button:
+    return THIS_WEEK.button(_("📰 This week's news"))
+
+
+def _unsubscribe_button() -> Button:
+    return UNSUBSCRIBE.button(_("🔕 Unsubscribe"))
+
+
+@handles(NEWS, "abonnement", "nouvelles")
+async def news_menu(ctx: Context) -> list[Reply]:
     """The digest: what it is and the consent sentence, or what one follows now."""
     found = await ctx.services.digest.subscription(ctx.user.id)
     if found is None:
-        return [say(_consent(ctx), _choices()[:1], _choices()[1:],
-                    (Button(label=_("📰 This week's news"), payload="na"),))]
+        return [say(_consent(ctx), _choices()[:1], _choices()[1:], (_this_week_button(),))]
     if found.scope is SubscriptionScope.TERRITORY:
         what = _("the whole territory")
     elif found.scope is SubscriptionScope.COMMUNES:
@@ -166,70 +185,69 @@ async def news_menu(ctx: Context, args: list[str]) -> list[Reply]:
     text = _("📰 You receive the weekly digest for {what}, {when} (since {date}).").format(
         what=what, when=_when(ctx), date=format_moment(found.consented_at, ctx.tz))
     return [say(text, _choices()[:1], _choices()[1:],
-                (Button(label=_("📰 This week's news"), payload="na"),
-                 Button(label=_("🔕 Unsubscribe"), payload="un")))]
+                (_this_week_button(), _unsubscribe_button()))]
 
 
-@press("ns")
-async def follow_territory(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(FOLLOW_TERRITORY)
+async def follow_territory(ctx: Context) -> list[Reply]:
+    """« 🌍 The whole territory »: subscribed (the consent sentence was on the screen)."""
     await ctx.services.digest.subscribe(ctx.user.id, SubscriptionScope.TERRITORY)
     return [say(_("✅ Done: you will receive the news of the whole territory, {when}.")
-                .format(when=_when(ctx)), (Button(label=_("📰 This week's news"),
-                                                  payload="na"),))]
+                .format(when=_when(ctx)), (_this_week_button(),))]
 
 
-def _toggles(items: list[tuple[int, str]], chosen: frozenset[int], verb: str,
+def _toggles(items: list[tuple[int, str]], chosen: frozenset[int], toggle: Route,
              offset: int) -> list[tuple[Button, ...]]:
+    name_of = "commune" if toggle is TOGGLE_COMMUNE else "shop"
     return [(Button(label=("✅ " if item_id in chosen else "◻️ ") + name,
-                    payload=f"{verb}:{item_id}:{offset}"),) for item_id, name in items]
+                    payload=toggle.payload(offset=offset, **{name_of: item_id})),)
+             for item_id, name in items]
 
 
-@press("nc")
-async def choose_communes(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CHOOSE_COMMUNES)
+async def choose_communes(ctx: Context, offset: int | None = None) -> list[Reply]:
     """Communes to follow, each a toggle (✅ followed)."""
-    offset = arg(args, 0) if args else 0
+    start = offset or 0
     chosen = followed(await ctx.services.digest.subscription(ctx.user.id),
                       SubscriptionScope.COMMUNES)
     communes = await ctx.services.shops.communes()
-    rows = _toggles([(c.id, c.name) for c in communes[offset:offset + PAGE]], chosen,
-                    "nct", offset)
-    if offset + PAGE < len(communes):
-        rows.append((Button(label=_("Next ▶️"), payload=f"nc:{offset + PAGE}"),))
+    rows = _toggles([(c.id, c.name) for c in communes[start:start + PAGE]], chosen,
+                    TOGGLE_COMMUNE, start)
+    rows.append(pager(CHOOSE_COMMUNES, start, PAGE, more=start + PAGE < len(communes),
+                      previous=False))
     return [say(_("Tap the communes whose shops you want to follow (tap again to stop):"),
-                *rows, back="nw", edit=bool(args))]
+                *rows, back=NEWS.payload(), edit=offset is not None)]
 
 
-@press("nct")
-async def toggle_commune(ctx: Context, args: list[str]) -> list[Reply]:
-    commune_id, offset = arg(args, 0, "commune"), arg(args, 1)  # both, before the write
-    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.COMMUNES, commune_id)
-    return await choose_communes(ctx, [str(offset)])
+@handles(TOGGLE_COMMUNE)
+async def toggle_commune(ctx: Context, commune: int, offset: int) -> list[Reply]:
+    """A commune followed, or no longer (both arguments read before the write)."""
+    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.COMMUNES, commune)
+    return await choose_communes(ctx, offset)
 
 
-@press("nh")
-async def choose_shops(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CHOOSE_SHOPS)
+async def choose_shops(ctx: Context, offset: int | None = None) -> list[Reply]:
     """Shops to follow, each a toggle (✅ followed)."""
-    offset = arg(args, 0) if args else 0
+    start = offset or 0
     chosen = followed(await ctx.services.digest.subscription(ctx.user.id),
                       SubscriptionScope.SHOPS)
-    page = await ctx.services.shops.browse(offset=offset, limit=PAGE)
-    rows = _toggles([(s.id, s.name) for s in page.items], chosen, "nht", offset)
-    if page.has_next:
-        rows.append((Button(label=_("Next ▶️"), payload=f"nh:{offset + PAGE}"),))
+    page = await ctx.services.shops.browse(offset=start, limit=PAGE)
+    rows = _toggles([(s.id, s.name) for s in page.items], chosen, TOGGLE_SHOP, start)
+    rows.append(pager(CHOOSE_SHOPS, start, PAGE, more=page.has_next, previous=False))
     return [say(_("Tap the shops you want to follow (tap again to stop):"), *rows,
-                back="nw", edit=bool(args))]
+                back=NEWS.payload(), edit=offset is not None)]
 
 
-@press("nht")
-async def toggle_shop(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id, offset = arg(args, 0, "shop"), arg(args, 1)  # both, before the write
-    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.SHOPS, shop_id)
-    return await choose_shops(ctx, [str(offset)])
+@handles(TOGGLE_SHOP)
+async def toggle_shop(ctx: Context, shop: int, offset: int) -> list[Reply]:
+    """A shop followed, or no longer (both arguments read before the write)."""
+    await ctx.services.digest.toggle(ctx.user.id, SubscriptionScope.SHOPS, shop)
+    return await choose_shops(ctx, offset)
 
 
-@press("un")
-@command("desabonnement", "stop")
-async def unsubscribe(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(UNSUBSCRIBE, "desabonnement", "stop")
+async def unsubscribe(ctx: Context) -> list[Reply]:
     """One tap, from any digest: no more digests, consent forgotten."""
     if await ctx.services.digest.unsubscribe(ctx.user.id):
         text = _("🔕 Done: you will not receive the weekly digest any more. You can come "
@@ -238,16 +256,16 @@ async def unsubscribe(ctx: Context, args: list[str]) -> list[Reply]:
     else:
         text = _("You are not subscribed to the weekly digest.")
         again = _("📰 Get it every week")
-    return [say(text, (Button(label=again, payload="nw"),))]
+    return [say(text, (NEWS.button(again),))]
 
 
-@press("na")
-async def this_week(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(THIS_WEEK)
+async def this_week(ctx: Context) -> list[Reply]:
     """Everything new this week in what one follows (the whole territory if nothing)."""
     digest = await ctx.services.digest.this_week(ctx.user)
     if digest.empty:
         return [say(_("Nothing new this week in the shops you follow."),
-                    (Button(label=_("🏘 Shops"), payload="c"),))]
+                    (COMMUNES.button(_("🏘 Shops")),))]
     subscribed = await ctx.services.digest.subscription(ctx.user.id) is not None
     return [digest_reply(digest, ctx.territory, full=True,
                          reader="subscriber" if subscribed else "visitor")]
@@ -256,8 +274,8 @@ async def this_week(ctx: Context, args: list[str]) -> list[Reply]:
 # -- the operator -----------------------------------------------------------------------
 
 
-@press("ow")
-async def digest_desk(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DIGEST_DESK)
+async def digest_desk(ctx: Context) -> list[Reply]:
     """The operator's view of the digest: subscribers, next sending, this week's run."""
     ctx.services.digest.require_operator(ctx.actor)
     weekday, at = ctx.services.digest.schedule
@@ -267,36 +285,39 @@ async def digest_desk(ctx: Context, args: list[str]) -> list[Reply]:
                       count := await ctx.services.digest.subscriber_count()).format(n=count),
              _("Next sending: {when}.").format(when=format_moment(when, ctx.tz))]
     return [say("\n".join(lines),
-                (Button(label=_("👁 Preview (to me)"), payload="owp"),
-                 Button(label=_("📤 Send now"), payload="ows")), back="o")]
+                (DIGEST_PREVIEW.button(_("👁 Preview (to me)")),
+                 DIGEST_SEND_ASK.button(_("📤 Send now"))), back=TERRITORY.payload())]
 
 
-@press("owp")
-async def digest_preview(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DIGEST_PREVIEW)
+async def digest_preview(ctx: Context) -> list[Reply]:
+    """This week's digest, to the operator only, as subscribers would read it."""
     digest = await ctx.services.digest.preview(ctx.actor)
     if digest.empty:
         return [say(_("Nothing new in the territory this week: the digest would be empty."),
-                    back="ow")]
-    return [say(_("👁 Preview, sent to you only:"), back="ow"),
+                    back=DIGEST_DESK.payload())]
+    return [say(_("👁 Preview, sent to you only:"), back=DIGEST_DESK.payload()),
             digest_reply(digest, ctx.territory, reader="operator")]
 
 
-@press("ows")
-async def digest_send_ask(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DIGEST_SEND_ASK)
+async def digest_send_ask(ctx: Context) -> list[Reply]:
+    """« 📤 Send now » is asked once more."""
     ctx.services.digest.require_operator(ctx.actor)
     return [say(_("Send this week's digest to every subscriber now?"),
-                (Button(label=_("📤 Yes, send"), payload="owy", answers="yes"),
-                 Button(label=_("No"), payload="ow", answers="no")))]
+                (DIGEST_SEND.button(_("📤 Yes, send"), answers="yes"),
+                 DIGEST_DESK.button(_("No"), answers="no")))]
 
 
-@press("owy")
-async def digest_send(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DIGEST_SEND)
+async def digest_send(ctx: Context) -> list[Reply]:
     """Start this week's run on every channel; the channels deliver it."""
     return await _send(ctx, forced=False)
 
 
-@press("owf")
-async def digest_send_again(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DIGEST_SEND_AGAIN)
+async def digest_send_again(ctx: Context) -> list[Reply]:
+    """This week's run again, although it was sent already."""
     return await _send(ctx, forced=True)
 
 
@@ -305,122 +326,6 @@ async def _send(ctx: Context, *, forced: bool) -> list[Reply]:
                for channel in CHANNELS]
     if not any(run is not None for run in started):
         return [say(_("This week's digest has already been sent. Send it again anyway?"),
-                    (Button(label=_("📤 Send again"), payload="owf"),), back="ow")]
+                    (DIGEST_SEND_AGAIN.button(_("📤 Send again")),), back=DIGEST_DESK.payload())]
     return [say(_("📤 On its way: subscribers with news since their last digest receive it "
-                  "within minutes."), back="ow")]
-
-
-# -- delivering a run -------------------------------------------------------------------
-
-
-class Outcome(NamedTuple):
-    """What a channel says of one message: ``sent``, refused as ``blocked`` (the person
-    blocked the bot) or ``outside_window`` (WhatsApp: their 24-hour window is closed),
-    ``failed`` (permanently, with ``error``: why), or ``later`` after ``wait`` seconds
-    (busy platform, network)."""
-
-    status: str
-    wait: float = 0.0
-    error: str | None = None
-
-
-class Pace(Protocol):
-    async def acquire(self) -> None: ...
-
-
-Send = Callable[[Reply, Digest], Awaitable[Outcome]]  # the message, and what it says
-
-
-async def deliver_run(services: Services, territory: str, run_id: int, send: Send, *,
-                      pace: Pace | None = None, send_empty: bool = False,
-                      progress: Callable[[DigestReport], None] | None = None,
-                      stop: asyncio.Event | None = None) -> DigestReport:
-    """Deliver a digest run, each subscriber once: composed in batches, each message
-    marked ``sending`` (under this sender's lease) before it leaves and ``sent`` (or why
-    not) after, so that a run stopped anywhere goes on where it was. What a sender that
-    died had taken is taken over at once (its lease died with it); at most the one
-    message in flight at its death goes twice. A subscriber who unsubscribed since the
-    run began, or who blocked the bot, is skipped and counted."""
-    digest_service = services.digest
-    async with digest_service.lease() as owner:
-        return await _deliver(services, territory, run_id, send, owner, pace=pace,
-                              send_empty=send_empty, progress=progress, stop=stop)
-
-
-async def _deliver(services: Services, territory: str, run_id: int, send: Send,
-                   owner: str, *, pace: Pace | None, send_empty: bool,
-                   progress: Callable[[DigestReport], None] | None,
-                   stop: asyncio.Event | None) -> DigestReport:
-    """:func:`deliver_run` while holding the lease ``owner``."""
-    digest_service = services.digest
-
-    def stopping() -> bool:
-        return stop is not None and stop.is_set()
-
-    while not stopping():
-        batch = await digest_service.claim(run_id, owner)
-        if not batch:
-            break
-        composed = {d.user_id: d for d in await services.digest.compose(user_ids=batch)}
-        for user_id in batch:
-            if stopping():
-                break  # the ones taken and not sent are free once the lease ends
-            digest = composed.get(user_id)
-            if digest is None:  # unsubscribed meanwhile
-                await digest_service.mark(run_id, [user_id], "unsubscribed")
-                continue
-            if digest.unreachable:
-                await digest_service.mark(run_id, [user_id], "blocked")
-                continue
-            if digest.empty and not send_empty:
-                await digest_service.mark(run_id, [user_id], "no_news")
-                continue
-            while True:
-                if pace is not None:
-                    await pace.acquire()
-                outcome = await _send_one(send, digest, territory)
-                if outcome.status != "later" or stopping():
-                    break
-                await asyncio.sleep(outcome.wait)
-            if outcome.status != "later":
-                await digest_service.mark(run_id, [user_id], outcome.status, outcome.error)
-            if progress is not None:
-                progress(await digest_service.report(run_id))
-    if stopping() or await digest_service.left(run_id):
-        return await digest_service.report(run_id)  # another live sender holds the rest
-    return await digest_service.finish(run_id)
-
-
-async def _send_one(send: Send, digest: Digest, territory: str) -> Outcome:
-    """One subscriber's digest; an error no channel expected (a bug in rendering, an
-    unknown platform error) fails this delivery only, instead of stopping the run for
-    everyone after this subscriber, run after run."""
-    try:
-        reply = digest_reply(digest, territory).model_copy(update={"to": Recipient(
-            channel=digest.channel, user_id=digest.external_id)})
-        return await send(reply, digest)
-    except Exception as problem:  # logged with its traceback, counted as failed
-        incident = secrets.token_hex(3).upper()
-        log.exception("incident %s while sending the digest to user %s", incident,
-                      digest.user_id)
-        return Outcome("failed", error=f"incident {incident}: {type(problem).__name__}")
-
-
-async def deliver_inline(services: Services, territory: str, channel: Channel
-                         ) -> list[Reply]:
-    """Deliver the unfinished runs of a channel that shows notifications itself (the
-    console): the digests come back as replies addressed to their subscribers."""
-    out: list[Reply] = []
-
-    async def keep(reply: Reply, _digest: Digest) -> Outcome:
-        out.append(reply)
-        return Outcome("sent")
-
-    for run_id, _week in await services.digest.unfinished_runs(channel):
-        await deliver_run(services, territory, run_id, keep)
-    return out
-
-
-def next_sending(services: Services, now: datetime, tz: ZoneInfo) -> datetime:
-    weekday, at = services.digest.schedule
-    return next_digest_time(now, weekday, at, tz)
+                  "within minutes."), back=DIGEST_DESK.payload())]

@@ -83,12 +83,12 @@ async def answer_phrase(ctx: Context, said: Phrase) -> list[Reply]:
     """« bonjour », « menu »: the menu; « aide », « ? »: how it works; « merci »: a
     polite word. Each with the way on."""
     if said is Phrase.HELP:
-        return await customer.help_(ctx, [])
+        return await customer.help_(ctx)
     if said is Phrase.THANKS:
         return [say(_("You are welcome! Type what you are looking for whenever you like."))]
     if said is Phrase.CANCEL:
         # « annuler » with nothing to cancel on the screen: most often a reservation.
-        return await customer.my_reservations(ctx, [])
+        return await customer.my_reservations(ctx)
     home = await customer.menu(ctx)
     if said in (Phrase.YES, Phrase.NO):  # no question on the screen: said kindly
         return [home.model_copy(update={"text": _(

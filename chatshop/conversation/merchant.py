@@ -9,27 +9,60 @@ person runs it: a forged button gets « réservé à l'équipe » and changes no
 
 from __future__ import annotations
 
-from chatshop.conversation.cards import reservation_lines
-from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import answer, arg, command, press
-from chatshop.conversation.messages import Button, Document, Reply
+from chatshop.conversation.context import Context, pager, say
+from chatshop.conversation.handlers import answer, command, handles
+from chatshop.conversation.messages import Button, Command, Document, Event, Reply
+from chatshop.conversation.notices import reservation_for_staff, tell_customer_of
+from chatshop.conversation.prompts import CancelReason
+from chatshop.conversation.routes import (
+    ADD_PRODUCT,
+    CANCEL_BY_SHOP,
+    COLLECTED,
+    DASHBOARD,
+    EXPORT_MENU,
+    EXPORT_PRODUCTS,
+    EXPORT_RESERVATIONS,
+    HOSTING,
+    HOSTING_ACCEPT,
+    HOSTING_CHOOSE,
+    HOSTING_END,
+    HOSTING_REQUEST,
+    IMPORT_TEMPLATE,
+    INVITE_STAFF,
+    PRODUCT_LIST,
+    READY,
+    RESERVATION,
+    SETTINGS,
+    SHOP_RESERVATIONS,
+)
 from chatshop.domain.models import (
     HostingStatus,
     Reservation,
     ReservationStatus,
     Role,
 )
+from chatshop.domain.product_csv import reservations_csv, template_csv
 from chatshop.errors import InvalidInput, NotAllowed
-from chatshop.i18n import _, format_moment, format_money, format_number, ngettext
+from chatshop.i18n import _, format_money, format_number, ngettext
 
 PAGE = 5
 LOW_STOCK = 2
+INVITE_COMMAND = "invitation"
+INVITE_LINK = "i_"  # ``/start i_CODE``: a deep link accepting an invitation
+
+
+def changes_roles(event: Event) -> bool:
+    """Whether ``event`` may make its sender staff of a shop (accepting an invitation,
+    typed or through a deep link): a channel then shows them their new menu."""
+    return isinstance(event, Command) and (
+        event.name == INVITE_COMMAND
+        or (event.name == "start" and event.args.startswith(INVITE_LINK)))
 
 
 # -- joining and the dashboard ---------------------------------------------------------
 
 
-@command("invitation")
+@command(INVITE_COMMAND)
 async def accept_invite(ctx: Context, args: list[str]) -> list[Reply]:
     """Join a shop's team with the invite code the operator or the owner sent."""
     if not args:
@@ -38,35 +71,33 @@ async def accept_invite(ctx: Context, args: list[str]) -> list[Reply]:
     joined = await ctx.services.shops.get(member.shop_id)
     text = (_("Welcome! You are now the owner of {shop}.") if member.role is Role.OWNER
             else _("Welcome! You are now part of the team of {shop}.")).format(shop=joined.name)
-    return [say(text, (Button(label=_("🏪 My shop"), payload=f"d:{joined.id}"),))]
+    return [say(text, (DASHBOARD.button(_("🏪 My shop"), shop=joined.id),))]
 
 
-async def my_shop(ctx: Context, args: list[str]) -> int | None:
+async def my_shop(ctx: Context, shop: int | None = None) -> int | None:
     """The shop named by the button, else the only one this person runs, else the one
     whose dashboard they opened last (remembered for photos and files)."""
-    if args:
-        shop_id = arg(args, 0, "shop")
-        if shop_id in ctx.shop_ids:
-            ctx.state["shop"] = shop_id
-        return shop_id
+    if shop is not None:
+        if shop in ctx.shop_ids:
+            ctx.state["shop"] = shop
+        return shop
     if len(ctx.shop_ids) == 1:
         return ctx.shop_ids[0]
     remembered = ctx.state.get("shop")
     return remembered if remembered in ctx.shop_ids else None
 
 
-@press("d")
-@command("boutique", "maboutique")
-async def dashboard(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DASHBOARD, "boutique", "maboutique")
+async def dashboard(ctx: Context, shop: int | None = None) -> list[Reply]:
     """Today's work at a glance: reservations to prepare, products running low."""
-    shop_id = await my_shop(ctx, args)
+    shop_id = await my_shop(ctx, shop)
     if shop_id is None:
         if not ctx.shop_ids:
             raise NotAllowed("not staff anywhere")
         choices: list[tuple[Button, ...]] = []
         for each in ctx.shop_ids[:PAGE]:
             found = await ctx.services.shops.get(each)
-            choices.append((Button(label=f"🏪 {found.name}", payload=f"d:{found.id}"),))
+            choices.append((DASHBOARD.button(f"🏪 {found.name}", shop=found.id),))
         return [say(_("Which shop?"), *choices)]
     found = await ctx.services.shops.get(shop_id)
     live = await ctx.services.reservations.for_shop(ctx.actor, shop_id)
@@ -86,13 +117,14 @@ async def dashboard(ctx: Context, args: list[str]) -> list[Reply]:
         lines.append(_("⚠️ Low stock: {names}").format(
             names=", ".join(f"{p.name} ({format_number(p.available)})" for p in low[:5])))
     rows = [
-        (Button(label=_("📋 Reservations ({n})").format(n=len(live)), payload=f"dr:{shop_id}"),
-         Button(label=_("🛍 Products"), payload=f"dp:{shop_id}:0")),
-        (Button(label=_("➕ Add a product"), payload=f"da:{shop_id}"),
-         Button(label=_("⚙️ Settings"), payload=f"st:{shop_id}")),
-        (Button(label=_("👥 Invite"), payload=f"iv:{shop_id}"),
-         Button(label=_("📤 Export"), payload=f"xe:{shop_id}")),
-        (Button(label=_("🤝 Hosting"), payload=f"ho:{shop_id}"),),
+        (SHOP_RESERVATIONS.button(_("📋 Reservations ({n})").format(n=len(live)),
+                                  shop=shop_id),
+         PRODUCT_LIST.button(_("🛍 Products"), shop=shop_id, offset=0)),
+        (ADD_PRODUCT.button(_("➕ Add a product"), shop=shop_id),
+         SETTINGS.button(_("⚙️ Settings"), shop=shop_id)),
+        (INVITE_STAFF.button(_("👥 Invite"), shop=shop_id),
+         EXPORT_MENU.button(_("📤 Export"), shop=shop_id)),
+        (HOSTING.button(_("🤝 Hosting"), shop=shop_id),),
     ]
     lines.append(_("To add a product, you can also send a photo captioned like "
                    "« Savon lavande 6,50 € x12 »."))
@@ -102,166 +134,125 @@ async def dashboard(ctx: Context, args: list[str]) -> list[Reply]:
 # -- reservations ----------------------------------------------------------------------
 
 
-async def reservation_for_staff(ctx: Context, reservation: Reservation, *,
-                                handled_here: bool, new: bool = False) -> Reply:
-    """A reservation as the shop sees it; the pickup shop gets the buttons to handle it."""
-    customer = await ctx.person(reservation.user_id)
-    pickup = await ctx.shop(reservation.shop_id)
-    head = _("🆕 New reservation {code}") if new else _("Reservation {code}")
-    lines = [head.format(code=reservation.code),
-             _("Customer: {name}").format(name=(customer.display_name if customer else "")
-                                          or _("a customer"))]
-    if customer is not None and customer.phone:
-        lines.append(f"📞 {customer.phone}")
-    lines += reservation_lines(reservation)
-    lines.append(_("Total: {total} — to be paid in the shop").format(
-        total=format_money(reservation.total_cents)))
-    if reservation.status.is_live:
-        lines.append(_("To collect at {shop} before {deadline}.").format(
-            shop=pickup.name, deadline=format_moment(reservation.deadline_at, ctx.tz)))
-    if not handled_here:
-        lines.append(_("(Your products, to be collected at {shop}.)").format(shop=pickup.name))
-        return say("\n".join(lines))
-    rows: list[tuple[Button, ...]] = []
-    if reservation.status is ReservationStatus.PENDING:
-        rows.append((Button(label=_("✅ Ready"), payload=f"rr:{reservation.id}"),))
-    if reservation.status.is_live:
-        rows.append((Button(label=_("🤝 Collected and paid"), payload=f"rc:{reservation.id}"),
-                     Button(label=_("✖️ Cancel"), payload=f"rk:{reservation.id}")))
-    return say("\n".join(lines), *rows)
+def reservations_button(shop_id: int) -> Button:
+    return SHOP_RESERVATIONS.button(_("📋 Reservations"), shop=shop_id)
 
 
-@press("dr")
-async def shop_reservations(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(SHOP_RESERVATIONS)
+async def shop_reservations(ctx: Context, shop: int) -> list[Reply]:
     """The reservations to handle, soonest deadline first."""
-    shop_id = arg(args, 0, "shop")
+    shop_id = shop
     live = await ctx.services.reservations.for_shop(ctx.actor, shop_id)
     if not live:
-        return [say(_("No reservation to handle. 🎉"), back=f"d:{shop_id}")]
+        return [say(_("No reservation to handle. 🎉"), back=DASHBOARD.payload(shop=shop_id))]
     rows = []
     for each in live[:PAGE]:
         customer = await ctx.services.customers.get(each.user_id)
         name = (customer.display_name if customer else "") or _("a customer")
         mark = "✅" if each.status is ReservationStatus.READY else "⏳"
-        rows.append((Button(label=f"{mark} {each.code} · {name} · "
-                                  f"{format_money(each.total_cents)}"[:64],
-                            payload=f"rv:{each.id}"),))
+        rows.append((RESERVATION.button(f"{mark} {each.code} · {name} · "
+                                        f"{format_money(each.total_cents)}"[:64],
+                                        reservation=each.id),))
     text = ngettext("{n} reservation:", "{n} reservations:", len(live)).format(n=len(live))
-    return [say(text, *rows, back=f"d:{shop_id}")]
+    return [say(text, *rows, back=DASHBOARD.payload(shop=shop_id))]
 
 
-@press("rv")
-async def reservation_view(ctx: Context, args: list[str]) -> list[Reply]:
-    reservation = await _staffed_reservation(ctx, arg(args, 0, "reservation"))
-    return [await reservation_for_staff(ctx, reservation, handled_here=True)]
+@handles(RESERVATION)
+async def reservation_view(ctx: Context, reservation: int) -> list[Reply]:
+    """One reservation as the shop handles it."""
+    found = await _staffed_reservation(ctx, reservation)
+    return [await reservation_for_staff(ctx, found, handled_here=True)]
 
 
 async def _staffed_reservation(ctx: Context, reservation_id: int) -> Reservation:
     return await ctx.services.reservations.for_staff(ctx.actor, reservation_id)
 
 
-@press("rr")
-async def mark_ready(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(READY)
+async def mark_ready(ctx: Context, reservation: int) -> list[Reply]:
     """The items are set aside: the customer is told they can come."""
-    done = await ctx.services.reservations.mark_ready(ctx.actor, arg(args, 0, "reservation"))
-    await _tell_customer_of(ctx, done)
+    done = await ctx.services.reservations.mark_ready(ctx.actor, reservation)
+    await tell_customer_of(ctx, done)
     return [say(_("Reservation {code} is ready; the customer has been told.").format(
-        code=done.code), (Button(label=_("📋 Reservations"), payload=f"dr:{done.shop_id}"),))]
+        code=done.code), (reservations_button(done.shop_id),))]
 
 
-@press("rc")
-async def mark_collected(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(COLLECTED)
+async def mark_collected(ctx: Context, reservation: int) -> list[Reply]:
     """Paid and taken away: the stock goes down for good."""
-    done = await ctx.services.reservations.mark_collected(ctx.actor,
-                                                          arg(args, 0, "reservation"))
-    await _tell_customer_of(ctx, done)
+    done = await ctx.services.reservations.mark_collected(ctx.actor, reservation)
+    await tell_customer_of(ctx, done)
     return [say(_("Reservation {code} is collected and paid. Thank you!").format(
-        code=done.code), (Button(label=_("📋 Reservations"), payload=f"dr:{done.shop_id}"),))]
+        code=done.code), (reservations_button(done.shop_id),))]
 
 
-@press("rk")
-async def cancel_ask_reason(ctx: Context, args: list[str]) -> list[Reply]:
-    reservation = await _staffed_reservation(ctx, arg(args, 0, "reservation"))
-    ctx.expect("cancel_reason", reservation=reservation.id)
+@handles(CANCEL_BY_SHOP)
+async def cancel_ask_reason(ctx: Context, reservation: int) -> list[Reply]:
+    """« ✖️ Cancel »: the customer will be told why, so ask."""
+    found = await _staffed_reservation(ctx, reservation)
+    ctx.expect(CancelReason(reservation=found.id))
     return [say(_("Why cancel {code}? Type a short reason for the customer (e.g. « sold out, "
-                  "sorry »).").format(code=reservation.code), back=f"rv:{reservation.id}")]
+                  "sorry »).").format(code=found.code),
+                back=RESERVATION.payload(reservation=found.id))]
 
 
-@answer("cancel_reason")
-async def cancel_with_reason(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    done = await ctx.services.reservations.cancel_by_shop(
-        ctx.actor, int(waiting.get("reservation", 0)), text)
-    await _tell_customer_of(ctx, done)
+@answer(CancelReason)
+async def cancel_with_reason(ctx: Context, text: str, waiting: CancelReason) -> list[Reply]:
+    """The reason typed: the reservation is cancelled and the customer told why."""
+    done = await ctx.services.reservations.cancel_by_shop(ctx.actor, waiting.reservation, text)
+    await tell_customer_of(ctx, done)
     return [say(_("Reservation {code} is cancelled; the customer has been told why.").format(
-        code=done.code), (Button(label=_("📋 Reservations"), payload=f"dr:{done.shop_id}"),))]
-
-
-async def _tell_customer_of(ctx: Context, reservation: Reservation) -> None:
-    from chatshop.conversation.customer import customer_news, tell_customer
-    pickup = await ctx.shop(reservation.shop_id)
-    await tell_customer(ctx, reservation, customer_news(reservation, pickup.name))
-
-
-async def tell_staff(ctx: Context, reservation: Reservation, text: str) -> None:
-    """Tell everyone who runs the pickup shop (and the makers of hosted lines). The news
-    is marked as regarding the reservation: erasing the customer's data finds it."""
-    for shop_id in sorted(reservation.shops_to_notify):
-        for person in await ctx.services.shops.people_to_notify(shop_id):
-            if person.id != ctx.user.id:
-                ctx.notify(person, say(text).model_copy(update={"regarding": reservation.id}))
-
+        code=done.code), (reservations_button(done.shop_id),))]
 
 
 # -- CSV -------------------------------------------------------------------------------
 
 
-@press("xe")
-async def export_menu(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id = arg(args, 0, "shop")
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    rows = [(Button(label=_("🛍 Products (CSV)"), payload=f"xp:{shop_id}"),
-             Button(label=_("📋 Reservations (CSV)"), payload=f"xr:{shop_id}")),
-            (Button(label=_("📄 Import template"), payload=f"xt:{shop_id}"),)]
+@handles(EXPORT_MENU)
+async def export_menu(ctx: Context, shop: int) -> list[Reply]:
+    """The files a shop can take away, and how to send one back."""
+    await ctx.services.shops.staff(ctx.actor, shop)
+    rows = [(EXPORT_PRODUCTS.button(_("🛍 Products (CSV)"), shop=shop),
+             EXPORT_RESERVATIONS.button(_("📋 Reservations (CSV)"), shop=shop)),
+            (IMPORT_TEMPLATE.button(_("📄 Import template"), shop=shop),)]
     return [say(_("Which file? To import products, send a CSV file here (Excel or "
                   "LibreOffice); nothing is changed if a line is wrong."), *rows,
-                back=f"d:{shop_id}")]
+                back=DASHBOARD.payload(shop=shop))]
 
 
-@press("xp")
-async def export_products(ctx: Context, args: list[str]) -> list[Reply]:
-    shop_id = arg(args, 0, "shop")
-    data = await ctx.services.catalogue.export_products(ctx.actor, shop_id)
-    return [say(_("Your products:"), back=f"d:{shop_id}").model_copy(update={
+@handles(EXPORT_PRODUCTS)
+async def export_products(ctx: Context, shop: int) -> list[Reply]:
+    """The shop's products as a CSV file."""
+    data = await ctx.services.catalogue.export_products(ctx.actor, shop)
+    return [say(_("Your products:"), back=DASHBOARD.payload(shop=shop)).model_copy(update={
         "document": Document(file_name="produits.csv", data=data)})]
 
 
-@press("xr")
-async def export_reservations(ctx: Context, args: list[str]) -> list[Reply]:
-    from chatshop.domain.product_csv import reservations_csv
-    shop_id = arg(args, 0, "shop")
+@handles(EXPORT_RESERVATIONS)
+async def export_reservations(ctx: Context, shop: int) -> list[Reply]:
+    """The shop's reservations, all of them, as a CSV file."""
+    shop_id = shop
     found = await ctx.services.reservations.for_shop(ctx.actor, shop_id, tuple(ReservationStatus))
     names: dict[int, str] = {}
     for each in found:
         person = await ctx.services.customers.get(each.user_id)
         names[each.user_id] = person.display_name if person else ""
     data = reservations_csv(found, names, ctx.tz)
-    return [say(_("Your reservations:"), back=f"d:{shop_id}").model_copy(update={
-        "document": Document(file_name="reservations.csv", data=data)})]
+    return [say(_("Your reservations:"), back=DASHBOARD.payload(shop=shop_id)).model_copy(
+        update={"document": Document(file_name="reservations.csv", data=data)})]
 
 
-@press("xt")
-async def template(ctx: Context, args: list[str]) -> list[Reply]:
-    from chatshop.domain.product_csv import template_csv
-    shop_id = arg(args, 0, "shop")
+@handles(IMPORT_TEMPLATE)
+async def template(ctx: Context, shop: int) -> list[Reply]:
+    """An empty CSV to fill in with products, one a line."""
     return [say(_("Fill in this template (one product a line) and send it back here."),
-                back=f"d:{shop_id}").model_copy(update={
+                back=DASHBOARD.payload(shop=shop)).model_copy(update={
         "document": Document(file_name="modele-produits.csv", data=template_csv())})]
 
 
 async def document(ctx: Context, file_name: str, data: bytes) -> list[Reply]:
     """A CSV sent by a shopkeeper: every line is checked first, then all are applied."""
-    shop_id = await my_shop(ctx, [])
+    shop_id = await my_shop(ctx)
     if shop_id is None:
         if not ctx.shop_ids:
             raise NotAllowed("document")
@@ -275,16 +266,17 @@ async def document(ctx: Context, file_name: str, data: bytes) -> list[Reply]:
                  n=format_number(report.updated)),
              ngettext("{n} product unchanged", "{n} products unchanged",
                       report.unchanged).format(n=format_number(report.unchanged))]
-    return [say("\n".join(lines), (Button(label=_("🛍 Products"), payload=f"dp:{shop_id}:0"),))]
+    return [say("\n".join(lines), (PRODUCT_LIST.button(_("🛍 Products"), shop=shop_id,
+                                                       offset=0),))]
 
 
 # -- hosting (dépôt) -------------------------------------------------------------------
 
 
-@press("ho")
-async def hosting(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(HOSTING)
+async def hosting(ctx: Context, shop: int) -> list[Reply]:
     """Agreements with other shops: whose products we display, where ours are displayed."""
-    shop_id = arg(args, 0, "shop")
+    shop_id = shop
     agreements = await ctx.services.shops.hostings(ctx.actor, shop_id)
     lines = [_("🤝 Hosting (dépôt)")]
     rows: list[tuple[Button, ...]] = []
@@ -294,68 +286,72 @@ async def hosting(ctx: Context, args: list[str]) -> list[Reply]:
         if each.status is HostingStatus.PROPOSED and here:
             lines.append(_("• {shop} asks you to display and collect its products.").format(
                 shop=other.name))
-            rows.append((Button(label=_("✅ Accept {shop}").format(shop=other.name)[:40],
-                                payload=f"ha:{shop_id}:{other.id}"),
-                         Button(label=_("✖️ Decline"), payload=f"hx:{shop_id}:{other.id}")))
+            rows.append((HOSTING_ACCEPT.button(_("✅ Accept {shop}").format(shop=other.name)[:40],
+                                               host=shop_id, maker=other.id),
+                         HOSTING_END.button(_("✖️ Decline"), host=shop_id, maker=other.id)))
         elif each.status is HostingStatus.PROPOSED:
             lines.append(_("• Waiting for {shop} to answer.").format(shop=other.name))
         elif each.status is HostingStatus.ACCEPTED:
             lines.append((_("• You display the products of {shop}.") if here
                           else _("• {shop} displays your products.")).format(shop=other.name))
             host, maker = (shop_id, other.id) if here else (other.id, shop_id)
-            rows.append((Button(label=_("✖️ End with {shop}").format(shop=other.name)[:40],
-                                payload=f"hx:{host}:{maker}"),))
+            rows.append((HOSTING_END.button(_("✖️ End with {shop}").format(shop=other.name)[:40],
+                                            host=host, maker=maker),))
     if len(lines) == 1:
         lines.append(_("No agreement yet. Another shop can display and collect your "
                        "products, and you theirs."))
     rows = rows[:4]
-    rows.append((Button(label=_("➕ Ask a shop"), payload=f"hq:{shop_id}:0"),))
-    return [say("\n".join(lines), *rows, back=f"d:{shop_id}")]
+    rows.append((HOSTING_CHOOSE.button(_("➕ Ask a shop"), shop=shop_id, offset=0),))
+    return [say("\n".join(lines), *rows, back=DASHBOARD.payload(shop=shop_id))]
 
 
-@press("hq")
-async def hosting_choose(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(HOSTING_CHOOSE)
+async def hosting_choose(ctx: Context, shop: int, offset: int) -> list[Reply]:
     """Which shop should display our products?"""
-    shop_id, offset = arg(args, 0, "shop"), arg(args, 1)
-    await ctx.services.shops.staff(ctx.actor, shop_id)
+    await ctx.services.shops.staff(ctx.actor, shop)
     page = await ctx.services.shops.browse(offset=offset, limit=PAGE + 1)
-    others = [s for s in page.items if s.id != shop_id][:PAGE]
-    rows = [(Button(label=f"🏪 {s.name}", payload=f"hr:{shop_id}:{s.id}"),) for s in others]
-    more = (Button(label=_("Next ▶️"), payload=f"hq:{shop_id}:{offset + PAGE + 1}"),) \
-        if page.has_next else ()
+    others = [s for s in page.items if s.id != shop][:PAGE]
+    rows = [(HOSTING_REQUEST.button(f"🏪 {s.name}", maker=shop, host=s.id),) for s in others]
+    more = pager(HOSTING_CHOOSE, offset, PAGE + 1, more=page.has_next, previous=False,
+                 shop=shop)
     return [say(_("Which shop should display and collect your products?"), *rows, more,
-                back=f"ho:{shop_id}")]
+                back=HOSTING.payload(shop=shop))]
 
 
-@press("hr")
-async def hosting_request(ctx: Context, args: list[str]) -> list[Reply]:
-    maker_id, host_id = arg(args, 0, "shop"), arg(args, 1, "shop")
+@handles(HOSTING_REQUEST)
+async def hosting_request(ctx: Context, maker: int, host: int) -> list[Reply]:
+    """Ask another shop to display and collect our products."""
+    maker_id, host_id = maker, host
     await ctx.services.shops.ask_hosting(ctx.actor, maker_id, host_id)
-    maker, host = await ctx.services.shops.get(maker_id), await ctx.services.shops.get(host_id)
+    maker_shop = await ctx.services.shops.get(maker_id)
+    host_shop = await ctx.services.shops.get(host_id)
     for person in await ctx.services.shops.people_to_notify(host_id):
         ctx.notify(person, say(
             _("🤝 {maker} asks {host} to display and collect its products.").format(
-                maker=maker.name, host=host.name),
-            (Button(label=_("✅ Accept"), payload=f"ha:{host_id}:{maker_id}"),
-             Button(label=_("✖️ Decline"), payload=f"hx:{host_id}:{maker_id}"))))
-    return [say(_("Request sent to {shop}.").format(shop=host.name), back=f"ho:{maker_id}")]
+                maker=maker_shop.name, host=host_shop.name),
+            (HOSTING_ACCEPT.button(_("✅ Accept"), host=host_id, maker=maker_id),
+             HOSTING_END.button(_("✖️ Decline"), host=host_id, maker=maker_id))))
+    return [say(_("Request sent to {shop}.").format(shop=host_shop.name),
+                back=HOSTING.payload(shop=maker_id))]
 
 
-@press("ha")
-async def hosting_accept(ctx: Context, args: list[str]) -> list[Reply]:
-    host_id, maker_id = arg(args, 0, "shop"), arg(args, 1, "shop")
+@handles(HOSTING_ACCEPT)
+async def hosting_accept(ctx: Context, host: int, maker: int) -> list[Reply]:
+    """The host shop accepts: the maker can now choose products to display there."""
+    host_id, maker_id = host, maker
     await ctx.services.shops.accept_hosting(ctx.actor, host_id, maker_id)
-    host = await ctx.services.shops.get(host_id)
+    found = await ctx.services.shops.get(host_id)
     for person in await ctx.services.shops.people_to_notify(maker_id):
         ctx.notify(person, say(_("🤝 {host} accepted to display your products: choose them "
                                  "in your product list (« 📍 Display at… »).").format(
-            host=host.name)))
-    return await hosting(ctx, [str(host_id)])
+            host=found.name)))
+    return await hosting(ctx, host_id)
 
 
-@press("hx")
-async def hosting_end(ctx: Context, args: list[str]) -> list[Reply]:
-    host_id, maker_id = arg(args, 0, "shop"), arg(args, 1, "shop")
+@handles(HOSTING_END)
+async def hosting_end(ctx: Context, host: int, maker: int) -> list[Reply]:
+    """Decline a request, or end an agreement; the other shop is told."""
+    host_id, maker_id = host, maker
     await ctx.services.shops.end_hosting(ctx.actor, host_id, maker_id)
     mine = host_id if host_id in ctx.shop_ids else maker_id
     other = maker_id if mine == host_id else host_id
@@ -364,6 +360,6 @@ async def hosting_end(ctx: Context, args: list[str]) -> list[Reply]:
                                  "the products are back at their maker.").format(
             a=(await ctx.services.shops.get(host_id)).name,
             b=(await ctx.services.shops.get(maker_id)).name)))
-    return await hosting(ctx, [str(mine)])
+    return await hosting(ctx, mine)
 
 

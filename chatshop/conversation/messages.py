@@ -7,12 +7,12 @@ each ``Reply`` as well as its platform allows. Button payloads are short opaque 
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatshop.domain.models import Channel
+from chatshop.domain.text import fold
 
 MAX_PAYLOAD_BYTES = 64
 MAX_BUTTONS = 8
@@ -131,8 +131,7 @@ def same_title(typed: str, title: str) -> bool:
 
 
 def _letters(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if c.isalnum()).casefold()
+    return "".join(filter(str.isalnum, fold(text)))
 
 
 class Button(_Frozen):

@@ -3,9 +3,21 @@ deactivate and reactivate shops, add communes, and see the territory's figures."
 
 from __future__ import annotations
 
-from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import answer, arg, command, press
+from chatshop.conversation.context import Context, pager, say
+from chatshop.conversation.handlers import answer, handles
 from chatshop.conversation.messages import Button, Reply
+from chatshop.conversation.prompts import NewCommune, ShopName
+from chatshop.conversation.routes import (
+    ALL_SHOPS,
+    ASK_COMMUNE,
+    ASK_SHOP_NAME,
+    CHOOSE_COMMUNE,
+    DIGEST_DESK,
+    OWNER_INVITE,
+    SHOP_ADMIN,
+    TERRITORY,
+    TOGGLE_ACTIVE,
+)
 from chatshop.domain.models import Role, ShopDetails
 from chatshop.errors import NotAllowed
 from chatshop.i18n import _, ngettext
@@ -18,9 +30,8 @@ def _operator_only(ctx: Context) -> None:
         raise NotAllowed("operator screen", needs="operator")
 
 
-@press("o")
-@command("territoire", "admin")
-async def territory(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(TERRITORY, "territoire", "admin")
+async def territory(ctx: Context) -> list[Reply]:
     """The territory's figures and the operator's actions."""
     _operator_only(ctx)
     figures = await ctx.services.shops.figures(ctx.actor, ctx.now)
@@ -35,60 +46,70 @@ async def territory(ctx: Context, args: list[str]) -> list[Reply]:
         _("Reservations these 7 days: {made} made, {collected} collected.").format(
             made=figures.reservations_week, collected=figures.collected_week),
     ]
-    rows = [(Button(label=_("➕ Open a shop"), payload="oc"),
-             Button(label=_("🏪 All shops"), payload="ol:0")),
-            (Button(label=_("🏘 Add a commune"), payload="om"),
-             Button(label=_("📰 Weekly digest"), payload="ow"))]
+    rows = [(open_shop_button(), all_shops_button()),
+            (ASK_COMMUNE.button(_("🏘 Add a commune")),
+             DIGEST_DESK.button(_("📰 Weekly digest")))]
     return [say("\n".join(lines), *rows)]
 
 
-@press("om")
-async def ask_commune(ctx: Context, args: list[str]) -> list[Reply]:
+def open_shop_button() -> Button:
+    return CHOOSE_COMMUNE.button(_("➕ Open a shop"))
+
+
+def all_shops_button() -> Button:
+    return ALL_SHOPS.button(_("🏪 All shops"), offset=0)
+
+
+@handles(ASK_COMMUNE)
+async def ask_commune(ctx: Context) -> list[Reply]:
+    """« 🏘 Add a commune »: its name and postcode are typed next."""
     _operator_only(ctx)
-    ctx.expect("commune")
+    ctx.expect(NewCommune())
     return [say(_("Name of the commune (and its postcode), e.g. « Rochechouart 87600 »:"),
-                back="o")]
+                back=TERRITORY.payload())]
 
 
-@answer("commune")
-async def add_commune(ctx: Context, text: str) -> list[Reply]:
+@answer(NewCommune)
+async def add_commune(ctx: Context, text: str, waiting: NewCommune) -> list[Reply]:
+    """The commune typed (« Rochechouart 87600 »): added to the territory."""
     words = text.split()
     postcode = words.pop() if len(words) > 1 and words[-1].isdigit() else ""
     commune = await ctx.services.shops.add_commune(ctx.actor, " ".join(words), postcode)
     return [say(_("Commune {name} added.").format(name=commune.name),
-                (Button(label=_("➕ Open a shop"), payload="oc"),), back="o")]
+                (open_shop_button(),), back=TERRITORY.payload())]
 
 
-@press("oc")
-async def choose_commune(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CHOOSE_COMMUNE)
+async def choose_commune(ctx: Context, offset: int = 0) -> list[Reply]:
+    """« ➕ Open a shop »: in which commune."""
     _operator_only(ctx)
     communes = await ctx.services.shops.communes()
     if not communes:
-        return await ask_commune(ctx, [])
-    offset = arg(args, 0) if args else 0
-    rows = [(Button(label=c.name, payload=f"on:{c.id}"),)
+        return await ask_commune(ctx)
+    rows = [(ASK_SHOP_NAME.button(c.name, commune=c.id),)
             for c in communes[offset:offset + PAGE]]
-    more = (Button(label=_("Next ▶️"), payload=f"oc:{offset + PAGE}"),) \
-        if offset + PAGE < len(communes) else ()
-    return [say(_("In which commune is the new shop?"), *rows, more, back="o")]
+    more = pager(CHOOSE_COMMUNE, offset, PAGE, more=offset + PAGE < len(communes),
+                 previous=False)
+    return [say(_("In which commune is the new shop?"), *rows, more,
+                back=TERRITORY.payload())]
 
 
-@press("on")
-async def ask_shop_name(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(ASK_SHOP_NAME)
+async def ask_shop_name(ctx: Context, commune: int) -> list[Reply]:
+    """The commune chosen: the new shop's name is typed next."""
     _operator_only(ctx)
-    commune = await ctx.services.shops.commune(arg(args, 0, "commune"))
-    if commune is None:
-        return await choose_commune(ctx, [])
-    ctx.expect("shop_name", commune=commune.id)
-    return [say(_("Name of the shop in {commune}?").format(commune=commune.name), back="oc")]
+    found = await ctx.services.shops.commune(commune)
+    if found is None:
+        return await choose_commune(ctx)
+    ctx.expect(ShopName(commune=found.id))
+    return [say(_("Name of the shop in {commune}?").format(commune=found.name),
+                back=CHOOSE_COMMUNE.payload())]
 
 
-@answer("shop_name")
-async def open_shop(ctx: Context, text: str) -> list[Reply]:
+@answer(ShopName)
+async def open_shop(ctx: Context, text: str, waiting: ShopName) -> list[Reply]:
     """Create the shop and hand over the owner's invitation."""
-    waiting = ctx.state.get("answering", {})
-    created = await ctx.services.shops.create_shop(ctx.actor, text,
-                                                   int(waiting.get("commune", 0)))
+    created = await ctx.services.shops.create_shop(ctx.actor, text, waiting.commune)
     return await _owner_invite(ctx, created.id)
 
 
@@ -98,47 +119,45 @@ async def _owner_invite(ctx: Context, shop_id: int) -> list[Reply]:
     text = _("🏪 {shop} is ready. Send this to its owner: they open the bot and type\n"
              "/invitation {code}\n(valid 7 days, once). Link for the shop: « s_{slug} ».")
     return [say(text.format(shop=found.name, code=invite.code, slug=found.slug),
-                (Button(label=_("🏪 All shops"), payload="ol:0"),), back="o")]
+                (all_shops_button(),), back=TERRITORY.payload())]
 
 
-@press("ol")
-async def all_shops(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(ALL_SHOPS)
+async def all_shops(ctx: Context, offset: int) -> list[Reply]:
+    """Every shop of the territory, deactivated ones too, a page at a time."""
     _operator_only(ctx)
-    offset = arg(args, 0)
     page = await ctx.services.shops.browse_all(ctx.actor, offset=offset, limit=PAGE)
-    rows = [(Button(label=("" if s.active else "⛔ ") + s.name, payload=f"os:{s.id}"),)
+    rows = [(SHOP_ADMIN.button(("" if s.active else "⛔ ") + s.name, shop=s.id),)
             for s in page.items]
-    paging = []
-    if offset > 0:
-        paging.append(Button(label=_("◀️ Previous"), payload=f"ol:{max(offset - PAGE, 0)}"))
-    if page.has_next:
-        paging.append(Button(label=_("Next ▶️"), payload=f"ol:{offset + PAGE}"))
+    paging = pager(ALL_SHOPS, offset, PAGE, more=page.has_next)
     return [say(ngettext("{n} shop:", "{n} shops:", page.total).format(n=page.total),
-                *rows, tuple(paging), back="o",
-                edit=offset > 0)]
+                *rows, paging, back=TERRITORY.payload(), edit=offset > 0)]
 
 
-@press("os")
-async def shop_admin(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(SHOP_ADMIN)
+async def shop_admin(ctx: Context, shop: int) -> list[Reply]:
+    """One shop as the operator sees it: deactivate or reactivate, invite its owner."""
     _operator_only(ctx)
-    found = await ctx.services.shops.get(arg(args, 0, "shop"))
+    found = await ctx.services.shops.get(shop)
     state = _("active") if found.active else _("deactivated")
-    rows = [(Button(label=_("⛔ Deactivate") if found.active else _("✅ Reactivate"),
-                    payload=f"ot:{found.id}"),
-             Button(label=_("✉️ Owner invitation"), payload=f"oi:{found.id}"))]
-    return [say(f"🏪 {found.name} — {state}", *rows, back="ol:0")]
+    rows = [(TOGGLE_ACTIVE.button(_("⛔ Deactivate") if found.active else _("✅ Reactivate"),
+                                  shop=found.id),
+             OWNER_INVITE.button(_("✉️ Owner invitation"), shop=found.id))]
+    return [say(f"🏪 {found.name} — {state}", *rows, back=ALL_SHOPS.payload(offset=0))]
 
 
-@press("ot")
-async def toggle_active(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(TOGGLE_ACTIVE)
+async def toggle_active(ctx: Context, shop: int) -> list[Reply]:
+    """A shop deactivated disappears for customers; reactivated, it is back."""
     _operator_only(ctx)
-    found = await ctx.services.shops.get(arg(args, 0, "shop"))
+    found = await ctx.services.shops.get(shop)
     await ctx.services.shops.update_shop(ctx.actor, found.id,
                                          ShopDetails(active=not found.active))
-    return await shop_admin(ctx, [str(found.id)])
+    return await shop_admin(ctx, found.id)
 
 
-@press("oi")
-async def owner_invite(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(OWNER_INVITE)
+async def owner_invite(ctx: Context, shop: int) -> list[Reply]:
+    """A new invitation for the shop's owner."""
     _operator_only(ctx)
-    return await _owner_invite(ctx, arg(args, 0, "shop"))
+    return await _owner_invite(ctx, shop)

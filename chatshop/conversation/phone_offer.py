@@ -5,9 +5,11 @@ offer's keyboard goes away and the customer is back where they were."""
 from __future__ import annotations
 
 from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import press
-from chatshop.conversation.messages import DECLINE_CONTACT, Button, Reply
+from chatshop.conversation.handlers import handles
+from chatshop.conversation.messages import Reply
+from chatshop.conversation.notices import my_reservations_button
 from chatshop.conversation.phrases import fold
+from chatshop.conversation.routes import DECLINE_PHONE
 from chatshop.i18n import _
 
 OFFER = "contact_offer"  # in the conversation state while the offer is on the screen
@@ -38,14 +40,17 @@ def is_the_keyboards_no(ctx: Context, text: str) -> bool:
         and text.strip() == _("No thanks")
 
 
-@press(DECLINE_CONTACT)
-async def decline(ctx: Context, args: list[str]) -> list[Reply]:
+LATER = "later"  # « Non merci » from the keyboard, pressed after other screens
+
+
+@handles(DECLINE_PHONE)
+async def decline(ctx: Context, when: str | None = None) -> list[Reply]:
     """« Non merci »: nothing is stored; back to the reservations, with the menu.
     (``later``: the keyboard's button pressed after other screens.)"""
-    text = _("Very well: your number stays with you.") if args[:1] == ["later"] else _(
+    text = _("Very well: your number stays with you.") if when == LATER else _(
         "Very well: your number stays with you. Your reservation is unchanged.")
     ctx.state.pop(KEYBOARD, None)
-    return [say(text, (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
+    return [say(text, (my_reservations_button(),)).model_copy(
         update={"ends_contact_request": True})]
 
 
@@ -54,5 +59,5 @@ async def given(ctx: Context, phone: str) -> list[Reply]:
     await ctx.services.customers.set_phone(ctx.user.id, phone)
     ctx.state.pop(KEYBOARD, None)
     return [say(_("Thank you: shops where you reserve can now call you."),
-                (Button(label=_("📋 My reservations"), payload="rs"),)).model_copy(
+                (my_reservations_button(),)).model_copy(
         update={"ends_contact_request": True})]

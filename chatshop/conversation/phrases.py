@@ -12,9 +12,10 @@ Pure functions of the text: no I/O, nothing of the conversation.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+
+from chatshop.domain.text import fold as text_fold
 
 
 class Phrase(StrEnum):
@@ -109,9 +110,7 @@ class Reading:
 
 def fold(text: str) -> str:
     """Lower case, without accents, typographic apostrophes made plain."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return plain.casefold().replace("’", "'")
+    return text_fold(text).replace("’", "'")
 
 
 def read(text: str) -> Reading:

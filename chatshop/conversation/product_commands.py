@@ -12,11 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from pydantic import ValidationError
+
 from chatshop.conversation.context import Context, nonce, say
-from chatshop.conversation.handlers import arg, command, press
+from chatshop.conversation.handlers import command, handles
 from chatshop.conversation.merchant import my_shop
 from chatshop.conversation.messages import Button, Reply
-from chatshop.conversation.shop_products import added, product_screen, stock_button
+from chatshop.conversation.prompts import Draft, ProductPhoto, ShopPhoto
+from chatshop.conversation.routes import (
+    CREATE_ANYWAY,
+    PRICE_CHOSEN,
+    PRODUCT_ADMIN,
+    SETTINGS,
+)
+from chatshop.conversation.shop_products import (
+    added,
+    back_to,
+    product_screen,
+    see_product_button,
+    stock_button,
+)
 from chatshop.domain.captions import ProductDraft, guess_category, parse_caption
 from chatshop.domain.models import Channel, Product, ProductChanges, StockReason
 from chatshop.domain.parsing import StockChange, parse_price, parse_stock_change
@@ -24,6 +39,7 @@ from chatshop.domain.product_csv import product_key
 from chatshop.errors import InvalidInput, NotAllowed, NotFound
 from chatshop.i18n import _, format_money, format_number, ngettext
 
+DRAFT = "draft"  # in the state: the captioned photo « Create another product » makes
 CHOICES = 5  # products offered for one ambiguous name (with the way on: <= 8 buttons)
 TWINS = 3  # products of the same name offered to add a photo's units to
 _SIGNS = ("+", "-", "−", "–")
@@ -125,7 +141,7 @@ async def price_command(ctx: Context, args: list[str]) -> list[Reply]:
     found = await _matching(ctx, name)
     if len(found) > 1:
         async def button(product: Product, label: str) -> Button:
-            return Button(label=label, payload=f"px:{product.id}:{price}")
+            return PRICE_CHOSEN.button(label, product=product.id, price=price)
         return await _choose(ctx, name, found, button)
     updated = await ctx.services.catalogue.update_product(
         ctx.actor, found[0].id, ProductChanges(price_cents=price))
@@ -146,25 +162,24 @@ async def photo(ctx: Context, file_ref: str, caption: str,
     """A shopkeeper's photo: with a caption it is a new product (or more of one the shop
     already has); without one it is the photo of the product just added. A kept copy
     (``kept``) is what the other platforms show."""
-    shop_id = await my_shop(ctx, [])
-    waiting = ctx.awaiting() or {}
-    if waiting.get("kind") == "shop_photo":
-        shop = await ctx.services.shops.set_photo(ctx.actor, int(waiting.get("shop", 0)),
-                                                  ctx.channel, file_ref)
+    shop_id = await my_shop(ctx)
+    if (for_shop := ctx.waiting_for(ShopPhoto)) is not None:
+        shop = await ctx.services.shops.set_photo(ctx.actor, for_shop.shop, ctx.channel,
+                                                  file_ref)
         for other in _elsewhere(ctx, kept):
             await ctx.services.shops.set_photo(ctx.actor, shop.id, other, str(kept))
         ctx.done_waiting()
         return [say(_("📷 Photo of {shop} updated.").format(shop=shop.name),
-                    back=f"st:{shop.id}")]
+                    back=SETTINGS.payload(shop=shop.id))]
     if not caption.strip():
-        if waiting.get("kind") == "photo":
+        if (for_product := ctx.waiting_for(ProductPhoto)) is not None:
             product = await ctx.services.catalogue.set_photo(
-                ctx.actor, int(waiting.get("product", 0)), ctx.channel, file_ref)
+                ctx.actor, for_product.product, ctx.channel, file_ref)
             for other in _elsewhere(ctx, kept):
                 await ctx.services.catalogue.set_photo(ctx.actor, product.id, other, str(kept))
             ctx.done_waiting()
             return [say(_("📷 Photo added to « {name} ».").format(name=product.name),
-                        (Button(label=_("🛍 See the product"), payload=f"pp:{product.id}"),))]
+                        (see_product_button(product),))]
         raise InvalidInput(_("Add a caption to the photo, like « Savon lavande 6,50 € x12 »: "
                              "name, price and stock."))
     if shop_id is None:
@@ -176,12 +191,11 @@ async def photo(ctx: Context, file_ref: str, caption: str,
     if twins:
         key = nonce()
         # What « Create another product » makes; ``twins`` says how many there were.
-        ctx.state["draft"] = {"key": key, "shop": shop_id, "name": draft.name,
-                              "price": draft.price_cents, "on_hand": draft.on_hand,
-                              "photo": file_ref, "kept": kept, "twins": len(twins)}
-        return [await _already_there(ctx, draft, twins,
-                                     Button(label=_("🆕 Create another product"),
-                                            payload=f"pn:{shop_id}:{key}"))]
+        ctx.state[DRAFT] = Draft(key=key, shop=shop_id, name=draft.name,
+                                 price=draft.price_cents, on_hand=draft.on_hand,
+                                 photo=file_ref, kept=kept, twins=len(twins)).model_dump()
+        return [await _already_there(ctx, draft, twins, CREATE_ANYWAY.button(
+            _("🆕 Create another product"), shop=shop_id, key=key))]
     return (await _create(ctx, shop_id, draft, file_ref, kept))[1]
 
 
@@ -220,18 +234,17 @@ async def _already_there(ctx: Context, draft: ProductDraft, twins: list[Product]
                 rows.append((stock_button(_("➕ {n} to: {product}").format(
                     n=format_number(draft.on_hand), product=label), twin, add, seen),))
             else:
-                rows.append((Button(label=f"🛍 {label}", payload=f"pp:{twin.id}"),))
+                rows.append((PRODUCT_ADMIN.button(f"🛍 {label}", product=twin.id),))
         return say(text, *rows, (create,))
     (twin,) = twins
     new_price = draft.price_cents != twin.price_cents
     if not draft.on_hand:
         text = _("{name} already exists ({stock}, {price}).").format(
             name=twin.name, stock=in_stock(twin), price=format_money(twin.price_cents))
-        first = (Button(label=_("💶 Change to {price}").format(
-            price=format_money(draft.price_cents)),
-            payload=f"px:{twin.id}:{draft.price_cents}") if new_price
-            else Button(label=_("🛍 See the product"), payload=f"pp:{twin.id}"))
-        return say(text, (first,), (create,), back=f"pp:{twin.id}")
+        first = (PRICE_CHOSEN.button(_("💶 Change to {price}").format(
+            price=format_money(draft.price_cents)), product=twin.id, price=draft.price_cents)
+            if new_price else see_product_button(twin))
+        return say(text, (first,), (create,), back=back_to(twin))
     text = _("{name} already exists ({stock}) — add {n} to its stock?").format(
         name=twin.name, stock=in_stock(twin), n=format_number(draft.on_hand))
     seen = await ctx.services.catalogue.last_movement(ctx.actor, twin.id)
@@ -246,22 +259,26 @@ async def _already_there(ctx: Context, draft: ProductDraft, twins: list[Product]
     return say(text, *rows, (create,))
 
 
-@press("pn")
-async def create_anyway(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(CREATE_ANYWAY)
+async def create_anyway(ctx: Context, shop: int, key: str = "") -> list[Reply]:
     """« 🆕 Create another product »: the photo's product, beside the one of that name."""
-    shop_id, key = arg(args, 0, "shop"), args[1] if len(args) > 1 else ""
-    await ctx.services.shops.staff(ctx.actor, shop_id)
-    draft = ctx.state.get("draft")
-    if not isinstance(draft, dict) or not key or draft.get("key") != key \
-            or draft.get("shop") != shop_id:
+    await ctx.services.shops.staff(ctx.actor, shop)
+    draft = _draft(ctx.state.get(DRAFT))
+    if draft is None or not key or draft.key != key or draft.shop != shop:
         raise NotFound("photo draft", key)
-    name = str(draft.get("name", ""))
-    twins = await _twins(ctx, shop_id, name)
+    twins = await _twins(ctx, shop, draft.name)
     # Made already (a double tap; or the same press handled again after a restart, when
     # the state saved after the first one was lost): the shop has one more of that name.
-    if len(twins) > int(draft.get("twins", 0)):
+    if len(twins) > draft.twins:
         return [product_screen(max(twins, key=lambda p: p.id))]
-    return (await _create(ctx, shop_id, ProductDraft(
-        name=name, price_cents=int(draft.get("price", 0)),
-        on_hand=int(draft.get("on_hand", 0)), stock_given=True),
-        str(draft.get("photo", "")), draft.get("kept")))[1]
+    return (await _create(ctx, shop, ProductDraft(
+        name=draft.name, price_cents=draft.price, on_hand=draft.on_hand, stock_given=True),
+        draft.photo, draft.kept))[1]
+
+
+def _draft(saved: object) -> Draft | None:
+    """The draft kept in the state, if it still reads as one."""
+    try:
+        return Draft.model_validate(saved) if isinstance(saved, dict) else None
+    except ValidationError:
+        return None

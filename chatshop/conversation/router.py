@@ -3,9 +3,10 @@
 One person's events are handled one at a time, in order (a lock per person); different
 people in parallel. On every event the person is looked up (created on first contact),
 their roles resolved again (customer; staff of one or more shops; operator) and their
-state loaded from SQLite, so a restart loses nothing. A refusal (``DomainError``) becomes
-its French sentence; anything unexpected becomes a short apology with an incident id,
-the traceback going to the log only. Every reply offers a way on.
+state loaded through the conversation service, so a restart loses nothing. A refusal
+(``DomainError``) becomes its French sentence; anything unexpected becomes a short
+apology with an incident id, the traceback going to the log only. Every reply offers a
+way on.
 """
 
 from __future__ import annotations
@@ -21,14 +22,22 @@ from chatshop.conversation import (  # noqa: F401
     digest,
     greetings,
     merchant,
+    notices,
     operator,
     phone_offer,
     product_commands,
     shop_products,
     shop_settings,
 )
-from chatshop.conversation.context import Context, menu_button, say, to_operators
-from chatshop.conversation.handlers import ANSWERS, COMMANDS, PRESSES, Takes, takes
+from chatshop.conversation.context import Context, say
+from chatshop.conversation.handlers import (
+    ANSWERS,
+    COMMANDS,
+    PROMPTS,
+    Takes,
+    dispatch_press,
+    takes,
+)
 from chatshop.conversation.messages import (
     Button,
     Command,
@@ -39,20 +48,19 @@ from chatshop.conversation.messages import (
     LocationIn,
     PhotoIn,
     Press,
-    Recipient,
     Reply,
     Text,
     Unsupported,
 )
 from chatshop.conversation.phrases import read, request
+from chatshop.conversation.prompts import reread
 from chatshop.conversation.turns import Turns
 from chatshop.domain import product_csv
 from chatshop.domain.models import Channel, Reservation, User
 from chatshop.errors import DomainError
-from chatshop.i18n import _, format_moment
+from chatshop.i18n import _
 from chatshop.services import Services
 from chatshop.services.customers import LAST_SEEN_PRECISION
-from chatshop.storage.interface import Store
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +72,8 @@ SHOWN = "shown"  # in the state: the choices last shown, for ``Inbound.keep_choi
 class Conversation:
     """The whole chat, for every channel."""
 
-    def __init__(self, services: Services, store: Store, *, territory: str,
-                 tz: ZoneInfo) -> None:
+    def __init__(self, services: Services, *, territory: str, tz: ZoneInfo) -> None:
         self._services = services
-        self._store = store
         self._territory = territory
         self._tz = tz
         self._turns: Turns[tuple[str, str]] = Turns()
@@ -84,15 +90,15 @@ class Conversation:
     async def _handle(self, inbound: Inbound) -> list[Reply]:
         services = self._services
         now = services.clock()
-        session = await self._store.conversations.session(inbound.channel, inbound.user_id)
+        session = await services.conversations.session(inbound.channel, inbound.user_id)
         newcomer = session is None or not session.talked
         if session is None or session.user.display_name != inbound.display_name \
                 or session.user.unreachable_at is not None \
                 or now - session.user.last_seen_at >= LAST_SEEN_PRECISION:
             await services.customers.seen(inbound.channel, inbound.user_id,
                                           inbound.display_name)
-            session = await self._store.conversations.session(inbound.channel,
-                                                              inbound.user_id)
+            session = await services.conversations.session(inbound.channel,
+                                                           inbound.user_id)
             assert session is not None
         user = session.user
         ctx = Context(
@@ -120,7 +126,7 @@ class Conversation:
         if inbound.keep_choices and replies:  # its people type the titles they were shown
             ctx.state[SHOWN] = [[b.label, b.payload] for r in replies for b in r.all_buttons]
         if ctx.state != before or newcomer:  # a newcomer is welcomed once
-            await self._store.conversations.save(user.id, ctx.state, ctx.now)
+            await services.conversations.save(user.id, ctx.state, ctx.now)
         # A question whose answer is typed (a photo awaited is not one: text is a search).
         if (answer := takes(ctx.awaiting())) is not None and replies:
             replies[-1] = replies[-1].model_copy(update={
@@ -143,20 +149,23 @@ class Conversation:
                 return await handler(ctx, args.split())
             case Press(payload=payload):
                 verb, _sep, rest = payload.partition(":")
-                handler = PRESSES.get(verb)
-                if handler is None:
+                waiting = ctx.awaiting()
+                ctx.done_waiting()
+                pressed = await dispatch_press(ctx, verb, rest.split(":") if rest else [])
+                if pressed is None:
+                    if waiting is not None:  # an unknown button leaves the prompt as it was
+                        ctx.state["await"] = waiting
                     home = await customer.menu(ctx)
                     return [home.model_copy(update={"text": _(
                         "This button is no longer valid. Here is the menu.") + "\n\n" + home.text})]
-                ctx.done_waiting()
-                return await handler(ctx, rest.split(":") if rest else [])
+                return pressed
             case Text(text=text):
                 if offered and phone_offer.declines(text):
-                    return await phone_offer.decline(ctx, [])
+                    return await phone_offer.decline(ctx)
                 if not question and phone_offer.is_the_keyboards_no(ctx, text):
                     # Telegram's reply keyboard stays on screen after other taps: its
                     # « Non merci » still takes it away.
-                    return await phone_offer.decline(ctx, ["later"])
+                    return await phone_offer.decline(ctx, phone_offer.LATER)
                 return await self._text(ctx, text[:MAX_TEXT],
                                         question if isinstance(question, dict) else None)
             case PhotoIn(file_ref=file_ref, caption=caption, kept=kept):
@@ -174,7 +183,7 @@ class Conversation:
             case ContactIn(phone=phone):
                 return await phone_offer.given(ctx, phone)
             case LocationIn():
-                return await customer.communes(ctx, [])
+                return await customer.communes(ctx)
             case Unsupported():
                 home = await customer.menu(ctx)
                 return [home.model_copy(update={"text": _(
@@ -199,21 +208,24 @@ class Conversation:
             ctx.done_waiting()
         elif waiting is not None and kind in ANSWERS:
             ctx.done_waiting()
-            ctx.state["answering"] = waiting
+            prompt = reread(PROMPTS[str(kind)], waiting)
+            if prompt is None:  # saved by an older version, or altered: not answered
+                home = await customer.menu(ctx)
+                return [home.model_copy(update={"text": _(
+                    "Sorry, I no longer know what this answer was for. Here is the "
+                    "menu.") + "\n\n" + home.text})]
             try:
-                return await ANSWERS[str(waiting["kind"])](ctx, text)
+                return await ANSWERS[str(kind)](ctx, text, prompt)
             except DomainError:
                 if ctx.awaiting() is None:  # let them type it again
                     ctx.state["await"] = waiting
                 raise
-            finally:
-                ctx.state.pop("answering", None)
         return await customer.search(ctx, request(reading.rest or text))
 
     async def shown_choices(self, channel: Channel, user_id: str) -> list[Button]:
         """The choices last shown to this person (kept when their channel asks it with
         ``Inbound.keep_choices``), for the channel to recognise a title typed."""
-        session = await self._store.conversations.session(channel, user_id)
+        session = await self._services.conversations.session(channel, user_id)
         kept = session.state.get(SHOWN) if session is not None else None
         try:
             return [Button(label=label, payload=payload) for label, payload in kept or []]
@@ -224,61 +236,18 @@ class Conversation:
         """For a channel that could not fetch a file someone sent: ask for it again."""
         return say(_("Sorry, your file did not reach us. Please send it again."))
 
-    async def tick(self) -> list[Reply]:
-        """Scheduled work: expire overdue reservations and send reminders. Returns the
-        notifications to deliver (run it every few minutes, and at start-up)."""
-        services = self._services
-        out: list[Reply] = []
-        for each in await services.reservations.expire_overdue():
-            out += await self._tell(each, expired=True)
-        for each in await services.reservations.due_for_reminder():
-            out += await self._tell(each, expired=False)
-            await services.reservations.mark_reminded(each.id)
-        return out
+    async def reminder(self, reservation: Reservation) -> list[Reply]:
+        """The reminder of ``reservation`` for its customer (addressed, ``regarding``
+        it); none when the customer is gone."""
+        return await notices.reminder(self._services, self._tz, reservation)
+
+    async def expiry_news(self, reservation: Reservation) -> list[Reply]:
+        """« Your reservation has expired », for its customer (addressed, ``regarding``
+        it); none when the customer is gone."""
+        return await notices.expiry_news(self._services, reservation)
 
     async def unreachable(self, person: User, reservation_id: int) -> list[Reply]:
         """``person`` blocked the bot and missed news of this reservation: if they are its
-        customer, the shop's staff are told (with the phone number, if shared)."""
-        reservation = await self._services.reservations.get(reservation_id)
-        if reservation is None:
-            return []
-        if reservation.user_id != person.id:
-            return await self._staff_unreachable(person, reservation)
-        text = _("⚠️ We could not tell the customer of reservation {code} about it: they "
-                 "blocked the bot.").format(code=reservation.code)
-        if person.phone:
-            text += "\n" + _("📞 Their phone: {phone}").format(phone=person.phone)
-        out = []
-        for staff in await self._services.shops.people_to_notify(reservation.shop_id):
-            out.append(Reply(text=text, buttons=((menu_button(),),), to=Recipient(
-                channel=staff.channel, user_id=staff.external_id,
-                display_name=staff.display_name)))
-        return out
-
-    async def _staff_unreachable(self, person: User, reservation: Reservation
-                                 ) -> list[Reply]:
-        """Someone who runs a shop blocked the bot: the territory's operators are told,
-        so that they can call the shop."""
-        shop = await self._services.shops.get(reservation.shop_id)
-        text = _("⚠️ {name} ({shop}) blocked the bot: the news of reservation {code} did not "
-                 "reach them. Perhaps call the shop.").format(
-            name=person.display_name or "?", shop=shop.name, code=reservation.code)
-        return to_operators(self._services, text)
-
-    async def _tell(self, reservation: Reservation, *, expired: bool) -> list[Reply]:
-        person = await self._services.customers.get(reservation.user_id)
-        pickup = await self._services.shops.get(reservation.shop_id)
-        if person is None:
-            return []
-        if expired:
-            text = customer.customer_news(reservation, pickup.name)
-        else:
-            text = _("⏰ Reminder: your reservation {code} waits for you at {shop} until "
-                     "{deadline}. Payment in the shop.").format(
-                code=reservation.code, shop=pickup.name,
-                deadline=format_moment(reservation.deadline_at, self._tz))
-        ctx_reply = Reply(text=text, buttons=((Button(label=_("📋 My reservations"),
-                                                      payload="rs"), menu_button()),))
-        return [ctx_reply.model_copy(update={"regarding": reservation.id, "to": Recipient(
-            channel=person.channel, user_id=person.external_id,
-            display_name=person.display_name)})]
+        customer, the shop's staff are told (with the phone number, if shared); if they
+        run the shop, the territory's operators."""
+        return await notices.unreachable(self._services, person, reservation_id)

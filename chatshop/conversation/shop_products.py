@@ -7,46 +7,70 @@ is collected. What is typed by name (``/stock``, ``/prix``) and captioned photos
 from __future__ import annotations
 
 from chatshop.conversation.cards import availability, sold_out_mark
-from chatshop.conversation.context import Context, say
-from chatshop.conversation.handlers import Takes, answer, arg, command, press
-from chatshop.conversation.merchant import PAGE, dashboard, my_shop
+from chatshop.conversation.context import Context, pager, say
+from chatshop.conversation.handlers import Takes, answer, handles
+from chatshop.conversation.merchant import PAGE, dashboard, my_shop, reservations_button
 from chatshop.conversation.messages import Button, Reply
+from chatshop.conversation.prompts import NewName, NewPrice, NewStock, Price, ProductPhoto, Stock
+from chatshop.conversation.routes import (
+    ADD_PRODUCT,
+    ASK_PRICE,
+    ASK_STOCK,
+    DASHBOARD,
+    DELETE,
+    DELETE_ASK,
+    PLACE,
+    PLACE_CHOOSE,
+    PRICE_CHOSEN,
+    PRODUCT_ADMIN,
+    PRODUCT_LIST,
+    PRODUCT_MORE,
+    SET_CATEGORY,
+    STOCK_ADD_ONCE,
+    STOCK_MINUS,
+    STOCK_PLUS,
+    STOCK_REMOVE_ONCE,
+    STOCK_SET_ONCE,
+    TOGGLE_HIDDEN,
+)
 from chatshop.domain.limits import MAX_PRICE_CENTS
 from chatshop.domain.models import HostingStatus, Product, ProductChanges, StockReason
 from chatshop.domain.parsing import (
     StockChange,
+    clean_name,
     parse_price,
     parse_whole_number,
+    stock_count,
 )
 from chatshop.errors import NotAllowed, NotFound, StockChanged
 from chatshop.i18n import _, format_money, format_number, ngettext
 
 
-@press("dp")
-@command("produits")
-async def product_list(ctx: Context, args: list[str]) -> list[Reply]:
+def typed_stock(text: str) -> int:
+    """A stock typed by a shopkeeper (« 12 », « 1 200 »): a whole number from 0 to the
+    limit, refused with that range otherwise."""
+    return stock_count(parse_whole_number(text))
+
+
+@handles(PRODUCT_LIST, "produits")
+async def product_list(ctx: Context, shop: int | None = None, offset: int = 0
+                       ) -> list[Reply]:
     """The shop's own products, hidden ones included, a page at a time."""
-    shop_id = await my_shop(ctx, args[:1])
+    shop_id = await my_shop(ctx, shop)
     if shop_id is None:
-        return await dashboard(ctx, [])
-    offset = arg(args, 1) if len(args) > 1 else 0
+        return await dashboard(ctx)
     page = await ctx.services.catalogue.maker_products(ctx.actor, shop_id, offset=offset,
                                                        limit=PAGE)
     if not page.items:
         return [say(_("No product yet. Send a photo captioned « Savon lavande 6,50 € x12 », "
                       "or tap « Add a product »."),
-                    (Button(label=_("➕ Add a product"), payload=f"da:{shop_id}"),),
-                    back=f"d:{shop_id}")]
-    rows = [(Button(label=_stock_label(p), payload=f"pp:{p.id}"),) for p in page.items]
-    paging = []
-    if offset > 0:
-        paging.append(Button(label=_("◀️ Previous"),
-                             payload=f"dp:{shop_id}:{max(offset - PAGE, 0)}"))
-    if offset + PAGE < page.total:
-        paging.append(Button(label=_("Next ▶️"), payload=f"dp:{shop_id}:{offset + PAGE}"))
+                    (ADD_PRODUCT.button(_("➕ Add a product"), shop=shop_id),),
+                    back=DASHBOARD.payload(shop=shop_id))]
+    rows = [(PRODUCT_ADMIN.button(_stock_label(p), product=p.id),) for p in page.items]
+    paging = pager(PRODUCT_LIST, offset, PAGE, more=offset + PAGE < page.total, shop=shop_id)
     return [say(ngettext("{n} product:", "{n} products:", page.total).format(
                     n=format_number(page.total)),
-                *rows, tuple(paging), back=f"d:{shop_id}", edit=offset > 0)]
+                *rows, paging, back=DASHBOARD.payload(shop=shop_id), edit=offset > 0)]
 
 
 def _stock_label(product: Product) -> str:
@@ -67,22 +91,31 @@ def product_screen(product: Product, news: str = "") -> Reply:
     if product.hidden:
         lines.append(_("🙈 Hidden: customers do not see it."))
     rows = [
-        (Button(label="➖ 1", payload=f"s-:{product.id}"),
-         Button(label="➕ 1", payload=f"s+:{product.id}")),
-        (Button(label=_("🔢 Stock…"), payload=f"ss:{product.id}"),
-         Button(label=_("💶 Price…"), payload=f"sp:{product.id}")),
-        (Button(label=_("👁 Show") if product.hidden else _("🙈 Hide"),
-                payload=f"sh:{product.id}"),
-         Button(label=_("More…"), payload=f"pm:{product.id}")),
+        (STOCK_MINUS.button("➖ 1", product=product.id),
+         STOCK_PLUS.button("➕ 1", product=product.id)),
+        (ASK_STOCK.button(_("🔢 Stock…"), product=product.id),
+         ASK_PRICE.button(_("💶 Price…"), product=product.id)),
+        (TOGGLE_HIDDEN.button(_("👁 Show") if product.hidden else _("🙈 Hide"),
+                              product=product.id),
+         PRODUCT_MORE.button(_("More…"), product=product.id)),
     ]
-    return say("\n".join(lines), *rows, back=f"dp:{product.shop_id}:0")
+    return say("\n".join(lines), *rows,
+               back=PRODUCT_LIST.payload(shop=product.shop_id, offset=0))
 
 
-@press("pp")
-async def product_admin(ctx: Context, args: list[str]) -> list[Reply]:
+def back_to(product: Product | int) -> str:
+    """The « Retour » to a product's screen."""
+    return PRODUCT_ADMIN.payload(product=product if isinstance(product, int) else product.id)
+
+
+def see_product_button(product: Product) -> Button:
+    return PRODUCT_ADMIN.button(_("🛍 See the product"), product=product.id)
+
+
+@handles(PRODUCT_ADMIN)
+async def product_admin(ctx: Context, product: int) -> list[Reply]:
     """One of the shop's products: its stock and price, and the buttons to change them."""
-    product = await managed(ctx, arg(args, 0, "product"))
-    return [product_screen(product)]
+    return [product_screen(await managed(ctx, product))]
 
 
 async def managed(ctx: Context, product_id: int) -> Product:
@@ -93,108 +126,112 @@ async def managed(ctx: Context, product_id: int) -> Product:
     return product
 
 
-@press("pm")
-async def product_more(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(PRODUCT_MORE)
+async def product_more(ctx: Context, product: int) -> list[Reply]:
     """What is done less often with a product: where it is collected, deleting it."""
-    product = await managed(ctx, arg(args, 0, "product"))
-    return [say(f"🛍 {product.name}",
-                (Button(label=_("📍 Display at…"), payload=f"pl:{product.id}"),
-                 Button(label=_("🗑 Delete"), payload=f"pd:{product.id}")),
-                back=f"pp:{product.id}")]
+    found = await managed(ctx, product)
+    return [say(f"🛍 {found.name}",
+                (PLACE_CHOOSE.button(_("📍 Display at…"), product=found.id),
+                 DELETE_ASK.button(_("🗑 Delete"), product=found.id)),
+                back=back_to(found))]
 
 
-@press("pd")
-async def delete_ask(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(DELETE_ASK)
+async def delete_ask(ctx: Context, product: int) -> list[Reply]:
     """Deleting cannot be undone: ask once more."""
-    product = await managed(ctx, arg(args, 0, "product"))
+    return [_delete_question(await managed(ctx, product))]
+
+
+def _delete_question(product: Product) -> Reply:
+    hide = TOGGLE_HIDDEN.button(_("🙈 Hide"), product=product.id)
     if product.reserved:
-        return [say(ngettext(
+        return say(ngettext(
             "« {name} » is still reserved ({n}). Mark the reservation « collected » or "
             "cancel it, then delete the product. Meanwhile you can hide it.",
             "« {name} » is still reserved ({n}). Mark the reservations « collected » or "
             "cancel them, then delete the product. Meanwhile you can hide it.",
             product.reserved).format(name=product.name, n=format_number(product.reserved)),
-            (Button(label=_("🙈 Hide"), payload=f"sh:{product.id}"),
-             Button(label=_("📋 Reservations"), payload=f"dr:{product.shop_id}")),
-            back=f"pp:{product.id}")]
-    return [say(_("Delete « {name} » for good? It leaves your list, the search and "
-                  "customers' baskets; past reservations keep its name. To take it off "
-                  "sale for a while, hide it instead.").format(name=product.name),
-                (Button(label=_("🗑 Yes, delete"), payload=f"pdy:{product.id}"),
-                 Button(label=_("🙈 Hide instead"), payload=f"sh:{product.id}")),
-                back=f"pp:{product.id}")]
+            (hide, reservations_button(product.shop_id)), back=back_to(product))
+    return say(_("Delete « {name} » for good? It leaves your list, the search and "
+                 "customers' baskets; past reservations keep its name. To take it off "
+                 "sale for a while, hide it instead.").format(name=product.name),
+               (DELETE.button(_("🗑 Yes, delete"), product=product.id),
+                TOGGLE_HIDDEN.button(_("🙈 Hide instead"), product=product.id)),
+               back=back_to(product))
 
 
-@press("pdy")
-async def delete(ctx: Context, args: list[str]) -> list[Reply]:
-    gone = await ctx.services.catalogue.delete_product(ctx.actor, arg(args, 0, "product"))
-    listing = await product_list(ctx, [str(gone.shop_id), "0"])
+@handles(DELETE)
+async def delete(ctx: Context, product: int) -> list[Reply]:
+    """« 🗑 Yes, delete »: gone from the list, the search and the baskets."""
+    gone = await ctx.services.catalogue.delete_product(ctx.actor, product)
+    listing = await product_list(ctx, gone.shop_id, 0)
     told = _("🗑 « {name} » is deleted.").format(name=gone.name)
     return [listing[0].model_copy(update={"text": told + "\n\n" + listing[0].text})]
 
 
-@press("s+")
-async def stock_plus(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await ctx.services.catalogue.add_stock(ctx.actor, arg(args, 0, "product"), 1)
-    return [product_screen(product).model_copy(update={"edit": True})]
+@handles(STOCK_PLUS)
+async def stock_plus(ctx: Context, product: int) -> list[Reply]:
+    """« ➕ 1 »: one more on the shelf (the screen changes in place)."""
+    changed = await ctx.services.catalogue.add_stock(ctx.actor, product, 1)
+    return [product_screen(changed).model_copy(update={"edit": True})]
 
 
-@press("s-")
-async def stock_minus(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await ctx.services.catalogue.remove_stock(ctx.actor, arg(args, 0, "product"), 1)
-    return [product_screen(product).model_copy(update={"edit": True})]
+@handles(STOCK_MINUS)
+async def stock_minus(ctx: Context, product: int) -> list[Reply]:
+    """« ➖ 1 »: one fewer on the shelf (the screen changes in place)."""
+    changed = await ctx.services.catalogue.remove_stock(ctx.actor, product, 1)
+    return [product_screen(changed).model_copy(update={"edit": True})]
 
 
-@press("sh")
-async def toggle_hidden(ctx: Context, args: list[str]) -> list[Reply]:
-    current = await managed(ctx, arg(args, 0, "product"))
-    product = await ctx.services.catalogue.update_product(
+@handles(TOGGLE_HIDDEN)
+async def toggle_hidden(ctx: Context, product: int) -> list[Reply]:
+    """« 🙈 Hide » / « 👁 Show »: customers stop (or start again) seeing it."""
+    current = await managed(ctx, product)
+    changed = await ctx.services.catalogue.update_product(
         ctx.actor, current.id, ProductChanges(hidden=not current.hidden))
-    return [product_screen(product).model_copy(update={"edit": True})]
+    return [product_screen(changed).model_copy(update={"edit": True})]
 
 
-@press("ss")
-async def ask_stock(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await managed(ctx, arg(args, 0, "product"))
-    ctx.expect("stock", product=product.id)
+@handles(ASK_STOCK)
+async def ask_stock(ctx: Context, product: int) -> list[Reply]:
+    """« 🔢 Stock… »: the count on the shelf is typed next."""
+    found = await managed(ctx, product)
+    ctx.expect(Stock(product=found.id))
     return [say(_("How many « {name} » are on the shelf now? Type a number.").format(
-        name=product.name), back=f"pp:{product.id}")]
+        name=found.name), back=back_to(found))]
 
 
-@answer("stock", Takes.NUMBER)
-async def set_stock(ctx: Context, text: str) -> list[Reply]:
+@answer(Stock, Takes.NUMBER)
+async def set_stock(ctx: Context, text: str, waiting: Stock) -> list[Reply]:
     """The count typed after « 🔢 Stock… »: what is on the shelf now."""
-    waiting = ctx.state.get("answering", {})
     product = await ctx.services.catalogue.change_stock(
-        ctx.actor, int(waiting.get("product", 0)),
-        StockChange(StockReason.SET, parse_whole_number(text)))
+        ctx.actor, waiting.product, StockChange(StockReason.SET, typed_stock(text)))
     return [product_screen(product)]
 
 
 # Buttons that change a stock once, however often they are pressed: they carry the last
 # line of the product's stock ledger they were made from (see CatalogueService.change_stock).
-_ONCE = {"sa": StockReason.ADDED, "sr": StockReason.REMOVED, "sn": StockReason.SET}
+_ONCE = {StockReason.ADDED: STOCK_ADD_ONCE, StockReason.REMOVED: STOCK_REMOVE_ONCE,
+         StockReason.SET: STOCK_SET_ONCE}
 
 
 def stock_button(label: str, product: Product, change: StockChange, seen: int,
                  price_cents: int | None = None) -> Button:
     """``label`` doing ``change`` to ``product`` once (and setting its price, if given)."""
-    verb = next(verb for verb, reason in _ONCE.items() if reason is change.reason)
-    price = "" if price_cents is None else f":{price_cents}"
-    return Button(label=label, payload=f"{verb}:{product.id}:{change.quantity}:{seen}{price}")
+    return _ONCE[change.reason].button(label, product=product.id, quantity=change.quantity,
+                                       seen=seen, price=price_cents)
 
 
-def _price(args: list[str], index: int) -> int:
+def _price(cents: int) -> int:
     """A price in cents from a button (a forged one out of range is not found)."""
-    cents = arg(args, index, "price")
     if not 0 < cents <= MAX_PRICE_CENTS:
         raise NotFound("price", cents)
     return cents
 
 
-async def _change_once(ctx: Context, reason: StockReason, args: list[str]) -> list[Reply]:
-    product_id, quantity, seen = arg(args, 0, "product"), arg(args, 1), arg(args, 2)
-    price = _price(args, 3) if len(args) > 3 else None
+async def _change_once(ctx: Context, reason: StockReason, product_id: int, quantity: int,
+                       seen: int, price_cents: int | None) -> list[Reply]:
+    price = None if price_cents is None else _price(price_cents)
     try:
         product = await ctx.services.catalogue.change_stock(
             ctx.actor, product_id, StockChange(reason, quantity), seen=seen)
@@ -210,134 +247,137 @@ async def _change_once(ctx: Context, reason: StockReason, args: list[str]) -> li
     return [product_screen(product, news)]
 
 
-@press("sa")
-async def stock_add_once(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(STOCK_ADD_ONCE)
+async def stock_add_once(ctx: Context, product: int, quantity: int, seen: int,
+                         price: int | None = None) -> list[Reply]:
     """« ➕ Add 12 »: a photo for a product already there, or one of several names."""
-    return await _change_once(ctx, StockReason.ADDED, args)
+    return await _change_once(ctx, StockReason.ADDED, product, quantity, seen, price)
 
 
-@press("sr")
-async def stock_remove_once(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(STOCK_REMOVE_ONCE)
+async def stock_remove_once(ctx: Context, product: int, quantity: int, seen: int,
+                            price: int | None = None) -> list[Reply]:
     """« /stock baume -1 » when several products are called « baume »: the one chosen."""
-    return await _change_once(ctx, StockReason.REMOVED, args)
+    return await _change_once(ctx, StockReason.REMOVED, product, quantity, seen, price)
 
 
-@press("sn")
-async def stock_set_once(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(STOCK_SET_ONCE)
+async def stock_set_once(ctx: Context, product: int, quantity: int, seen: int,
+                         price: int | None = None) -> list[Reply]:
     """« /stock baume 3 » when several products are called « baume »: the one chosen."""
-    return await _change_once(ctx, StockReason.SET, args)
+    return await _change_once(ctx, StockReason.SET, product, quantity, seen, price)
 
 
-@press("px")
-async def price_chosen(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(PRICE_CHOSEN)
+async def price_chosen(ctx: Context, product: int, price: int) -> list[Reply]:
     """« /prix baume 6,50 » when several products are called « baume », or a photo giving
     a product already there a new price: the price of the one chosen."""
+    changed = await ctx.services.catalogue.update_product(
+        ctx.actor, product, ProductChanges(price_cents=_price(price)))
+    return [product_screen(changed, _("💶 New price: {price}.").format(
+        price=format_money(changed.price_cents)))]
+
+
+@handles(ASK_PRICE)
+async def ask_price(ctx: Context, product: int) -> list[Reply]:
+    """« 💶 Price… »: the new price is typed next."""
+    found = await managed(ctx, product)
+    ctx.expect(Price(product=found.id))
+    return [say(_("New price of « {name} »? Type it like 6,50.").format(name=found.name),
+                back=back_to(found))]
+
+
+@answer(Price, Takes.NUMBER)
+async def set_price(ctx: Context, text: str, waiting: Price) -> list[Reply]:
+    """The price typed after « 💶 Price… »."""
     product = await ctx.services.catalogue.update_product(
-        ctx.actor, arg(args, 0, "product"), ProductChanges(price_cents=_price(args, 1)))
-    return [product_screen(product, _("💶 New price: {price}.").format(
-        price=format_money(product.price_cents)))]
-
-
-@press("sp")
-async def ask_price(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await managed(ctx, arg(args, 0, "product"))
-    ctx.expect("price", product=product.id)
-    return [say(_("New price of « {name} »? Type it like 6,50.").format(name=product.name),
-                back=f"pp:{product.id}")]
-
-
-@answer("price", Takes.NUMBER)
-async def set_price(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    product = await ctx.services.catalogue.update_product(
-        ctx.actor, int(waiting.get("product", 0)), ProductChanges(price_cents=parse_price(text)))
+        ctx.actor, waiting.product, ProductChanges(price_cents=parse_price(text)))
     return [product_screen(product)]
-
 
 
 # -- adding products -------------------------------------------------------------------
 
 
-@press("da")
-@command("ajouter")
-async def add_start(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(ADD_PRODUCT, "ajouter")
+async def add_start(ctx: Context, shop: int | None = None) -> list[Reply]:
     """Step by step: name, price, stock (then a photo if they like)."""
-    shop_id = await my_shop(ctx, args)
+    shop_id = await my_shop(ctx, shop)
     if shop_id is None:
-        return await dashboard(ctx, [])
+        return await dashboard(ctx)
     await ctx.services.shops.staff(ctx.actor, shop_id)  # staff only, before asking anything
-    ctx.expect("new_name", shop=shop_id)
+    ctx.expect(NewName(shop=shop_id))
     return [say(_("Name of the new product? (80 characters at most)\n"
                   "Tip: a photo captioned « Savon lavande 6,50 € x12 » does it all at "
-                  "once."), back=f"d:{shop_id}")]
+                  "once."), back=DASHBOARD.payload(shop=shop_id))]
 
 
-@answer("new_name")
-async def add_name(ctx: Context, text: str) -> list[Reply]:
-    from chatshop.domain.parsing import clean_name
-    waiting = ctx.state.get("answering", {})
-    ctx.expect("new_price", shop=waiting.get("shop"), name=clean_name(text))
+@answer(NewName)
+async def add_name(ctx: Context, text: str, waiting: NewName) -> list[Reply]:
+    """The new product's name; its price next."""
+    ctx.expect(NewPrice(shop=waiting.shop, name=clean_name(text)))
     return [say(_("Price? Type it like 6,50."))]
 
 
-@answer("new_price", Takes.NUMBER)
-async def add_price(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
-    ctx.expect("new_stock", shop=waiting.get("shop"), name=waiting.get("name"),
-               price=parse_price(text))
+@answer(NewPrice, Takes.NUMBER)
+async def add_price(ctx: Context, text: str, waiting: NewPrice) -> list[Reply]:
+    """The new product's price; its stock next."""
+    ctx.expect(NewStock(shop=waiting.shop, name=waiting.name, price=parse_price(text)))
     return [say(_("How many do you have? Type a number (0 if none yet)."))]
 
 
-@answer("new_stock", Takes.NUMBER)
-async def add_stock(ctx: Context, text: str) -> list[Reply]:
-    waiting = ctx.state.get("answering", {})
+@answer(NewStock, Takes.NUMBER)
+async def add_stock(ctx: Context, text: str, waiting: NewStock) -> list[Reply]:
+    """The new product's stock: it is created."""
     product = await ctx.services.catalogue.add_product(
-        ctx.actor, int(waiting.get("shop", 0)), name=str(waiting.get("name", "")),
-        price_cents=int(waiting.get("price", 0)), on_hand=parse_whole_number(text))
+        ctx.actor, waiting.shop, name=waiting.name, price_cents=waiting.price,
+        on_hand=typed_stock(text))
     return await added(ctx, product)
 
 
 async def added(ctx: Context, product: Product) -> list[Reply]:
     """After a product is created: ask its category if needed, offer a photo."""
-    ctx.expect("photo", product=product.id)
+    ctx.expect(ProductPhoto(product=product.id))
     text = _("✅ « {name} » is in your catalogue: {price}, {n} in stock.").format(
         name=product.name, price=format_money(product.price_cents),
         n=format_number(product.on_hand))
     if product.category_id is None:
         categories = await ctx.services.catalogue.categories()
-        rows = [(Button(label=c.name, payload=f"pc:{product.id}:{c.id}"),)
+        rows = [(SET_CATEGORY.button(c.name, product=product.id, category=c.id),)
                 for c in categories[:6]]
         return [say(text + "\n" + _("Which category? (You can also send its photo now.)"),
-                    *rows, back=f"pp:{product.id}")]
+                    *rows, back=back_to(product))]
     return [say(text + "\n" + _("Send its photo now if you like."),
-                (Button(label=_("🛍 See the product"), payload=f"pp:{product.id}"),))]
+                (see_product_button(product),))]
 
 
-@press("pc")
-async def set_category(ctx: Context, args: list[str]) -> list[Reply]:
-    product = await ctx.services.catalogue.update_product(
-        ctx.actor, arg(args, 0, "product"), ProductChanges(category_id=arg(args, 1, "category")))
-    return [product_screen(product)]
+@handles(SET_CATEGORY)
+async def set_category(ctx: Context, product: int, category: int) -> list[Reply]:
+    """The category chosen for a product just added."""
+    changed = await ctx.services.catalogue.update_product(
+        ctx.actor, product, ProductChanges(category_id=category))
+    return [product_screen(changed)]
 
 
-
-@press("pl")
-async def place_choose(ctx: Context, args: list[str]) -> list[Reply]:
+@handles(PLACE_CHOOSE)
+async def place_choose(ctx: Context, product: int) -> list[Reply]:
     """Where customers collect this product: at home, or at a host shop."""
-    product = await managed(ctx, arg(args, 0, "product"))
+    return await _places(ctx, await managed(ctx, product))
+
+
+async def _places(ctx: Context, product: Product) -> list[Reply]:
     agreements = await ctx.services.shops.hostings(ctx.actor, product.shop_id)
     hosts = [h.host_shop_id for h in agreements
              if h.status is HostingStatus.ACCEPTED and h.maker_shop_id == product.shop_id]
-    rows = [(Button(label=_("🏠 At my shop"), payload=f"pla:{product.id}:0"),)]
+    rows = [(PLACE.button(_("🏠 At my shop"), product=product.id, host=0),)]
     for host_id in hosts[:PAGE]:
         host = await ctx.services.shops.get(host_id)
-        rows.append((Button(label=f"📍 {host.name}", payload=f"pla:{product.id}:{host_id}"),))
+        rows.append((PLACE.button(f"📍 {host.name}", product=product.id, host=host_id),))
     return [say(_("Where do customers collect « {name} »?").format(name=product.name), *rows,
-                back=f"pp:{product.id}")]
+                back=back_to(product))]
 
 
-@press("pla")
-async def place(ctx: Context, args: list[str]) -> list[Reply]:
-    product_id, host_id = arg(args, 0, "product"), arg(args, 1)
-    product = await ctx.services.catalogue.place(ctx.actor, product_id, host_id or None)
-    return [product_screen(product)]
+@handles(PLACE)
+async def place(ctx: Context, product: int, host: int) -> list[Reply]:
+    """The place chosen: customers collect the product there from now on."""
+    changed = await ctx.services.catalogue.place(ctx.actor, product, host or None)
+    return [product_screen(changed)]

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 
-from chatshop.domain.limits import MAX_STOCK
 from chatshop.domain.models import Category, Model
-from chatshop.domain.parsing import clean_name, parse_price, stock_refusal
+from chatshop.domain.parsing import clean_name, parse_price, stock_count, stock_refusal
+from chatshop.domain.text import fold
 from chatshop.errors import InvalidInput
 from chatshop.i18n import _
 
@@ -131,9 +130,9 @@ def _rstrip_separators(text: str) -> str:
 
 
 def _checked_stock(text: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,6}", text) or int(text) > MAX_STOCK:
+    if not re.fullmatch(r"[0-9]{1,6}", text):
         raise InvalidInput(stock_refusal())
-    return int(text)
+    return stock_count(int(text))
 
 
 def _echo(text: str) -> str:
@@ -196,12 +195,6 @@ CATEGORY_WORDS: dict[str, frozenset[str]] = {
         "compost", "engrais", "orchidee", "secateur", "nichoir", "mangeoire",
     )),
 }
-
-
-def fold(text: str) -> str:
-    """Lower case, without accents: « Crème Brûlée » -> « creme brulee »."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def _words(text: str) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
+
+from chatshop.domain.text import ascii_only
 
 # No 0/O, 1/I/L: a code read over the counter or typed by an elderly customer
 # must not be ambiguous.
@@ -36,6 +37,5 @@ def is_slug(text: str) -> bool:
 
 def slugify(name: str, *, max_length: int = 40) -> str:
     """``Épicerie « Chez Léa »`` -> ``epicerie-chez-lea``; never empty."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only(name).lower()).strip("-")
     return slug[:max_length].rstrip("-") or "boutique"

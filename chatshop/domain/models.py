@@ -8,6 +8,7 @@ available, which shops must be told of a reservation) live here as methods.
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
@@ -240,6 +241,20 @@ class ProductChanges(Model):
     hidden: bool | None = None
 
 
+class ProductRow(Model):
+    """One product line of an imported file, checked. ``None`` means the cell was empty
+    or the column absent: a new product gets the default (0 in stock, no category, no
+    description, shown), an existing one keeps what it has."""
+
+    line: int
+    name: str
+    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS)
+    on_hand: int | None = Field(default=None, ge=0, le=MAX_STOCK)
+    category_id: int | None = None
+    description: str | None = None
+    hidden: bool | None = None
+
+
 class ListedProduct(Model):
     """A product as a customer sees it in a list: with the names of its maker and pickup shop."""
 
@@ -405,6 +420,18 @@ class Page(Model, Generic[T]):
     @property
     def has_previous(self) -> bool:
         return self.offset > 0
+
+
+async def every_item(page_of: Callable[[int], Awaitable[Page[T]]]) -> list[T]:
+    """Every item of a list read a page at a time: ``page_of(offset)`` gives the page
+    that starts at ``offset``; stops at the last page (or an empty one, should the list
+    shrink meanwhile)."""
+    items: list[T] = []
+    while True:
+        page = await page_of(len(items))
+        items.extend(page.items)
+        if not page.items or not page.has_next:
+            return items
 
 
 # The pages the repositories build, parametrised once and kept: pydantic forgets a

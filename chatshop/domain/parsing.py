@@ -22,7 +22,8 @@ from chatshop.domain.limits import (
     PRODUCT_NAME_MAX,
 )
 from chatshop.domain.models import CHANNELS, Channel, StockReason
-from chatshop.errors import InvalidInput, NotFound
+from chatshop.domain.text import ascii_only
+from chatshop.errors import InvalidInput, NotFound, StockOutOfRange
 from chatshop.i18n import _, format_money, format_number
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -85,7 +86,7 @@ def parse_quantity(text: str) -> int:
     """Read a quantity from 1 to 999: ``3`` -> ``3``; ``0``, ``1000``, ``2,5`` are refused."""
     cleaned = text.strip()  # only around: "2 3" is not 23
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 4:
-        raise InvalidInput(_("Please type a whole number between 1 and 999."))
+        raise InvalidInput(quantity_refusal())
     return check_quantity(int(cleaned))
 
 
@@ -99,10 +100,33 @@ def parse_whole_number(text: str) -> int:
     return int(digits) if len(digits) <= 9 else 10**9  # past every limit, still cheap
 
 
+def quantity_refusal() -> str:
+    """Why a quantity was refused, in French, with its range."""
+    return _("Please type a whole number between 1 and 999.")
+
+
 def stock_refusal() -> str:
-    """Why a stock was refused, in French, with its limit."""
+    """Why a stock was refused, in French, with its range (a stock may be 0)."""
     return _("The stock must be a whole number between 0 and {max}.").format(
         max=format_number(MAX_STOCK))
+
+
+def stock_count(quantity: int) -> int:
+    """A count of units read from what someone typed, refused past ``MAX_STOCK``."""
+    if quantity > MAX_STOCK:
+        raise InvalidInput(stock_refusal())
+    return quantity
+
+
+def check_stock(on_hand: int) -> int:
+    """The stock a product's shelf may hold: a whole number from 0 to ``MAX_STOCK``.
+    Not a whole number (a forged button can carry anything): refused with the range;
+    negative or past the maximum: ``StockOutOfRange``, which says which."""
+    if type(on_hand) is not int:
+        raise InvalidInput(stock_refusal())
+    if not 0 <= on_hand <= MAX_STOCK:
+        raise StockOutOfRange(on_hand, MAX_STOCK)
+    return on_hand
 
 
 class StockChange(NamedTuple):
@@ -128,21 +152,16 @@ def parse_stock_change(text: str) -> StockChange:
             raise InvalidInput(_("Type a number after the sign, e.g. +2 or -1.")) from None
         if quantity == 0:
             raise InvalidInput(_("Type a number after the sign, e.g. +2 or -1."))
-        if quantity > MAX_STOCK:
-            raise InvalidInput(stock_refusal())
         return StockChange(StockReason.ADDED if sign == "+" else StockReason.REMOVED,
-                           quantity)
-    quantity = parse_whole_number(cleaned)
-    if quantity > MAX_STOCK:
-        raise InvalidInput(stock_refusal())
-    return StockChange(StockReason.SET, quantity)
+                           stock_count(quantity))
+    return StockChange(StockReason.SET, stock_count(parse_whole_number(cleaned)))
 
 
 def check_quantity(quantity: int) -> int:
     """Refuse a quantity outside 1..999, or not a whole number (a forged button can
     carry anything)."""
     if type(quantity) is not int or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
-        raise InvalidInput(_("Please type a whole number between 1 and 999."))
+        raise InvalidInput(quantity_refusal())
     return quantity
 
 
@@ -232,7 +251,7 @@ _SLOT = re.compile(_TIME + r"\s*(?:-|–|à|a)\s*" + _TIME)
 
 
 def _day(word: str) -> int:
-    key = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()[:3]
+    key = ascii_only(word).lower()[:3]
     if key not in _DAYS:
         raise InvalidInput(_("« {word} » is not a day. Write days like lun, mar, mer, jeu, "
                              "ven, sam, dim.").format(word=_echo(word)))

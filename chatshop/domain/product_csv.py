@@ -26,12 +26,18 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from pydantic import Field
 
-from chatshop.domain.captions import fold
-from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
-from chatshop.domain.models import Category, Model, Product, Reservation, ReservationStatus
+from chatshop.domain.limits import MAX_STOCK
+from chatshop.domain.models import (
+    Category,
+    Model,
+    Product,
+    ProductRow,
+    Reservation,
+    ReservationStatus,
+)
 from chatshop.domain.parsing import clean_description, clean_name, parse_price
+from chatshop.domain.text import fold
 from chatshop.errors import CsvRejected, InvalidInput
 from chatshop.i18n import LOCALE, _, format_clock, format_money
 
@@ -67,20 +73,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx / .ods (zip), .xls
 _SEP_LINE = re.compile(r'^"?sep=(?P<sep>[;,\t])"?[ \t]*(?:\r\n|\r|\n)', re.IGNORECASE)
 _STOCK = re.compile(r"(?P<units>[0-9]{1,6})(?:[.,]0+)?")
-
-
-class ProductRow(Model):
-    """One product line of an imported file, checked. ``None`` means the cell was empty
-    or the column absent: a new product gets the default (0 in stock, no category, no
-    description, shown), an existing one keeps what it has."""
-
-    line: int
-    name: str
-    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS)
-    on_hand: int | None = Field(default=None, ge=0, le=MAX_STOCK)
-    category_id: int | None = None
-    description: str | None = None
-    hidden: bool | None = None
 
 
 class ImportReport(Model):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import Stemmer
 
-from chatshop.domain.captions import fold as fold_accents
+from chatshop.domain.text import fold as fold_accents
 
 TERMS_VERSION = 1
 # Words shorter than this are not stemmed (nor are numbers): Snowball leaves them alone
@@ -34,7 +34,8 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
-    """Lower case, without accents, ligatures spelt out: « Œuf Crème » -> « oeuf creme »."""
+    """Lower case, without accents, ligatures spelt out: « Œuf Crème » -> « oeuf creme »
+    (``chatshop.domain.text.fold``, then the ligatures)."""
     return fold_accents(text).replace("œ", "oe").replace("æ", "ae")
 
 

@@ -12,6 +12,7 @@ from chatshop.clock import Clock, utc_now
 from chatshop.services.access import Access
 from chatshop.services.baskets import BasketService
 from chatshop.services.catalogue import CatalogueService
+from chatshop.services.conversations import ConversationService
 from chatshop.services.customers import CustomerService
 from chatshop.services.delivery import DeliveryService
 from chatshop.services.digest import DEFAULT_SCHEDULE, DigestService
@@ -36,6 +37,7 @@ class Services:
     delivery: DeliveryService
     digest: DigestService
     clock: Clock
+    conversations: ConversationService
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
@@ -54,4 +56,5 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         delivery=DeliveryService(store, clock),
         digest=DigestService(store, access, clock, tz, digest_schedule),
         clock=clock,
+        conversations=ConversationService(store),
     )

@@ -16,12 +16,14 @@ from chatshop.domain.models import (
     ProductChanges,
     StockMovement,
     StockReason,
+    every_item,
 )
 from chatshop.domain.parsing import (
     StockChange,
     check_id,
     check_photo,
     check_quantity,
+    check_stock,
     clean_description,
     clean_name,
     page_window,
@@ -32,7 +34,7 @@ from chatshop.domain.product_csv import (
     parse_products_csv,
     products_csv,
 )
-from chatshop.errors import InvalidInput, NotFound, StockOutOfRange
+from chatshop.errors import InvalidInput, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
 from chatshop.storage.interface import Store
@@ -87,7 +89,7 @@ class CatalogueService:
                           on_hand: int = 0, photo: tuple[Channel, str] | None = None) -> Product:
         await self._access.require_staff(actor, shop_id)
         await self._check_category(category_id)
-        _check_stock(on_hand)
+        check_stock(on_hand)
         new = NewProduct(name=clean_name(name), description=clean_description(description),
                          price_cents=_checked_price(price_cents), category_id=category_id,
                          on_hand=on_hand, photo=None if photo is None else check_photo(*photo))
@@ -185,14 +187,8 @@ class CatalogueService:
     async def every_product(self, actor: Actor, shop_id: int) -> list[Product]:
         """Every product the shop makes, hidden ones included (to find one by its name)."""
         await self._access.require_staff(actor, shop_id)
-        products: list[Product] = []
-        while True:
-            page = await self._store.catalogue.products_of_maker(  # 500 a query
-                shop_id, offset=len(products), limit=500)
-            products.extend(page.items)
-            if not page.items or not page.has_next:
-                break
-        return products
+        return await every_item(lambda offset: self._store.catalogue.products_of_maker(
+            shop_id, offset=offset, limit=500))  # 500 a query
 
     async def export_products(self, actor: Actor, shop_id: int) -> bytes:
         """Every product the shop makes, hidden ones included, as a CSV file that imports
@@ -204,7 +200,7 @@ class CatalogueService:
     async def set_stock(self, actor: Actor, product_id: int, on_hand: int) -> Product:
         """Staff counted the shelf: ``on_hand`` becomes this (never below reserved)."""
         await self._managed(actor, product_id)
-        _check_stock(on_hand)
+        check_stock(on_hand)
         return await self._store.catalogue.change_stock(
             product_id, actor.user_id, StockReason.SET, on_hand, self._clock())
 
@@ -219,7 +215,7 @@ class CatalogueService:
         await self._managed(actor, product_id)
         reason, quantity = change
         if reason is StockReason.SET:
-            _check_stock(quantity)
+            check_stock(quantity)
         elif reason not in (StockReason.ADDED, StockReason.REMOVED) \
                 or type(quantity) is not int or not 0 < quantity <= MAX_STOCK:
             raise InvalidInput(stock_refusal())
@@ -253,10 +249,3 @@ def _checked_price(cents: int) -> int:
     if type(cents) is not int or not 0 < cents <= MAX_PRICE_CENTS:
         raise InvalidInput(_("A price must be between 0,01 € and 10 000 €."))
     return cents
-
-
-def _check_stock(on_hand: int) -> None:
-    if type(on_hand) is not int:
-        raise InvalidInput(_("Please type a whole number between 1 and 999."))
-    if not 0 <= on_hand <= MAX_STOCK:
-        raise StockOutOfRange(on_hand, MAX_STOCK)

@@ -91,15 +91,20 @@ class CustomerService:
         return json.dumps(data, ensure_ascii=False, indent=2).encode()
 
     async def erase(self, user_id: int) -> list[Reservation]:
-        """Forget this person: live reservations are cancelled (stock goes back), then
-        name, phone, basket and conversation state are erased. Returns the cancelled
-        reservations, whose shops are to be told."""
-        cancelled = []
-        for reservation in await self._store.orders.of_user(user_id, live_only=True,
-                                                            limit=10_000):
-            cancelled.append(await self._store.orders.transition(
-                reservation.id, ReservationStatus.CANCELLED_BY_CUSTOMER,
-                (ReservationStatus.PENDING, ReservationStatus.READY), self._clock(),
-                user_id=user_id))
-        await self._store.users.forget(user_id)
+        """Forget this person, all of it or nothing (one unit of work): live
+        reservations are cancelled (stock goes back), the messages kept for them or
+        about them are dropped, then name, phone, basket and conversation state are
+        erased. Returns the cancelled reservations, whose shops are to be told."""
+        now = self._clock()
+        async with self._store.unit_of_work() as uow:
+            cancelled = [
+                await uow.orders.transition(
+                    reservation.id, ReservationStatus.CANCELLED_BY_CUSTOMER,
+                    (ReservationStatus.PENDING, ReservationStatus.READY), now,
+                    user_id=user_id)
+                for reservation in await uow.orders.of_user(user_id, live_only=True,
+                                                            limit=10_000)]
+            await uow.outbox.forget_person(user_id)  # found by their platform id: first
+            await uow.users.forget(user_id)
+            await uow.commit()
         return cancelled

@@ -15,7 +15,7 @@ so a double tap or a redelivered message never reserves twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from chatshop.domain.codes import normalise_code, reservation_code
 from chatshop.domain.models import (
     Actor,
     Basket,
+    Channel,
     PickupOrder,
     Reservation,
     ReservationStatus,
@@ -49,6 +50,10 @@ CANCEL_REASON_MAX = 200
 IDEMPOTENCY_KEY_MAX = 100
 
 _LIVE = (ReservationStatus.PENDING, ReservationStatus.READY)
+
+# The messages of a reminder, as the outbox keeps them: (channel, recipient, text,
+# the reservation they are about).
+Outgoing = tuple[Channel, str, str, int | None]
 
 
 class Placed(NamedTuple):
@@ -239,11 +244,29 @@ class ReservationService:
         periodically and at start-up; the customers of the result are to be told."""
         return await self._store.orders.expire_overdue(self._clock())
 
-    async def due_for_reminder(self, lead: timedelta = REMINDER_LEAD) -> list[Reservation]:
-        return await self._store.orders.due_for_reminder(self._clock(), lead)
+    async def send_reminders(
+            self, compose: Callable[[Reservation], Awaitable[Sequence[Outgoing]]],
+            lead: timedelta = REMINDER_LEAD) -> list[Reservation]:
+        """Remind the customers whose reservation ends within ``lead``: ``compose``
+        writes each one's messages, then, in one unit of work, the reservations are
+        claimed and the messages of those this call claimed are queued in the outbox.
+        Returns those reminded. Two sweeps at once (two tasks, two processes) remind
+        each reservation once, and a stop after the commit loses nothing: the messages
+        wait in the outbox."""
+        now = self._clock()
+        due = await self._store.orders.due_for_reminder(now, lead)
+        if not due:
+            return []
+        messages = {each.id: list(await compose(each)) for each in due}
+        async with self._store.unit_of_work() as uow:
+            claimed = set(await uow.orders.claim_reminders([each.id for each in due], now))
+            queued = [message for each in due if each.id in claimed
+                      for message in messages[each.id]]
+            if queued:
+                await uow.outbox.add(queued, now)
+            await uow.commit()
+        return [each for each in due if each.id in claimed]
 
-    async def mark_reminded(self, reservation_id: int) -> None:
-        await self._store.orders.mark_reminded(reservation_id, self._clock())
 
 
 def _items(basket: Basket, at_most: Mapping[int, int]) -> tuple[tuple[int, int], ...]:

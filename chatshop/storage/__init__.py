@@ -4,7 +4,10 @@ Services see the protocols of ``chatshop.storage.interface`` (``Store`` and its
 repositories), which take and return domain models and raise domain errors. The other
 modules implement them on SQLite with aiosqlite (``open_store`` returns a
 ``SqliteStore``); another engine could implement the same protocols without touching
-services.
+services. Writes that go together take one ``store.unit_of_work()``: the same
+repositories on one transaction (``unit_of_work.py``, ``database.Transaction``), kept
+only if committed; what this process caches (``caches.py``) forgets what a transaction
+changed once it has committed.
 """
 
 from chatshop.storage.database import Database

@@ -19,10 +19,11 @@ from chatshop.domain.models import (
     Product,
     ProductChanges,
     ProductPage,
+    ProductRow,
     StockMovement,
     StockReason,
 )
-from chatshop.domain.product_csv import ProductRow, product_key
+from chatshop.domain.product_csv import product_key
 from chatshop.domain.terms import Vocabulary
 from chatshop.errors import (
     Conflict,
@@ -35,7 +36,7 @@ from chatshop.errors import (
     StockOutOfRange,
 )
 from chatshop.storage import rows
-from chatshop.storage.database import Database
+from chatshop.storage.database import Connections
 from chatshop.storage.search_index import SearchVocabulary, index_product, unindex_product
 
 # A product is listed at its pickup shop (its host when hosted, else its maker) when it
@@ -77,9 +78,9 @@ async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
 
 
 class SqliteCatalogueRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connections, vocabulary: SearchVocabulary | None = None) -> None:
         self._db = db
-        self._vocabulary = SearchVocabulary(db)
+        self._vocabulary = vocabulary if vocabulary is not None else SearchVocabulary(db)
 
     # -- categories -------------------------------------------------------------------
 

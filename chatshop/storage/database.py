@@ -26,14 +26,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 import time
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import aiosqlite
+
+from chatshop.domain.text import fold
+from chatshop.storage.caches import Caches, Changes
 
 BUSY_TIMEOUT_MS = 5_000
 # In WAL mode a reader waits only while the database is recovered after a crash; the
@@ -62,18 +65,21 @@ def sort_key(text: str | None) -> str | None:
     « Ed », not after « Z » (SQL ``ORDER BY sort_key(name)``)."""
     if text is None:
         return None
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return fold(text)
 
 
-async def connect(path: str | Path) -> aiosqlite.Connection:
+async def connect(path: str | Path, *, shared: bool = False) -> aiosqlite.Connection:
     """A connection with chatshop's pragmas, in autocommit mode (we say BEGIN ourselves).
+
+    ``shared``: usable from the event loop's thread too, not only from its own (the
+    writer, whose unit-of-work lookups run on the loop while its thread waits; see
+    ``Transaction.lookup``).
 
     If it cannot be opened, its thread has ended when this raises: the thread's last word
     goes to the event loop, and a loop that closed first made it print « RuntimeError:
     Event loop is closed » after the command's own one-line error.
     """
-    conn = aiosqlite.connect(str(path), isolation_level=None)
+    conn = aiosqlite.connect(str(path), isolation_level=None, check_same_thread=not shared)
     try:
         await conn
     except BaseException:
@@ -117,8 +123,41 @@ def connect_for_lookups(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+class Connections(Protocol):
+    """The database as a repository sees it: ``Database`` (each write its own
+    transaction) or a unit of work's ``Transaction`` (every write a part of it)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def caches(self) -> Caches:
+        """What the repositories may remember (nothing, in a unit of work)."""
+        ...
+
+    def write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+    async def run_write(self, transaction: Callable[[sqlite3.Connection], T]) -> T: ...
+    def read(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+    def lookup(self, sql: str,
+               params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]: ...
+    async def read_briefly(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (),
+                           *, budget: float = BRIEF_READ_BUDGET_S) -> list[sqlite3.Row]: ...
+
+    def touched(self, *user_ids: int | None) -> None:
+        """Inside a write: these people's rows or teams change (None: someone)."""
+        ...
+
+    def touched_shops(self) -> None:
+        """Inside a write: a shop or a commune changes."""
+        ...
+
+    def saved_state(self, user_id: int, state_json: str) -> None:
+        """Inside a write: this person's conversation state becomes ``state_json``."""
+        ...
+
+
 class Database:
-    """The connections to one SQLite file: one writer, a few readers, one for lookups."""
+    """The connections to one SQLite file: one writer, a few readers, one for lookups,
+    and what this process caches of it."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection,
                  readers: list[aiosqlite.Connection]) -> None:
@@ -126,6 +165,13 @@ class Database:
         self._lookups = connect_for_lookups(path)
         self._writer = writer
         self._write_lock = asyncio.Lock()
+        self.caches = Caches()
+        # What the open write() block changes (one at a time: the lock), and whose it is.
+        self._block_changes: Changes | None = None
+        self._block_task: asyncio.Task[Any] | None = None
+        # What the run_write transaction running in the writer's thread changes.
+        self._in_thread = threading.local()
+        self._unit_task: asyncio.Task[Any] | None = None  # the task of an open unit
         self._readers = readers
         self._long_reads: dict[str, float] = {}  # sql -> until when it goes to the pool
         self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -142,8 +188,8 @@ class Database:
         count = readers or min(max(os.cpu_count() or 1, 2), 4)
         opened: list[aiosqlite.Connection] = []
         try:
-            for _ in range(count + 1):
-                opened.append(await connect(path))
+            for n in range(count + 1):
+                opened.append(await connect(path, shared=n == 0))
             return cls(Path(path), opened[0], opened[1:])
         except BaseException:
             for conn in opened:  # else their threads outlive the event loop
@@ -167,18 +213,25 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all of it is committed, or none of it."""
+        self._refuse_inside_unit()
         async with self._write_lock:
             if self._writer.in_transaction:  # left open by a task cancelled mid-way
                 await self._writer.rollback()
+            changes = self._block_changes = Changes()
+            self._block_task = asyncio.current_task()
             try:
-                # Inside the try: if this task is cancelled while BEGIN is queued, BEGIN
-                # still runs in aiosqlite's thread, and the rollback queued after it ends it.
-                await self._writer.execute("BEGIN IMMEDIATE")
-                yield self._writer
-            except BaseException:
-                await self._writer.rollback()
-                raise
-            await self._writer.commit()
+                try:
+                    # Inside the try: if this task is cancelled while BEGIN is queued,
+                    # BEGIN still runs in aiosqlite's thread, and the rollback queued
+                    # after it ends it.
+                    await self._writer.execute("BEGIN IMMEDIATE")
+                    yield self._writer
+                except BaseException:
+                    await self._writer.rollback()
+                    raise
+            finally:
+                self._block_changes = self._block_task = None
+            await self._commit(changes)
 
     async def run_write(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``transaction`` synchronously in the writer's thread, inside one
@@ -191,19 +244,25 @@ class Database:
         ``_execute``/``_conn``; pyproject pins aiosqlite below 0.23 for that reason, and
         every reservation test goes through here.
         """
+        self._refuse_inside_unit()
+        loop = asyncio.get_running_loop()
+        local = self._in_thread
 
         def in_thread() -> T:
             conn = self._writer._conn  # the sqlite3.Connection owned by that thread
-            conn.execute("BEGIN IMMEDIATE")
+            changes = local.changes = Changes()  # what ``touched`` records meanwhile
             try:
-                result = transaction(conn)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = transaction(conn)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                self._commit_here(conn, changes, loop)
+            finally:
+                local.changes = None
             return result
 
-        run_in_thread = cast(Callable[[Callable[[], T]], Awaitable[T]], self._writer._execute)
         if not self._write_lock.locked():
             # The writer's thread runs what it is given one after the other, so these
             # whole transactions need no lock among themselves: they queue there, back
@@ -211,9 +270,88 @@ class Database:
             # the event loop (measured: 15 ms per write under load with the lock held
             # across the hop, for 0.03 ms of work). Only a ``write()`` block, whose
             # statements arrive one by one, must not have one slip inside it.
-            return await run_in_thread(in_thread)
+            return await self._in_writer_thread(in_thread)
         async with self._write_lock:
-            return await run_in_thread(in_thread)
+            return await self._in_writer_thread(in_thread)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A unit of work's transaction: the writer is the unit's alone until the block
+        ends, in one ``BEGIN IMMEDIATE``, rolled back unless ``commit()`` was awaited
+        (and on any exception). Inside, write only through what it lends: a write
+        through this ``Database`` would wait for the unit itself, and is refused."""
+        self._refuse_inside_unit()
+        async with self._write_lock:
+            if self._writer.in_transaction:  # left open by a task cancelled mid-way
+                await self._writer.rollback()
+            unit = Transaction(self, self._writer)
+            self._unit_task = asyncio.current_task()
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                yield unit
+            finally:
+                self._unit_task = None
+                if unit.open:
+                    await unit.rollback()
+
+    def touched(self, *user_ids: int | None) -> None:
+        changes = self._changes()
+        for user_id in user_ids:
+            changes.person(user_id)
+
+    def touched_shops(self) -> None:
+        self._changes().shops()
+
+    def saved_state(self, user_id: int, state_json: str) -> None:
+        self._changes().state(user_id, state_json)
+
+    def _changes(self) -> Changes:
+        """The changes of the transaction this is called from: a ``run_write`` one (in
+        the writer's thread), or the calling task's ``write()`` block."""
+        changes: Changes | None = getattr(self._in_thread, "changes", None)
+        if changes is not None:
+            return changes
+        if self._block_changes is None or asyncio.current_task() is not self._block_task:
+            raise RuntimeError("a change is recorded inside the write that makes it")
+        return self._block_changes
+
+    async def _commit(self, changes: Changes) -> None:
+        """Commit the writer's transaction and, right after it, in the writer's thread,
+        bring the caches up to date with ``changes`` (done even if the caller was
+        cancelled meanwhile: the commit happens anyway)."""
+        if not changes:
+            await self._writer.commit()
+            return
+        loop = asyncio.get_running_loop()
+
+        def commit() -> None:
+            self._commit_here(self._writer._conn, changes, loop)
+        await self._in_writer_thread(commit)
+
+    def _commit_here(self, conn: sqlite3.Connection, changes: Changes,
+                     loop: asyncio.AbstractEventLoop) -> None:
+        """In the writer's thread: commit, then have the loop apply ``changes`` before
+        it hears of the commit (what the thread schedules runs in order)."""
+        try:
+            conn.commit()
+        except BaseException:
+            if changes:  # committed or not, nobody knows: forget all it touched
+                loop.call_soon_threadsafe(self._apply, changes, False)
+            raise
+        if changes:
+            loop.call_soon_threadsafe(self._apply, changes, True)
+
+    def _apply(self, changes: Changes, committed: bool) -> None:
+        changes.apply(self.caches, committed=committed)
+
+    def _in_writer_thread(self, function: Callable[[], T]) -> Awaitable[T]:
+        """Run ``function`` in the writer's thread (after what is queued there)."""
+        run = cast(Callable[[Callable[[], T]], Awaitable[T]], self._writer._execute)
+        return run(function)
+
+    def _refuse_inside_unit(self) -> None:
+        if self._unit_task is not None and asyncio.current_task() is self._unit_task:
+            raise RuntimeError("inside a unit of work, write through its repositories")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -267,6 +405,110 @@ class Database:
         return self._writer
 
 
+class Transaction:
+    """A unit of work's transaction on the writer connection, lent as ``Connections``.
+
+    Every write is a savepoint inside it (a repository method that raises leaves the
+    unit as it was before that call, so a use case may catch a refusal and go on), and
+    every read goes to the writer too, so that it sees the unit's own writes; nothing is
+    read from or kept in the caches meanwhile, and what the writes record is forgotten
+    once ``commit()`` has committed (nothing, on a rollback). Repository calls are
+    awaited one at a time: ``lookup`` runs on the event loop's thread, on the writer's
+    connection, while the writer's thread waits, and refuses if it does not.
+    """
+
+    def __init__(self, db: Database, writer: aiosqlite.Connection) -> None:
+        self._db = db
+        self._writer = writer
+        self.path = db.path
+        self.caches = Caches.none()
+        self.changes = Changes()
+        self.open = True
+        self._busy = 0  # writes and reads in progress in the writer's thread
+
+    async def commit(self) -> None:
+        """Commit everything done in the unit; the caches then forget what it changed."""
+        self._check_open()
+        self.open = False
+        await self._db._commit(self.changes)
+
+    async def rollback(self) -> None:
+        """Undo everything done in the unit (the caches keep what they had)."""
+        self.open = False
+        await self._writer.rollback()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A part of the unit: all of it is kept (until the unit ends), or none of it."""
+        async with self._using():
+            await self._writer.execute("SAVEPOINT part")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK TO part")
+                await self._writer.execute("RELEASE part")
+                raise
+            await self._writer.execute("RELEASE part")
+
+    async def run_write(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
+        """``transaction`` in the writer's thread, as a part of the unit (a savepoint)."""
+        def in_thread() -> T:
+            conn = self._writer._conn
+            conn.execute("SAVEPOINT part")
+            try:
+                result = transaction(conn)
+            except BaseException:
+                conn.execute("ROLLBACK TO part")
+                conn.execute("RELEASE part")
+                raise
+            conn.execute("RELEASE part")
+            return result
+        async with self._using():
+            return await self._db._in_writer_thread(in_thread)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer connection: a read in the unit sees what the unit wrote."""
+        async with self._using():
+            yield self._writer
+
+    def lookup(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """A small read on the writer's connection, right here on the loop's thread."""
+        self._check_open()
+        if self._busy:
+            raise RuntimeError("a unit of work's repositories are awaited one at a time")
+        return self._writer._conn.execute(sql, params).fetchall()
+
+    async def read_briefly(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (),
+                           *, budget: float = BRIEF_READ_BUDGET_S) -> list[sqlite3.Row]:
+        async with self.read() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
+    def touched(self, *user_ids: int | None) -> None:
+        for user_id in user_ids:
+            self.changes.person(user_id)
+
+    def touched_shops(self) -> None:
+        self.changes.shops()
+
+    def saved_state(self, user_id: int, state_json: str) -> None:
+        # Forgotten, not written through: the part that saved it may still be undone.
+        self.changes.person(user_id)
+
+    @asynccontextmanager
+    async def _using(self) -> AsyncIterator[None]:
+        self._check_open()
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+
+    def _check_open(self) -> None:
+        if not self.open:
+            raise RuntimeError("this unit of work has ended")
+
+
 class GroupedWrites(Generic[Item, Result]):
     """Small writes that many tasks make at once (marking updates handled, writing
     webhook events down), gathered into as few transactions as possible: while one
@@ -280,7 +522,7 @@ class GroupedWrites(Generic[Item, Result]):
     ``write`` gets the items in order and returns one result per item.
     """
 
-    def __init__(self, db: Database,
+    def __init__(self, db: Connections,
                  write: Callable[[sqlite3.Connection, list[Item]], list[Result]]) -> None:
         self._db = db
         self._write = write

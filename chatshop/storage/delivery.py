@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent
 from chatshop.storage import rows
-from chatshop.storage.database import Database, GroupedWrites
+from chatshop.storage.database import Connections, GroupedWrites
 
 
 class _Received(NamedTuple):
@@ -54,7 +54,7 @@ def _write_inbox(conn: sqlite3.Connection,
 
 
 class SqliteInboxRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connections) -> None:
         self._db = db
         # On every update or webhook delivery: events written down and events handled
         # meanwhile share transactions.
@@ -114,7 +114,7 @@ def _add(conn: sqlite3.Connection, batches: list[tuple[list[_Outgoing], str]]
 
 
 class SqliteOutboxRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connections) -> None:
         self._db = db
         # Notifications of reservations made at the same time share a transaction.
         self._added: GroupedWrites[tuple[list[_Outgoing], str], list[int]] = GroupedWrites(
@@ -217,6 +217,18 @@ class SqliteOutboxRepository:
             return int(await rows.fetch_value(
                 conn, "SELECT count(*) FROM outbox WHERE channel = ? AND sent_at IS NULL"
                 " AND given_up_at IS NULL", (channel,)))
+
+    async def forget_person(self, user_id: int) -> int:
+        """Drop the messages kept for this person or about their reservations (which
+        name them), sent or not; returns how many. Before the person's own row is
+        erased: they are found by their platform id."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM outbox WHERE (channel, recipient) ="
+                " (SELECT channel, external_id FROM users WHERE id = ?)"
+                " OR regarding IN (SELECT id FROM reservations WHERE user_id = ?)",
+                (user_id, user_id))
+            return cursor.rowcount
 
     async def forget_sent(self, before: datetime) -> int:
         """Drop delivered or abandoned messages older than ``before``."""

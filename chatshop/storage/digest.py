@@ -20,14 +20,14 @@ from chatshop.domain.models import (
 )
 from chatshop.storage import rows
 from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
-from chatshop.storage.database import Database
+from chatshop.storage.database import Connections
 from chatshop.storage.leases import Leases, leases_beside
 
 FAILURE_REASONS = 5  # the most frequent reasons a report gives for failed deliveries
 
 
 class SqliteDigestRepository:
-    def __init__(self, db: Database, leases: Leases | None = None) -> None:
+    def __init__(self, db: Connections, leases: Leases | None = None) -> None:
         self._db = db
         self._leases = leases if leases is not None else leases_beside(db.path)
 

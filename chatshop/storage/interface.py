@@ -4,7 +4,9 @@ These protocols are the whole contract between services and persistence. They ta
 return domain models and raise domain errors; no SQL, connection or row crosses them.
 The other modules of this package implement them on SQLite (``SqliteStore``); another
 engine (PostgreSQL) would implement the same protocols and services would not change.
-Every write method is one transaction: it happens entirely or not at all.
+Every write method is one transaction: it happens entirely or not at all. A use case
+that writes several things does them in one ``UnitOfWork`` (``store.unit_of_work()``):
+the same repositories, all in one transaction, kept only if committed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from chatshop.domain.models import (
     PickupOrder,
     Product,
     ProductChanges,
+    ProductRow,
     Reservation,
     ReservationStatus,
     Session,
@@ -47,7 +50,6 @@ from chatshop.domain.models import (
     TerritoryFigures,
     User,
 )
-from chatshop.domain.product_csv import ProductRow
 from chatshop.domain.terms import Vocabulary
 from chatshop.storage.migrations import MigrationReport
 
@@ -77,8 +79,9 @@ class UserRepository(Protocol):
         ...
 
     async def forget(self, user_id: int) -> None:
-        """Erase name, phone, basket, conversation state and undelivered messages
-        (reservations stay, unnamed)."""
+        """Erase name, phone, platform id, basket, conversation state, subscription and
+        staff places (reservations stay, unnamed). Their messages are the outbox's
+        (``OutboxRepository.forget_person``, before this, in the same unit of work)."""
         ...
 
     async def mark_unreachable(self, channel: Channel, external_id: str,
@@ -330,7 +333,10 @@ gives its stock back (and, once collected, takes it out of ``on_hand``)."""
         """Live reservations whose deadline is within ``lead`` and not yet reminded."""
         ...
 
-    async def mark_reminded(self, reservation_id: int, now: datetime) -> None:
+    async def claim_reminders(self, reservation_ids: Sequence[int],
+                              now: datetime) -> list[int]:
+        """Mark reminded now those of these reservations still live and not reminded;
+        returns the ids this call marked (a reservation is claimed once, ever)."""
         ...
 
     async def by_idempotency_key(self, user_id: int, key: str) -> list[Reservation]:
@@ -430,6 +436,11 @@ class OutboxRepository(Protocol):
         """Whether a message about this reservation was ever queued."""
         ...
 
+    async def forget_person(self, user_id: int) -> int:
+        """Drop every message kept for this person or about their reservations (while
+        they still have their platform id: before ``UserRepository.forget``)."""
+        ...
+
     async def forget_sent(self, before: datetime) -> int:
         ...
 
@@ -497,8 +508,8 @@ class DigestRepository(Protocol):
         ...
 
 
-class Store(Protocol):
-    """Every repository over one database."""
+class Repositories(Protocol):
+    """Every repository of the database."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -516,9 +527,32 @@ class Store(Protocol):
     def digest(self) -> DigestRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+
+
+class UnitOfWork(Repositories, Protocol):
+    """Every repository on one transaction (cosmicpython's unit of work): what they
+    write is kept only once ``commit()`` has been awaited; leaving the block without it,
+    or on an exception, undoes it all. Reads see the unit's own writes. Await one
+    repository call at a time, and write only through the unit inside it."""
+
+    async def commit(self) -> None:
+        ...
+
+    async def rollback(self) -> None:
+        ...
+
+
+class Store(Repositories, Protocol):
+    """Every repository over one database, each write its own transaction; and units
+    of work for writes that go together."""
+
     @property
     def migration(self) -> MigrationReport:
         """What was migrated when the store was opened."""
+        ...
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """``async with store.unit_of_work() as uow: ... await uow.commit()``"""
         ...
 
     async def close(self) -> None:

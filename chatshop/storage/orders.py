@@ -33,7 +33,7 @@ from chatshop.errors import (
 )
 from chatshop.storage import rows
 from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE, record_movement
-from chatshop.storage.database import Database
+from chatshop.storage.database import Connections
 from chatshop.storage.interface import AlreadyReserved
 
 _LIVE = ("pending", "ready")
@@ -57,7 +57,7 @@ async def _load(conn: aiosqlite.Connection, where: str,
 
 
 class SqliteOrderRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connections) -> None:
         self._db = db
 
     # -- baskets ----------------------------------------------------------------------
@@ -180,10 +180,22 @@ class SqliteOrderRepository:
                 (rows.to_db_time(now), rows.to_db_time(now + lead)),
             )
 
-    async def mark_reminded(self, reservation_id: int, now: datetime) -> None:
-        async with self._db.write() as conn:
-            await conn.execute("UPDATE reservations SET reminded_at = ? WHERE id = ?",
-                               (rows.to_db_time(now), reservation_id))
+    async def claim_reminders(self, reservation_ids: Sequence[int],
+                              now: datetime) -> list[int]:
+        """Mark these reservations reminded now, those still live and not reminded yet
+        (in one statement: of two sweeps at once, each reservation goes to one); returns
+        the ids this call marked."""
+        ids = list(dict.fromkeys(reservation_ids))
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+
+        def claim(conn: sqlite3.Connection) -> list[int]:
+            return [row[0] for row in conn.execute(
+                f"UPDATE reservations SET reminded_at = ? WHERE id IN ({marks})"
+                " AND reminded_at IS NULL AND status IN ('pending', 'ready') RETURNING id",
+                (rows.to_db_time(now), *ids))]
+        return sorted(await self._db.run_write(claim))
 
     async def by_idempotency_key(self, user_id: int, key: str) -> list[Reservation]:
         async with self._db.read() as conn:

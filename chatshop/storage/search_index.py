@@ -22,7 +22,7 @@ import aiosqlite
 
 from chatshop.domain.terms import TERMS_VERSION, Vocabulary, index_terms
 from chatshop.storage import rows
-from chatshop.storage.database import Database, connect_for_lookups
+from chatshop.storage.database import Connections, Database, connect_for_lookups
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class SearchVocabulary:
     callers that arrive meanwhile share that read.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connections) -> None:
         self._db = db
         self._known: Vocabulary | None = None
         self._reading: asyncio.Task[Vocabulary] | None = None

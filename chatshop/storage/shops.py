@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -27,8 +26,7 @@ from chatshop.domain.models import (
 )
 from chatshop.errors import Conflict, InviteUnusable, NotFound
 from chatshop.storage import rows
-from chatshop.storage.conversations import RecentSessions
-from chatshop.storage.database import Database
+from chatshop.storage.database import Connections
 
 _SHOP_COLUMNS = (
     "name", "commune_id", "address", "phone", "latitude", "longitude", "description",
@@ -41,56 +39,13 @@ async def _shop(conn: aiosqlite.Connection, where: str, key: object) -> Shop | N
     return None if row is None else rows.shop(row)
 
 
-class RecentShops:
-    """Shops and communes read in the last few seconds, so that a shop card or a
-    reservation does not read the same rarely-changing rows again and again.
-
-    Every write to a shop or commune in this process forgets them all once it
-    has committed; a write by another process (``chatshop seed-demo`` beside a running
-    bot) is seen at most ``ttl`` seconds late. A read that started before a write
-    finished is not remembered (the generation check), so the cache never brings an
-    old version back after a change. Reservations re-check the shop inside their own
-    transaction, so a stale card can never let one through.
-    """
-
-    def __init__(self, ttl: float = 5.0, now: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl
-        self._now = now
-        self._shops: dict[int, tuple[float, Shop]] = {}
-        self._communes: tuple[float, dict[int, Commune]] | None = None
-        self.generation = 0
-
-    def shop(self, shop_id: int) -> Shop | None:
-        kept = self._shops.get(shop_id)
-        if kept is None or self._now() - kept[0] > self._ttl:
-            return None
-        return kept[1]
-
-    def keep_shop(self, shop: Shop, generation: int) -> None:
-        if generation == self.generation:
-            self._shops[shop.id] = (self._now(), shop)
-
-    def communes(self) -> dict[int, Commune] | None:
-        if self._communes is None or self._now() - self._communes[0] > self._ttl:
-            return None
-        return self._communes[1]
-
-    def keep_communes(self, communes: dict[int, Commune], generation: int) -> None:
-        if generation == self.generation:
-            self._communes = (self._now(), communes)
-
-    def forget(self) -> None:
-        """Something changed: read everything afresh."""
-        self.generation += 1
-        self._shops.clear()
-        self._communes = None
-
-
 class SqliteShopRepository:
-    def __init__(self, db: Database, sessions: RecentSessions) -> None:
+    """Shops and communes (remembered a few seconds: ``RecentShops``), and who runs
+    them (the teams of ``RecentSessions``). Each write records what it changes
+    (``touched_shops``, ``touched``); the transaction makes the caches forget it."""
+
+    def __init__(self, db: Connections) -> None:
         self._db = db
-        self.recent = RecentShops()
-        self._sessions = sessions  # they know who runs which shop
 
     # -- communes ---------------------------------------------------------------------
 
@@ -103,19 +58,19 @@ class SqliteShopRepository:
                 )
             except sqlite3.IntegrityError:
                 raise Conflict("commune", name) from None
-        self.recent.forget()
+            self._db.touched_shops()
         assert row is not None
         return rows.commune(row)
 
     async def _communes(self) -> dict[int, Commune]:
         """Every commune by id, in alphabetical order (a territory has a few dozen)."""
-        kept = self.recent.communes()
+        kept = self._db.caches.shops.communes()
         if kept is None:
-            generation = self.recent.generation
+            generation = self._db.caches.shops.generation
             async with self._db.read() as conn:
                 found = await rows.fetch_all(conn, "SELECT * FROM communes ORDER BY name")
             kept = {r["id"]: rows.commune(r) for r in found}
-            self.recent.keep_communes(kept, generation)
+            self._db.caches.shops.keep_communes(kept, generation)
         return kept
 
     async def communes(self) -> list[Commune]:
@@ -157,17 +112,16 @@ class SqliteShopRepository:
             )
             assert row is not None
             shop = await self._update(conn, row["id"], details)
-        self.recent.forget()
         return shop
 
     async def update_shop(self, shop_id: int, details: ShopDetails) -> Shop:
         async with self._db.write() as conn:
             shop = await self._update(conn, shop_id, details)
-        self.recent.forget()
         return shop
 
     async def _update(self, conn: aiosqlite.Connection, shop_id: int,
                       details: ShopDetails) -> Shop:
+        self._db.touched_shops()
         changes = details.model_dump(exclude_none=True)
         if changes:
             assignments = ", ".join(f"{column} = :{column}" for column in changes
@@ -189,7 +143,6 @@ class SqliteShopRepository:
                  for i in intervals],
             )
             shop = await self._update(conn, shop_id, ShopDetails())
-        self.recent.forget()
         return shop
 
     async def set_photo(self, shop_id: int, channel: Channel, file_ref: str) -> None:
@@ -199,7 +152,7 @@ class SqliteShopRepository:
                 " ON CONFLICT (shop_id, channel) DO UPDATE SET file_ref = excluded.file_ref",
                 (shop_id, channel, file_ref),
             )
-        self.recent.forget()
+            self._db.touched_shops()
 
     async def set_announcement(self, shop_id: int, text: str, now: datetime) -> Shop:
         """The shop's word for the weekly digest (empty: none), dated ``now``."""
@@ -207,20 +160,20 @@ class SqliteShopRepository:
             await conn.execute(
                 "UPDATE shops SET announcement = ?, announcement_at = ? WHERE id = ?",
                 (text, rows.to_db_time(now) if text else None, shop_id))
+            self._db.touched_shops()
             shop = await _shop(conn, "s.id = ?", shop_id)
-        self.recent.forget()
         if shop is None:
             raise NotFound("shop", shop_id)
         return shop
 
     async def get(self, shop_id: int) -> Shop | None:
-        shop = self.recent.shop(shop_id)
+        shop = self._db.caches.shops.shop(shop_id)
         if shop is None:
-            generation = self.recent.generation
+            generation = self._db.caches.shops.generation
             found = self._db.lookup(f"{rows.SHOP_SELECT} WHERE s.id = ?", (shop_id,))
             shop = rows.shop(found[0]) if found else None
             if shop is not None:
-                self.recent.keep_shop(shop, generation)
+                self._db.caches.shops.keep_shop(shop, generation)
         return shop
 
     async def by_slug(self, slug: str) -> Shop | None:
@@ -286,10 +239,6 @@ class SqliteShopRepository:
 
     async def remove_staff(self, shop_id: int, user_id: int) -> None:
         """Remove someone from a shop's staff; the last owner stays (``Conflict``)."""
-        await self._sessions.after(self._remove_staff(shop_id, user_id),
-                                   self._sessions.forgetting(user_id))
-
-    async def _remove_staff(self, shop_id: int, user_id: int) -> None:
         async with self._db.write() as conn:
             role = await rows.fetch_value(
                 conn, "SELECT role FROM staff WHERE shop_id = ? AND user_id = ?",
@@ -303,6 +252,7 @@ class SqliteShopRepository:
                 raise Conflict("last_owner")
             await conn.execute("DELETE FROM staff WHERE shop_id = ? AND user_id = ?",
                                (shop_id, user_id))
+            self._db.touched(user_id)
 
     async def staff_of(self, shop_id: int) -> list[StaffMember]:
         async with self._db.read() as conn:
@@ -314,7 +264,7 @@ class SqliteShopRepository:
 
     async def staff_users(self, shop_id: int) -> list[User]:
         """The people who run a shop, owners first (read on every reservation)."""
-        team = self._sessions.team(shop_id)
+        team = self._db.caches.sessions.team(shop_id)
         if team is None:
             found = self._db.lookup(
                 "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
@@ -322,7 +272,7 @@ class SqliteShopRepository:
                 (shop_id,),
             )
             team = [rows.user(r) for r in found]
-            self._sessions.keep_team(shop_id, team)
+            self._db.caches.sessions.keep_team(shop_id, team)
         return team
 
     async def all_staff_users(self, channel: Channel) -> list[User]:
@@ -354,10 +304,6 @@ class SqliteShopRepository:
 
     async def use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
         """Spend the invite and make ``user_id`` owner or staff, in one transaction."""
-        return await self._sessions.after(self._use_invite(code, user_id, now),
-                                          self._sessions.forgetting(user_id))
-
-    async def _use_invite(self, code: str, user_id: int, now: datetime) -> StaffMember:
         async with self._db.write() as conn:
             row = await rows.fetch_one(conn, "SELECT * FROM invites WHERE code = ?", (code,))
             if row is None:
@@ -371,6 +317,7 @@ class SqliteShopRepository:
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
                 (rows.to_db_time(now), user_id, code),
             )
+            self._db.touched(user_id)
             return await self._add_staff(conn, found.shop_id, user_id, found.role, now)
 
     # -- hosting ----------------------------------------------------------------------

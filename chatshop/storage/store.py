@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from chatshop.storage.catalogue import SqliteCatalogueRepository
-from chatshop.storage.conversations import RecentSessions, SqliteConversationRepository
+from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Database
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
 from chatshop.storage.interface import Store
+from chatshop.storage.leases import leases_beside
 from chatshop.storage.migrations import MigrationReport, migrate
 from chatshop.storage.orders import SqliteOrderRepository
-from chatshop.storage.search_index import reindex
+from chatshop.storage.search_index import SearchVocabulary, reindex
 from chatshop.storage.shops import SqliteShopRepository
+from chatshop.storage.unit_of_work import SqliteUnitOfWork
 from chatshop.storage.users import SqliteUserRepository
 
 
@@ -23,17 +27,25 @@ class SqliteStore:
     def __init__(self, db: Database, migration: MigrationReport) -> None:
         self.db = db
         self.migration = migration
-        # Who writes, their teams and conversation: read on every event, remembered a
-        # few seconds, forgotten by every write to them (see RecentSessions).
-        sessions = RecentSessions()
-        self.users = SqliteUserRepository(db, sessions)
-        self.shops = SqliteShopRepository(db, sessions)
-        self.catalogue = SqliteCatalogueRepository(db)
+        # Shared with the units of work: what they remember of this database (who
+        # writes, their teams and conversation, shops: ``db.caches``) and hold (the
+        # search words, the digest senders' leases).
+        self._vocabulary = SearchVocabulary(db)
+        self._leases = leases_beside(db.path)
+        self.users = SqliteUserRepository(db)
+        self.shops = SqliteShopRepository(db)
+        self.catalogue = SqliteCatalogueRepository(db, self._vocabulary)
         self.orders = SqliteOrderRepository(db)
-        self.conversations = SqliteConversationRepository(db, sessions)
+        self.conversations = SqliteConversationRepository(db)
         self.inbox = SqliteInboxRepository(db)
-        self.digest = SqliteDigestRepository(db)
+        self.digest = SqliteDigestRepository(db, self._leases)
         self.outbox = SqliteOutboxRepository(db)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqliteUnitOfWork]:
+        """Every repository on one transaction, rolled back unless committed."""
+        async with self.db.transaction() as transaction:
+            yield SqliteUnitOfWork(transaction, self._vocabulary, self._leases)
 
     async def close(self) -> None:
         await self.db.close()

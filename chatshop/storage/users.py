@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from datetime import datetime
 
 from chatshop.domain.models import Channel, User
 from chatshop.errors import NotFound
 from chatshop.storage import rows
-from chatshop.storage.conversations import RecentSessions
-from chatshop.storage.database import Database
+from chatshop.storage.database import Connections
 
 
 class SqliteUserRepository:
-    """People; every change to one is also forgotten by the recent sessions (once
-    committed, cancelled or not: the transaction may have committed regardless)."""
+    """People; every change to one is recorded as touching them (``touched``), so that
+    the recent sessions read them afresh once it has committed."""
 
-    def __init__(self, db: Database, sessions: RecentSessions) -> None:
+    def __init__(self, db: Connections) -> None:
         self._db = db
-        self._sessions = sessions
 
     async def seen(self, channel: Channel, external_id: str, display_name: str,
                    now: datetime) -> User:
@@ -37,25 +34,23 @@ class SqliteUserRepository:
                    RETURNING *""",
                 (channel, external_id, display_name, stamp, stamp),
             ).fetchone()
-            return rows.user(row)
-        def forget(done: asyncio.Future[User]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                self._sessions.forget(done.result().id)
-            else:  # who it was is not known here
-                self._sessions.forget_all()
-        return await self._sessions.after(self._db.run_write(seen), forget)
+            user = rows.user(row)
+            self._db.touched(user.id)
+            return user
+        return await self._db.run_write(seen)
 
     async def mark_unreachable(self, channel: Channel, external_id: str,
                                now: datetime) -> User | None:
         """The platform says this person blocked the bot (until they write again)."""
-        async def mark() -> sqlite3.Row | None:
-            async with self._db.write() as conn:
-                return await rows.fetch_one(
-                    conn, "UPDATE users SET unreachable_at = ? WHERE channel = ?"
-                    " AND external_id = ? RETURNING *",
-                    (rows.to_db_time(now), channel, external_id))
-        row = await self._sessions.after(mark(), self._sessions.forgetting(None))
-        return None if row is None else rows.user(row)
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn, "UPDATE users SET unreachable_at = ? WHERE channel = ?"
+                " AND external_id = ? RETURNING *",
+                (rows.to_db_time(now), channel, external_id))
+            if row is None:
+                return None
+            self._db.touched(row["id"])
+        return rows.user(row)
 
     async def get(self, user_id: int) -> User | None:
         async with self._db.read() as conn:
@@ -71,32 +66,25 @@ class SqliteUserRepository:
         return None if row is None else rows.user(row)
 
     async def set_phone(self, user_id: int, phone: str | None) -> User:
-        async def set_phone() -> sqlite3.Row | None:
-            async with self._db.write() as conn:
-                return await rows.fetch_one(
-                    conn, "UPDATE users SET phone = ? WHERE id = ? RETURNING *",
-                    (phone, user_id))
-        row = await self._sessions.after(set_phone(), self._sessions.forgetting(user_id))
+        async with self._db.write() as conn:
+            row = await rows.fetch_one(
+                conn, "UPDATE users SET phone = ? WHERE id = ? RETURNING *", (phone, user_id))
+            self._db.touched(user_id)
         if row is None:
             raise NotFound("user", user_id)
         return rows.user(row)
 
     async def forget(self, user_id: int) -> None:
         """Erase what identifies a person: name, phone, platform id (on WhatsApp, their
-        phone number), basket, conversation state, subscription, and the messages kept
-        in the outbox to them or about their reservations (which name them). Their past
+        phone number), basket, conversation state and subscription. Their past
         reservations stay (the shops' records) but no longer name them; if they write
-        again, they are someone new. They leave the teams of the shops they ran."""
-        # Their platform id is no longer theirs: forgotten once erased.
-        await self._sessions.after(self._erase(user_id), self._sessions.forgetting(user_id))
-
-    async def _erase(self, user_id: int) -> None:
+        again, they are someone new. They leave the teams of the shops they ran. The
+        messages to them or about them in the outbox are the outbox's to forget
+        (``OutboxRepository.forget_person``, first: it finds them by the platform id),
+        in the same unit of work."""
         async with self._db.write() as conn:
-            await conn.execute(
-                "DELETE FROM outbox WHERE (channel, recipient) ="
-                " (SELECT channel, external_id FROM users WHERE id = ?)"
-                " OR regarding IN (SELECT id FROM reservations WHERE user_id = ?)",
-                (user_id, user_id))
+            # Their platform id is no longer theirs: forgotten once erased.
+            self._db.touched(user_id)
             await conn.execute(
                 "UPDATE users SET display_name = '', phone = NULL,"
                 " external_id = 'erased:' || id WHERE id = ?", (user_id,))

@@ -1,20 +1,26 @@
-"""chatshop on Telegram, with python-telegram-bot: one path from any update into the
-conversation core and back, and the outbox that delivers notifications to other people.
+"""chatshop on Telegram, with python-telegram-bot (its public API only): one path from
+any update into the conversation core and back, and the platform the delivery runtime
+sends notifications and digests through.
 
 The flow of one update (polling or webhook):
 
-1. it is written down (``inbound_events``) before anything else; an update already
-   written down is a redelivery and changes nothing;
-2. it becomes an ``Inbound`` (``inbound.py``) and goes to ``Conversation.handle``;
+1. it is written down (``inbound_events``) before anything else (polling: by the
+   getUpdates request, ``transport.py``; webhook: by ``accept``, before the 200); an update
+   already written down is a redelivery and changes nothing;
+2. python-telegram-bot's ``Application`` hands it, an ``Update``, to ``_on_update``; it
+   becomes an ``Inbound`` (``inbound.py``) and goes to ``Conversation.handle``;
 3. notifications for other people go to the outbox (SQLite) first, then the replies are
-   shown in the person's chat (``render.py``), then the update is marked handled;
-4. the outbox is delivered in the background, rate-limited, retried until Telegram takes
-   each message; a person who blocked the bot is marked unreachable and the shop told.
+   shown in the person's chat (``render.py``; what cannot go now goes to the outbox
+   too), then the update is marked handled.
 
 Updates of one person are handled one at a time and in order, different people's side
 by side. An update written down but not handled when the process stopped is handled at
-the next start. Scheduled jobs (python-telegram-bot's job queue) run the reservation
-sweep and reminders, the outbox, and forget handled updates after 24 hours.
+the next start; the callback's spinner is answered at once, whatever follows.
+
+The outbox, the weekly digest and the scheduled work (sweep, clean-up) are the delivery
+runtime's (``chatshop.delivery``), not python-telegram-bot's job queue: to it this
+channel is a ``Platform`` (``name``, ``pieces``, ``send``) that sends one message to one
+person and says what became of it.
 """
 
 from __future__ import annotations
@@ -27,8 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommandScopeChat, BotCommandScopeDefault
-from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
+from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -41,25 +46,32 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from chatshop.channels.ratelimit import SlidingWindow, retry_after_seconds
+from chatshop.channels.ratelimit import retry_after_seconds
+from chatshop.channels.telegram import inbound as incoming
 from chatshop.channels.telegram import render
-from chatshop.channels.telegram.inbound import Pressed, TelegramUpdate, person_of, to_inbound
+from chatshop.channels.telegram.inbound import (
+    Pressed,
+    person_of,
+    to_inbound,
+    update_id_of,
+    written_form,
+)
 from chatshop.channels.telegram.menus import Menu, commands
-from chatshop.conversation.digest import Outcome, deliver_run
-from chatshop.conversation.messages import Command, Inbound, PhotoIn, Reply
+from chatshop.channels.telegram.transport import ShortAnswersRequest, WritingDownRequest
+from chatshop.conversation.merchant import changes_roles
+from chatshop.conversation.messages import Inbound, PhotoIn, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.conversation.turns import Turns
-from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
+from chatshop.delivery.outcome import Gone, Later, Message, Outcome, Refused, Sent
+from chatshop.delivery.pace import SlidingWindow
+from chatshop.delivery.runtime import Delivery
+from chatshop.domain.models import Channel, DigestReport
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
 
 CHANNEL: Channel = "telegram"
 KEEP_UPDATE_IDS = timedelta(hours=24)
-TICK_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
-OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
-DIGEST_EVERY = 30.0  # seconds between looks at the digest's schedule and runs
-CLEAN_UP_EVERY = 3_600.0
 CONNECT_FIRST_WAIT, CONNECT_LAST_WAIT = 1.0, 60.0  # seconds between tries at start
 ALLOWED_UPDATES = ["message", "callback_query"]
 
@@ -76,7 +88,7 @@ class OnePersonAtATime(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object,
                                 coroutine: Awaitable[Any]) -> None:
-        person = update.person if isinstance(update, TelegramUpdate) else None
+        person = incoming.person(update) if isinstance(update, Update) else None
         if person is None:
             await coroutine
             return
@@ -90,52 +102,6 @@ class OnePersonAtATime(BaseUpdateProcessor):
         """Nothing to release."""
 
 
-class WritingDownBot(ExtBot[None]):
-    """python-telegram-bot's bot, whose ``getUpdates`` writes every batch of updates down
-    (one transaction) as soon as Telegram returns it, and returns them as
-    ``TelegramUpdate``s (Telegram's JSON, read by ``inbound.py``). The Updater confirms a
-    batch to Telegram by asking for the next one, which it does only after this returns:
-    an update Telegram forgets is always in our database first."""
-
-    def __init__(self, token: str, *,
-                 fetched: Callable[[Sequence[TelegramUpdate]], Awaitable[None]],
-                 **options: Any) -> None:
-        super().__init__(token, **options)
-        with self._unfrozen():
-            self._fetched = fetched
-
-    async def get_updates(  # type: ignore[override]  # TelegramUpdates, not Updates
-            self, offset: int | None = None, limit: int | None = None,
-            timeout: float | timedelta | None = None,  # noqa: ASYNC109  # the Bot API's
-            allowed_updates: Sequence[str] | None = None,
-            *, read_timeout: Any = DEFAULT_NONE, write_timeout: Any = DEFAULT_NONE,
-            connect_timeout: Any = DEFAULT_NONE, pool_timeout: Any = DEFAULT_NONE,
-            api_kwargs: dict[str, Any] | None = None) -> tuple[TelegramUpdate, ...]:
-        # As python-telegram-bot's own: a long poll may take the request's read timeout
-        # plus the poll's.
-        waited = self._request[0].read_timeout if isinstance(read_timeout, DefaultValue) \
-            else read_timeout
-        result = await self._post(
-            "getUpdates",
-            {"timeout": timeout, "offset": offset, "limit": limit,
-             "allowed_updates": allowed_updates},
-            read_timeout=(waited or 0) + (timeout.total_seconds()
-                                          if isinstance(timeout, timedelta) else timeout or 0),
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout, pool_timeout=pool_timeout,
-            api_kwargs=api_kwargs)
-        updates = []
-        for data in result if isinstance(result, list) else ():
-            update = TelegramUpdate.of(data)
-            if update is None:  # never seen from Telegram; kept out rather than crash
-                log.error("not an update, ignored: %.200r", data)
-            else:
-                updates.append(update)
-        if updates:
-            await self._fetched(updates)
-        return tuple(updates)
-
-
 class TelegramChannel:
     """The bot on Telegram, around one python-telegram-bot ``Application``."""
 
@@ -145,35 +111,72 @@ class TelegramChannel:
                  rate_limiter: BaseRateLimiter[Any] | None = None,
                  request: BaseRequest | None = None,
                  get_updates_request: BaseRequest | None = None,
-                 jobs: bool = True, digest_rate: int = 25,
-                 digest_send_empty: bool = False) -> None:
+                 digest_rate: int = 25, digest_send_empty: bool = False,
+                 delivery: Delivery | None = None) -> None:
+        """``delivery``: the process's delivery runtime (one of its own if None, paced
+        at ``digest_rate``: tests and the ``digest send`` command)."""
         self.services = services
         self.conversation = conversation
-        bot = WritingDownBot(
-            token, fetched=self._write_down, base_url=base_url, base_file_url=base_file_url,
-            request=request or HTTPXRequest(connection_pool_size=256),
-            get_updates_request=get_updates_request or HTTPXRequest(),
-            rate_limiter=rate_limiter)
-        builder = ApplicationBuilder().bot(bot).concurrent_updates(OnePersonAtATime())
-        self._jobs = jobs
-        if not jobs:
-            builder = builder.job_queue(None)  # type: ignore[arg-type]  # documented
+        self.delivery = delivery or Delivery(
+            services, conversation, digest_pace=lambda: SlidingWindow(digest_rate),
+            digest_send_empty=digest_send_empty)
+        builder = (
+            ApplicationBuilder().token(token).base_url(base_url).base_file_url(base_file_url)
+            .request(ShortAnswersRequest(request or HTTPXRequest(connection_pool_size=256)))
+            .get_updates_request(WritingDownRequest(get_updates_request or HTTPXRequest(),
+                                                    self._write_down))
+            .concurrent_updates(OnePersonAtATime())
+            .job_queue(None))  # the scheduled work is the delivery runtime's
+        if rate_limiter is not None:
+            builder = builder.rate_limiter(rate_limiter)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.application.add_handler(TypeHandler(TelegramUpdate, self._on_update))
+        self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
-        self._written: set[int] = set()  # written down by the webhook, not yet handled
+        self._written: set[int] = set()  # written down (polled or pushed), not yet handled
         self._menus: dict[int, Menu] = {}
-        self._outbox_lock = asyncio.Lock()
-        self._digest_lock = asyncio.Lock()
-        self._digest_pace = SlidingWindow(digest_rate)
-        self._digest_send_empty = digest_send_empty
-        self._stopping = asyncio.Event()
-        self._outbox_again = False
         self._polling = False
+        self.delivery.register(self)
 
     @property
-    def bot(self) -> Any:
-        return self.application.bot
+    def bot(self) -> ExtBot[Any]:
+        bot: ExtBot[Any] = self.application.bot
+        return bot
+
+    # -- the delivery runtime's view: a Platform ----------------------------------------
+
+    @property
+    def name(self) -> Channel:
+        return CHANNEL
+
+    @property
+    def keep_events(self) -> timedelta:
+        """Telegram redelivers an update for a day at most."""
+        return KEEP_UPDATE_IDS
+
+    def pieces(self, reply: Reply) -> list[Reply]:
+        """``reply`` as the messages Telegram will show (``render.split``)."""
+        return render.split(reply)
+
+    async def taken(self, platform_id: str) -> None:
+        """Nothing to do: Telegram sends no statuses about a message later."""
+
+    async def send(self, message: Message) -> Outcome:
+        """One piece to one person (``message.recipient``, their chat id), and what
+        Telegram said of it."""
+        try:
+            await render.send_piece(self.bot, int(message.recipient), message.reply,
+                                    media=self.services.delivery.media)
+        except RetryAfter as busy:  # the whole bot is asked to wait
+            return Later(str(busy), wait=retry_after_seconds(busy), everyone=True)
+        except Forbidden as blocked:
+            return Gone(str(blocked))
+        except BadRequest as refusal:  # chat not found, a message Telegram never takes
+            return Refused(str(refusal))
+        except NetworkError as problem:  # network, time-out, Telegram's 5xx
+            return Later(str(problem))
+        except TelegramError as problem:  # a migrated chat, a revoked token...: kept
+            return Refused(str(problem))  # with its reason, for a human to read
+        return Sent()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -190,11 +193,13 @@ class TelegramChannel:
             return False
         await self._set_menus()
         for pending in await self.services.delivery.waiting(CHANNEL):
-            update = TelegramUpdate.of(_loaded(pending.payload), pending.payload)
-            if update is None:  # written down by an older version: cannot be read
+            data = _loaded(pending.payload)
+            if update_id_of(data) is None:  # written down by an older version: unreadable
                 log.error("update %s kept but unreadable: dropped", pending.event_id)
                 await self.services.delivery.handled(CHANNEL, pending.event_id)
                 continue
+            assert isinstance(data, dict)
+            update = incoming.read(data, app.bot)
             log.info("handling update %s received before the last stop", update.update_id)
             # (If the webhook queued it too, while Telegram could not be reached, that
             # copy finds it handled.)
@@ -209,12 +214,6 @@ class TelegramChannel:
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
                                             drop_pending_updates=False)
             self._polling = True
-        if self._jobs and app.job_queue is not None:
-            app.job_queue.run_repeating(self._tick_job, interval=TICK_EVERY, first=0)
-            app.job_queue.run_repeating(self._outbox_job, interval=OUTBOX_EVERY, first=0)
-            app.job_queue.run_repeating(self._clean_up_job, interval=CLEAN_UP_EVERY,
-                                        first=CLEAN_UP_EVERY)
-            app.job_queue.run_repeating(self._digest_job, interval=DIGEST_EVERY, first=5)
         return True
 
     async def _connect(self, until: asyncio.Event | None) -> bool:
@@ -235,9 +234,8 @@ class TelegramChannel:
             wait = min(wait * 2, CONNECT_LAST_WAIT)
 
     async def stop(self) -> None:
-        """Stop listening, finish the updates already fetched, stop the jobs (a digest
-        being sent stops after the message in flight, and goes on at the next start)."""
-        self._stopping.set()
+        """Stop listening and finish the updates already fetched (the runtime stops
+        first: nothing is being delivered through this channel any more)."""
         app = self.application
         if self._polling and app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -245,19 +243,23 @@ class TelegramChannel:
             await app.stop()
         await app.shutdown()
 
-    async def accept(self, update: TelegramUpdate) -> bool:
-        """The webhook's way in: write the update down before Telegram gets its 200,
-        then queue it for handling. False if it was a redelivery."""
-        await self._write_down([update])
-        if update.update_id not in self._written:
+    async def accept(self, data: dict[str, Any], payload: str | None = None) -> bool:
+        """The webhook's way in: Telegram's JSON of one update (whose id
+        ``inbound.update_id_of`` read), and ``payload``, that JSON as it came. Written
+        down before Telegram gets its 200, then queued for handling. False if it was a
+        redelivery."""
+        update_id = update_id_of(data)
+        if update_id is None:
+            raise ValueError("not a Telegram update")
+        await self._write_down([(update_id, payload or written_form(data))])
+        if update_id not in self._written:
             return False
-        await self.application.update_queue.put(update)
+        await self.application.update_queue.put(incoming.read(data, self.bot))
         return True
 
     # -- one update -------------------------------------------------------------------
 
-    async def _on_update(self, update: TelegramUpdate,
-                         _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update comes here, whatever its kind, already written down."""
         if update.update_id not in self._written:
             log.info("update %s was already received: ignored", update.update_id)
@@ -266,19 +268,19 @@ class TelegramChannel:
         self._written.discard(update.update_id)
         await self._process(update)
 
-    async def _write_down(self, updates: Sequence[TelegramUpdate]) -> None:
-        """Write a batch of updates down (each with its JSON); those seen before
+    async def _write_down(self, updates: Sequence[tuple[int, str]]) -> None:
+        """Write a batch of updates down (each id with its JSON); those seen before
         (redeliveries) are not marked for handling."""
         new = await self.services.delivery.receive_many(
-            CHANNEL, [(str(update.update_id), update.payload) for update in updates])
-        self._written.update(update.update_id for update in updates
-                             if str(update.update_id) in new)
+            CHANNEL, [(str(update_id), payload) for update_id, payload in updates])
+        self._written.update(update_id for update_id, _payload in updates
+                             if str(update_id) in new)
 
-    async def _process(self, update: TelegramUpdate) -> None:
+    async def _process(self, update: Update) -> None:
         # The spinner on the button stops at once, whatever follows: the answer goes
         # out while the conversation works.
         answered = asyncio.ensure_future(self._answer_callback(update)) \
-            if update.callback_query_id is not None else None
+            if update.callback_query is not None else None
         try:
             await self._converse(update)
         except Exception:  # a bug of ours: logged; the update must not come back forever
@@ -288,8 +290,8 @@ class TelegramChannel:
                 await answered
             await self.services.delivery.handled(CHANNEL, str(update.update_id))
 
-    async def _converse(self, update: TelegramUpdate) -> None:
-        chat_id = update.chat_id
+    async def _converse(self, update: Update) -> None:
+        chat_id = incoming.chat_id(update)
         try:
             inbound = await to_inbound(update, self.bot)
         except NetworkError as problem:  # a file could not be fetched from Telegram
@@ -303,8 +305,9 @@ class TelegramChannel:
             inbound = await self._keep_photo(inbound, inbound.event)
         replies = await self.conversation.handle(inbound)
         await self._queue([r for r in replies if r.to is not None])
-        await self._show(chat_id, [r for r in replies if r.to is None], edit=update.pressed)
-        if _may_change_roles(inbound.event):
+        await self._show(chat_id, [r for r in replies if r.to is None],
+                         edit=incoming.pressed(update))
+        if changes_roles(inbound.event):
             await self._menu_for(int(inbound.user_id))
 
     async def _keep_photo(self, inbound: Inbound, photo: PhotoIn) -> Inbound:
@@ -339,135 +342,38 @@ class TelegramChannel:
             except (NetworkError, RetryAfter) as problem:
                 log.warning("could not answer chat %s now (%s): kept in the outbox",
                             chat_id, problem)
+                # Already cut into pieces: one row each, as they are.
                 await self.services.delivery.queue(
                     [(CHANNEL, str(chat_id), p.model_copy(update={"edit": False})
                       .model_dump_json(), p.regarding) for p in pieces[i:]])
-                self.kick_outbox()
+                self.delivery.outbox.kick(CHANNEL)
                 return
 
-    async def _answer_callback(self, update: TelegramUpdate) -> None:
-        if update.callback_query_id is None:
+    async def _answer_callback(self, update: Update) -> None:
+        query_id = incoming.callback_query_id(update)
+        if query_id is None:
             return
         try:
-            await render.call(self.bot, "answerCallbackQuery",
-                              {"callback_query_id": update.callback_query_id})
+            await self.bot.answer_callback_query(query_id)
         except TelegramError as problem:  # too old, already answered: nothing to do
             log.debug("callback query not answered: %s", problem)
 
     async def _queue(self, notifications: list[Reply]) -> None:
-        """Notifications for other people, into the outbox: one row per message Telegram
-        will show, so that a retry never sends a piece twice."""
-        rows: list[tuple[Channel, str, str, int | None]] = []
-        for note in notifications:
-            if note.to is None:
-                continue
-            pieces = render.split(note) if note.to.channel == CHANNEL else [note]
-            rows += [(note.to.channel, note.to.user_id, p.model_dump_json(), p.regarding)
-                     for p in pieces]
-        if rows:
-            await self.services.delivery.queue(rows)
-            self.kick_outbox()
+        """Notifications for other people, into the outbox (one row per message their
+        platform will show, so that a retry never sends a piece twice)."""
+        await self.delivery.outbox.queue(notifications)
 
-    # -- the outbox -------------------------------------------------------------------
-
-    def kick_outbox(self) -> None:
-        """Deliver soon (after this update), without waiting for the next round."""
-        if self._outbox_lock.locked():
-            self._outbox_again = True
-        elif self.application.running:
-            self.application.create_task(self.deliver_outbox())
+    # -- the runtime's work, for tests and the ``digest send`` command ----------------
 
     async def deliver_outbox(self) -> int:
-        """Send what is due, in the order it was queued (one delivery at a time: a call
-        while another runs waits for it); returns how many went."""
-        sent = 0
-        async with self._outbox_lock:
-            self._outbox_again = True
-            while self._outbox_again:
-                self._outbox_again = False
-                done, delivered = await self._deliver_round()
-                sent += delivered
-                # A person's next message becomes due once the one before it is done.
-                self._outbox_again = self._outbox_again or done > 0
-        return sent
-
-    async def _deliver_round(self) -> tuple[int, int]:
-        """One pass over the due messages (the oldest waiting one of each person: a
-        person's messages go in the order they were queued). Returns how many are done
-        with (delivered, refused, or their recipient gone) and how many delivered."""
-        delivery = self.services.delivery
-        sent = done = 0
-        for message in await delivery.due(CHANNEL):
-            done += 1
-            try:
-                piece = Reply.model_validate_json(message.message)
-                await render.send_piece(self.bot, int(message.recipient), piece,
-                                        media=self.services.delivery.media)
-            except RetryAfter as busy:
-                await delivery.retry_later(message, str(busy), wait=_seconds(busy))
-                return done - 1, sent  # Telegram asks the whole bot to wait
-            except Forbidden as blocked:
-                await self._unreachable(message, str(blocked))
-            except BadRequest as refusal:
-                # Permanent (chat not found, a message Telegram will never take):
-                # retrying would fail the same way. Kept, with the reason, for a human.
-                log.error("outbox message %s refused by Telegram: %s", message.id, refusal)
-                await delivery.refused(message, str(refusal))
-            except (NetworkError, TelegramError) as problem:
-                await delivery.retry_later(message, str(problem))
-                done -= 1
-            except Exception as problem:  # unreadable row (a bug, an old format)
-                log.exception("outbox message %s cannot be sent", message.id)
-                await delivery.refused(message, repr(problem))
-            else:
-                await delivery.delivered(message)
-                sent += 1
-        return done, sent
-
-    async def _unreachable(self, message: OutgoingMessage, error: str) -> None:
-        person = await self.services.delivery.unreachable(message, error)
-        log.info("outbox message %s: recipient blocked the bot", message.id)
-        if person is not None and message.regarding is not None:
-            await self._queue(await self.conversation.unreachable(person, message.regarding))
-
-    # -- the weekly digest -------------------------------------------------------------
+        """Send the Telegram notifications that are due; returns how many went."""
+        return await self.delivery.outbox.deliver(CHANNEL)
 
     async def deliver_digests(self, progress: Callable[[DigestReport], None] | None = None
                               ) -> list[DigestReport]:
-        """Deliver the digest runs not finished yet (this week's, or one interrupted),
-        at the digest's pace; one at a time."""
-        reports = []
-        async with self._digest_lock:
-            for run_id, _week in await self.services.digest.unfinished_runs(CHANNEL):
-                reports.append(await deliver_run(
-                    self.services, self.conversation.territory, run_id, self._send_digest,
-                    pace=self._digest_pace, send_empty=self._digest_send_empty,
-                    progress=progress, stop=self._stopping))
-        return reports
-
-    async def _send_digest(self, reply: Reply, _digest: Digest) -> Outcome:
-        """One digest to one subscriber, and what became of it."""
-        assert reply.to is not None
-        try:
-            await render.send_piece(self.bot, int(reply.to.user_id), reply,
-                                    media=self.services.delivery.media)
-        except RetryAfter as busy:
-            return Outcome("later", wait=_seconds(busy).total_seconds())
-        except Forbidden as blocked:
-            await self.services.customers.blocked_the_bot(CHANNEL, reply.to.user_id)
-            return Outcome("blocked", error=str(blocked))
-        except BadRequest as refusal:
-            log.error("digest to %s refused: %s", reply.to.user_id, refusal)
-            return Outcome("failed", error=str(refusal))
-        except NetworkError as problem:
-            log.warning("digest to %s not sent yet: %s", reply.to.user_id, problem)
-            return Outcome("later", wait=5.0)
-        return Outcome("sent")
-
-    async def _digest_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Start this week's digest once its time has come, and deliver what is due."""
-        await self.services.digest.start_if_due(CHANNEL)
-        await self.deliver_digests()
+        """Deliver the unfinished digest runs of Telegram subscribers, at the digest's
+        pace."""
+        return await self.delivery.broadcast.deliver(self, progress)
 
     # -- menus ------------------------------------------------------------------------
 
@@ -509,27 +415,10 @@ class TelegramChannel:
             return
         self._menus[chat_id] = menu
 
-    # -- jobs -------------------------------------------------------------------------
-
-    async def _tick_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Expire overdue reservations and remind customers; the news goes out."""
-        await self._queue(await self.conversation.tick())
-
-    async def _outbox_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.deliver_outbox()
-
-    async def _clean_up_job(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        events, sent = await self.services.delivery.clean_up(CHANNEL, KEEP_UPDATE_IDS)
-        log.info("forgot %d handled updates and %d delivered messages", events, sent)
+    # -- errors ---------------------------------------------------------------------
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %r", update, exc_info=context.error)
-
-
-def _may_change_roles(event: object) -> bool:
-    """Only accepting an invitation makes someone staff from their own chat."""
-    return isinstance(event, Command) and (
-        event.name == "invitation" or (event.name == "start" and event.args.startswith("i_")))
 
 
 def _loaded(payload: str) -> object:
@@ -538,10 +427,6 @@ def _loaded(payload: str) -> object:
         return json.loads(payload)
     except (ValueError, RecursionError):
         return None
-
-
-def _seconds(busy: RetryAfter) -> timedelta:
-    return timedelta(seconds=retry_after_seconds(busy))
 
 
 __all__ = ["TelegramChannel", "person_of"]

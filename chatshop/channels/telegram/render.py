@@ -2,57 +2,79 @@
 Telegram's lengths, inline keyboards with compact callback data (checked here to be at
 most 64 bytes), photos by file id with their caption cut to 1 024 characters, documents,
 venues, the "share my phone number" keyboard, and edits in place that fall back to a new
-message when Telegram refuses them."""
+message when Telegram refuses them.
+
+Everything goes through python-telegram-bot's own methods (``Bot.send_message``,
+``send_photo``, ``edit_message_text``...) and objects. A keyboard is built once per set
+of buttons (``keyboard`` keeps the last 512): the same menus and cards come back all
+day (four sends in five in bench/telegram_stack.py), and building eight buttons costs
+~60 µs, writing their JSON ~35 µs more, on every send otherwise.
+"""
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
 from chatshop.channels.telegram.inbound import Pressed
 from chatshop.channels.texts import pieces
-from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Reply
+from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Button, Reply
 from chatshop.i18n import _
 
 log = logging.getLogger(__name__)
 
 TEXT_MAX = MessageLimit.MAX_TEXT_LENGTH  # 4 096 characters
 CAPTION_MAX = MessageLimit.CAPTION_LENGTH  # 1 024 characters
+HTML = ParseMode.HTML
 
 
-def keyboard(reply: Reply) -> dict[str, Any] | None:
-    """The reply's buttons as an inline keyboard, in the Bot API's JSON; refuses callback
-    data Telegram would refuse (1 to 64 bytes)."""
-    if not reply.buttons:
-        return None
-    rows = []
-    for row in reply.buttons:
-        buttons = []
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard; refuses callback data Telegram would
+    refuse (1 to 64 bytes)."""
+    return _inline_keyboard(reply.buttons) if reply.buttons else None
+
+
+class Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard built once and sent many times: python-telegram-bot's objects
+    are immutable once built, and this one also keeps its JSON (``to_dict`` is what
+    python-telegram-bot calls on every send)."""
+
+    __slots__ = ("_json",)
+
+    def __init__(self, rows: Sequence[Sequence[Button]]) -> None:
+        super().__init__([[InlineKeyboardButton(button.label, callback_data=button.payload)
+                           for button in row] for row in rows])
+        # What ``InlineKeyboardMarkup.to_dict`` gives for such buttons, written at once.
+        self._json = {"inline_keyboard": [[{"text": button.label,
+                                            "callback_data": button.payload}
+                                           for button in row] for row in rows]}
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return dict(self._json) if recursive else super().to_dict(recursive=False)
+
+
+@lru_cache(maxsize=512)
+def _inline_keyboard(rows: tuple[tuple[Button, ...], ...]) -> Keyboard:
+    for row in rows:
         for button in row:
             if not 0 < len(button.payload.encode()) <= MAX_PAYLOAD_BYTES:
                 raise ValueError(f"callback data over 64 bytes: {button.payload!r}")
-            buttons.append({"text": button.label, "callback_data": button.payload})
-        rows.append(buttons)
-    return {"inline_keyboard": rows}
-
-
-async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
-    """One Bot API call with plain JSON parameters, through the bot's request and rate
-    limiter, returning Telegram's JSON as is.
-
-    Replies are sent this way rather than with ``bot.send_message(...)``: we never read
-    the message Telegram sends back, and building keyboards out of python-telegram-bot
-    objects and parsing every answer into a ``Message`` was a third of the time spent on
-    an update (measured with py-spy on bench/telegram_stack.py). ``_post`` is
-    python-telegram-bot's own path for every method (pinned below 23 in pyproject).
-    """
-    return await bot._post(method, {k: v for k, v in params.items() if v is not None})
+    return Keyboard(rows)
 
 
 def escape(text: str) -> str:
@@ -116,58 +138,61 @@ async def send_piece(bot: Bot, chat_id: int | str, piece: Reply,
     if piece.document is not None:
         await bot.send_document(
             chat_id, InputFile(piece.document.data, filename=piece.document.file_name),
-            reply_markup=InlineKeyboardMarkup.de_json(markup, bot) if markup else None)
+            reply_markup=markup)
     elif piece.venue is not None:
         venue = piece.venue
-        await call(bot, "sendVenue", {
-            "chat_id": chat_id, "latitude": venue.latitude, "longitude": venue.longitude,
-            "title": venue.title[:100], "address": venue.address[:200] or venue.title[:100],
-            "reply_markup": markup})
+        await bot.send_venue(chat_id, latitude=venue.latitude, longitude=venue.longitude,
+                             title=venue.title[:100],
+                             address=venue.address[:200] or venue.title[:100],
+                             reply_markup=markup)
     elif piece.ask_contact:
-        # « Non merci » is a plain keyboard button: it sends its label, which the
-        # conversation reads as declining the offer.
-        await call(bot, "sendMessage", {
-            "chat_id": chat_id, "text": escape(piece.text), "parse_mode": ParseMode.HTML,
-            "reply_markup": {"keyboard": [[{"text": _("📱 Share my phone number"),
-                                            "request_contact": True}],
-                                          [{"text": _("No thanks")}]],
-                             "one_time_keyboard": True, "resize_keyboard": True}})
+        await bot.send_message(chat_id, escape(piece.text), parse_mode=HTML,
+                               reply_markup=_contact_keyboard(_("📱 Share my phone number"),
+                                                              _("No thanks")))
     elif piece.ends_contact_request:
-        await call(bot, "sendMessage", {
-            "chat_id": chat_id, "text": escape(piece.text), "parse_mode": ParseMode.HTML,
-            "reply_markup": {"remove_keyboard": True}})
+        await bot.send_message(chat_id, escape(piece.text), parse_mode=HTML,
+                               reply_markup=_NO_KEYBOARD)
     elif piece.photo is not None and piece.photo.startswith("media:"):
         # A photo kept by chatshop (taken on WhatsApp): uploaded from its bytes.
         kept = await media(piece.photo) if media is not None else None
         if kept is None:
-            await call(bot, "sendMessage", {
-                "chat_id": chat_id, "text": escape(piece.text) or "…",
-                "parse_mode": ParseMode.HTML, "reply_markup": markup})
+            await bot.send_message(chat_id, escape(piece.text) or "…", parse_mode=HTML,
+                                   reply_markup=markup)
         else:
             await bot.send_photo(
                 chat_id, InputFile(kept[1], filename="photo." + kept[0].split("/")[-1]),
-                caption=escape(piece.text) or None, parse_mode=ParseMode.HTML,
-                reply_markup=InlineKeyboardMarkup.de_json(markup, bot) if markup else None)
+                caption=escape(piece.text) or None, parse_mode=HTML, reply_markup=markup)
     elif piece.photo is not None:
-        await call(bot, "sendPhoto", {
-            "chat_id": chat_id, "photo": piece.photo, "caption": escape(piece.text) or None,
-            "parse_mode": ParseMode.HTML, "reply_markup": markup})
+        await bot.send_photo(chat_id, piece.photo, caption=escape(piece.text) or None,
+                             parse_mode=HTML, reply_markup=markup)
     else:
-        await call(bot, "sendMessage", {
-            "chat_id": chat_id, "text": escape(piece.text), "parse_mode": ParseMode.HTML,
-            "reply_markup": markup})
+        await bot.send_message(chat_id, escape(piece.text), parse_mode=HTML,
+                               reply_markup=markup)
+
+
+_NO_KEYBOARD = ReplyKeyboardRemove()
+
+
+@lru_cache(maxsize=8)
+def _contact_keyboard(share: str, decline: str) -> ReplyKeyboardMarkup:
+    """The one-time keyboard that asks for the phone number (inline buttons cannot).
+    « Non merci » is a plain keyboard button: it sends its label, which the
+    conversation reads as declining the offer."""
+    return ReplyKeyboardMarkup([[KeyboardButton(share, request_contact=True)],
+                                [KeyboardButton(decline)]],
+                               one_time_keyboard=True, resize_keyboard=True)
 
 
 async def _edit(bot: Bot, message: Pressed, piece: Reply,
-                markup: dict[str, Any] | None) -> bool:
+                markup: InlineKeyboardMarkup | None) -> bool:
     """Replace ``message`` with a text piece; False if it cannot be (a photo message:
     its picture would stay above the new text) or Telegram refuses (too old...)."""
     if message.has_media or len(piece.text) > TEXT_MAX:
         return False
     try:
-        await call(bot, "editMessageText", {
-            "chat_id": message.chat_id, "message_id": message.message_id,
-            "text": escape(piece.text), "parse_mode": ParseMode.HTML, "reply_markup": markup})
+        await bot.edit_message_text(escape(piece.text), chat_id=message.chat_id,
+                                    message_id=message.message_id, parse_mode=HTML,
+                                    reply_markup=markup)
     except BadRequest as refusal:
         if "not modified" in str(refusal).lower():
             return True  # the same screen again (a double tap): nothing to change

@@ -15,6 +15,10 @@ the marketing template (their subscription is the opt-in). A message Meta took b
 reports failed later (status callback, e.g. 131047 outside the window) goes back to the
 outbox, as a template. Sending is paced (80 messages/s by default); 130429 and 131056
 wait and retry; nothing is dropped.
+
+The outbox, the digest and the scheduled work are the delivery runtime's
+(``chatshop.delivery``): to it this channel is a ``Platform`` that sends one message and
+says what became of it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -33,7 +37,6 @@ import httpx
 from pywa_async.client import WhatsApp
 from pywa_async.errors import ThrottlingError, WhatsAppError
 
-from chatshop.channels.ratelimit import SlidingWindow
 from chatshop.channels.whatsapp import render
 from chatshop.channels.whatsapp.inbound import (
     WhatsAppMessage,
@@ -43,7 +46,6 @@ from chatshop.channels.whatsapp.inbound import (
     is_wa_id,
     read,
 )
-from chatshop.conversation.digest import Outcome, deliver_run, digest_summary
 from chatshop.conversation.messages import (
     DocumentIn,
     Event,
@@ -57,7 +59,10 @@ from chatshop.conversation.messages import (
 )
 from chatshop.conversation.router import MAX_FILE_BYTES, Conversation
 from chatshop.conversation.turns import Turns
-from chatshop.domain.models import Channel, Digest, DigestReport, OutgoingMessage
+from chatshop.delivery.outcome import Later, Message, Outcome, Purpose, Refused, Sent
+from chatshop.delivery.pace import SlidingWindow
+from chatshop.delivery.runtime import Delivery
+from chatshop.domain.models import Channel, DigestReport
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
@@ -69,7 +74,7 @@ RE_ENGAGEMENT = 131047  # « outside the 24-hour window »
 UNDELIVERABLE = 131026  # not on WhatsApp, old app...: they cannot be reached
 # Meta's errors worth trying again later: server trouble and throttling.
 TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004})
-THROTTLED_WAIT = timedelta(seconds=5)
+THROTTLED_WAIT = 5.0  # seconds
 # Failures of messages not recorded as sent yet: a few at a time, normally. Statuses of
 # messages someone else sent from the same number would otherwise pile up forever.
 EARLY_FAILURES_KEPT = 1_000
@@ -85,9 +90,15 @@ class WhatsAppChannel:
                  template_notification: str = "chatshop_notification",
                  template_digest: str = "chatshop_digest", template_language: str = "fr",
                  digest_rate: int = 25, digest_send_empty: bool = False,
-                 jobs: bool = True) -> None:
+                 delivery: Delivery | None = None) -> None:
+        """``delivery``: the process's delivery runtime (one of its own if None, paced
+        at ``digest_rate``: tests and the ``digest send`` command)."""
         self.services = services
         self.conversation = conversation
+        self.delivery = delivery or Delivery(
+            services, conversation, digest_pace=lambda: SlidingWindow(digest_rate),
+            digest_send_empty=digest_send_empty)
+        self.delivery.register(self)
         self._phone_id = phone_number_id
         self._app_secret = app_secret.encode()
         self._verify_token = verify_token
@@ -98,51 +109,36 @@ class WhatsAppChannel:
         # stand in its place.
         self._session.base_url = httpx.URL(f"{base_url.rstrip('/')}/v{api_version}")
         self._pace = SlidingWindow(max_per_second)
-        self._digest_pace = SlidingWindow(digest_rate)
-        self._digest_send_empty = digest_send_empty
         self._templates = (template_notification, template_digest, template_language)
         self._turns: Turns[str] = Turns()
         self._tasks: set[asyncio.Task[None]] = set()
         self._media_ids: dict[str, str] = {}  # kept file -> media id uploaded for it
         self._early_failures: dict[str, WhatsAppStatus] = {}
-        self._outbox_lock = asyncio.Lock()
-        self._digest_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
-        self._jobs = jobs
+
+    @property
+    def name(self) -> Channel:
+        return CHANNEL
+
+    @property
+    def keep_events(self) -> timedelta:
+        return KEEP_EVENTS
 
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Handle what was received and not handled before the last stop; start the
-        scheduled work (outbox, reservations sweep, digest, clean-up)."""
+        """Handle what was received and not handled before the last stop."""
         # In the background and in order per person, as if they had just arrived.
         for pending in await self.services.delivery.waiting(CHANNEL):
             self._track(asyncio.create_task(
                 self._handle_written(pending.event_id, pending.payload)))
-        if self._jobs:
-            self._every(2.0, self.deliver_outbox)
-            self._every(60.0, self._tick)
-            self._every(30.0, self._digest_job)
-            self._every(3_600.0, self._clean_up)
 
     async def stop(self) -> None:
-        """Finish the events being handled, stop the scheduled work."""
+        """Finish the events being handled (the runtime stops first: nothing is being
+        delivered through this channel any more)."""
         self._stopping.set()
-        for task in list(self._tasks):
-            if task.get_name().startswith("job:"):
-                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._session.aclose()
-
-    def _every(self, seconds: float, work: Callable[[], Awaitable[object]]) -> None:
-        async def loop() -> None:
-            while not self._stopping.is_set():
-                try:
-                    await work()
-                except Exception:
-                    log.exception("WhatsApp scheduled work failed")
-                await asyncio.sleep(seconds)
-        self._track(asyncio.create_task(loop(), name=f"job:{work.__name__}"))
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -150,7 +146,7 @@ class WhatsAppChannel:
 
     async def settle(self) -> None:
         """Wait until the events received so far are handled (tests, shutdown)."""
-        while busy := [t for t in self._tasks if not t.get_name().startswith("job:")]:
+        while busy := list(self._tasks):
             await asyncio.gather(*busy, return_exceptions=True)
 
     # -- the webhook ------------------------------------------------------------------
@@ -285,12 +281,11 @@ class WhatsAppChannel:
         if UNDELIVERABLE in status.error_codes and status.recipient:
             await self.services.customers.blocked_the_bot(CHANNEL, status.recipient)
         if outcome == "again":
-            self._kick()
+            self.delivery.outbox.kick(CHANNEL)
 
     # -- sending ----------------------------------------------------------------------
 
-    async def _send(self, wa_id: str, parts: list[render.Part],
-                    pace: SlidingWindow | None = None) -> str:
+    async def _send(self, wa_id: str, parts: list[render.Part]) -> str:
         """Send the parts in order; returns the id Meta gave the last one."""
         platform_id = ""
         for part in parts:
@@ -301,7 +296,7 @@ class WhatsAppChannel:
                     self._phone_id, media=data, mime_type=mime, filename=name))["id"]
             elif part.media is not None:
                 body["id"] = await self._uploaded(part.media)
-            await (pace or self._pace).acquire()
+            await self._pace.acquire()
             answer = await self.wa.api.send_message(
                 sender=self._phone_id, to=wa_id, recipient=None, recipient_type="individual",
                 typ=part.type, msg=body)
@@ -338,129 +333,68 @@ class WhatsAppChannel:
 
     async def queue(self, notifications: list[Reply]) -> None:
         """Notifications into the outbox (each for its own channel)."""
-        rows: list[tuple[Channel, str, str, int | None]] = [
-            (n.to.channel, n.to.user_id, n.model_dump_json(), n.regarding)
-            for n in notifications if n.to is not None]
-        if rows:
-            await self.services.delivery.queue(rows)
-            self._kick()
-
-    def _kick(self) -> None:
-        if not self._stopping.is_set():
-            self._track(asyncio.create_task(self._deliver_quietly()))
-
-    async def _deliver_quietly(self) -> None:
-        try:
-            await self.deliver_outbox()
-        except Exception:
-            log.exception("WhatsApp outbox delivery failed")
+        await self.delivery.outbox.queue(notifications)
 
     async def _in_window(self, wa_id: str) -> bool:
         session = await self.services.customers.session(CHANNEL, wa_id)
         return session is not None and \
             self.services.clock() - session.user.last_seen_at < WINDOW
 
-    async def deliver_outbox(self) -> int:
-        """Send the WhatsApp notifications that are due (one delivery at a time)."""
-        delivery = self.services.delivery
-        sent = 0
-        async with self._outbox_lock:
-            while messages := await delivery.due(CHANNEL):
-                progressed = False
-                for message in messages:
-                    outcome = await self._deliver(message)
-                    progressed = progressed or outcome != "later"
-                    sent += outcome == "sent"
-                if not progressed:
-                    break
-        return sent
+    # -- the Platform of the delivery runtime ------------------------------------------
 
-    async def _deliver(self, message: OutgoingMessage) -> str:
-        delivery = self.services.delivery
+    def pieces(self, reply: Reply) -> list[Reply]:
+        """A notification stays one outbox row: sent as it is inside the person's
+        window, as the notification template outside it."""
+        return [reply]
+
+    async def send(self, message: Message) -> Outcome:
+        """One notification or digest: as it is inside the person's 24-hour window, else
+        as the approved template (the notification's, or the digest's — the
+        subscription is the opt-in — saying what is new in one line, with its two
+        quick-reply buttons: « see the news » and the one-tap unsubscribe)."""
+        wa_id = message.recipient
+        notification, digest, language = self._templates
         try:
-            reply = Reply.model_validate_json(message.message)
-            if message.template_only or not await self._in_window(message.recipient):
-                notification, _digest, language = self._templates
-                parts = [render.template(notification, language, reply.text)]
+            if message.purpose is Purpose.DIGEST:
+                template = render.template(digest, language,
+                                           message.summary or message.reply.text,
+                                           quick_replies=message.quick_replies)
             else:
-                parts = render.parts(reply)
-            platform_id = await self._send(message.recipient, parts)
+                template = render.template(notification, language, message.reply.text)
+            if message.template_only or not await self._in_window(wa_id):
+                return Sent(await self._send(wa_id, [template]))
+            try:
+                return Sent(await self._send(wa_id, render.parts(message.reply)))
+            except WhatsAppError as refusal:
+                if message.purpose is not Purpose.DIGEST or refusal.code != RE_ENGAGEMENT:
+                    raise
+                # Our clock said « inside the window », Meta says outside: the template.
+                return Sent(await self._send(wa_id, [template]))
         except ThrottlingError as busy:
-            await delivery.retry_later(message, str(busy), wait=THROTTLED_WAIT)
-            return "later"
+            return Later(str(busy), wait=THROTTLED_WAIT)
         except httpx.HTTPError as problem:  # Meta unreachable: as long as it takes
-            await delivery.retry_later(message, repr(problem))
-            return "later"
+            return Later(repr(problem))
         except WhatsAppError as refusal:
             if _transient(refusal):
-                await delivery.retry_later(message, str(refusal))
-                return "later"
-            log.error("WhatsApp refused outbox message %s: %s", message.id, refusal)
-            await delivery.refused(message, str(refusal))
-            return "refused"
-        except Exception as problem:  # an unreadable row
-            log.exception("outbox message %s cannot be sent", message.id)
-            await delivery.refused(message, repr(problem))
-            return "refused"
-        await delivery.delivered(message, platform_id)
+                return Later(str(refusal))
+            return Refused(str(refusal), outside_window=refusal.code == RE_ENGAGEMENT)
+
+    async def taken(self, platform_id: str) -> None:
+        """A failure reported before the message was recorded as sent: applied now."""
         early = self._early_failures.pop(platform_id, None)
-        if early is not None:  # its failure came before this line: apply it now
+        if early is not None:
             await self._status(early)
-        return "sent"
 
-    # -- scheduled work ---------------------------------------------------------------
+    # -- the runtime's work, for tests and the ``digest send`` command ----------------
 
-    async def _tick(self) -> None:
-        await self.queue(await self.conversation.tick())
-
-    async def _clean_up(self) -> None:
-        await self.services.delivery.clean_up(CHANNEL, KEEP_EVENTS)
-
-    async def _digest_job(self) -> None:
-        await self.services.digest.start_if_due(CHANNEL)
-        await self.deliver_digests()
+    async def deliver_outbox(self) -> int:
+        """Send the WhatsApp notifications that are due."""
+        return await self.delivery.outbox.deliver(CHANNEL)
 
     async def deliver_digests(self, progress: Callable[[DigestReport], None] | None = None
                               ) -> list[DigestReport]:
         """Deliver the unfinished digest runs of WhatsApp subscribers."""
-        reports = []
-        async with self._digest_lock:
-            for run_id, _week in await self.services.digest.unfinished_runs(CHANNEL):
-                reports.append(await deliver_run(
-                    self.services, self.conversation.territory, run_id, self._send_digest,
-                    send_empty=self._digest_send_empty, progress=progress,
-                    stop=self._stopping))
-        return reports
-
-    async def _send_digest(self, reply: Reply, digest: Digest) -> Outcome:
-        """One digest: as it is inside the 24-hour window, else as the marketing
-        template (the subscription is the opt-in) saying what is new in one line, with
-        its two quick-reply buttons: « see the news » and the one-tap unsubscribe."""
-        assert reply.to is not None
-        wa_id = reply.to.user_id
-        _notification, name, language = self._templates
-        template = render.template(name, language, digest_summary(digest),
-                                   quick_replies=("na", "un"))
-        try:
-            if not await self._in_window(wa_id):
-                await self._send(wa_id, [template], pace=self._digest_pace)
-                return Outcome("sent")
-            try:
-                await self._send(wa_id, render.parts(reply), pace=self._digest_pace)
-            except WhatsAppError as refusal:
-                if refusal.code != RE_ENGAGEMENT:
-                    raise
-                # Our clock said « inside the window », Meta says outside: the template.
-                await self._send(wa_id, [template], pace=self._digest_pace)
-        except httpx.HTTPError as problem:
-            return Outcome("later", wait=5.0, error=repr(problem))
-        except WhatsAppError as refusal:
-            if _transient(refusal):
-                return Outcome("later", wait=THROTTLED_WAIT.total_seconds(), error=str(refusal))
-            if refusal.code == RE_ENGAGEMENT:
-                return Outcome("outside_window", error=str(refusal))
-            return Outcome("failed", error=str(refusal))
-        return Outcome("sent")
+        return await self.delivery.broadcast.deliver(self, progress)
 
 
 class _MediaUnusable(Exception):

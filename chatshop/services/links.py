@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from urllib.parse import quote
 
 from chatshop.domain.limits import MAX_PAGE_SIZE
-from chatshop.domain.models import ListedProduct, Page, Shop
+from chatshop.domain.models import ListedProduct, Page, Shop, every_item
 from chatshop.services import Services
 
-T = TypeVar("T")
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -55,27 +53,20 @@ async def territory_links(services: Services, bot_username: str | None,
         return "  ".join(found)
 
     lines: list[str] = []
-    shops = await _every(lambda offset: services.shops.browse(offset=offset,
-                                                              limit=MAX_PAGE_SIZE))
+    shops = await every_item(lambda offset: services.shops.browse(offset=offset,
+                                                                  limit=MAX_PAGE_SIZE))
     for shop in shops:
         lines.append(f"{shop.name} — {links(shop_payload(shop))}")
-        for listed in await _every(_shop_catalogue(services, shop.id)):
+        for listed in await every_item(_catalogue_of(services, shop.id)):
             lines.append(f"    {listed.product.name} — {links(product_payload(listed))}")
     return lines
 
 
-def _shop_catalogue(services: Services, shop_id: int
-                    ) -> Callable[[int], Awaitable[Page[ListedProduct]]]:
+
+def _catalogue_of(services: Services, shop_id: int
+                  ) -> Callable[[int], Awaitable[Page[ListedProduct]]]:
+    """The pages of one shop's catalogue, by offset."""
     async def page(offset: int) -> Page[ListedProduct]:
         return await services.catalogue.shop_catalogue(shop_id, offset=offset,
                                                        limit=MAX_PAGE_SIZE)
     return page
-
-
-async def _every(page_of: Callable[[int], Awaitable[Page[T]]]) -> list[T]:
-    items: list[T] = []
-    while True:
-        page = await page_of(len(items))
-        items.extend(page.items)
-        if not page.has_next or not page.items:
-            return items

@@ -1,0 +1,92 @@
+"""The delivery runtime of one process: the outbox and the digest broadcast over the
+platforms it serves, the reservations sweep, and the jobs that run them (``jobs()``,
+for the one ``Scheduler`` that ``app.serve`` starts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from chatshop.conversation.router import Conversation
+from chatshop.delivery.broadcast import Broadcast, Pace, Progress
+from chatshop.delivery.outbox import Outbox, Row
+from chatshop.delivery.outcome import Platform
+from chatshop.delivery.scheduler import Job
+from chatshop.domain.models import Channel, DigestReport, Reservation
+from chatshop.services import Services
+
+SWEEP_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
+OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
+DIGEST_EVERY = 30.0  # seconds between looks at the digest's schedule and runs
+DIGEST_FIRST = 5.0
+CLEAN_UP_EVERY = 3_600.0
+
+
+class Delivery:
+    """What leaves this process for the platforms (see the package's docstring)."""
+
+    def __init__(self, services: Services, conversation: Conversation, *,
+                 digest_pace: Callable[[], Pace], digest_send_empty: bool = False) -> None:
+        self._services = services
+        self._conversation = conversation
+        self.outbox = Outbox(services, conversation.unreachable)
+        self.broadcast = Broadcast(services, conversation.territory, pace=digest_pace,
+                                   send_empty=digest_send_empty)
+
+    def register(self, platform: Platform) -> None:
+        self.outbox.register(platform)
+
+    @property
+    def platforms(self) -> dict[Channel, Platform]:
+        return self.outbox.platforms
+
+    async def sweep(self) -> list[Reservation]:
+        """Expire the overdue reservations (their customers are told) and remind the
+        customers whose reservation ends soon, each once: a reminder is claimed in the
+        same transaction as its outbox row is written, so that two sweeps at once remind
+        once, and a stop between the two loses nothing. Returns the reminded ones."""
+        for expired in await self._services.reservations.expire_overdue():
+            await self.outbox.queue(await self._conversation.expiry_news(expired))
+        reminded = await self._services.reservations.send_reminders(self._reminder)
+        if reminded:
+            for name in self.platforms:
+                self.outbox.kick(name)
+        return reminded
+
+    async def _reminder(self, reservation: Reservation) -> Sequence[Row]:
+        return self.outbox.rows(await self._conversation.reminder(reservation))
+
+    async def digest(self, platform: Platform, progress: Progress | None = None
+                     ) -> list[DigestReport]:
+        """Start this week's digest on ``platform`` once its time has come, and deliver
+        what is due there."""
+        await self._services.digest.start_if_due(platform.name)
+        return await self.broadcast.deliver(platform, progress)
+
+    async def clean_up(self) -> None:
+        """Forget handled events and delivered messages past their keeping time."""
+        for name, platform in self.platforms.items():
+            await self._services.delivery.clean_up(name, platform.keep_events)
+
+    def jobs(self) -> list[Job]:
+        """The scheduled work of this process: once, whatever channels it serves; the
+        outbox and the digest once per platform, so that one platform's trouble (an
+        outage, a long run) holds up no other."""
+        jobs = [Job("sweep", SWEEP_EVERY, self.sweep),
+                Job("clean-up", CLEAN_UP_EVERY, self.clean_up, first=CLEAN_UP_EVERY)]
+        for name, platform in self.platforms.items():
+            jobs += [Job(f"outbox:{name}", OUTBOX_EVERY, partial(self.outbox.deliver, name)),
+                     Job(f"digest:{name}", DIGEST_EVERY, partial(self.digest, platform),
+                         first=DIGEST_FIRST)]
+        return jobs
+
+    def stopping(self) -> None:
+        """From now on, deliver no more: a digest run stops after its message in flight
+        (and goes on at the next start), the outbox after its own."""
+        self.broadcast.stopping.set()
+        self.outbox.stopping()
+
+    async def stop(self) -> None:
+        """``stopping``, then wait for the deliveries running."""
+        self.stopping()
+        await self.outbox.stop()

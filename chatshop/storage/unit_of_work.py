@@ -1,0 +1,48 @@
+"""The SQLite unit of work: every repository on one transaction of the writer.
+
+``async with store.unit_of_work() as uow:`` lends the same repository classes as the
+store, bound to a ``Transaction`` (``storage/database.py``) instead of the ``Database``:
+what they write is one ``BEGIN IMMEDIATE`` transaction, rolled back unless
+``await uow.commit()`` is reached (and on any exception), and what they read sees what
+the unit wrote. The caches forget what the unit changed once it has committed.
+"""
+
+from __future__ import annotations
+
+from chatshop.storage.catalogue import SqliteCatalogueRepository
+from chatshop.storage.conversations import SqliteConversationRepository
+from chatshop.storage.database import Transaction
+from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
+from chatshop.storage.digest import SqliteDigestRepository
+from chatshop.storage.leases import Leases
+from chatshop.storage.orders import SqliteOrderRepository
+from chatshop.storage.search_index import SearchVocabulary
+from chatshop.storage.shops import SqliteShopRepository
+from chatshop.storage.users import SqliteUserRepository
+
+
+class SqliteUnitOfWork:
+    """The ``UnitOfWork`` protocol on one SQLite transaction."""
+
+    def __init__(self, db: Transaction, vocabulary: SearchVocabulary, leases: Leases) -> None:
+        self.db = db
+        self.users = SqliteUserRepository(db)
+        self.shops = SqliteShopRepository(db)
+        self.catalogue = SqliteCatalogueRepository(db, vocabulary)
+        self.orders = SqliteOrderRepository(db)
+        self.conversations = SqliteConversationRepository(db)
+        self.inbox = SqliteInboxRepository(db)
+        self.outbox = SqliteOutboxRepository(db)
+        self.digest = SqliteDigestRepository(db, leases)
+
+    async def commit(self) -> None:
+        """Keep everything the unit did; the caches then forget what it changed."""
+        await self.db.commit()
+
+    async def rollback(self) -> None:
+        """Undo everything the unit did (also what leaving the block uncommitted does)."""
+        await self.db.rollback()
+
+    def touched(self, *user_ids: int | None) -> None:
+        """These people's rows or teams changed: forgotten by the caches on commit."""
+        self.db.touched(*user_ids)
