@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_max_per_second: int = Field(default=30, ge=0, le=1_000)  # 0: no limit
+    # The bot's username, for t.me links (asked from Telegram when a token is set and this
+    # is not), and the territory's public channel or group the bot posts news in.
+    telegram_username: str | None = None
+    telegram_channel: str | None = None  # @channel_name or a numeric chat id (-100…)
 
     # -- WhatsApp Cloud API (issue #6) -------------------------------------------------
     whatsapp_token: SecretStr | None = None
@@ -98,6 +102,46 @@ class Settings(BaseSettings):
         return any(value is not None for value in (
             self.whatsapp_token, self.whatsapp_phone_number_id, self.whatsapp_app_secret,
             self.whatsapp_verify_token))
+
+    # -- the public shop window (issue #11) --------------------------------------------
+    web_enabled: bool = True  # false: no pages served
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8082, ge=1, le=65535)
+    public_url: str | None = None  # https://vitrine.example.fr: absolute links, previews
+    web_requests_per_minute: int = Field(default=120, ge=1, le=100_000)  # per address
+    # The « Mentions légales » page: who publishes the window and is the data controller.
+    publisher: str | None = None  # e.g. « Office de tourisme Porte Océane du Limousin »
+    publisher_address: str | None = None
+    publisher_email: str | None = None
+    publisher_phone: str | None = None
+    publication_director: str | None = None
+    hosting_provider: str | None = None  # name and address of the host (LCEN)
+
+    @field_validator("public_url")
+    @classmethod
+    def _window_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("une adresse http(s):// sans ? ni # est attendue / an "
+                             "http(s):// URL without ? or # is needed")
+        return None if value is None else value.rstrip("/")
+
+    @field_validator("telegram_username")
+    @classmethod
+    def _username_shape(cls, value: str | None) -> str | None:
+        # Telegram's rule: 5-32 characters of A-Z a-z 0-9 _, bots' ending in « bot ».
+        if value is not None and not re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{4,31}", value):
+            raise ValueError("un nom d'utilisateur Telegram (5 à 32 caractères A-Z a-z 0-9 _) "
+                             "/ a Telegram username (5-32 characters A-Z a-z 0-9 _)")
+        return None if value is None else value.lstrip("@")
+
+    @field_validator("telegram_channel")
+    @classmethod
+    def _channel_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-?[0-9]{5,20}",
+                                                  value):
+            raise ValueError("@nom_du_canal ou l'identifiant numérique du groupe (-100…) / "
+                             "@channel_name or the group's numeric id (-100…)")
+        return value
 
     # -- the weekly digest (issue #5) -------------------------------------------------
     digest_schedule: str = "ven 17:00"  # day and local time, « ven 17:00 », « fri 17:00 »

@@ -186,13 +186,20 @@ BAD_VALUES: dict[str, list[str]] = {
     "digest_schedule": ["dimanche"],
     "digest_rate": ["vite", "-1", "0", "1001"],
     "digest_send_empty": ["peut-être", "2"],
+    "telegram_username": ["@ab", "nom avec espaces"],
+    "telegram_channel": ["canal", "@a b"],
+    "web_enabled": ["bof"],
+    "web_port": ["abc", "0", "65536"],
+    "public_url": ["vitrine.example.fr", "https://vitrine.example.fr/?x=1", "ftp://x"],
+    "web_requests_per_minute": ["0", "beaucoup"],
 }
 FREE_FORM = {
     "telegram_listen", "telegram_base_url", "telegram_base_file_url", "whatsapp_token",
     "whatsapp_phone_number_id", "whatsapp_number", "whatsapp_verify_token",
     "whatsapp_app_secret", "whatsapp_api_version", "whatsapp_base_url", "whatsapp_listen",
     "whatsapp_template_notification", "whatsapp_template_digest",
-    "whatsapp_template_language",
+    "whatsapp_template_language", "web_host", "publisher", "publisher_address",
+    "publisher_email", "publisher_phone", "publication_director", "hosting_provider",
 }
 
 

@@ -15,6 +15,7 @@ from chatshop.conversation.routes import MENU, Route, Value
 from chatshop.domain.models import Actor, Channel, Role, Shop, StaffMember, User
 from chatshop.i18n import _
 from chatshop.services import Services
+from chatshop.services.links import Links
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Context:
     tz: ZoneInfo
     territory: str
     now: datetime
+    links: Links = field(default_factory=Links)  # the window's and the bot's addresses
     notifications: list[Reply] = field(default_factory=list)
     _shops: dict[int, Shop] = field(default_factory=dict)
 

@@ -150,6 +150,22 @@ class Button(_Frozen):
         return payload
 
 
+class Link(_Frozen):
+    """A button that opens an address (a web page, a deep link) rather than answering the
+    bot: Telegram shows it as a URL button; a platform without such buttons writes the
+    label and the address under the text. Only ``http(s)`` addresses."""
+
+    label: str
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")) or len(url) > 2048:
+            raise ValueError(f"a link opens an http(s) address: {url!r}")
+        return url
+
+
 class Document(_Frozen):
     file_name: str
     data: bytes
@@ -196,6 +212,7 @@ class Reply(_Frozen):
     expects_text: bool = False  # the bot asked a question: what is typed next answers it
     expects_number: bool = False  # ...and its answer is a number
     regarding: int | None = None  # the reservation a notification is about
+    link: Link | None = None  # a button that opens an address, under the others
 
     @field_validator("buttons")
     @classmethod

@@ -61,6 +61,7 @@ from chatshop.errors import DomainError
 from chatshop.i18n import _
 from chatshop.services import Services
 from chatshop.services.customers import LAST_SEEN_PRECISION
+from chatshop.services.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,12 @@ SHOWN = "shown"  # in the state: the choices last shown, for ``Inbound.keep_choi
 class Conversation:
     """The whole chat, for every channel."""
 
-    def __init__(self, services: Services, *, territory: str, tz: ZoneInfo) -> None:
+    def __init__(self, services: Services, *, territory: str, tz: ZoneInfo,
+                 links: Links | None = None) -> None:
         self._services = services
         self._territory = territory
         self._tz = tz
+        self.links = links if links is not None else Links()
         self._turns: Turns[tuple[str, str]] = Turns()
 
     @property
@@ -104,7 +107,7 @@ class Conversation:
         ctx = Context(
             services=services, user=user, actor=services.customers.actor(user),
             memberships=session.memberships, state=session.state, tz=self._tz,
-            territory=self._territory, now=now,
+            territory=self._territory, now=now, links=self.links,
         )
         before = dict(ctx.state)
         event = inbound.event
