@@ -62,6 +62,7 @@ BENCHMARKS = [
     Benchmark("memory", (), 12),
     Benchmark("startup", ("--runs", "5"), 12),
     Benchmark("load", (), 65),
+    Benchmark("web", ("--rounds", "3", "--seconds", "1"), 60),
 ]
 
 

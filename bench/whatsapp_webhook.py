@@ -412,7 +412,7 @@ async def measure(args: argparse.Namespace) -> BenchmarkResult:
             database=str(database), territory=DEMO_TERRITORY, whatsapp_token=TOKEN,
             whatsapp_phone_number_id=PHONE_NUMBER_ID, whatsapp_app_secret=APP_SECRET,
             whatsapp_verify_token=VERIFY_TOKEN, whatsapp_port=port,
-            whatsapp_max_per_second=args.send_rate)
+            whatsapp_max_per_second=args.send_rate, web_enabled=False)
         api = FakeGraphAPI(per_second=args.send_rate)
         senders = [f"3361{n:07d}" for n in range(args.senders)]
         names = {wa_id: f"Client {n}" for n, wa_id in enumerate(senders)}

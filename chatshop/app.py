@@ -1,22 +1,21 @@
 """Wiring: settings -> database (migrated) -> services -> conversation -> delivery
-runtime -> channels, the start-up chores, and running the bot until it is asked to stop.
+runtime -> channels -> the shop window, the start-up chores, and running the bot until it
+is asked to stop.
 
 Channels get an ``App`` and call its services and conversation, and deliver through its
 runtime; nothing else builds them. ``serve`` runs the scheduled jobs once per process,
-whatever channels it serves.
+whatever channels it serves, and the public shop window beside the webhooks (on the same
+server when they share an address); ``serve_window`` runs the window alone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import gc
 import logging
-import os
 import secrets
-import socket
-import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,8 +28,11 @@ from chatshop.delivery.pace import SlidingWindow
 from chatshop.delivery.runtime import Delivery
 from chatshop.delivery.scheduler import Scheduler
 from chatshop.errors import ConfigError
+from chatshop.servers import Server, Site, bind_sites, start_server
 from chatshop.services import Services, build_services
+from chatshop.services.links import Links
 from chatshop.storage import Store, open_store
+from chatshop.web.window import Publisher, Window
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,12 @@ class App:
     services: Services
     conversation: Conversation
     delivery: Delivery
+    links: Links = field(init=False)  # the conversation's: one per process
+    window: Window = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.links = self.conversation.links
+        self.window = window_of(self.settings, self.links, clock=self.services.clock)
 
     async def close(self) -> None:
         await self.store.close()
@@ -56,15 +64,53 @@ async def start(settings: Settings, *, clock: Clock = utc_now) -> App:
         expired = await services.reservations.expire_overdue()
         if expired:
             log.info("expired %d overdue reservations at start-up", len(expired))
+        links = Links(public_url=settings.public_url, telegram_bot=settings.telegram_username,
+                      whatsapp_number=settings.whatsapp_number)
         conversation = Conversation(services, territory=settings.territory,
-                                    tz=settings.tz)
+                                    tz=settings.tz, links=links)
         delivery = Delivery(services, conversation,
                             digest_pace=lambda: SlidingWindow(settings.digest_rate),
-                            digest_send_empty=settings.digest_send_empty)
+                            digest_send_empty=settings.digest_send_empty,
+                            territory_channel=settings.telegram_channel, links=links)
     except BaseException:
         await store.close()  # its threads must end before the event loop does
         raise
     return App(settings, store, services, conversation, delivery)
+
+
+def window_of(settings: Settings, links: Links, *, clock: Clock = utc_now) -> Window:
+    """The shop window as the settings describe it."""
+    publisher = Publisher(
+        name=settings.publisher or "", address=settings.publisher_address or "",
+        email=settings.publisher_email or "", phone=settings.publisher_phone or "",
+        director=settings.publication_director or "",
+        hosting=settings.hosting_provider or "")
+    return Window(territory=settings.territory, tz=settings.tz, links=links,
+                  publisher=publisher, requests_per_minute=settings.web_requests_per_minute,
+                  clock=clock)
+
+
+async def learn_bot_username(app: App) -> str | None:
+    """The bot's Telegram username for t.me links: ``CHATSHOP_TELEGRAM_USERNAME``, else
+    asked from Telegram when a token is set (``getMe``), else None. Kept in ``app.links``.
+    Telegram's refusal of the token is the caller's to say; Telegram out of reach is
+    only a warning: the links to the bot are left out until it is known."""
+    from telegram.error import NetworkError
+
+    if app.links.telegram_bot is not None or app.settings.telegram_token is None:
+        return app.links.telegram_bot
+    channel = telegram_channel(app)
+    try:
+        await channel.application.initialize()
+    except NetworkError as problem:  # (a refused token is InvalidToken: not caught here)
+        log.warning("Telegram out of reach (%s): the pages have no t.me links until "
+                    "CHATSHOP_TELEGRAM_USERNAME is set or Telegram answers", problem)
+        return None
+    try:
+        app.links.telegram_bot = str(channel.bot.username)
+    finally:
+        await channel.application.shutdown()
+    return app.links.telegram_bot
 
 
 def telegram_channel(app: App, **overrides: Any) -> Any:
@@ -137,13 +183,15 @@ def settle_garbage_collector() -> None:
 async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | None = None,
                 whatsapp: dict[str, Any] | None = None, freeze_start_up: bool = False) -> None:
     """Run the bot until ``stop`` is set: on Telegram when its token is set (polling,
-    or a webhook), on WhatsApp when its settings are (a webhook); one web server for
-    the webhooks. Then finish what was received and shut down cleanly. ``telegram`` and
-    ``whatsapp`` override channel options (tests). ``freeze_start_up``: for the bot's
-    own process (``chatshop run``): ``settle_garbage_collector`` once started.
+    or a webhook), on WhatsApp when its settings are (a webhook), and the shop window
+    (unless ``CHATSHOP_WEB_ENABLED=false``); one web server per address, the webhooks and
+    the window sharing one when their addresses are the same. Then finish what was
+    received and shut down cleanly. ``telegram`` and ``whatsapp`` override channel
+    options (tests). ``freeze_start_up``: for the bot's own process (``chatshop run``):
+    ``settle_garbage_collector`` once started.
 
     The scheduled jobs (reservations sweep, outbox, digest, clean-up) run once, here,
-    from the moment the web server is up; they stop first."""
+    from the moment the web servers are up; they stop first."""
     settings = app.settings
     use_telegram = settings.telegram_token is not None or telegram is not None
     use_whatsapp = settings.whatsapp_enabled or whatsapp is not None
@@ -152,7 +200,8 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
                           "CHATSHOP_WHATSAPP_ settings): no channel to run")
     started: list[Any] = []
     routes: dict[str, Any] = {}
-    sockets: list[socket.socket] = []
+    sites: list[Site] = []
+    servers: list[Server] = []
     scheduler: Scheduler | None = None
     try:
         telegram_bot = telegram_channel(app, **(telegram or {})) if use_telegram else None
@@ -166,15 +215,16 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
             wa = whatsapp_channel(app, **(whatsapp or {}))
             started.append(wa)  # (stopping it before it started only closes its session)
             routes["whatsapp"] = wa
-        # The port is taken before anything starts: a port in use ends the start with
+        # The ports are taken before anything starts: a port in use ends the start with
         # one line naming its setting.
-        sockets = _listening_sockets(settings, on_whatsapp=use_whatsapp) if routes else []
+        sites = bind_sites(settings, routes)
         if use_whatsapp:
             await wa.start()
             log.info("chatshop on WhatsApp, number id %s", settings.whatsapp_phone_number_id)
-        # The web server first: WhatsApp is served (and Telegram's webhook updates
+        # The web servers first: WhatsApp is served (and Telegram's webhook updates
         # written down) even while Telegram cannot be reached.
-        server = await _web_server(settings, routes, sockets) if routes else None
+        for site in sites:
+            servers.append(await start_server(site, site_app(app, site)))
         # The jobs too, for every channel built above: WhatsApp's notifications go while
         # Telegram is still out of reach (Telegram's wait, as when it goes down later).
         scheduler = Scheduler(app.delivery.jobs())
@@ -185,6 +235,8 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
                                                 webhook_secret=secret, until=stop):
                     return  # stopped while Telegram was out of reach
                 started.append(telegram_bot)
+                if app.links.telegram_bot is None:  # the window's t.me links, from now on
+                    app.links.telegram_bot = str(telegram_bot.bot.username)
                 log.info("chatshop on Telegram as @%s, %s", telegram_bot.bot.username,
                          f"webhook {webhook}" if webhook else "long polling")
             log.info("database %s, %d shops", settings.database,
@@ -194,10 +246,8 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
             await stop.wait()
         finally:
             log.info("stopping: finishing what was received")
-            if server is not None:
-                server_obj, server_task = server
-                server_obj.should_exit = True
-                await server_task
+            for server in servers:
+                await server.stop()
     finally:
         app.delivery.stopping()  # first: a digest run must not hold the stop up
         if scheduler is not None:
@@ -205,104 +255,44 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
         await app.delivery.stop()
         for channel in reversed(started):
             await channel.stop()
-        for sock in sockets:  # (uvicorn closes them too once it served)
-            sock.close()
+        for site in sites:  # (uvicorn closes them too once it served)
+            site.close()
 
 
-def _listening_sockets(settings: Settings, *, on_whatsapp: bool) -> list[socket.socket]:
-    """The webhooks' address (WhatsApp's when it is on, else Telegram's), bound here
-    rather than by uvicorn: uvicorn says a port in use with a log line and ``SystemExit``
-    inside its task, which ``asyncio.run`` lets out with a traceback. A failure is a
-    ``ConfigError`` naming the setting to change."""
-    prefix = "CHATSHOP_WHATSAPP_" if on_whatsapp else "CHATSHOP_TELEGRAM_"
-    host = settings.whatsapp_listen if on_whatsapp else settings.telegram_listen
-    port = settings.whatsapp_port if on_whatsapp else settings.telegram_port
+async def serve_window(app: App, stop: asyncio.Event, *,
+                       started: Callable[[str], None] | None = None) -> None:
+    """The shop window alone (``chatshop web``), on ``CHATSHOP_WEB_HOST:PORT``, until
+    ``stop`` is set; ``started`` is told its address (``http://host:port``) once it
+    answers."""
+    (site,) = bind_sites(app.settings, {}, window=True)
     try:
-        return _bind(host, port)
-    except socket.gaierror:
-        raise ConfigError(f"{prefix}LISTEN : adresse inconnue / unknown address "
-                          f"« {host} »") from None
-    except OSError as problem:
-        if problem.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"Le port {port} ({prefix}PORT) est déjà utilisé : libérez-le ou "
-                f"choisissez-en un autre / port {port} is already in use: free it or "
-                f"choose another one") from None
-        if problem.errno == errno.EACCES:
-            raise ConfigError(
-                f"Le port {port} ({prefix}PORT) est réservé à l'administrateur : "
-                f"choisissez-en un au-dessus de 1023 / port {port} needs administrator "
-                f"rights: choose one above 1023") from None
-        if problem.errno == errno.EADDRNOTAVAIL:
-            raise ConfigError(
-                f"{prefix}LISTEN : impossible d'écouter sur {host}:{port}, ce n'est pas une "
-                f"adresse de cette machine / cannot listen on {host}:{port}: not an "
-                f"address of this machine") from None
-        raise ConfigError(f"{prefix}LISTEN : impossible d'écouter sur {host}:{port} / "
-                          f"cannot listen on {host}:{port}: {problem.strerror or problem}"
-                          ) from None
+        server = await start_server(site, site_app(app, site))
+        try:
+            if started is not None:
+                started(site.address)
+            await stop.wait()
+        finally:
+            await server.stop()
+    finally:
+        site.close()
 
 
-def _bind(host: str, port: int) -> list[socket.socket]:
-    """Sockets bound as ``loop.create_server(host=..., port=...)`` binds them (which is
-    what uvicorn does): one per address of ``host`` (all interfaces when empty),
-    ``SO_REUSEADDR`` on POSIX, IPv6 ones IPv6 only, an address family the machine has
-    not enabled skipped."""
-    infos = dict.fromkeys(socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                             flags=socket.AI_PASSIVE))
-    bound: list[socket.socket] = []
-    unavailable: OSError | None = None
-    try:
-        for family, kind, proto, _name, address in infos:
-            sock = socket.socket(family, kind, proto)
-            bound.append(sock)
-            if os.name == "posix" and sys.platform != "cygwin":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
-                sock.bind(address)
-            except OSError as problem:
-                if problem.errno != errno.EADDRNOTAVAIL:
-                    raise
-                bound.pop().close()
-                unavailable = problem
-        if not bound:
-            raise unavailable or OSError(errno.EADDRNOTAVAIL, "no address to listen on")
-    except BaseException:
-        for sock in bound:
-            sock.close()
-        raise
-    return bound
+def site_app(app: App, site: Site) -> Any:
+    """What one address serves: the webhooks, the window, or both (the webhooks' routes
+    first, the window under everything else)."""
+    window = None
+    if site.window:
+        from chatshop.web.app import window_app
 
-
-async def _serving(server: Any, sockets: list[socket.socket]) -> None:
-    """uvicorn's server until it is told to exit; a start it gives up on (``SystemExit``)
-    ends the task quietly, and ``_web_server`` says so in one line."""
-    try:
-        await server.serve(sockets=sockets)
-    except SystemExit:
-        log.debug("the web server did not start")
-
-
-async def _web_server(settings: Settings, routes: dict[str, Any],
-                      sockets: list[socket.socket]) -> tuple[Any, asyncio.Task[None]]:
-    """The webhooks' server on ``sockets`` (WhatsApp's address when it is on, else
-    Telegram's)."""
-    import uvicorn
-
+        window = window_app(app.services, app.window)
+    if not site.webhooks:
+        return window
     from chatshop.channels.webhooks import webhook_app
 
-    on_whatsapp = "whatsapp" in routes
-    host = settings.whatsapp_listen if on_whatsapp else settings.telegram_listen
-    port = settings.whatsapp_port if on_whatsapp else settings.telegram_port
-    variable = "CHATSHOP_WHATSAPP_PORT" if on_whatsapp else "CHATSHOP_TELEGRAM_PORT"
-    server = uvicorn.Server(uvicorn.Config(webhook_app(**routes), host=host, port=port,
-                                           log_level="warning"))
-    task = asyncio.create_task(_serving(server, sockets))
-    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
-        await asyncio.sleep(0.05)
-    if task.done():  # bound, yet uvicorn gave up (its lifespan start failed...)
-        raise ConfigError(f"{variable} : impossible d'écouter sur / cannot listen on "
-                          f"{host}:{port}")
-    return server, task
+    hooks = webhook_app(**site.webhooks)
+    if window is None:
+        return hooks
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    return Starlette(routes=[*hooks.routes, Mount("", app=window)])

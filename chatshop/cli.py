@@ -24,8 +24,8 @@ from typing import Any, NoReturn
 
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-from chatshop import __version__
-from chatshop.app import serve, start, telegram_channel, whatsapp_channel
+from chatshop import __version__, window_commands
+from chatshop.app import learn_bot_username, serve, start, telegram_channel, whatsapp_channel
 from chatshop.channels.console import ConsoleChat, Identity, runtime_tick
 from chatshop.channels.console import run as run_console
 from chatshop.config import (
@@ -52,9 +52,11 @@ from chatshop.demo import (
 from chatshop.domain.models import Channel, DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, format_number, ngettext
+from chatshop.servers import Server, bind_sites, start_server
 from chatshop.services import Services, build_services
-from chatshop.services.links import territory_links
+from chatshop.services.links import Links, territory_links
 from chatshop.storage import Store, open_store
+from chatshop.web.window import Window
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -159,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
                                           "summary"), _(
         "Create the database, or apply the migrations it lacks, then print its schema "
         "version and what the territory holds.")))
+    window_commands.add_commands(command, _database_option)
     return parser
 
 
@@ -299,17 +302,18 @@ async def _run(settings: Settings) -> None:
 
 
 async def _links(settings: Settings, bot: str | None) -> str:
+    """Every shop's and product's links: to the bot (``--bot``, else
+    CHATSHOP_TELEGRAM_USERNAME, else asked from Telegram), on WhatsApp, on the web."""
     app = await start(settings)
     try:
-        if bot is None and (settings.telegram_token is not None
-                            or settings.whatsapp_number is None):
-            channel = telegram_channel(app)
-            await channel.application.initialize()
-            try:
-                bot = str(channel.bot.username)
-            finally:
-                await channel.application.shutdown()
-        return "\n".join(await territory_links(app.services, bot, settings.whatsapp_number))
+        if bot is not None:
+            app.links.telegram_bot = bot.lstrip("@")
+        elif app.links.telegram_bot is None and (settings.telegram_token is not None
+                                                 or not (settings.whatsapp_number
+                                                         or settings.public_url)):
+            telegram_channel(app)  # (says which setting is missing, without a token)
+            await learn_bot_username(app)
+        return "\n".join(await territory_links(app.services, app.links))
     finally:
         await app.close()
 
@@ -372,13 +376,18 @@ async def _seed_demo(settings: Settings) -> str:
 
 
 async def _demo(settings: Settings, *, keep: str | None, no_start: bool = False) -> None:
-    """A terminal chat on a fresh demo territory, as the customer first."""
+    """A terminal chat on a fresh demo territory, as the customer first, with the
+    territory's shop window served on 127.0.0.1 meanwhile."""
     with tempfile.TemporaryDirectory(prefix="chatshop-demo-") as folder:
         store, services, shops, _loaded = await _open_demo(keep or f"{folder}/demo.db",
                                                            settings)
+        window_server = None
         try:
+            links = Links(telegram_bot=settings.telegram_username or DEMO_BOT,
+                          whatsapp_number=settings.whatsapp_number or DEMO_WHATSAPP)
+            window_server = await _demo_window(services, settings, links)
             conversation = Conversation(services, territory=DEMO_TERRITORY,
-                                        tz=settings.tz)
+                                        tz=settings.tz, links=links)
             identities = {"client": Identity(DEMO_CUSTOMER[1], DEMO_CUSTOMER_NAME),
                           "operateur": Identity(DEMO_OPERATOR[1], DEMO_OPERATOR_NAME)}
             for shop in shops:
@@ -398,12 +407,49 @@ async def _demo(settings: Settings, *, keep: str | None, no_start: bool = False)
                     "operator with « !etre operateur », and come back with « !etre client ». "
                     "!aide lists the console commands; Ctrl-D quits.").format(
                 others=", ".join(s.owner[1] for s in shops[1:])))
+            if window_server is not None:
+                print(_("🌐 The territory's shop window, while the demo runs: {address}/")
+                      .format(address=window_server.address))
             print()
             if not no_start:
                 await chat.line("/start")
             await run_console(chat, sys.stdin)
         finally:
+            if window_server is not None:
+                await window_server.stop()
+                window_server.site.close()
             await store.close()
+
+
+# The demo's links to the bot lead nowhere real: the demo has no bot. The WhatsApp
+# number is in a range France keeps for fiction (06 39 98 xx xx).
+DEMO_BOT = "ChatshopDemoBot"
+DEMO_WHATSAPP = "33639980000"
+
+
+async def _demo_window(services: Services, settings: Settings, links: Links) -> Server | None:
+    """The demo's shop window on 127.0.0.1 (CHATSHOP_WEB_PORT, or any free port when it
+    is taken); None, said in one line, when it cannot be served."""
+    from chatshop.web.app import window_app
+
+    for port in (settings.web_port, 0):
+        try:
+            (site,) = bind_sites(settings.model_copy(update={"web_host": "127.0.0.1",
+                                                             "web_port": port}),
+                                 {}, window=True)
+            break
+        except ConfigError as problem:
+            failure = problem
+    else:
+        print(_("(The shop window is not served: {why})").format(why=failure))
+        return None
+    links.public_url = site.address
+    window = Window(territory=DEMO_TERRITORY, tz=settings.tz, links=links)
+    try:
+        return await start_server(site, window_app(services, window))
+    except BaseException:
+        site.close()
+        raise
 
 
 def _unknown(variable: UnknownVariable) -> str:
@@ -444,7 +490,7 @@ def _command(args: argparse.Namespace) -> int:
         # « --database "" » is refused like an empty CHATSHOP_DATABASE, not ignored.
         database = getattr(args, "database", None)
         overrides = {"database": database} if database is not None else {}
-        settings = load_settings(**overrides)
+        settings = load_settings(**overrides, **window_commands.overrides(args))
     except ConfigError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2
@@ -468,6 +514,8 @@ def _command(args: argparse.Namespace) -> int:
                 return 1
         elif args.command == "links":
             print(asyncio.run(_links(settings, args.bot)))
+        elif args.command in ("web", "poster", "photos"):
+            return window_commands.run(args, settings)
     except (ConfigError, MigrationError, DemoIncomplete) as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2

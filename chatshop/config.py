@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # -- the public shop window (issue #11) --------------------------------------------
     web_enabled: bool = True  # false: no pages served
     web_host: str = "127.0.0.1"
-    web_port: int = Field(default=8082, ge=1, le=65535)
+    web_port: int = Field(default=8082, ge=0, le=65535)  # 0: a free port, chosen at start
     public_url: str | None = None  # https://vitrine.example.fr: absolute links, previews
     web_requests_per_minute: int = Field(default=120, ge=1, le=100_000)  # per address
     # The « Mentions légales » page: who publishes the window and is the data controller.

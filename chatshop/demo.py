@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 
+from chatshop.demo_pictures import picture
 from chatshop.domain.codes import slugify
 from chatshop.domain.models import (
     Actor,
@@ -343,8 +344,9 @@ async def seed_demo(services: Services, *, operator: Actor) -> list[DemoShop]:
     communes = await _communes(services, operator)
     categories = {c.name: c.id for c in await services.catalogue.categories() if c.active}
     await services.customers.seen(*DEMO_CUSTOMER, DEMO_CUSTOMER_NAME)
+    pictures: dict[str, str] = {}  # a category's drawn picture, kept once
     opened = {plan.name: await _open_shop(services, operator, plan, communes[plan.commune],
-                                          categories)
+                                          categories, pictures)
               for plan in SHOPS}
     for hosting in HOSTINGS:
         maker, host = opened[hosting.maker], opened[hosting.host]
@@ -389,7 +391,8 @@ async def _communes(services: Services, operator: Actor) -> dict[str, Commune]:
 
 
 async def _open_shop(services: Services, operator: Actor, plan: DemoShopPlan,
-                     commune: Commune, categories: dict[str, int]) -> _Opened:
+                     commune: Commune, categories: dict[str, int],
+                     pictures: dict[str, str]) -> _Opened:
     """Open one shop as the product does: created by the operator, its owner joining by
     invite code, then setting the hours and adding the products."""
     shop = await services.shops.create_shop(operator, plan.name, commune.id, ShopDetails(
@@ -403,10 +406,14 @@ async def _open_shop(services: Services, operator: Actor, plan: DemoShopPlan,
     shop = await services.shops.set_hours(owner, shop.id, plan.hours)
     products: dict[str, Product] = {}
     for item in plan.products:
+        # A drawn picture (chatshop.demo_pictures), kept like a shopkeeper's photo.
+        if item.category not in pictures:
+            pictures[item.category] = await services.images.keep(picture(item.category))
+        photo = pictures[item.category]
         product = await services.catalogue.add_product(
             owner, shop.id, name=item.name, price_cents=item.price_cents,
             description=item.description, category_id=categories.get(item.category),
-            on_hand=item.on_hand)
+            on_hand=item.on_hand, photo=("console", photo))
         if item.hidden:
             product = await services.catalogue.update_product(
                 owner, product.id, ProductChanges(hidden=True))

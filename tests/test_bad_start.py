@@ -33,7 +33,8 @@ def chatshop(folder: Path, *args: str, **variables: str) -> subprocess.Completed
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("CHATSHOP_")}
     environment.update({"CHATSHOP_TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
                         "CHATSHOP_TELEGRAM_BASE_FILE_URL": "http://127.0.0.1:9/file/bot",
-                        "CHATSHOP_WHATSAPP_BASE_URL": "http://127.0.0.1:9"})
+                        "CHATSHOP_WHATSAPP_BASE_URL": "http://127.0.0.1:9",
+                        "CHATSHOP_WEB_PORT": "0"})  # the shop window: on any free port
     environment.update(variables)
     return subprocess.run([sys.executable, "-m", "chatshop", *args], cwd=folder,
                           env=environment, capture_output=True, text=True, timeout=60,
@@ -77,6 +78,16 @@ def test_the_telegram_webhook_port_in_use_is_named_with_its_setting(tmp_path: Pa
     line = assert_one_french_line(done)
     assert line.startswith(f"chatshop: Le port {taken_port} (CHATSHOP_TELEGRAM_PORT) est "
                            "déjà utilisé")
+
+
+def test_the_shop_window_port_in_use_is_named_with_its_setting(tmp_path: Path,
+                                                               taken_port: int) -> None:
+    for command in (["run"], ["web"]):
+        done = chatshop(tmp_path, *command, "--database", str(tmp_path / "bot.db"),
+                        CHATSHOP_WEB_PORT=str(taken_port), **WHATSAPP)
+        line = assert_one_french_line(done)
+        assert line.startswith(f"chatshop: Le port {taken_port} (CHATSHOP_WEB_PORT) est "
+                               "déjà utilisé : libérez-le ou choisissez-en un autre"), command
 
 
 def test_an_address_that_cannot_be_listened_on_is_named_with_its_setting(

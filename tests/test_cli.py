@@ -116,7 +116,9 @@ def test_a_database_newer_than_the_code_is_refused_with_status_2(
 DOES = {("run",): "SIGINT", ("links",): "lien Telegram", ("digest",): "« preview »",
         ("digest", "preview"): "Rien n’est envoyé", ("digest", "send"): "--force",
         ("demo",): "hors ligne", ("seed-demo",): "rien n’est changé",
-        ("migrate",): "migrations"}
+        ("migrate",): "migrations", ("web",): "sans le bot",
+        ("poster",): "étiquettes", ("photos",): "« fetch »",
+        ("photos", "fetch"): "Telegram"}
 
 
 @pytest.mark.parametrize("command", list(DOES))
@@ -155,7 +157,8 @@ def test_the_main_help_is_in_french_and_lists_every_command(
     out = capsys.readouterr().out
     assert out.startswith("usage : chatshop")
     assert "commandes:" in out
-    for command in ("run", "links", "digest", "demo", "seed-demo", "migrate"):
+    for command in ("run", "links", "digest", "demo", "seed-demo", "migrate", "web",
+                    "poster", "photos"):
         assert f"    {command}" in out
 
 

@@ -189,7 +189,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "telegram_username": ["@ab", "nom avec espaces"],
     "telegram_channel": ["canal", "@a b"],
     "web_enabled": ["bof"],
-    "web_port": ["abc", "0", "65536"],
+    "web_port": ["abc", "-1", "65536"],
     "public_url": ["vitrine.example.fr", "https://vitrine.example.fr/?x=1", "ftp://x"],
     "web_requests_per_minute": ["0", "beaucoup"],
 }

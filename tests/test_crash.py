@@ -95,6 +95,7 @@ class BotProcess:
         env.update({
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
             "CHATSHOP_DATABASE": str(self.database),
+            "CHATSHOP_WEB_ENABLED": "false",  # (the window is served in test_window_served)
             "CHATSHOP_TELEGRAM_TOKEN": TOKEN,
             "CHATSHOP_OPERATORS": f"telegram:{OPERATOR}",
             "CHATSHOP_TERRITORY": "Porte Océane du Limousin",

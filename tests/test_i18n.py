@@ -31,7 +31,10 @@ def plain(text: str) -> str:
 def extracted_ids() -> set[str]:
     keywords = {"_": None, "N_": None, "ngettext": (1, 2)}
     found = extract_from_dir(str(ROOT / "chatshop"), keywords=keywords,
-                             method_map=[("**.py", "python")])
+                             method_map=[("**.py", "python"),
+                                         ("**/templates/**.html", "jinja2")],
+                             options_map={"**/templates/**.html": {
+                                 "trim_blocks": "True", "lstrip_blocks": "True"}})
     return {message if isinstance(message, str) else message[0]
             for _file, _line, message, _comments, _context in found}
 

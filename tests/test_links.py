@@ -9,6 +9,7 @@ import pytest
 
 from chatshop.domain.models import Page, every_item
 from chatshop.services.links import (
+    Links,
     shop_payload,
     telegram_link,
     territory_links,
@@ -20,7 +21,8 @@ from tests.conftest import Territory
 async def test_every_product_of_a_long_catalogue_gets_its_links(territory: Territory) -> None:
     products = [await territory.product(f"Savon n° {n:02d}", on_hand=1) for n in range(53)]
 
-    lines = await territory_links(territory.services, "chatshop_test_bot", "+33 6 12 34 56 78")
+    lines = await territory_links(territory.services, Links(
+        telegram_bot="chatshop_test_bot", whatsapp_number="+33 6 12 34 56 78"))
 
     assert lines[0] == (f"{territory.shop.name} — "
                         f"https://t.me/chatshop_test_bot?start={shop_payload(territory.shop)}"

@@ -71,7 +71,7 @@ def both_channels(tmp_path: Path, services: Services, store: Store,
         database=str(tmp_path / "chatshop.db"), telegram_token=TELEGRAM_TOKEN,
         whatsapp_token=TOKEN, whatsapp_phone_number_id=PHONE_NUMBER_ID,
         whatsapp_app_secret="s3cret", whatsapp_verify_token="verify-me",
-        whatsapp_port=free_port())
+        whatsapp_port=free_port(), web_enabled=False)
     app = App(settings, store, services, conversation, delivery_of(services, conversation))
     telegram, graph = FakeBotAPI(), FakeGraphAPI()
     telegram.user(3000, "Jeanne", started=True)

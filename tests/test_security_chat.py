@@ -48,12 +48,13 @@ PRESS_ROLES: dict[str, tuple[str, str]] = {
     "ho": ("staff", "ho:{a}"), "hq": ("staff", "hq:{a}:0"), "hr": ("staff", "hr:{a}:{b}"),
     "ha": ("staff", "ha:{a}:{b}"), "hx": ("staff", "hx:{a}:{c}"),
     "iv": ("owner", "iv:{a}"),
+    "wg": ("staff", "wg:{a}"), "wa": ("staff", "wa:{a}"), "we": ("staff", "we:{a}"),
     # the territory's operator
     "o": ("operator", "o"), "oc": ("operator", "oc"), "om": ("operator", "om"),
     "on": ("operator", "on:{m}"), "ol": ("operator", "ol:0"), "os": ("operator", "os:{a}"),
     "ot": ("operator", "ot:{a}"), "oi": ("operator", "oi:{a}"), "ow": ("operator", "ow"),
     "owp": ("operator", "owp"), "ows": ("operator", "ows"), "owy": ("operator", "owy"),
-    "owf": ("operator", "owf"),
+    "owf": ("operator", "owf"), "oa": ("operator", "oa"),
 }
 COMMAND_ROLES: dict[str, tuple[str, str]] = {
     **{name: (ANYONE, "") for name in (
@@ -66,6 +67,8 @@ COMMAND_ROLES: dict[str, tuple[str, str]] = {
     "produits": ("staff", "/produits"), "ajouter": ("staff", "/ajouter"),
     "stock": ("staff", "/stock miel 0"), "prix": ("staff", "/prix miel 0,10"),
     "annonce": ("staff", "/annonce Boutique fermée pour toujours"),
+    "partager": ("staff", "/partager"), "affiche": ("staff", "/affiche"),
+    "etiquettes": ("staff", "/etiquettes"),
     "territoire": ("operator", "/territoire"), "admin": ("operator", "/admin"),
 }
 # What each person lacks on shop A: the buttons needing it must be refused to them.

@@ -270,6 +270,23 @@ NEEDS_NO_ACTOR: dict[str, set[str]] = {
         "DeliveryService.refused", "DeliveryService.unreachable", "DeliveryService.told_about",
         "DeliveryService.waiting_count", "DeliveryService.clean_up",
     },
+    "the window's photos: only a photo a listed product or an active shop shows is served "
+    "(shown); keeping and sizing is the channels' and `chatshop photos fetch`'s work": {
+        "ImageService.shown", "ImageService.variant", "ImageService.keep",
+        "ImageService.backfill",
+    },
+    "the public shop window: what anyone may read without being anyone, active shops and "
+    "visible products only, never a person (tests/test_web_pages_safety.py)": {
+        "WindowService.news", "WindowService.product", "WindowService.shop",
+        "WindowService.shop_categories", "WindowService.shop_products",
+        "WindowService.shops_by_commune", "SitemapService.product_count",
+        "SitemapService.shops",
+    },
+    "the territory channel's posts: a scheduled job of the runtime, never reached from a "
+    "button (tests/test_channel_posts.py)": {
+        "ChannelPostService.post_due", "ChannelPostService.reached",
+        "ChannelPostService.trouble",
+    },
 }
 
 

@@ -31,7 +31,8 @@ async def _running(app: App, api: FakeBotAPI) -> tuple[asyncio.Event, asyncio.Ta
 
 async def test_a_stop_finishes_the_updates_already_fetched_and_a_restart_redoes_none(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
+    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN,
+                             web_enabled=False)
     api = FakeBotAPI()
     people = [api.user(4000 + n, f"Client {n}") for n in range(5)]
     app = await start(settings)
@@ -75,7 +76,8 @@ async def _served_while_telegram_is_down(
     """``chatshop run`` started while the fake Bot API is down (its tries at start made
     0.05 s apart instead of a second)."""
     monkeypatch.setattr(bot_module, "CONNECT_FIRST_WAIT", 0.05)
-    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN)
+    settings = load_settings(database=str(tmp_path / "bot.db"), telegram_token=TOKEN,
+                             web_enabled=False)
     api.go_down()
     app = await start(settings)
     stop = asyncio.Event()

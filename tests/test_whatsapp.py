@@ -161,7 +161,9 @@ async def test_a_shopkeeper_adds_a_product_with_a_photo(
     reference = soap.photos["whatsapp"]
     kept = await territory.services.delivery.media(reference)
     assert kept is not None
-    assert kept[1] == TINY_PNG  # downloaded by its media id and kept
+    # Downloaded by its media id and kept cleaned of its metadata, as a JPEG.
+    assert kept[0] == "image/jpeg"
+    assert kept[1].startswith(b"\xff\xd8")
 
 
 async def test_a_photo_that_cannot_be_fetched_is_asked_again_with_a_way_on(

@@ -32,7 +32,7 @@ async def test_the_whatsapp_webhook_is_served_and_answers(tmp_path: Path) -> Non
     settings = load_settings(
         database=str(tmp_path / "bot.db"), whatsapp_token=TOKEN,
         whatsapp_phone_number_id=PHONE_NUMBER_ID, whatsapp_app_secret="s3cret",
-        whatsapp_verify_token="verify-me", whatsapp_port=port)
+        whatsapp_verify_token="verify-me", whatsapp_port=port, web_enabled=False)
     api = FakeGraphAPI()
     app = await start(settings)
     stop = asyncio.Event()
@@ -66,7 +66,7 @@ async def test_whatsapp_is_served_while_telegram_cannot_be_reached(
     settings = load_settings(
         database=str(tmp_path / "bot.db"), whatsapp_token=TOKEN,
         whatsapp_phone_number_id=PHONE_NUMBER_ID, whatsapp_app_secret="s3cret",
-        whatsapp_verify_token="verify-me", whatsapp_port=port,
+        whatsapp_verify_token="verify-me", whatsapp_port=port, web_enabled=False,
         telegram_token="123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
     api, telegram_api = FakeGraphAPI(), FakeBotAPI()
     telegram_api.go_down()

@@ -305,8 +305,9 @@ class ConsoleChat:
         if reply.to is not None:
             lines.append(_("📨 To {name} ({id}):").format(
                 name=reply.to.display_name or reply.to.user_id, id=reply.to.user_id))
-        if reply.photo:
-            lines.append(_("[photo {ref}]").format(ref=reply.photo))
+        if reply.photo:  # a kept image is named by its 64-digit hash: not worth reading
+            lines.append(_("[photo]") if reply.photo.startswith("media:")
+                         else _("[photo {ref}]").format(ref=reply.photo))
         lines.append(reply.text)
         if reply.venue is not None:
             lines.append(_("[map: {title}, {lat:.5f}, {lon:.5f}]").format(
@@ -325,6 +326,8 @@ class ConsoleChat:
             if reply.buttons and not own:
                 lines.append(_("(to answer as {name}: !etre {id})").format(
                     name=self.identities[str(to)].display_name, id=to))
+        if reply.link is not None:  # an address to open, not a choice to press
+            lines.append(f"{reply.link.label}\u00a0: {reply.link.url}")
         return "\n".join(lines)
 
     def _save(self, name: str, data: bytes, *, write: bool = True) -> Path:

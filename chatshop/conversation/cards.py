@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chatshop.conversation.messages import Link
 from chatshop.domain.models import (
     Basket,
     ListedProduct,
@@ -68,6 +69,12 @@ def product_card(listed: ListedProduct) -> str:
     lines.append(_("Reserve here, pay in the shop.") if product.available > 0
                  else _("Sold out for the moment."))
     return "\n".join(lines)
+
+
+def on_the_web(url: str | None) -> Link | None:
+    """« 🌐 Voir sur le web » under a shop's or a product's card: its page in the shop
+    window, to pass on (None when the window's address is not known)."""
+    return None if url is None else Link(label=_("🌐 See it on the web"), url=url)
 
 
 def opening_hours(shop: Shop) -> list[str]:

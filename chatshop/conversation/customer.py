@@ -6,6 +6,7 @@ from __future__ import annotations
 from chatshop.conversation import phone_offer
 from chatshop.conversation.cards import (
     availability,
+    on_the_web,
     only_left,
     product_card,
     product_line,
@@ -138,11 +139,16 @@ def help_text(ctx: Context) -> str:
         _("• /nouvelles: the news of the week, if you like · /desabonnement: stop it"),
         _("• /mesdonnees: your data · /effacer: erase your data"),
     ]
+    home, legal = ctx.links.page("/"), ctx.links.page("/mentions-legales")
+    if home is not None and legal is not None:
+        lines.append(_("• The shops on the web: {url}").format(url=home))
+        lines.append(_("• Legal notice and personal data: {url}").format(url=legal))
     if ctx.shop_ids:
         lines.append(_("• Shopkeepers: /boutique, /produits, /ajouter, /annonce <text>, "
                        "/stock <product> <quantity> (or +2, -1), "
                        "/prix <product> <price>, or send a photo captioned « Savon lavande "
-                       "6,50 € x12 »."))
+                       "6,50 € x12 »; /partager: your links and a text for Facebook; "
+                       "/affiche: a poster for your shop window."))
     if ctx.is_operator:
         lines.append(_("• Operator: /territoire"))
     return "\n".join(lines)
@@ -191,8 +197,9 @@ async def shop(ctx: Context, shop: int) -> list[Reply]:
     text = shop_card(found, commune.name if commune else "", ctx.now, ctx.tz)
     rows = [(CATEGORIES.button(_("🛍 Products"), shop=found.id),
              CONTACT.button(_("📞 Contact"), shop=found.id))]
-    return [say(text, *rows, back=SHOPS_IN.payload(commune=found.commune_id, offset=0),
-                photo=ctx.photo(found.photos))]
+    card = say(text, *rows, back=SHOPS_IN.payload(commune=found.commune_id, offset=0),
+               photo=ctx.photo(found.photos))
+    return [card.model_copy(update={"link": on_the_web(ctx.links.shop_page(found))})]
 
 
 @handles(CONTACT)
@@ -259,7 +266,8 @@ async def product(ctx: Context, product: int) -> list[Reply]:
         rows += [(PRODUCT.button(product_line(other), product=other.product.id),)
                  for other in others]
     rows.append((SHOP.button(_("🏪 The shop"), shop=item.pickup_shop_id),))
-    return [say(text, *rows, photo=ctx.photo(item.photos))]
+    card = say(text, *rows, photo=ctx.photo(item.photos))
+    return [card.model_copy(update={"link": on_the_web(ctx.links.product_page(item))})]
 
 
 async def _instead(ctx: Context, sold_out: Product) -> list[ListedProduct]:

@@ -28,11 +28,11 @@ from chatshop.conversation.routes import (
     HOSTING_END,
     HOSTING_REQUEST,
     IMPORT_TEMPLATE,
-    INVITE_STAFF,
     PRODUCT_LIST,
     READY,
     RESERVATION,
     SETTINGS,
+    SHARE,
     SHOP_RESERVATIONS,
 )
 from chatshop.domain.models import (
@@ -122,10 +122,10 @@ async def dashboard(ctx: Context, shop: int | None = None) -> list[Reply]:
          PRODUCT_LIST.button(_("🛍 Products"), shop=shop_id, offset=0)),
         (ADD_PRODUCT.button(_("➕ Add a product"), shop=shop_id),
          SETTINGS.button(_("⚙️ Settings"), shop=shop_id)),
-        (INVITE_STAFF.button(_("👥 Invite"), shop=shop_id),
+        (SHARE.button(_("🔗 Share my shop"), shop=shop_id),
          EXPORT_MENU.button(_("📤 Export"), shop=shop_id)),
         (HOSTING.button(_("🤝 Hosting"), shop=shop_id),),
-    ]
+    ]  # « 👥 Invite » is under ⚙️ Settings › More…: 7 buttons and « Menu » at most
     lines.append(_("To add a product, you can also send a photo captioned like "
                    "« Savon lavande 6,50 € x12 »."))
     return [say("\n".join(lines), *rows)]

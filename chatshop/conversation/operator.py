@@ -14,8 +14,10 @@ from chatshop.conversation.routes import (
     CHOOSE_COMMUNE,
     DIGEST_DESK,
     OWNER_INVITE,
+    POSTER,
     SHOP_ADMIN,
     TERRITORY,
+    TERRITORY_POSTER,
     TOGGLE_ACTIVE,
 )
 from chatshop.domain.models import Role, ShopDetails
@@ -48,7 +50,8 @@ async def territory(ctx: Context) -> list[Reply]:
     ]
     rows = [(open_shop_button(), all_shops_button()),
             (ASK_COMMUNE.button(_("🏘 Add a commune")),
-             DIGEST_DESK.button(_("📰 Weekly digest")))]
+             DIGEST_DESK.button(_("📰 Weekly digest"))),
+            (TERRITORY_POSTER.button(_("🖨 Poster of the territory")),)]
     return [say("\n".join(lines), *rows)]
 
 
@@ -136,13 +139,17 @@ async def all_shops(ctx: Context, offset: int) -> list[Reply]:
 
 @handles(SHOP_ADMIN)
 async def shop_admin(ctx: Context, shop: int) -> list[Reply]:
-    """One shop as the operator sees it: deactivate or reactivate, invite its owner."""
+    """One shop as the operator sees it: deactivate or reactivate, invite its owner,
+    print its poster."""
     _operator_only(ctx)
     found = await ctx.services.shops.get(shop)
     state = _("active") if found.active else _("deactivated")
-    rows = [(TOGGLE_ACTIVE.button(_("⛔ Deactivate") if found.active else _("✅ Reactivate"),
-                                  shop=found.id),
-             OWNER_INVITE.button(_("✉️ Owner invitation"), shop=found.id))]
+    toggle = _("⛔ Deactivate") if found.active else _("✅ Reactivate")
+    rows: list[tuple[Button, ...]] = [
+        (TOGGLE_ACTIVE.button(toggle, shop=found.id),
+         OWNER_INVITE.button(_("✉️ Owner invitation"), shop=found.id))]
+    if found.active:  # its poster, printed by the office for a shop that asks
+        rows.append((POSTER.button(_("🖨 Poster"), shop=found.id),))
     return [say(f"🏪 {found.name} — {state}", *rows, back=ALL_SHOPS.payload(offset=0))]
 
 

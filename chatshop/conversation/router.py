@@ -26,6 +26,7 @@ from chatshop.conversation import (  # noqa: F401
     operator,
     phone_offer,
     product_commands,
+    sharing,
     shop_products,
     shop_settings,
 )
@@ -238,6 +239,11 @@ class Conversation:
     def file_lost(self) -> Reply:
         """For a channel that could not fetch a file someone sent: ask for it again."""
         return say(_("Sorry, your file did not reach us. Please send it again."))
+
+    def refused(self, refusal: DomainError) -> Reply:
+        """For a channel that refused what someone sent (a file that is no photo): why,
+        with the way on."""
+        return say(refusal.message())
 
     async def reminder(self, reservation: Reservation) -> list[Reply]:
         """The reminder of ``reservation`` for its customer (addressed, ``regarding``

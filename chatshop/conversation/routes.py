@@ -242,6 +242,12 @@ ASK_SHOP_PHOTO = route("sf", shop=int)
 TOGGLE_HOLIDAY = route("sv", shop=int)
 INVITE_STAFF = route("iv", shop=int)
 
+# -- shopkeepers: making the shop known outside the chat ---------------------------------
+
+SHARE = route("wg", shop=int | None)  # its addresses and a text for Facebook
+POSTER = route("wa", shop=int | None)  # the A4 poster for the shop window (PDF)
+LABELS = route("we", shop=int | None)  # the A4 sheet of shelf labels (PDF)
+
 # -- the operator -------------------------------------------------------------------------
 
 TERRITORY = route("o")
@@ -252,6 +258,7 @@ ALL_SHOPS = route("ol", offset=int)
 SHOP_ADMIN = route("os", shop=int)
 TOGGLE_ACTIVE = route("ot", shop=int)
 OWNER_INVITE = route("oi", shop=int)
+TERRITORY_POSTER = route("oa")
 
 # -- the weekly digest --------------------------------------------------------------------
 

@@ -90,13 +90,14 @@ async def save_setting(ctx: Context, text: str, waiting: Setting) -> list[Reply]
 
 @handles(MORE_SETTINGS)
 async def more_settings(ctx: Context, shop: int) -> list[Reply]:
-    """Holidays and the shop's photo."""
+    """Holidays, the shop's photo, the announcement, inviting someone to the team."""
     await ctx.services.shops.staff(ctx.actor, shop)
     found = await ctx.services.shops.get(shop)
     holiday = (_("🟢 Reopen") if found.on_holiday else _("🏖 Close for holidays"))
     rows = [(TOGGLE_HOLIDAY.button(holiday, shop=shop),
              ASK_SHOP_PHOTO.button(_("📷 Photo"), shop=shop)),
-            (ASK_ANNOUNCEMENT.button(_("📣 Announcement"), shop=shop),)]
+            (ASK_ANNOUNCEMENT.button(_("📣 Announcement"), shop=shop),
+             INVITE_STAFF.button(_("👥 Invite"), shop=shop))]
     return [say(f"⚙️ {found.name}", *rows, back=_back(shop))]
 
 
@@ -201,6 +202,6 @@ async def invite_staff(ctx: Context, shop: int) -> list[Reply]:
     invite = await ctx.services.shops.invite(ctx.actor, shop, Role.STAFF)
     return [say(_("Send this to the person you invite: they open the bot and type\n"
                   "/invitation {code}\n(valid 7 days, once).").format(code=invite.code),
-                back=DASHBOARD.payload(shop=shop))]
+                back=MORE_SETTINGS.payload(shop=shop))]
 
 

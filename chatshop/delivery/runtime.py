@@ -1,6 +1,6 @@
 """The delivery runtime of one process: the outbox and the digest broadcast over the
-platforms it serves, the reservations sweep, and the jobs that run them (``jobs()``,
-for the one ``Scheduler`` that ``app.serve`` starts)."""
+platforms it serves, the reservations sweep, the territory's channel posts, and the jobs
+that run them (``jobs()``, for the one ``Scheduler`` that ``app.serve`` starts)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from chatshop.conversation.router import Conversation
+from chatshop.delivery import channel_posts
 from chatshop.delivery.broadcast import Broadcast, Pace, Progress
+from chatshop.delivery.channel_posts import ChannelFeed, FeedingPlatform
 from chatshop.delivery.outbox import Outbox, Row
 from chatshop.delivery.outcome import Platform
 from chatshop.delivery.scheduler import Job
 from chatshop.domain.models import Channel, DigestReport, Reservation
 from chatshop.services import Services
+from chatshop.services.channel_posts import ChannelNews
+from chatshop.services.links import Links
 
 SWEEP_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
 OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
@@ -26,14 +30,23 @@ class Delivery:
     """What leaves this process for the platforms (see the package's docstring)."""
 
     def __init__(self, services: Services, conversation: Conversation, *,
-                 digest_pace: Callable[[], Pace], digest_send_empty: bool = False) -> None:
+                 digest_pace: Callable[[], Pace], digest_send_empty: bool = False,
+                 territory_channel: str | None = None, links: Links | None = None) -> None:
+        """``territory_channel``: the Telegram channel or group (``@name``, ``-100…``)
+        where the shops' news is posted, if any; ``links``: the bot's addresses for its
+        buttons (the conversation's if None)."""
         self._services = services
         self._conversation = conversation
         self.outbox = Outbox(services, conversation.unreachable)
         self.broadcast = Broadcast(services, conversation.territory, pace=digest_pace,
                                    send_empty=digest_send_empty)
+        self.feed = None if territory_channel is None else ChannelFeed(
+            services, territory_channel, links or conversation.links, self.outbox.rows,
+            self.outbox.queue, self.outbox.kick)
 
     def register(self, platform: Platform) -> None:
+        if self.feed is not None and platform.name == channel_posts.CHANNEL:
+            platform = FeedingPlatform(platform, self.feed)
         self.outbox.register(platform)
 
     @property
@@ -63,6 +76,13 @@ class Delivery:
         await self._services.digest.start_if_due(platform.name)
         return await self.broadcast.deliver(platform, progress)
 
+    async def post_to_channel(self) -> list[ChannelNews]:
+        """Post the shops' news that is due in the territory's channel (nothing without
+        one, or while Telegram is not served here)."""
+        if self.feed is None or channel_posts.CHANNEL not in self.platforms:
+            return []
+        return await self.feed.post()
+
     async def clean_up(self) -> None:
         """Forget handled events and delivered messages past their keeping time."""
         for name, platform in self.platforms.items():
@@ -78,6 +98,8 @@ class Delivery:
             jobs += [Job(f"outbox:{name}", OUTBOX_EVERY, partial(self.outbox.deliver, name)),
                      Job(f"digest:{name}", DIGEST_EVERY, partial(self.digest, platform),
                          first=DIGEST_FIRST)]
+        if self.feed is not None and channel_posts.CHANNEL in self.platforms:
+            jobs.append(Job("channel-posts", channel_posts.EVERY, self.post_to_channel))
         return jobs
 
     def stopping(self) -> None:

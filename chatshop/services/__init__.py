@@ -12,13 +12,17 @@ from chatshop.clock import Clock, utc_now
 from chatshop.services.access import Access
 from chatshop.services.baskets import BasketService
 from chatshop.services.catalogue import CatalogueService
+from chatshop.services.channel_posts import ChannelPostService
 from chatshop.services.conversations import ConversationService
 from chatshop.services.customers import CustomerService
 from chatshop.services.delivery import DeliveryService
 from chatshop.services.digest import DEFAULT_SCHEDULE, DigestService
+from chatshop.services.images import ImageService
 from chatshop.services.reservations import ReservationService
 from chatshop.services.search import SearchService
 from chatshop.services.shops import ShopService
+from chatshop.services.sitemap import SitemapService
+from chatshop.services.window import WindowService
 from chatshop.storage.interface import Store
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -38,6 +42,10 @@ class Services:
     digest: DigestService
     clock: Clock
     conversations: ConversationService
+    images: ImageService
+    window: WindowService
+    sitemap: SitemapService
+    channel_posts: ChannelPostService
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
@@ -46,6 +54,7 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
     """Every use case over ``store``; ``operators`` are ``(channel, user_id)`` pairs;
     ``tz`` is the territory's timezone (opening hours are local times)."""
     access = Access(store, operators)
+    images = ImageService(store, clock)  # shared: it bounds Pillow's work at once
     return Services(
         customers=CustomerService(store, access, clock),
         shops=ShopService(store, access, clock),
@@ -53,8 +62,12 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         search=SearchService(store),
         baskets=BasketService(store, clock),
         reservations=ReservationService(store, access, clock, tz),
-        delivery=DeliveryService(store, clock),
+        delivery=DeliveryService(store, clock, images),
         digest=DigestService(store, access, clock, tz, digest_schedule),
         clock=clock,
         conversations=ConversationService(store),
+        images=images,
+        window=WindowService(store, clock),
+        sitemap=SitemapService(store),
+        channel_posts=ChannelPostService(store, clock),
     )

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from chatshop.clock import Clock
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent, User
+from chatshop.services.images import ImageService
 from chatshop.storage.interface import Store
 
 MAX_RETRY_DELAY = timedelta(minutes=5)
@@ -22,9 +23,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class DeliveryService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, images: ImageService | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._images = images if images is not None else ImageService(store, clock)
 
     # -- inbox ------------------------------------------------------------------------
 
@@ -69,7 +71,11 @@ class DeliveryService:
                                                      error, as_template=as_template)
 
     async def keep_media(self, data: bytes, mime_type: str) -> str:
-        """Keep a file someone sent; returns its reference (``media:<sha256>``)."""
+        """Keep a file someone sent; returns its reference (``media:<sha256>``). A photo
+        (``image/*``) is cleaned and sized (``ImageService.keep``): one that is no
+        picture raises ``InvalidInput`` and nothing is kept."""
+        if mime_type.startswith("image/"):
+            return await self._images.keep(data)
         digest = hashlib.sha256(data).hexdigest()
         await self._store.outbox.keep_media(digest, mime_type, data, self._clock())
         return f"media:{digest}"

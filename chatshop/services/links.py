@@ -99,26 +99,27 @@ def product_payload(product: ListedProduct) -> str:
     return f"p_{product.product.id}"
 
 
-async def territory_links(services: Services, bot_username: str | None,
-                          whatsapp_number: str | None = None) -> list[str]:
-    """One line per shop, then one per product it offers: « name — links »."""
-    def links(payload: str) -> str:
-        found = []
-        if bot_username:
-            found.append(telegram_link(bot_username, payload))
-        if whatsapp_number:
-            found.append(whatsapp_link(whatsapp_number, payload))
-        return "  ".join(found)
+async def territory_links(services: Services, links: Links) -> list[str]:
+    """One line per shop, then one per product it offers: « name — links », its links
+    being the ones ``links`` can make: Telegram, WhatsApp, then its page in the shop
+    window (just the name when none can be made)."""
+    def line(name: str, *found: str | None) -> str:
+        known = [each for each in found if each is not None]
+        return f"{name} — {'  '.join(known)}" if known else name
 
     lines: list[str] = []
     shops = await every_item(lambda offset: services.shops.browse(offset=offset,
                                                                   limit=MAX_PAGE_SIZE))
     for shop in shops:
-        lines.append(f"{shop.name} — {links(shop_payload(shop))}")
+        payload = shop_payload(shop)
+        lines.append(line(shop.name, links.telegram(payload), links.whatsapp(payload),
+                          links.shop_page(shop)))
         for listed in await every_item(_catalogue_of(services, shop.id)):
-            lines.append(f"    {listed.product.name} — {links(product_payload(listed))}")
+            payload = product_payload(listed)
+            lines.append("    " + line(listed.product.name, links.telegram(payload),
+                                       links.whatsapp(payload),
+                                       links.product_page(listed.product)))
     return lines
-
 
 
 def _catalogue_of(services: Services, shop_id: int

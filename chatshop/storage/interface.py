@@ -51,7 +51,10 @@ from chatshop.domain.models import (
     User,
 )
 from chatshop.domain.terms import Vocabulary
+from chatshop.storage.channel_protocol import ChannelPostRepository
+from chatshop.storage.media_protocol import MediaRepository
 from chatshop.storage.migrations import MigrationReport
+from chatshop.storage.window_protocol import WindowRepository
 
 
 class AlreadyReserved(Exception):
@@ -508,6 +511,23 @@ class DigestRepository(Protocol):
         ...
 
 
+class SitemapRepository(Protocol):
+    """What the window's sitemap reads (read-only)."""
+
+    async def shops(self) -> list[tuple[Shop, datetime]]:
+        """Every active shop by id, with the last change recorded of its page."""
+        ...
+
+    async def product_count(self) -> int:
+        """How many products customers can see."""
+        ...
+
+    async def products(self, *, after_id: int = 0, skip: int = 0,
+                       limit: int = 1000) -> list[Product]:
+        """Listed products by id, after ``after_id``, past ``skip``, at most ``limit``."""
+        ...
+
+
 class Repositories(Protocol):
     """Every repository of the database."""
 
@@ -527,6 +547,10 @@ class Repositories(Protocol):
     def digest(self) -> DigestRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def channel_posts(self) -> ChannelPostRepository: ...
+    @property
+    def media(self) -> MediaRepository: ...
 
 
 class UnitOfWork(Repositories, Protocol):
@@ -549,6 +573,19 @@ class Store(Repositories, Protocol):
     @property
     def migration(self) -> MigrationReport:
         """What was migrated when the store was opened."""
+        ...
+
+    @property
+    def window(self) -> WindowRepository: ...
+
+    @property
+    def sitemap(self) -> SitemapRepository:
+        """The sitemap's reads."""
+        ...
+
+    def change_stamp(self) -> str:
+        """A short text that changes whenever anything was committed, by any process
+        (cheap: no table is read); for the window's ETags."""
         ...
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:

@@ -7,18 +7,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from chatshop.storage.catalogue import SqliteCatalogueRepository
+from chatshop.storage.channel_posts import SqliteChannelPostRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Database
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
 from chatshop.storage.interface import Store
 from chatshop.storage.leases import leases_beside
+from chatshop.storage.media import SqliteMediaRepository
 from chatshop.storage.migrations import MigrationReport, migrate
 from chatshop.storage.orders import SqliteOrderRepository
 from chatshop.storage.search_index import SearchVocabulary, reindex
 from chatshop.storage.shops import SqliteShopRepository
+from chatshop.storage.sitemap import SqliteSitemapRepository
 from chatshop.storage.unit_of_work import SqliteUnitOfWork
 from chatshop.storage.users import SqliteUserRepository
+from chatshop.storage.window import SqliteWindowRepository
 
 
 class SqliteStore:
@@ -40,12 +44,20 @@ class SqliteStore:
         self.inbox = SqliteInboxRepository(db)
         self.digest = SqliteDigestRepository(db, self._leases)
         self.outbox = SqliteOutboxRepository(db)
+        self.channel_posts = SqliteChannelPostRepository(db)
+        self.sitemap = SqliteSitemapRepository(db)
+        self.media = SqliteMediaRepository(db)
+        self.window = SqliteWindowRepository(db)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[SqliteUnitOfWork]:
         """Every repository on one transaction, rolled back unless committed."""
         async with self.db.transaction() as transaction:
             yield SqliteUnitOfWork(transaction, self._vocabulary, self._leases)
+
+    def change_stamp(self) -> str:
+        """See ``Database.change_stamp``."""
+        return self.db.change_stamp()
 
     async def close(self) -> None:
         await self.db.close()

@@ -10,11 +10,13 @@ the unit wrote. The caches forget what the unit changed once it has committed.
 from __future__ import annotations
 
 from chatshop.storage.catalogue import SqliteCatalogueRepository
+from chatshop.storage.channel_posts import SqliteChannelPostRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Transaction
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
 from chatshop.storage.leases import Leases
+from chatshop.storage.media import SqliteMediaRepository
 from chatshop.storage.orders import SqliteOrderRepository
 from chatshop.storage.search_index import SearchVocabulary
 from chatshop.storage.shops import SqliteShopRepository
@@ -33,6 +35,8 @@ class SqliteUnitOfWork:
         self.conversations = SqliteConversationRepository(db)
         self.inbox = SqliteInboxRepository(db)
         self.outbox = SqliteOutboxRepository(db)
+        self.channel_posts = SqliteChannelPostRepository(db)
+        self.media = SqliteMediaRepository(db)
         self.digest = SqliteDigestRepository(db, leases)
 
     async def commit(self) -> None:

@@ -66,6 +66,7 @@ from chatshop.delivery.outcome import Gone, Later, Message, Outcome, Refused, Se
 from chatshop.delivery.pace import SlidingWindow
 from chatshop.delivery.runtime import Delivery
 from chatshop.domain.models import Channel, DigestReport
+from chatshop.errors import InvalidInput
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
@@ -161,10 +162,12 @@ class TelegramChannel:
         """Nothing to do: Telegram sends no statuses about a message later."""
 
     async def send(self, message: Message) -> Outcome:
-        """One piece to one person (``message.recipient``, their chat id), and what
-        Telegram said of it."""
+        """One piece to one person (``message.recipient``, their chat id; or the
+        territory's channel, by ``@name`` or id), and what Telegram said of it."""
+        recipient = message.recipient
+        chat: int | str = recipient if recipient.startswith("@") else int(recipient)
         try:
-            await render.send_piece(self.bot, int(message.recipient), message.reply,
+            await render.send_piece(self.bot, chat, message.reply,
                                     media=self.services.delivery.media)
         except RetryAfter as busy:  # the whole bot is asked to wait
             return Later(str(busy), wait=retry_after_seconds(busy), everyone=True)
@@ -302,7 +305,11 @@ class TelegramChannel:
         if inbound is None or chat_id is None:
             return
         if isinstance(inbound.event, PhotoIn):
-            inbound = await self._keep_photo(inbound, inbound.event)
+            try:
+                inbound = await self._keep_photo(inbound, inbound.event)
+            except InvalidInput as refusal:  # no picture we can read: said, nothing kept
+                await self._show(chat_id, [self.conversation.refused(refusal)], edit=None)
+                return
         replies = await self.conversation.handle(inbound)
         await self._queue([r for r in replies if r.to is not None])
         await self._show(chat_id, [r for r in replies if r.to is None],

@@ -33,7 +33,7 @@ from telegram.error import BadRequest
 
 from chatshop.channels.telegram.inbound import Pressed
 from chatshop.channels.texts import pieces
-from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Button, Reply
+from chatshop.conversation.messages import MAX_PAYLOAD_BYTES, Button, Link, Reply
 from chatshop.i18n import _
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,12 @@ HTML = ParseMode.HTML
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The reply's buttons as an inline keyboard; refuses callback data Telegram would
-    refuse (1 to 64 bytes)."""
-    return _inline_keyboard(reply.buttons) if reply.buttons else None
+    """The reply's buttons as an inline keyboard, its link (``Reply.link``) as a URL
+    button on a row of its own under them; refuses callback data Telegram would refuse
+    (1 to 64 bytes)."""
+    if not reply.buttons and reply.link is None:
+        return None
+    return _inline_keyboard(reply.buttons, reply.link)
 
 
 class Keyboard(InlineKeyboardMarkup):
@@ -56,25 +59,28 @@ class Keyboard(InlineKeyboardMarkup):
 
     __slots__ = ("_json",)
 
-    def __init__(self, rows: Sequence[Sequence[Button]]) -> None:
+    def __init__(self, rows: Sequence[Sequence[Button]], link: Link | None = None) -> None:
+        opens = [[InlineKeyboardButton(link.label, url=link.url)]] if link else []
         super().__init__([[InlineKeyboardButton(button.label, callback_data=button.payload)
-                           for button in row] for row in rows])
+                           for button in row] for row in rows] + opens)
         # What ``InlineKeyboardMarkup.to_dict`` gives for such buttons, written at once.
         self._json = {"inline_keyboard": [[{"text": button.label,
                                             "callback_data": button.payload}
-                                           for button in row] for row in rows]}
+                                           for button in row] for row in rows]
+                      + ([[{"text": link.label, "url": link.url}]] if link else [])}
 
     def to_dict(self, recursive: bool = True) -> dict[str, Any]:
         return dict(self._json) if recursive else super().to_dict(recursive=False)
 
 
 @lru_cache(maxsize=512)
-def _inline_keyboard(rows: tuple[tuple[Button, ...], ...]) -> Keyboard:
+def _inline_keyboard(rows: tuple[tuple[Button, ...], ...], link: Link | None = None
+                     ) -> Keyboard:
     for row in rows:
         for button in row:
             if not 0 < len(button.payload.encode()) <= MAX_PAYLOAD_BYTES:
                 raise ValueError(f"callback data over 64 bytes: {button.payload!r}")
-    return Keyboard(rows)
+    return Keyboard(rows, link)
 
 
 def escape(text: str) -> str:
@@ -112,7 +118,7 @@ def split(reply: Reply) -> list[Reply]:
     if reply.venue is not None:
         out.append(Reply(text="", venue=reply.venue, **base))
     if out:
-        out[-1] = out[-1].model_copy(update={"buttons": buttons})
+        out[-1] = out[-1].model_copy(update={"buttons": buttons, "link": reply.link})
     if reply.ask_contact:
         # Inline keyboards cannot ask for the phone number: a one-time reply keyboard can.
         out.append(Reply(text=_("📱 To share your number, tap the button below."),

@@ -63,6 +63,7 @@ from chatshop.delivery.outcome import Later, Message, Outcome, Purpose, Refused,
 from chatshop.delivery.pace import SlidingWindow
 from chatshop.delivery.runtime import Delivery
 from chatshop.domain.models import Channel, DigestReport
+from chatshop.errors import InvalidInput
 from chatshop.services import Services
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,9 @@ class WhatsAppChannel:
             except (httpx.HTTPError, WhatsAppError, _MediaUnusable) as problem:
                 log.warning("WhatsApp media of %s not fetched: %s", message.id, problem)
                 await self._show(message.wa_id, [self.conversation.file_lost()])
+                return
+            except InvalidInput as refusal:  # no picture we can read: said, nothing kept
+                await self._show(message.wa_id, [self.conversation.refused(refusal)])
                 return
         if isinstance(event, Text):
             event = await self._typed_choice(message.wa_id, event)

@@ -44,11 +44,19 @@ class Part:
     media: str | None = None  # a kept file's reference (``media:<sha256>``)
 
 
+def link_line(reply: Reply) -> str:
+    """« 🌐 Voir sur le site : https://… », which WhatsApp makes a tappable address."""
+    assert reply.link is not None
+    return f"{reply.link.label}\u00a0: {reply.link.url}"
+
+
 def parts(reply: Reply) -> list[Part]:
     """The messages that show ``reply`` on WhatsApp, in order."""
     out: list[Part] = []
     buttons = list(reply.all_buttons)
     text = reply.text
+    if reply.link is not None:  # no URL buttons in free-form messages: the address, written
+        text = f"{text}\n\n{link_line(reply)}".lstrip()
     if reply.photo is not None:
         caption = text if not buttons and len(text) <= BODY_MAX else ""
         out.append(_image(reply.photo, caption))

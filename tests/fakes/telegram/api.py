@@ -33,10 +33,14 @@ What the fake does, like Telegram does it:
 * faults on demand: a user who blocked the bot (403), the next calls failing with 5xx/429,
   timing out, or the whole API being unreachable (an outage).
 
+Channels: ``api.channel(...)`` makes one the bot posts in, by ``@username`` or id, with
+Telegram's answers when the bot is no member (403) or no administrator (400), and Telegram's
+20 messages a minute in a channel or group (``per_group_per_minute``).
+
 What it does not do: Markdown/MarkdownV2 parse modes (refused with a 400 that says so), groups
-and channels, inline mode, payments, media groups, and every method it does not list (answered
-404 like Telegram answers an unknown method, which python-telegram-bot raises as
-``InvalidToken``).
+and messages posted by others in channels, inline mode, payments, media groups, and every
+method it does not list (answered 404 like Telegram answers an unknown method, which
+python-telegram-bot raises as ``InvalidToken``).
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class FakeBotAPI(BotMethods):
         token: str | None = None,
         global_per_second: int | None = 30,
         per_chat_per_second: int | None = None,
+        per_group_per_minute: int | None = 20,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         latency: float = 0.0,
@@ -112,6 +117,7 @@ class FakeBotAPI(BotMethods):
         self.keep_history = keep_history
         self.global_per_second = global_per_second
         self.per_chat_per_second = per_chat_per_second
+        self.per_group_per_minute = per_group_per_minute
         self.clock = clock
         self.wall_clock = wall_clock
         self.latency = latency
@@ -144,6 +150,7 @@ class FakeBotAPI(BotMethods):
         self._allowed_updates: list[str] | None = None
         self._window: deque[float] = deque()
         self._chat_windows: dict[object, deque[float]] = {}
+        self._group_windows: dict[object, deque[float]] = {}
         self._open_queries: set[str] = set()
         self._photo_groups: dict[str, list[JSON]] = {}
         self._ids = itertools.count(1)
@@ -227,6 +234,36 @@ class FakeBotAPI(BotMethods):
         ``applied=True``: the call is carried out before the response is lost, as happens when a
         timeout strikes after Telegram received the request (the message *was* delivered)."""
         self._inject(BotFault("timeout", times, method, applied=applied))
+
+    # ---------------------------------------------------------------- channels
+
+    def channel(
+        self,
+        chat_id: int = -1001234567890,
+        username: str | None = "consommelocal",
+        title: str = "Consomme local",
+        *,
+        member: bool = True,
+        admin: bool = True,
+    ) -> FakeUser:
+        """A channel the bot may post in (``member`` and ``admin``), reached by its id or
+        ``@username``; returned as the "user" that stands for it (``messages(channel)``)."""
+        person = FakeUser(chat_id, title, None, username, None)
+        self._chats[chat_id] = ChatState(
+            id=chat_id, user=person, started=member, kind="channel", admin=admin
+        )
+        return person
+
+    def photo_file(self, data: bytes) -> str:
+        """A photo Telegram already keeps (someone sent it to the bot earlier): the
+        file_id of its largest size, for the bot to send again."""
+        return str(self._register_photo(data)[-1]["file_id"])
+
+    def set_rights(self, channel: int | FakeUser, *, member: bool, admin: bool) -> None:
+        """The channel's owner changes what the bot may do there."""
+        state = self._chat(channel)
+        state.started, state.admin = member, admin
+        self._notify()
 
     # ---------------------------------------------------------------- inbound updates
 
@@ -471,25 +508,30 @@ class FakeBotAPI(BotMethods):
     def _check_rate(self, call: FakeCall) -> None:
         now = self.clock()
         chat_key = call.chat_id
-        windows: list[tuple[deque[float], int]] = []
+        windows: list[tuple[deque[float], int, float]] = []
         if self.global_per_second is not None:
-            windows.append((self._window, self.global_per_second))
+            windows.append((self._window, self.global_per_second, 1.0))
         if self.per_chat_per_second is not None and chat_key is not None:
             windows.append(
-                (self._chat_windows.setdefault(chat_key, deque()), self.per_chat_per_second)
+                (self._chat_windows.setdefault(chat_key, deque()), self.per_chat_per_second, 1.0)
             )
-        for window, limit in windows:
-            while window and window[0] <= now - 1.0:
+        chat = self._chats.get(chat_key) if isinstance(chat_key, int) else None
+        if self.per_group_per_minute is not None and chat is not None and chat.kind != "private":
+            windows.append(
+                (self._group_windows.setdefault(chat_key, deque()), self.per_group_per_minute, 60.0)
+            )
+        for window, limit, period in windows:
+            while window and window[0] <= now - period:
                 window.popleft()
             if len(window) >= limit:
-                retry_after = max(1, math.ceil(window[0] + 1.0 - now))
+                retry_after = max(1, math.ceil(window[0] + period - now))
                 self._record(self.rejections, call)
                 raise ApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
                     {"retry_after": retry_after},
                 )
-        for window, _ in windows:
+        for window, _, _ in windows:
             window.append(now)
 
     def _serve_download(self, token: str | None, file_path: str, url: str) -> tuple[int, bytes]:

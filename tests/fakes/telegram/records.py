@@ -238,13 +238,28 @@ class FakeWebhook:
 
 @dataclass
 class ChatState:
+    """A chat: a user's private chat with the bot, or a channel (``user`` then stands for
+    the channel itself: its id, title as ``first_name``, and username; ``started``: the
+    bot is a member, ``admin``: it may post)."""
+
     id: int
     user: FakeUser
     started: bool = False
     blocked: bool = False
+    kind: Literal["private", "channel"] = "private"
+    admin: bool = False
     next_message_id: int = 1
     messages: list[FakeMessage] = field(default_factory=list)
     reply_keyboard: list[list[str]] | None = None
+
+    def chat_json(self) -> JSON:
+        """The ``Chat`` object, as Telegram sends it."""
+        if self.kind == "private":
+            return self.user.chat_json()
+        data: JSON = {"id": self.id, "type": self.kind, "title": self.user.first_name}
+        if self.user.username:
+            data["username"] = self.user.username
+        return data
 
     def find(self, message_id: object) -> FakeMessage | None:
         for message in self.messages:

@@ -94,6 +94,12 @@ class BotState(FakePlatform[BotFault]):
 
     def _sendable_chat(self, params: JSON) -> ChatState:
         chat = self._known_chat(params)
+        if chat.kind == "channel":
+            if not chat.started:
+                raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
+            if not chat.admin:
+                raise bad("need administrator rights in the channel chat")
+            return chat
         if chat.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if not chat.started:
@@ -118,7 +124,7 @@ class BotState(FakePlatform[BotFault]):
             date=int(self.wall_clock()),
             from_bot=from_bot,
             sender=self._bot_as_sender() if from_bot else chat.user.to_json(),
-            chat=chat.user.chat_json(),
+            chat=chat.chat_json(),
             kind=kind,
             text=text,
         )
