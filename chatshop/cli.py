@@ -308,12 +308,15 @@ async def _links(settings: Settings, bot: str | None) -> str:
     try:
         if bot is not None:
             app.links.telegram_bot = bot.lstrip("@")
-        elif app.links.telegram_bot is None and (settings.telegram_token is not None
-                                                 or not (settings.whatsapp_number
-                                                         or settings.public_url)):
-            telegram_channel(app)  # (says which setting is missing, without a token)
-            await learn_bot_username(app)
-        return "\n".join(await territory_links(app.services, app.links))
+        else:
+            await learn_bot_username(app)  # (with a token: asked from Telegram)
+        links = app.links
+        if not (links.telegram_bot or links.whatsapp_number or links.public_url):
+            raise ConfigError(_(
+                "No link can be made: give the bot's name (--bot, or "
+                "CHATSHOP_TELEGRAM_USERNAME, or CHATSHOP_TELEGRAM_TOKEN to ask Telegram), "
+                "CHATSHOP_WHATSAPP_NUMBER or CHATSHOP_PUBLIC_URL."))
+        return "\n".join(await territory_links(app.services, links))
     finally:
         await app.close()
 
@@ -327,6 +330,7 @@ async def _migrate(settings: Settings) -> str:
         shops = await store.shops.count()
         products = await store.catalogue.count()
         categories = len(await store.catalogue.categories())
+        uncleaned = await app.services.images.uncleaned_count()
     finally:
         await app.close()
     applied = ngettext("{n} migration applied", "{n} migrations applied",
@@ -343,6 +347,13 @@ async def _migrate(settings: Settings) -> str:
                                 categories).format(n=categories),
         ),
     ]
+    if uncleaned:
+        lines.append(ngettext(
+            "{n} photo kept before this version still carries its metadata (GPS "
+            "included): run « chatshop photos fetch » to clean it.",
+            "{n} photos kept before this version still carry their metadata (GPS "
+            "included): run « chatshop photos fetch » to clean them.",
+            uncleaned).format(n=uncleaned))
     return "\n".join(lines)
 
 
@@ -396,7 +407,10 @@ async def _demo(settings: Settings, *, keep: str | None, no_start: bool = False)
                     shop.owner[1], owner.display_name if owner else shop.name)
             chat = ConsoleChat(handle=conversation.handle, out=sys.stdout,
                                identities=identities, current="client",
-                               files_dir=Path(folder) / "fichiers",
+                               # Kept beside a database the demo keeps; else gone
+                               # with the demo's temporary folder.
+                               files_dir=(Path(keep).parent if keep else Path(folder))
+                               / "fichiers",
                                tick=runtime_tick(Delivery(
                                    services, conversation,
                                    digest_pace=lambda: SlidingWindow(None))),

@@ -120,9 +120,13 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _window_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-            raise ValueError("une adresse http(s):// sans ? ni # est attendue / an "
-                             "http(s):// URL without ? or # is needed")
+        # The window's pages link to each other from the root (/boutique/…, /static/…):
+        # served under a path behind a proxy, every one of them would break.
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+/?", value):
+            raise ValueError("une adresse http(s):// sans chemin, ? ni # est attendue (la "
+                             "vitrine est servie à la racine) / an http(s):// address "
+                             "without a path, ? or # is needed (the window is served at "
+                             "the root)")
         return None if value is None else value.rstrip("/")
 
     @field_validator("telegram_username")

@@ -117,6 +117,14 @@ def _clock(hour: int, minute: int) -> str:
     return format_time(time(hour, minute), "short", locale=french())
 
 
+@cache
+def format_hour(hour: int, minute: int) -> str:
+    """``9 h``, ``9 h 30``, ``14 h``: a time as French signs and posters write it
+    (no-break spaces: a time never breaks a line)."""
+    pattern = "H\u00a0'h'" if minute == 0 else "H\u00a0'h'\u00a0mm"
+    return format_time(time(hour, minute), pattern, locale=french())
+
+
 def format_moment(moment: datetime, tz: ZoneInfo) -> str:
     """``samedi 28 novembre à 17:30``: a deadline a customer can read at a glance."""
     return _("{day} at {time}").format(day=format_day(moment, tz), time=format_clock(moment, tz))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import signal
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from chatshop.config import Settings
 from chatshop.domain.codes import slugify
 from chatshop.errors import ConfigError, DomainError, NotFound
 from chatshop.i18n import _, ngettext
+from chatshop.printing import Imprint
 
 Command = Callable[[str, str, str], argparse.ArgumentParser]
 
@@ -52,16 +54,20 @@ def add_commands(command: Command,
     poster.add_argument("--output", metavar=_("FILE"), help=_(
         "the PDF to write (default: affiche-<shop>.pdf or etiquettes-<shop>.pdf here)"))
     photos = command("photos", _("keep the products' photos as images for the window"), _(
-        "« fetch »: download from Telegram the photos of products and shops that only "
-        "Telegram holds (added before chatshop kept images), keep them as images in the "
-        "database, and make their sizes for the window. Needs CHATSHOP_TELEGRAM_TOKEN."))
+        "« fetch »: clean the photos kept before this version (their metadata, GPS "
+        "included, removed) and make their sizes for the window; with "
+        "CHATSHOP_TELEGRAM_TOKEN, also download and keep the photos of products and "
+        "shops that only Telegram holds."))
     actions = photos.add_subparsers(dest="action", required=True, title=_("actions"),
                                     metavar=_("ACTION"))
     database_option(actions.add_parser(
-        "fetch", help=_("download and keep the photos Telegram alone holds"),
-        description=_("Download from Telegram the photos of products and shops that only "
-                      "Telegram holds, keep them in the database with their sizes for "
-                      "the window, and print what was done.")))
+        "fetch", help=_("clean the photos kept before, and fetch those Telegram alone "
+                        "holds"),
+        description=_("Clean the photos kept before this version (their metadata, GPS "
+                      "included, removed), and with CHATSHOP_TELEGRAM_TOKEN download "
+                      "from Telegram the photos of products and shops that only "
+                      "Telegram holds; keep them with their sizes for the window, and "
+                      "print what was done.")))
 
 
 def overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -83,6 +89,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in ("web", "poster") and not Path(settings.database).is_file():
+        # A mistyped --database would otherwise be created empty, and served as an
+        # empty window.
+        raise ConfigError(_("CHATSHOP_DATABASE: there is no database {path} (« chatshop "
+                            "migrate » creates one, « chatshop seed-demo » loads the "
+                            "demo).").format(path=settings.database))
+    if args.command == "web" and not settings.web_enabled:
+        raise ConfigError(_("CHATSHOP_WEB_ENABLED is false: the shop window is turned "
+                            "off."))
     if args.command == "web":
         asyncio.run(_web(settings))
     elif args.command == "poster":
@@ -115,16 +130,17 @@ async def _web(settings: Settings) -> None:
 
 async def _poster(settings: Settings, slug: str | None, *, labels: bool,
                   output: str | None) -> str:
-    from chatshop.web.posters import shelf_labels, shop_poster, territory_poster
+    from chatshop.printing.posters import shelf_labels, shop_poster, territory_poster
 
     if labels and slug is None:
         raise ConfigError(_("--labels needs a shop: chatshop poster <shop> --labels"))
     app = await start(settings)
     try:
         await learn_bot_username(app)
-        window = app.window
+        imprint = Imprint(territory=settings.territory, links=app.links,
+                          clock=app.services.clock)
         if slug is None:
-            data = await territory_poster(app.services, window)
+            data = await territory_poster(app.services, imprint)
             path = Path(output or f"affiche-{slugify(settings.territory)}.pdf")
             done = _("The territory's poster is written to {path}.").format(path=path)
         else:
@@ -134,20 +150,24 @@ async def _poster(settings: Settings, slug: str | None, *, labels: bool,
                 raise ConfigError(_("No shop « {slug} »: `chatshop links` lists the shops "
                                     "with their slugs.").format(slug=slug)) from None
             if labels:
-                data = await shelf_labels(app.services, window, shop.id)
+                data = await shelf_labels(app.services, imprint, shop.id)
                 path = Path(output or f"etiquettes-{shop.slug}.pdf")
                 done = _("The shelf labels of {shop} are written to {path}.").format(
                     shop=shop.name, path=path)
             else:
-                data = await shop_poster(app.services, window, shop.id)
+                data = await shop_poster(app.services, imprint, shop.id)
                 path = Path(output or f"affiche-{shop.slug}.pdf")
                 done = _("The poster of {shop} is written to {path}.").format(
                     shop=shop.name, path=path)
         try:
             path.write_bytes(data)
         except OSError as problem:
-            raise ConfigError(_("Cannot write {path}: {why}").format(
-                path=path, why=problem.strerror or problem)) from None
+            why = {errno.ENOENT: _("its folder does not exist"),
+                   errno.EACCES: _("permission denied"),
+                   errno.EISDIR: _("it is a folder")}.get(problem.errno or 0,
+                                                          str(problem.strerror or problem))
+            raise ConfigError(_("Cannot write {path}: {why}").format(path=path, why=why)
+                              ) from None
     finally:
         await app.close()
     missing = _missing_links(app)
@@ -168,35 +188,48 @@ def _missing_links(app: App) -> list[str]:
 
 
 async def _photos_fetch(settings: Settings) -> str:
-    if settings.telegram_token is None:
-        raise ConfigError("CHATSHOP_TELEGRAM_TOKEN : manquant / missing (the photos are "
-                          "downloaded from Telegram)")
+    """Clean the images kept before this version (no token needed), and with the token
+    download and keep the photos only Telegram holds."""
     app = await start(settings)
     try:
-        channel = telegram_channel(app)
-        await channel.application.initialize()
-        try:
-            bot = channel.bot
+        if settings.telegram_token is None:
+            report = await app.services.images.backfill(None)
+        else:
+            channel = telegram_channel(app)
+            await channel.application.initialize()
+            try:
+                bot = channel.bot
 
-            async def download(file_id: str) -> bytes:
-                return bytes(await (await bot.get_file(file_id)).download_as_bytearray())
+                async def download(file_id: str) -> bytes:
+                    return bytes(await (await bot.get_file(file_id)).download_as_bytearray())
 
-            report = await app.services.images.backfill(download)
-        finally:
-            await channel.application.shutdown()
+                report = await app.services.images.backfill(download)
+            finally:
+                await channel.application.shutdown()
     finally:
         await app.close()
-    lines = [ngettext("{n} photo downloaded and kept.", "{n} photos downloaded and kept.",
-                      report.fetched).format(n=report.fetched)]
+    lines = []
+    if report.fetched:
+        lines.append(ngettext("{n} photo downloaded and kept.",
+                              "{n} photos downloaded and kept.",
+                              report.fetched).format(n=report.fetched))
     if report.sized:
-        lines.append(ngettext("{n} kept photo given its sizes.",
-                              "{n} kept photos given their sizes.",
+        lines.append(ngettext("{n} photo kept before this version cleaned (its metadata, "
+                              "GPS included, removed) and sized.",
+                              "{n} photos kept before this version cleaned (their "
+                              "metadata, GPS included, removed) and sized.",
                               report.sized).format(n=report.sized))
     if report.failed:
         lines.append(ngettext("{n} photo could not be fetched:",
                               "{n} photos could not be fetched:",
                               len(report.failed)).format(n=len(report.failed)))
         lines += [f"  {what}: {why}" for what, why in report.failed[:20]]
-    if not (report.fetched or report.sized or report.failed):
+    if report.left:
+        lines.append(ngettext("{n} photo only Telegram holds is left: set "
+                              "CHATSHOP_TELEGRAM_TOKEN to download it.",
+                              "{n} photos only Telegram holds are left: set "
+                              "CHATSHOP_TELEGRAM_TOKEN to download them.",
+                              report.left).format(n=report.left))
+    if not lines:
         lines = [_("Every photo is kept already: nothing to do.")]
     return "\n".join(lines)

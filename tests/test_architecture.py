@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "chatshop"
 MAX_LINES = 600
@@ -241,3 +243,23 @@ def test_pacing_imports_no_platform() -> None:
     module = "chatshop.delivery.pace"
     for each in (module, *reaches(module, graph())):
         assert not imports_of(each) & PLATFORMS, each
+
+
+# Who may import whom among the outer rooms (DESIGN §2): the conversation and the
+# printed matter sit over the services, beside the web pages, never on them.
+NOT_IMPORTED_BY = {
+    "chatshop.conversation": ("chatshop.web", "chatshop.channels", "chatshop.delivery"),
+    "chatshop.printing": ("chatshop.web", "chatshop.conversation", "chatshop.channels"),
+    "chatshop.web": ("chatshop.conversation", "chatshop.channels", "chatshop.delivery"),
+    "chatshop.services": ("chatshop.web", "chatshop.conversation", "chatshop.channels",
+                          "chatshop.printing", "chatshop.delivery"),
+}
+
+
+@pytest.mark.parametrize("room", sorted(NOT_IMPORTED_BY))
+def test_each_room_imports_only_the_rooms_below_it(room: str) -> None:
+    edges = graph()
+    for module in sorted(m for m in edges if m == room or m.startswith(room + ".")):
+        wrong = sorted(m for m in edges[module]
+                       if m.startswith(NOT_IMPORTED_BY[room]))
+        assert not wrong, f"{module} imports {wrong}"

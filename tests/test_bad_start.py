@@ -82,6 +82,7 @@ def test_the_telegram_webhook_port_in_use_is_named_with_its_setting(tmp_path: Pa
 
 def test_the_shop_window_port_in_use_is_named_with_its_setting(tmp_path: Path,
                                                                taken_port: int) -> None:
+    assert chatshop(tmp_path, "migrate", "--database", str(tmp_path / "bot.db")).returncode == 0
     for command in (["run"], ["web"]):
         done = chatshop(tmp_path, *command, "--database", str(tmp_path / "bot.db"),
                         CHATSHOP_WEB_PORT=str(taken_port), **WHATSAPP)

@@ -190,7 +190,8 @@ BAD_VALUES: dict[str, list[str]] = {
     "telegram_channel": ["canal", "@a b"],
     "web_enabled": ["bof"],
     "web_port": ["abc", "-1", "65536"],
-    "public_url": ["vitrine.example.fr", "https://vitrine.example.fr/?x=1", "ftp://x"],
+    "public_url": ["vitrine.example.fr", "https://vitrine.example.fr/?x=1", "ftp://x",
+                   "https://example.fr/vitrine"],
     "web_requests_per_minute": ["0", "beaucoup"],
 }
 FREE_FORM = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pypdfium2 as pdfium
@@ -18,11 +18,12 @@ from chatshop.demo import DEMO_OPERATOR, DEMO_OPERATOR_NAME, DemoShop, seed_demo
 from chatshop.domain.models import Actor, ListedProduct, OpeningInterval, ShopDetails
 from chatshop.errors import ShopUnavailable
 from chatshop.i18n import format_money
+from chatshop.printing import Imprint
+from chatshop.printing.posters import shelf_labels, shop_poster, territory_poster
+from chatshop.printing.sheet import Sheet
 from chatshop.services import Services, build_services
 from chatshop.services.links import Links
 from chatshop.storage import Store
-from chatshop.web.posters import shelf_labels, shop_poster, territory_poster
-from chatshop.web.window import Window
 from tests.conftest import FakeClock, Territory
 
 TERRITORY = "Porte Océane du Limousin"
@@ -32,8 +33,8 @@ MM = 72 / 25.4  # PDF points in a millimetre
 DPI = 200
 
 
-def window(links: Links = EVERY_LINK) -> Window:
-    return Window(territory=TERRITORY, tz=PARIS, links=links)
+def window(links: Links = EVERY_LINK) -> Imprint:
+    return Imprint(territory=TERRITORY, links=links)
 
 
 @dataclass
@@ -111,8 +112,8 @@ async def test_a_shop_poster_scans_to_the_shop_on_telegram_whatsapp_and_its_web_
     text = poster.text()
     for words in ("Dans l'même panier", "Saint-Brice-sur-Vienne",
                   "Réservez ici, payez en boutique", "Telegram", "WhatsApp", "Site web",
-                  "@porte_oceane_bot", "Horaires d’ouverture", "Mardi", "09:00 – 12:30",
-                  "14:30 – 19:00", "Lundi", "fermé", "05 55 02 19 84",
+                  "@porte_oceane_bot", "Horaires d’ouverture", "Mardi", "9 h – 12 h 30",
+                  "14 h 30 – 19 h", "Lundi", "fermé", "05 55 02 19 84",
                   "2 place de l'Église", TERRITORY):
         assert words in plain(text), words
     assert_no_text_overlaps(poster)
@@ -279,7 +280,7 @@ async def test_names_with_every_accent_emoji_and_markup_print_without_harm(
     labels = Printed(await shelf_labels(services, window(), territory.shop.id))
 
     assert FRENCH in plain(poster.text())
-    assert "07:00–09:30, 10:00–12:30, 14:00–16:30, 17:00–19:30" in plain(poster.text())
+    assert "7 h–9 h 30, 10 h–12 h 30, 14 h–16 h 30, 17 h–19 h 30" in plain(poster.text())
     assert_no_text_overlaps(poster)  # a long name, four slots a day, a long address
     text = plain(labels.text())
     assert "Miel de châtaignier bio" in text  # the emoji left out, the words kept
@@ -378,3 +379,17 @@ def plain(text: str) -> str:
     """The text with its no-break spaces (Babel's, French punctuation's) as spaces, and
     the line breaks the layout made as spaces too."""
     return " ".join("".join(" " if ch in "\u00a0\u202f" else ch for ch in text).split())
+
+
+def test_a_label_takes_smaller_letters_rather_than_break_a_word() -> None:
+    """« Spray thermoprotecteur 150 ml » on a label's 3 lines: at the largest size
+    « thermoprotecteur » would not fit a line and be cut in two; a smaller size keeps
+    it whole. Only when no size fits is a word broken, with a hyphen."""
+    sheet = Sheet(title="Étiquettes", author=TERRITORY, moment=datetime(2026, 12, 7, tzinfo=UTC))
+    sizes = (16.0, 14.0, 12.0, 11.0, 10.0, 9.0)
+    size, lines = sheet.fitted("Spray thermoprotecteur 150 ml", 30, 3, sizes)
+    assert "thermoprotecteur" in lines
+    assert size < 16.0
+    _size, cut = sheet.fitted("Anticonstitutionnellement", 12, 3, sizes)
+    assert len(cut) == 3
+    assert all(line.endswith("-") for line in cut[:-1])  # cut, and it shows

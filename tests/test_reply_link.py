@@ -85,3 +85,20 @@ async def test_in_the_console_the_link_is_a_line_not_a_numbered_choice(
     assert f"🌐 Voir sur le site\u00a0: {PAGE}" in printed
     assert "[1] ✅ Réserver 1" in printed
     assert "[3]" not in printed
+
+
+async def test_on_telegram_a_plain_http_link_is_written_under_the_text(
+        territory: Territory, services: Services, store: Store) -> None:
+    """Telegram refuses URL buttons to some plain-http addresses (a window tried on
+    127.0.0.1): such a link is written out, and the card still goes."""
+    api = FakeBotAPI()
+    api.user(LEA, "Léa", started=True)
+    local = CARD.model_copy(update={"link": Link(label="🌐 Voir sur le site",
+                                                 url="http://127.0.0.1:8082/produit/12")})
+    async with running(services, store, api, polling=False) as channel:
+        (piece,) = channel.pieces(local)  # as the outbox and the answers cut it
+        assert await channel.send(Message(str(LEA), piece)) == Sent()
+    shown = api.last(LEA)
+    assert shown.text == ("Savon lavande — 6,50 €\n\n"
+                          "🌐 Voir sur le site\u00a0: http://127.0.0.1:8082/produit/12")
+    assert shown.buttons == [[("✅ Réserver 1", "r1:12")], [("🏠 Menu", "m")]]

@@ -271,9 +271,9 @@ NEEDS_NO_ACTOR: dict[str, set[str]] = {
         "DeliveryService.waiting_count", "DeliveryService.clean_up",
     },
     "the window's photos: only a photo a listed product or an active shop shows is served "
-    "(shown); keeping and sizing is the channels' and `chatshop photos fetch`'s work": {
+    "(shown); keeping, cleaning and sizing is the channels' and `chatshop photos fetch`'s work": {
         "ImageService.shown", "ImageService.variant", "ImageService.keep",
-        "ImageService.backfill",
+        "ImageService.backfill", "ImageService.uncleaned_count",
     },
     "the public shop window: what anyone may read without being anyone, active shops and "
     "visible products only, never a person (tests/test_web_pages_safety.py)": {

@@ -109,7 +109,7 @@ async def test_the_share_screen_gives_every_link_then_the_facebook_text_alone(
     assert "appuyez longuement" in intro.text
     # The post is a message of its own: nothing in it but what to paste.
     assert post.text == "\n".join([
-        "🏪 Épicerie du Château à Rochechouart",
+        "🏪 Épicerie du Château, Rochechouart",
         "🛍 Confiture de mûres, Huile de noix, Miel de châtaignier, Savon lavande… "
         "— 5 produits à réserver",
         "📍 2 place du Château",

@@ -179,6 +179,9 @@ def test_chatshop_web_serves_until_a_signal_and_then_ends_at_once(
     """As `chatshop run`: SIGTERM or SIGINT (Ctrl-C) stops it, status 0."""
     environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("CHATSHOP_")}
     environment.update(CHATSHOP_WEB_PORT="0", CHATSHOP_TELEGRAM_USERNAME="TerritoireBot")
+    subprocess.run([sys.executable, "-m", "chatshop", "migrate", "--database",
+                    str(tmp_path / "web.db")], cwd=tmp_path, env=environment, check=True,
+                   capture_output=True)
     with subprocess.Popen([sys.executable, "-m", "chatshop", "web", "--database",
                            str(tmp_path / "web.db")], cwd=tmp_path, env=environment,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as web:

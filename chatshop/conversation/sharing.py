@@ -1,7 +1,7 @@
 """Making a shop known outside the chat: « 🔗 Partager ma boutique » (its addresses on the
 web, on Telegram and on WhatsApp, and a text ready to paste on Facebook), the A4 poster
 for the shop window and the sheet of shelf labels (PDF documents, drawn by
-``chatshop.web.posters``), and the operator's poster of the whole territory.
+``chatshop.printing.posters``), and the operator's poster of the whole territory.
 
 A shop's poster and labels are for its staff (and the operator): the services re-check
 it on every press, as every shopkeeper action does. A shop the operator deactivated has
@@ -28,17 +28,17 @@ from chatshop.domain.codes import slugify
 from chatshop.domain.models import Shop
 from chatshop.errors import NotAllowed
 from chatshop.i18n import _, format_number, ngettext
+from chatshop.printing import Imprint
+from chatshop.printing.posters import shelf_labels, shop_poster, territory_poster
 from chatshop.services.links import shop_payload
-from chatshop.web.posters import shelf_labels, shop_poster, territory_poster
-from chatshop.web.window import Window
 
 PDF = "application/pdf"
 OFFERS = 4  # categories (or products) named in the Facebook text
 
 
-def window_of(ctx: Context) -> Window:
-    """The window's description the posters are drawn from, as the conversation knows it."""
-    return Window(territory=ctx.territory, tz=ctx.tz, links=ctx.links)
+def imprint_of(ctx: Context) -> Imprint:
+    """Whom the printed sheets speak for, as the conversation knows it."""
+    return Imprint(territory=ctx.territory, links=ctx.links, clock=ctx.services.clock)
 
 
 async def _shop_of_staff(ctx: Context, shop: int | None) -> Shop | list[Reply]:
@@ -123,7 +123,7 @@ async def facebook_text(ctx: Context, shop: Shop, link: str) -> str:
     """A few lines in French for a Facebook post: the shop and its commune, what it
     offers (its categories, else a few of its products), where it is, and the link."""
     commune = await ctx.services.shops.commune(shop.commune_id)
-    lines = [_("🏪 {shop} in {commune}").format(shop=shop.name, commune=commune.name)
+    lines = [_("🏪 {shop}, {commune}").format(shop=shop.name, commune=commune.name)
              if commune else f"🏪 {shop.name}"]
     offers = await _offers(ctx, shop)
     if offers:
@@ -163,7 +163,7 @@ async def poster(ctx: Context, shop: int | None = None) -> list[Reply]:
     found = await _shop_of_staff(ctx, shop)
     if not isinstance(found, Shop):
         return found
-    data = await shop_poster(ctx.services, window_of(ctx), found.id)
+    data = await shop_poster(ctx.services, imprint_of(ctx), found.id)
     text = _("🖨 {shop}: the A4 poster. Print it and put it up in your shop window: "
              "passers-by scan its QR codes to find your shop and reserve.").format(
         shop=found.name)
@@ -183,12 +183,22 @@ async def labels(ctx: Context, shop: int | None = None) -> list[Reply]:
     if not shown.items:
         return [say(_("No product on show yet: the labels are made from your products."),
                     (ADD_PRODUCT.button(_("➕ Add a product"), shop=found.id),), back=back)]
-    data = await shelf_labels(ctx.services, window_of(ctx), found.id)
-    text = _("🏷 {shop}: the A4 sheets of shelf labels. Print them, cut them and put each "
-             "label beside its product: its QR code opens the product in the bot, ready "
-             "to reserve.").format(shop=found.name)
+    data = await shelf_labels(ctx.services, imprint_of(ctx), found.id)
+    sheets = _pages_of(data)
+    text = ngettext("🏷 {shop}: the A4 sheet of shelf labels. Print it, cut the labels and "
+                    "put each beside its product: its QR code opens the product in the bot, "
+                    "ready to reserve.",
+                    "🏷 {shop}: the {n} A4 sheets of shelf labels. Print them, cut the labels "
+                    "and put each beside its product: its QR code opens the product in the "
+                    "bot, ready to reserve.", sheets).format(shop=found.name, n=sheets)
     rows = (POSTER.button(_("🖨 Poster"), shop=found.id),)
     return [_pdf(say(text, rows, back=back), f"etiquettes-{found.slug}.pdf", data)]
+
+
+def _pages_of(pdf: bytes) -> int:
+    """How many pages a PDF of ours has: fpdf2 writes each page as an object of its own
+    with ``/Type /Page`` on a line (the page tree is ``/Type /Pages``)."""
+    return max(1, pdf.count(b"/Type /Page\n"))
 
 
 @handles(TERRITORY_POSTER)
@@ -196,7 +206,7 @@ async def the_territory_s_poster(ctx: Context) -> list[Reply]:
     """The operator's A4 poster of the whole territory, as a PDF."""
     if not ctx.is_operator:
         raise NotAllowed("territory poster", needs="operator")
-    data = await territory_poster(ctx.services, window_of(ctx))
+    data = await territory_poster(ctx.services, imprint_of(ctx))
     text = _("🖨 {territory}: the A4 poster of the territory, for the tourism office, the "
              "town hall, the market. Its QR codes open the bot on the territory's "
              "shops.").format(territory=ctx.territory)

@@ -54,6 +54,7 @@ class BackfillReport:
     already: int = 0
     sized: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    left: int = 0  # photos only Telegram holds, not fetched (no way to download them)
 
 
 class ImageService:
@@ -88,14 +89,22 @@ class ImageService:
         active shop shows it (never anyone else's file, nor a hidden product's)."""
         return _SHA256.fullmatch(sha256) is not None and await self._store.media.shown(sha256)
 
-    async def backfill(self, download: Callable[[str], Awaitable[bytes]]) -> BackfillReport:
+    async def backfill(self, download: Callable[[str], Awaitable[bytes]] | None
+                       ) -> BackfillReport:
         """Fetch every product's and shop's photo that is only a Telegram file id
-        (``download`` gets its bytes), keep it and give it to the other platforms; clean
-        and size every image kept without sizes (before this version: as it came, GPS
-        included). One failure does not stop the rest."""
+        (``download`` gets its bytes; None: they are only counted, ``left``), keep it and
+        give it to the other platforms; clean and size every image kept without sizes
+        (before this version: as it came, GPS included) — that needs no download, so a
+        territory on WhatsApp alone cleans its photos too. One failure does not stop
+        the rest."""
         report = BackfillReport()
         done: dict[str, str] = {}  # Telegram file id -> its kept reference, this run
-        for photo in await self._store.media.unkept_photos():
+        unkept = await self._store.media.unkept_photos()
+        if download is None:
+            report.left = len(unkept)
+            unkept = []
+        for photo in unkept:
+            assert download is not None
             what = f"{photo.kind} {photo.owner_id}"
             reference = done.get(photo.file_ref)
             if reference is None:
@@ -121,6 +130,11 @@ class ImageService:
             except InvalidInput as refusal:
                 report.failed.append((f"media {sha[:12]}", refusal.message()))
         return report
+
+    async def uncleaned_count(self) -> int:
+        """How many images were kept before this version, as they came (EXIF and GPS
+        included): ``chatshop photos fetch`` cleans them."""
+        return len(await self._store.media.not_cleaned())
 
     async def _cleaned(self, sha256: str) -> bool:
         """A file kept before this version, as it came (its EXIF, GPS included): kept

@@ -94,7 +94,12 @@ def split(reply: Reply) -> list[Reply]:
     document, a venue, the "share my phone number" keyboard. The buttons go under the
     last of them (the venue's map, the document, the text), so that every screen ends
     with its way on. Sending piece by piece, a failure halfway resends only what did not
-    go."""
+    go. A link to an address Telegram would refuse as a URL button (plain http, such as
+    a window tried on 127.0.0.1) is written under the text instead."""
+    if reply.link is not None and not reply.link.url.startswith("https://"):
+        reply = reply.model_copy(update={
+            "text": f"{reply.text}\n\n{reply.link.label}\u00a0: {reply.link.url}".lstrip(),
+            "link": None})
     if reply.photo is None and reply.document is None and reply.venue is None \
             and not reply.ask_contact and not reply.ends_contact_request \
             and 0 < len(reply.text) <= TEXT_MAX:

@@ -1,16 +1,16 @@
 """The sheet of shelf labels: 3 × 8 labels of 70 × 37 mm on A4 (the common label
 sheets; several pages when the shop shows more than 24 products), one per product:
 its name, its price, a QR code that opens it and « Réserver : scannez »; a hosted
-product says who made it. Drawn by ``chatshop.web.posters.shelf_labels``.
+product says who made it. Drawn by ``chatshop.printing.posters.shelf_labels``.
 """
 
 from __future__ import annotations
 
 from chatshop.domain.models import ListedProduct, Shop
 from chatshop.i18n import _, format_money
+from chatshop.printing import Imprint
+from chatshop.printing.sheet import GREY, MARGIN, PT, Sheet, readable_phone
 from chatshop.services.links import Links, product_payload
-from chatshop.web.printing import GREY, MARGIN, PT, Sheet, readable_phone
-from chatshop.web.window import Window
 
 LABEL_COLUMNS, LABEL_ROWS = 3, 8
 LABEL_WIDTH, LABEL_HEIGHT = 70.0, 37.0
@@ -26,7 +26,7 @@ def product_code(links: Links, listed: ListedProduct) -> str | None:
             or links.whatsapp(product_payload(listed)))
 
 
-def draw_labels(window: Window, shop: Shop, products: list[ListedProduct]) -> bytes:
+def draw_labels(window: Imprint, shop: Shop, products: list[ListedProduct]) -> bytes:
     """The PDF of the labels of ``products`` (a page that says so when there is none)."""
     sheet = Sheet(title=_("Shelf labels: {shop}").format(shop=shop.name),
                   author=window.territory, moment=window.clock())

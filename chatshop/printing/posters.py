@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from chatshop.domain.limits import MAX_PAGE_SIZE
 from chatshop.domain.models import ListedProduct, Page, Shop, every_item
 from chatshop.errors import ShopUnavailable
-from chatshop.i18n import _, format_clock, ngettext, weekday_name
+from chatshop.i18n import _, format_hour, ngettext, weekday_name
+from chatshop.printing import Imprint
+from chatshop.printing.labels import draw_labels
+from chatshop.printing.sheet import ELLIPSIS, GREY, MARGIN, PT, Sheet, Style, readable_phone
 from chatshop.services import Services
 from chatshop.services.links import Links, shop_payload
-from chatshop.web.labels import draw_labels
-from chatshop.web.printing import ELLIPSIS, GREY, MARGIN, PT, Sheet, Style, readable_phone
-from chatshop.web.window import Window
 
 TEXT_WIDTH = Sheet.WIDTH - 2 * MARGIN
 FOOTER = Sheet.HEIGHT - 14  # the territory's name, small, at the foot of a poster
@@ -48,7 +48,7 @@ class Code:
 # -- the shop's poster ---------------------------------------------------------------------
 
 
-async def shop_poster(services: Services, window: Window, shop_id: int) -> bytes:
+async def shop_poster(services: Services, window: Imprint, shop_id: int) -> bytes:
     """The A4 poster of one shop, for its window (``ShopUnavailable`` for a shop that is
     no longer on chatshop: its codes would lead nowhere)."""
     shop = await services.shops.get(shop_id)
@@ -72,7 +72,7 @@ def shop_codes(links: Links, shop: Shop) -> list[Code]:
     return codes
 
 
-def _draw_shop_poster(window: Window, shop: Shop, commune: str, codes: list[Code]) -> bytes:
+def _draw_shop_poster(window: Imprint, shop: Shop, commune: str, codes: list[Code]) -> bytes:
     """The shop's poster, top down: name, commune, promise, codes; the phone and address
     at the foot, the hours in the room left between."""
     sheet = Sheet(title=_("Poster: {shop}").format(shop=shop.name), author=window.territory,
@@ -160,7 +160,8 @@ def _hours(sheet: Sheet, y: float, bottom: float, shop: Shop) -> None:
     days: dict[int, list[str]] = {}
     for slot in sorted(shop.hours, key=lambda slot: slot.opens):
         days.setdefault(slot.weekday, []).append(
-            f"{format_clock(slot.opens)} – {format_clock(slot.closes)}")
+            f"{format_hour(slot.opens.hour, slot.opens.minute)} – "
+            f"{format_hour(slot.closes.hour, slot.closes.minute)}")
     left, row = MARGIN + 20, min(7.2, (bottom - y) / 7)
     size = min(14.0, (row - 0.8) / (PT * 1.2))  # smaller only on a crowded poster
     for weekday in range(7):
@@ -209,7 +210,7 @@ def _footer(sheet: Sheet, territory: str) -> None:
 
 # -- shelf labels ---------------------------------------------------------------------------
 
-async def shelf_labels(services: Services, window: Window, shop_id: int) -> bytes:
+async def shelf_labels(services: Services, window: Imprint, shop_id: int) -> bytes:
     """Sheets of shelf labels for every product the shop shows, 24 to an A4 page."""
     shop = await services.shops.get(shop_id)
     if not shop.active:
@@ -230,7 +231,7 @@ def _catalogue_of(services: Services, shop_id: int
 # -- the territory's poster -----------------------------------------------------------------
 
 
-async def territory_poster(services: Services, window: Window) -> bytes:
+async def territory_poster(services: Services, window: Imprint) -> bytes:
     """The territory's A4 poster: its ways into the bot and its shops, by commune."""
     by_commune: list[tuple[str, list[str]]] = []
     for commune in await services.shops.communes_with_shops():
@@ -265,7 +266,7 @@ def territory_codes(links: Links) -> list[Code]:
     return codes
 
 
-def _draw_territory_poster(window: Window, codes: list[Code],
+def _draw_territory_poster(window: Imprint, codes: list[Code],
                            by_commune: list[tuple[str, list[str]]]) -> bytes:
     """The territory's poster: its name, its promise, its codes, then its shops."""
     sheet = Sheet(title=window.territory, author=window.territory, moment=window.clock())

@@ -127,11 +127,13 @@ class Sheet:
                sizes: Iterable[float], style: Style = "") -> tuple[float, list[str]]:
         """The largest of ``sizes`` (largest first) at which ``text`` fits in
         ``max_lines`` without a cut, and its lines; else the smallest size, cut."""
-        size, found = 0.0, [""]
+        size = 0.0
         for size in sizes:
             self.font(size, style)
-            found = self._wrap(self.printable(text), width)
-            if len(found) <= max_lines:
+            found, broke = self._wrapped(self.printable(text), width)
+            # A size at which a word must be broken is not a fit: « thermoprotect / eur »
+            # reads worse than smaller letters.
+            if len(found) <= max_lines and not broke:
                 return size, found
         return size, self.lines(self.printable(text), width, max_lines)
 
@@ -180,8 +182,14 @@ class Sheet:
         return bytes(self.pdf.output())
 
     def _wrap(self, text: str, width: float) -> list[str]:
+        return self._wrapped(text, width)[0]
+
+    def _wrapped(self, text: str, width: float) -> tuple[list[str], bool]:
+        """``text`` in lines of ``width``, broken between words; a word longer than a
+        line is broken too, with a hyphen; and whether one had to be."""
         lines: list[str] = []
         line = ""
+        broke = False
         for word in text.split(" "):
             attempt = f"{line} {word}" if line else word
             if self.width(attempt) <= width:
@@ -191,12 +199,13 @@ class Sheet:
                 lines.append(line)
             line = word
             while self.width(line) > width:  # a word longer than the line: break it
-                cut = self._longest_prefix(line, width)
-                lines.append(line[:cut])
+                broke = True
+                cut = max(1, self._longest_prefix(line, width - self.width("-")))
+                lines.append(line[:cut] + "-")
                 line = line[cut:]
         if line or not lines:
             lines.append(line)
-        return lines
+        return lines, broke
 
     def _longest_prefix(self, text: str, width: float) -> int:
         low, high = 1, len(text)  # at least one character, or nothing would move on
