@@ -362,6 +362,12 @@ async def measure(args: argparse.Namespace) -> Result:
             pages = Served(window_app(territory.services, window), sock)
             await pages.start()
             servers.append(pages)
+            # The same window keeping no page: what a page costs after a change (every
+            # commit moves the window's stamp, chat messages' too, on a busy bot).
+            rendered = Served(window_app(territory.services, window, kept_pages=0),
+                              listening_socket())
+            await rendered.start()
+            servers.append(rendered)
             async with httpx.AsyncClient(base_url=base_url, trust_env=False,
                                          timeout=30) as http:
                 found = await probe(http, site, failures)
@@ -399,8 +405,14 @@ async def measure(args: argparse.Namespace) -> Result:
             cached.requests = not_modified
             thumbs = series(f"photo thumbnails ({len(shas)} in turn)",
                             [image_path(sha, "thumb") for sha in shas], None)
+            home_new = series("home page, rendered anew", ["/"], "home",
+                              port=rendered.port)
+            shop_new = series("shop page 1, rendered anew", [shop], "shop",
+                              port=rendered.port)
+            product_new = series("product page, rendered anew", site.product_paths,
+                                 "product", port=rendered.port)
             everything = [base, headed, home, shop_first, shop_middle, product, search,
-                          cached, thumbs]
+                          cached, thumbs, home_new, shop_new, product_new]
             print(f"load    : {len(everything)} series x {args.rounds} rounds: "
                   f"{args.seconds:g} s closed loop ({args.clients} clients), then "
                   f"{args.seconds:g} s open loop at half that rate; order rotated")

@@ -284,6 +284,12 @@ def site_app(app: App, site: Site) -> Any:
     if site.window:
         from chatshop.web.app import window_app
 
+        if app.links.public_url is None and site.host not in ("127.0.0.1", "::1",
+                                                               "localhost"):
+            log.warning("CHATSHOP_PUBLIC_URL is not set: the window's absolute links "
+                        "(canonical, link previews, sitemap) follow each request's Host "
+                        "header, and its pages are not kept; set it to the address "
+                        "people reach")
         window = window_app(app.services, app.window)
     if not site.webhooks:
         return window

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings
 
 from chatshop.conversation.router import Conversation
+from chatshop.demo import DEMO_OPERATOR, DEMO_OPERATOR_NAME, DemoShop, seed_demo
 from chatshop.domain.models import Actor, Commune, Product, Role, Shop, User
 from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
@@ -154,3 +155,25 @@ async def world(cast_file: DatabaseFile[Cast], tmp_path: Path) -> AsyncIterator[
 
     async with world_on(cast_file.copy(tmp_path / "chatshop.db"), cast_file.cast) as opened:
         yield opened
+
+
+# -- the demo territory, as `chatshop seed-demo` loads it -------------------------------
+
+
+@pytest.fixture
+def demo_services(store: Store, clock: FakeClock) -> Services:
+    """Services whose operator is the demo's."""
+    return build_services(store, operators=frozenset({DEMO_OPERATOR}), clock=clock)
+
+
+@pytest.fixture
+async def operator(demo_services: Services) -> Actor:
+    """The demo territory's operator."""
+    return demo_services.customers.actor(
+        await demo_services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME))
+
+
+@pytest.fixture
+async def demo(demo_services: Services, operator: Actor) -> list[DemoShop]:
+    """The demo territory loaded, its shops."""
+    return await seed_demo(demo_services, operator=operator)

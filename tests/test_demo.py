@@ -11,7 +11,6 @@ import pytest
 from chatshop.demo import (
     DEMO_CUSTOMER,
     DEMO_OPERATOR,
-    DEMO_OPERATOR_NAME,
     HOSTINGS,
     SHOPS,
     DemoShop,
@@ -19,27 +18,10 @@ from chatshop.demo import (
 )
 from chatshop.domain.models import Actor, Product, Role, Shop
 from chatshop.errors import DemoIncomplete, NotFound
-from chatshop.services import Services, build_services
+from chatshop.services import Services
 from chatshop.storage import Store
-from tests.conftest import FakeClock
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-@pytest.fixture
-def demo_services(store: Store, clock: FakeClock) -> Services:
-    return build_services(store, operators=frozenset({DEMO_OPERATOR}), clock=clock)
-
-
-@pytest.fixture
-async def operator(demo_services: Services) -> Actor:
-    return demo_services.customers.actor(
-        await demo_services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME))
-
-
-@pytest.fixture
-async def demo(demo_services: Services, operator: Actor) -> list[DemoShop]:
-    return await seed_demo(demo_services, operator=operator)
 
 
 async def shops_of(services: Services, demo: list[DemoShop]) -> list[Shop]:

@@ -14,17 +14,16 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
-from chatshop.demo import DEMO_OPERATOR, DEMO_OPERATOR_NAME, DemoShop, seed_demo
-from chatshop.domain.models import Actor, ListedProduct, OpeningInterval, ShopDetails
+from chatshop.demo import DemoShop
+from chatshop.domain.models import ListedProduct, OpeningInterval, ShopDetails
 from chatshop.errors import ShopUnavailable
 from chatshop.i18n import format_money
 from chatshop.printing import Imprint
 from chatshop.printing.posters import shelf_labels, shop_poster, territory_poster
 from chatshop.printing.sheet import Sheet
-from chatshop.services import Services, build_services
+from chatshop.services import Services
 from chatshop.services.links import Links
-from chatshop.storage import Store
-from tests.conftest import FakeClock, Territory
+from tests.conftest import Territory
 
 TERRITORY = "Porte Océane du Limousin"
 PARIS = ZoneInfo("Europe/Paris")
@@ -65,22 +64,6 @@ class Printed:
     def text(self, page: int | None = None) -> str:
         return "\n".join(self.document[index].get_textpage().get_text_range()
                          for index in (range(self.pages) if page is None else (page,)))
-
-
-@pytest.fixture
-def demo_services(store: Store, clock: FakeClock) -> Services:
-    return build_services(store, operators=frozenset({DEMO_OPERATOR}), clock=clock)
-
-
-@pytest.fixture
-async def operator(demo_services: Services) -> Actor:
-    return demo_services.customers.actor(
-        await demo_services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME))
-
-
-@pytest.fixture
-async def demo(demo_services: Services, operator: Actor) -> list[DemoShop]:
-    return await seed_demo(demo_services, operator=operator)
 
 
 async def demo_shop_id(services: Services, demo: list[DemoShop], name: str) -> int:

@@ -5,6 +5,7 @@ weigh more than 60 KB, fail with a traceback; and what it does for a returning v
 from __future__ import annotations
 
 import io
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -111,6 +112,8 @@ async def test_a_page_asked_again_unchanged_is_not_sent_again(site: Site) -> Non
         first = await site.get(path)
         assert first.headers["cache-control"] == "public, max-age=60", path
         assert first.headers["last-modified"].endswith(" GMT"), path
+        # Never later than the moment it is served (RFC 9110 §8.8.2.1).
+        assert parsedate_to_datetime(first.headers["last-modified"]) <= site.clock(), path
         again = await site.get(path, **{"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304, path
         assert again.content == b"", path

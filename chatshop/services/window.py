@@ -4,7 +4,8 @@ person: the window never shows a customer, a reservation or a member of staff.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from chatshop.clock import Clock
 from chatshop.domain.codes import is_slug
@@ -15,6 +16,19 @@ from chatshop.errors import NotFound
 from chatshop.storage.interface import Store
 
 NEWS_WINDOW = timedelta(days=7)
+
+
+def news_until(news: Sequence[ListedProduct]) -> datetime | None:
+    """When the first of these news is a week old and leaves the list (None: no news;
+    a product back in stock counts from its restocking while some is left)."""
+    ages = []
+    for item in news:
+        product = item.product
+        at = product.created_at
+        if product.restocked_at is not None and product.available > 0:
+            at = max(at, product.restocked_at)
+        ages.append(at + NEWS_WINDOW)
+    return min(ages, default=None)
 
 
 class WindowService:

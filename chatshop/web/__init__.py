@@ -1,5 +1,6 @@
-"""The public shop window and the printable posters: what people who are not in the chat
-yet see of the territory's shops, with one tap from there into a reservation.
+"""The public shop window: what people who are not in the chat yet see of the territory's
+shops, with one tap from there into a reservation (the printed posters are
+``chatshop.printing``'s).
 
 Server-rendered pages over the services (Jinja2, autoescaped, the same gettext catalogue
 and Babel formatting as the chat), readable with JavaScript off, mounted beside the

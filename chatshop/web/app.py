@@ -16,8 +16,9 @@ from starlette.types import Scope
 
 from chatshop.services import Services
 from chatshop.web import images, sitemap
-from chatshop.web.http import SECURITY_HEADERS, WindowHttp
+from chatshop.web.http import SECURITY_HEADERS, WindowHttp, stamp
 from chatshop.web.pages import Pages
+from chatshop.web.pages_cache import MAX_PAGES, KeptPages
 from chatshop.web.window import Window
 
 # The stylesheet's address carries its digest (``?v=``); the placeholder never changes.
@@ -34,9 +35,14 @@ class _Static(StaticFiles):
         return response
 
 
-def window_app(services: Services, window: Window) -> Starlette:
-    """The window over ``services``, as ``window`` describes it."""
-    pages = Pages(services, window)
+def window_app(services: Services, window: Window, *,
+               kept_pages: int = MAX_PAGES) -> Starlette:
+    """The window over ``services``, as ``window`` describes it; at most ``kept_pages``
+    rendered pages kept (0: every page rendered anew, what bench/web.py measures as a
+    page after a change)."""
+    kept = KeptPages(lambda: stamp(services), window.links, window.clock,
+                     max_pages=kept_pages)
+    pages = Pages(services, window, kept)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code != 404:
@@ -64,5 +70,6 @@ def window_app(services: Services, window: Window) -> Starlette:
     return Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error, Exception: server_error},
-        middleware=[Middleware(WindowHttp, requests_per_minute=window.requests_per_minute)],
+        middleware=[Middleware(WindowHttp, requests_per_minute=window.requests_per_minute,
+                               kept=kept)],
     )

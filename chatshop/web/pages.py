@@ -5,13 +5,16 @@ French 404 and 500 pages.
 Each page first asks whether the visitor's copy is still current (``fresh``: a 304
 before anything is rendered); its ETag is made of the catalogue's change stamp, the
 page's own key and whatever else it shows that time changes (a shop's door, the week's
-news). Nothing personal is read: shops, products and the operator's notice only."""
+news). A page rendered is kept (``KeptPages``) until its stamp moves or the moment its
+words would change with the clock, and ``WindowHttp`` answers the next visitors from
+it. Nothing personal is read: shops, products and the operator's notice only."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -25,8 +28,10 @@ from chatshop.errors import NotFound
 from chatshop.i18n import _, format_money, ngettext
 from chatshop.services import Services
 from chatshop.services.links import product_path, product_payload, shop_path, shop_payload
-from chatshop.web.http import cache_headers, fresh, stamp
+from chatshop.services.window import news_until
+from chatshop.web.http import SECURITY_HEADERS, cache_headers, fresh, stamp
 from chatshop.web.images import image_path
+from chatshop.web.pages_cache import KeptPage, KeptPages, links_key, page_key
 from chatshop.web.pages_render import PAGE_CACHE, Head, Versions, etag_of, render
 from chatshop.web.pages_words import (
     Availability,
@@ -85,9 +90,11 @@ class Pager:
 class Pages:
     """The window's page handlers, over the services and the window's settings."""
 
-    def __init__(self, services: Services, window: Window) -> None:
+    def __init__(self, services: Services, window: Window,
+                 kept: KeptPages | None = None) -> None:
         self._services = services
         self._window = window
+        self._kept = kept
         self._versions = Versions()
         # New templates come with a new process: its pages get new ETags.
         self._build = secrets.token_hex(4)
@@ -103,19 +110,47 @@ class Pages:
         sha = self._services.images.web_image(photos)
         return None if sha is None else image_path(sha, variant)
 
-    def _check(self, request: Request, *key: object) -> tuple[Response | None,
-                                                                dict[str, str]]:
+    def _stamp(self, request: Request) -> str:
+        """The catalogue's change stamp, read once per request before anything else
+        is (what is read after it is at least as new: a page is never dated, tagged or
+        kept as newer than its data)."""
+        request.state.stamp = version = stamp(self._services)
+        return version
+
+    def _check(self, request: Request, *key: object,
+               until: datetime | None = None) -> tuple[Response | None, dict[str, str]]:
         """A 304 when the visitor's copy of this version is current, and the headers of
-        this version for the page that is rendered otherwise."""
+        this version for the page that is rendered otherwise (then kept, ``_render``,
+        until the stamp moves or ``until``, when its words change with the clock)."""
         links = self._window.links
-        etag = etag_of(self._build, stamp(self._services), links.public_url,
+        version = getattr(request.state, "stamp", None) or self._stamp(request)
+        etag = etag_of(self._build, version, links.public_url,
                        links.telegram_bot, links.whatsapp_number, request.url.path, *key)
         # Which page it is, whatever else the address carries (?fbclid=... on a shared
         # link), for its date (``Versions``).
         page = etag_of(request.url.path, *key)
         since = self._versions.since(page, etag, self._window.clock())
+        request.state.keep = (version, links_key(links), until)
         return (fresh(request, etag, since, cache_control=PAGE_CACHE),
                 cache_headers(etag, since, PAGE_CACHE))
+
+    def _render(self, request: Request, name: str, head: Head, *,
+                headers: dict[str, str], **context: Any) -> Response:
+        """``render``, and the page kept for the next visitors (``KeptPages``) when the
+        window's address is known (else it depends on the request's ``Host``)."""
+        response = render(request, name, head, headers=headers, **context)
+        keep = getattr(request.state, "keep", None)
+        if self._kept is not None and keep is not None and self._window.links.public_url:
+            version, links, until = keep
+            body = bytes(response.body)
+            not_modified = Response(status_code=304, headers=headers)
+            self._kept.keep(page_key(request.url.path, request.url.query.encode("latin-1")),
+                            KeptPage(stamp=version, links=links, until=until,
+                                     etag=response.headers["etag"].encode("latin-1"),
+                                     body=body,
+                                     headers=_secured(response.raw_headers),
+                                     not_modified=_secured(not_modified.raw_headers)))
+        return response
 
     def _context(self) -> dict[str, Any]:
         return {"territory": self._window.territory}
@@ -171,12 +206,17 @@ class Pages:
 
     async def home(self, request: Request) -> Response:
         """The territory: its communes and their shops, the week's news, how to reserve."""
+        self._stamp(request)
         communes = await self._services.window.shops_by_commune()
         news = await self._services.window.news(NEWS_SHOWN)
         doors = {shop.id: self._door(shop) for _c, shops in communes for shop in shops}
+        changes = [d.until for d in doors.values() if d.until is not None]
+        aging = news_until(news)
+        if aging is not None:
+            changes.append(aging)
         not_modified, headers = self._check(
             request, sorted((k, d.words) for k, d in doors.items()),
-            [item.product.id for item in news])
+            [item.product.id for item in news], until=min(changes, default=None))
         if not_modified is not None:
             return not_modified
         territory = self._window.territory
@@ -187,7 +227,7 @@ class Pages:
                     description=description, canonical=self._base(request) + "/",
                     preview=self._preview(request, territory, description))
         digits = "".join(ch for ch in links.whatsapp_number or "" if ch.isdigit())
-        return render(
+        return self._render(
             request, "home.html", head, headers=headers, **self._context(),
             communes=[(commune, [self._shop_card(s, doors[s.id]) for s in shops])
                       for commune, shops in communes],
@@ -198,6 +238,7 @@ class Pages:
     async def shop(self, request: Request) -> Response:
         """A shop: its card, hours, holidays, categories and products, a page at a time."""
         number = _page_number(request)
+        self._stamp(request)
         try:
             shop = await self._services.window.shop(request.path_params["slug"])
         except NotFound:
@@ -205,7 +246,8 @@ class Pages:
         if number is None:
             return self.not_found(request)
         shop_door = self._door(shop)
-        not_modified, headers = self._check(request, number, shop_door.words)
+        not_modified, headers = self._check(request, number, shop_door.words,
+                                            until=shop_door.until)
         if not_modified is not None:
             return not_modified
         window = self._services.window
@@ -236,7 +278,7 @@ class Pages:
                     data=(json_ld(data),))
         count = max(1, -(-page.total // PAGE_SIZE))
         links = self._window.links
-        return render(
+        return self._render(
             request, "shop.html", head, headers=headers, **self._context(),
             shop=shop, commune=commune_name, door=shop_door, hours=week_hours(shop),
             photo=display, map=map_link(shop, commune_name), phone=phone,
@@ -285,7 +327,7 @@ class Pages:
         links = self._window.links
         reservable = state.in_stock and shop.takes_reservations
         payload = product_payload(listed)
-        return render(
+        return self._render(
             request, "product.html", head, headers=headers, **self._context(),
             product=product, price=price, state=state, shop=shop,
             shop_url=shop_path(shop), commune=listed.commune_name,
@@ -331,7 +373,7 @@ class Pages:
             summary=ngettext("{n} product found for « {query} »",
                              "{n} products found for « {query} »",
                              page.total).format(n=page.total, query=query))
-        return render(request, "search.html", head, headers=headers, **context)
+        return self._render(request, "search.html", head, headers=headers, **context)
 
     async def legal(self, request: Request) -> Response:
         """« Mentions légales et données personnelles »: who publishes, what is kept."""
@@ -343,10 +385,11 @@ class Pages:
                     description=_("Who publishes this window, and what the bot keeps "
                                   "about you."),
                     canonical=self._base(request) + "/mentions-legales")
-        return render(request, "legal.html", head, headers=headers, **self._context(),
-                      publisher=self._window.publisher, title=title,
-                      missing=Markup('<span class="missing">{}</span>').format(
-                          _("not given by the operator yet")))
+        return self._render(request, "legal.html", head, headers=headers,
+                            **self._context(), publisher=self._window.publisher,
+                            title=title,
+                            missing=Markup('<span class="missing">{}</span>').format(
+                                _("not given by the operator yet")))
 
 
 def _page_number(request: Request) -> int | None:
@@ -373,3 +416,9 @@ def _pager(path: str, number: int, count: int, query: str) -> Pager | None:
     return Pager(number=number, count=count,
                  previous=url(number - 1) if number > 1 else None,
                  next=url(number + 1) if number < count else None)
+
+
+def _secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the window's security headers, as ``WindowHttp`` adds them."""
+    present = {name for name, _value in headers}
+    return [*headers, *(h for h in SECURITY_HEADERS if h[0] not in present)]

@@ -85,8 +85,10 @@ class Versions:
         if known is not None and known[0] == etag:
             self.kept.move_to_end(page)
             return known[1]
-        # HTTP dates have whole seconds: round up, never claim an earlier moment.
-        seen = (now.astimezone(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+        # HTTP dates have whole seconds: the second it was first served (never later
+        # than the Date header, RFC 9110 §8.8.2.1), unless the previous version took
+        # that second already — two versions of one page in one second are rare.
+        seen = now.astimezone(UTC).replace(microsecond=0)
         if known is not None:
             seen = max(seen, known[1] + timedelta(seconds=1))
         self.kept[page] = (etag, seen)

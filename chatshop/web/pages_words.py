@@ -7,16 +7,14 @@ French shop doors show them (« 9 h », « 14 h 30 »)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
-
 from chatshop.domain.models import Product, Shop
 from chatshop.domain.opening import DoorState, Opening
-from chatshop.i18n import _, format_day, french, ngettext, weekday_name
+from chatshop.i18n import _, format_day, format_hour, ngettext, weekday_name
 
 FEW_LEFT = 3  # « Plus que 2 » at this many or fewer
 
@@ -24,8 +22,7 @@ FEW_LEFT = 3  # « Plus que 2 » at this many or fewer
 @cache
 def hour_words(hour: int, minute: int) -> str:
     """``9 h``, ``9 h 30``, ``14 h`` (no-break spaces: a time never breaks a line)."""
-    pattern = "H\u00a0'h'" if minute == 0 else "H\u00a0'h'\u00a0mm"
-    return format_time(time(hour, minute), pattern, locale=french())
+    return format_hour(hour, minute)
 
 
 def _hour(moment: datetime | time, tz: ZoneInfo) -> str:
@@ -53,19 +50,32 @@ class Door:
 
     words: str
     state: DoorState
+    until: datetime | None = None  # when the words may change with no write (UTC)
 
 
 def door(opening: Opening, now: datetime, tz: ZoneInfo) -> Door:
     """The shop's state as one short line."""
+    until = door_change(opening, now, tz)
     if opening.state is DoorState.OPEN and opening.closes_at is not None:
         return Door(_("Open now · until {time}").format(time=_hour(opening.closes_at, tz)),
-                    opening.state)
+                    opening.state, until)
     if opening.state is DoorState.CLOSED and opening.opens_at is not None:
         return Door(_("Closed · opens {when}").format(
-            when=_day_words(opening.opens_at, now, tz)), opening.state)
+            when=_day_words(opening.opens_at, now, tz)), opening.state, until)
     if opening.state is DoorState.HOLIDAY:
-        return Door(_("On holiday"), opening.state)
-    return Door(_("Opening hours not given"), DoorState.UNKNOWN)
+        return Door(_("On holiday"), opening.state, until)
+    return Door(_("Opening hours not given"), DoorState.UNKNOWN, until)
+
+
+def door_change(opening: Opening, now: datetime, tz: ZoneInfo) -> datetime:
+    """The first moment the door's words may read otherwise, the data staying as it is:
+    its opening or closing, or the next midnight where the shop is (« demain » becomes
+    « aujourd'hui »). Never later than the truth; earlier only costs a new rendering."""
+    local = now.astimezone(tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=tz)
+    changes = [midnight.astimezone(UTC)]
+    changes += [at for at in (opening.closes_at, opening.opens_at) if at is not None]
+    return min(changes)
 
 
 def week_hours(shop: Shop) -> list[tuple[str, str]]:
