@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -27,10 +27,11 @@ from chatshop.domain.opening import opening
 from chatshop.errors import NotFound
 from chatshop.i18n import _, format_money, ngettext
 from chatshop.services import Services
+from chatshop.services.image_sizes import Variant
 from chatshop.services.links import product_path, product_payload, shop_path, shop_payload
 from chatshop.services.window import news_until
 from chatshop.web.http import SECURITY_HEADERS, cache_headers, fresh, stamp
-from chatshop.web.images import image_path
+from chatshop.web.images import PLACEHOLDER, image_path
 from chatshop.web.pages_cache import KeptPage, KeptPages, links_key, page_key
 from chatshop.web.pages_render import PAGE_CACHE, Head, Versions, etag_of, render
 from chatshop.web.pages_words import (
@@ -49,11 +50,8 @@ from chatshop.web.window import Window
 PAGE_SIZE = 24  # products a page, in a shop and in search results
 NEWS_SHOWN = 6
 SEARCH_TEXT_MAX = 100  # what the bot reads of a search, too
-PLACEHOLDER = "/static/placeholder.svg"
 _PRODUCT_KEY = re.compile(r"(\d{1,19})(?:-.*)?", re.DOTALL)
 _PAGE_NUMBER = re.compile(r"[0-9]{1,7}")
-
-Variant = Literal["display", "thumb", "preview"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,7 @@ class ProductCard:
     url: str
     price: str
     availability: Availability
-    photo: str
-    has_photo: bool
+    photo: str  # its thumbnail, or the placeholder
     shop: str
     maker: str | None  # a hosted product: the maker who left it there
 
@@ -75,8 +72,7 @@ class ShopCard:
     name: str
     url: str
     door: Door
-    photo: str
-    has_photo: bool
+    photo: str  # its thumbnail, or the placeholder
 
 
 @dataclass(frozen=True)
@@ -161,14 +157,13 @@ class Pages:
         return ProductCard(
             name=product.name, url=product_path(product),
             price=format_money(product.price_cents), availability=availability(product),
-            photo=thumb or PLACEHOLDER, has_photo=thumb is not None,
-            shop=listed.pickup_shop_name,
+            photo=thumb or PLACEHOLDER, shop=listed.pickup_shop_name,
             maker=listed.maker_name if product.is_hosted else None)
 
     def _shop_card(self, shop: Shop, shop_door: Door) -> ShopCard:
         thumb = self._photo(shop.photos, "thumb")
         return ShopCard(name=shop.name, url=shop_path(shop), door=shop_door,
-                        photo=thumb or PLACEHOLDER, has_photo=thumb is not None)
+                        photo=thumb or PLACEHOLDER)
 
     def _door(self, shop: Shop) -> Door:
         now = self._window.clock()
