@@ -125,6 +125,16 @@ def format_hour(hour: int, minute: int) -> str:
     return format_time(time(hour, minute), pattern, locale=french())
 
 
+def format_phone(phone: str) -> str:
+    """A stored number as French people read it: ``+33555021984`` -> « 05 55 02 19 84 »
+    (no-break spaces: kept whole on a line); any other number as it is stored."""
+    text = phone.strip()
+    if len(text) == 12 and text.startswith("+33") and text[1:].isdigit():
+        national = "0" + text[3:]
+        return "\u00a0".join(national[i:i + 2] for i in range(0, 10, 2))
+    return text
+
+
 def format_moment(moment: datetime, tz: ZoneInfo) -> str:
     """``samedi 28 novembre à 17:30``: a deadline a customer can read at a glance."""
     return _("{day} at {time}").format(day=format_day(moment, tz), time=format_clock(moment, tz))

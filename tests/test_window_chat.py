@@ -291,3 +291,15 @@ async def test_chatshop_links_gives_each_shop_and_product_its_web_address(
         f"{WEB}/produit/{honey.id}-miel-de-chataignier")
     assert await territory_links(territory.services, Links()) == [
         "Épicerie du Château", "    Miel de châtaignier"]
+
+
+async def test_a_shop_card_gives_its_number_as_french_people_read_it(
+        territory: Territory, services: Services, window: Conversation,
+        postbox: Postbox) -> None:
+    """« 📞 05 55 03 61 27 », as on the window and the poster, not the stored
+    « +33555036127 »."""
+    await services.shops.update_shop(territory.owner, territory.shop.id,
+                                     ShopDetails(phone="05 55 03 61 27"))
+    jeanne = chat(window, postbox, "3000")
+    await jeanne.send(f"/start s_{territory.shop.slug}")
+    assert "📞 05\u00a055\u00a003\u00a061\u00a027" in jeanne.text

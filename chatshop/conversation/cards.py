@@ -20,6 +20,7 @@ from chatshop.i18n import (
     format_moment,
     format_money,
     format_number,
+    format_phone,
     ngettext,
     weekday_name,
 )
@@ -99,7 +100,7 @@ def shop_card(shop: Shop, commune: str, now: datetime, tz: ZoneInfo) -> str:
     if shop.address:
         lines.append(f"📍 {shop.address}")
     if shop.phone:
-        lines.append(f"📞 {shop.phone}")
+        lines.append(f"📞 {format_phone(shop.phone)}")
     hours = opening_hours(shop)
     if hours:
         lines += ["", _("Opening hours:"), *hours]

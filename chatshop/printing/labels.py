@@ -7,9 +7,9 @@ product says who made it. Drawn by ``chatshop.printing.posters.shelf_labels``.
 from __future__ import annotations
 
 from chatshop.domain.models import ListedProduct, Shop
-from chatshop.i18n import _, format_money
+from chatshop.i18n import _, format_money, format_phone
 from chatshop.printing import Imprint
-from chatshop.printing.sheet import GREY, MARGIN, PT, Sheet, readable_phone
+from chatshop.printing.sheet import GREY, MARGIN, PT, Sheet
 from chatshop.services.links import Links, product_payload
 
 LABEL_COLUMNS, LABEL_ROWS = 3, 8
@@ -75,7 +75,7 @@ def _label(sheet: Sheet, x: float, y: float, listed: ListedProduct, code: str | 
                                      price_sizes, "B")
     sheet.write(left, price_top, width, price, price_size, style="B")
     how = (_("Reserve: scan") if code is not None
-           else _("Reserve: {phone}").format(phone=readable_phone(phone)) if phone else "")
+           else _("Reserve: {phone}").format(phone=format_phone(phone)) if phone else "")
     if how:
         sheet.colour(GREY)
         sheet.text(left, y + LABEL_HEIGHT - 3.4 - 8 * PT * 1.2, inner, how, 8, align="R")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from chatshop.domain.limits import MAX_PAGE_SIZE
 from chatshop.domain.models import ListedProduct, Page, Shop, every_item
 from chatshop.errors import ShopUnavailable
-from chatshop.i18n import _, format_hour, ngettext, weekday_name
+from chatshop.i18n import _, format_hour, format_phone, ngettext, weekday_name
 from chatshop.printing import Imprint
 from chatshop.printing.labels import draw_labels
-from chatshop.printing.sheet import ELLIPSIS, GREY, MARGIN, PT, Sheet, Style, readable_phone
+from chatshop.printing.sheet import ELLIPSIS, GREY, MARGIN, PT, Sheet, Style
 from chatshop.services import Services
 from chatshop.services.links import Links, shop_payload
 
@@ -143,7 +143,7 @@ def _no_code(sheet: Sheet, y: float, phone: str) -> float:
         "CHATSHOP_TELEGRAM_USERNAME, CHATSHOP_WHATSAPP_NUMBER or CHATSHOP_PUBLIC_URL."),
         13, align="C", max_lines=4)
     if phone:
-        text = _("Reserve by phone: {phone}").format(phone=readable_phone(phone))
+        text = _("Reserve by phone: {phone}").format(phone=format_phone(phone))
         size, lines = sheet.fitted(text, TEXT_WIDTH - 12, 2, (22, 20, 18), "B")
         y = sheet.write(MARGIN + 6, y + 4, TEXT_WIDTH - 12, lines, size, style="B",
                         align="C")
@@ -190,7 +190,7 @@ def _contact(sheet: Sheet, shop: Shop, commune: str, *, phone: bool) -> float:
     if phone and shop.phone:
         sheet.font(20, "B")
         blocks.append(([sheet.printable(_("Phone: {phone}").format(
-            phone=readable_phone(shop.phone)))], 20, "B"))
+            phone=format_phone(shop.phone)))], 20, "B"))
     address = ", ".join(part for part in (shop.address, commune) if part)
     if address:
         sheet.font(13)

@@ -265,12 +265,3 @@ def _runs(modules: bytearray) -> Iterable[tuple[int, int]]:
             start = None
     if start is not None:
         yield start, len(modules)
-
-
-def readable_phone(phone: str) -> str:
-    """A stored number as people read it: ``+33555021984`` -> « 05 55 02 19 84 » (with
-    no-break spaces); a number from abroad stays in its international form."""
-    if len(phone) == 12 and phone.startswith("+33") and phone[1:].isdigit():
-        national = "0" + phone[3:]
-        return "\u00a0".join(national[i:i + 2] for i in range(0, 10, 2))  # kept on a line
-    return phone

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from chatshop.domain.models import Product, Shop
 from chatshop.domain.opening import DoorState, Opening
-from chatshop.i18n import _, format_day, format_hour, ngettext, weekday_name
+from chatshop.i18n import _, format_day, format_hour, format_phone, ngettext, weekday_name
 
 FEW_LEFT = 3  # « Plus que 2 » at this many or fewer
 
@@ -122,13 +122,8 @@ def tel_link(phone: str) -> str | None:
 
 
 def phone_words(phone: str) -> str:
-    """A French number as French people write it, « 05 55 03 61 27 » (kept whole on a
-    line), from its stored form ``+33555036127``; any other number as it is stored."""
-    text = phone.strip()
-    if text.startswith("+33") and len(text) == 12 and text[1:].isdigit():
-        national = "0" + text[3:]
-        return "\u00a0".join(national[i:i + 2] for i in range(0, 10, 2))
-    return text
+    """A French number as French people write it, « 05 55 03 61 27 »."""
+    return format_phone(phone)
 
 
 def map_link(shop: Shop, commune: str) -> str | None:
