@@ -21,6 +21,8 @@
         ├── WrongState         a reservation cannot go from its state to the one asked
         ├── ShopUnavailable    the shop is closed for holidays or no longer active
         ├── NoLongerOffered    a product of the basket was hidden or withdrawn since
+        ├── TooManyUnits       one customer would hold more of a product than the shop allows
+        ├── TooManyReservations one customer would have more open reservations there
         ├── EmptyBasket        nothing to reserve
         ├── Conflict           the thing already exists (a slug, a category, a hosting)
         └── CsvRejected        a CSV file with errors, listed by line; nothing was imported
@@ -274,6 +276,45 @@ class NoLongerOffered(DomainError):
     def message(self) -> str:
         return _("“{name}” is no longer offered. Please remove it from your basket.").format(
             name=self.product_name)
+
+
+class TooManyUnits(DomainError):
+    """One customer would hold more units of one product than the shop allows
+    (``Shop.max_units_per_product``); ``held``: what they already hold of it."""
+
+    def __init__(self, product_name: str, limit: int, held: int) -> None:
+        super().__init__(f"{product_name}: at most {limit} a customer, {held} held")
+        self.product_name = product_name
+        self.limit = limit
+        self.held = held
+
+    def message(self) -> str:
+        text = ngettext("The shop keeps at most {n} “{name}” for one customer.",
+                        "The shop keeps at most {n} “{name}” for one customer.",
+                        self.limit).format(n=format_number(self.limit), name=self.product_name)
+        if self.held:
+            text += " " + ngettext("You already have {n} reserved.",
+                                   "You already have {n} reserved.",
+                                   self.held).format(n=format_number(self.held))
+        return text
+
+
+class TooManyReservations(DomainError):
+    """One customer already has as many open reservations at this shop as it allows
+    (``Shop.max_open_reservations``)."""
+
+    def __init__(self, shop_name: str, limit: int) -> None:
+        super().__init__(f"{shop_name}: at most {limit} open reservations")
+        self.shop_name = shop_name
+        self.limit = limit
+
+    def message(self) -> str:
+        return ngettext(
+            "You already have {n} reservation waiting at {shop}: please collect or "
+            "cancel it before reserving more.",
+            "You already have {n} reservations waiting at {shop}: please collect or "
+            "cancel one before reserving more.",
+            self.limit).format(n=format_number(self.limit), shop=self.shop_name)
 
 
 class EmptyBasket(DomainError):

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from itertools import cycle
 
-from chatshop.domain.models import PickupOrder
+from chatshop.domain.models import PickupOrder, ShopDetails
 from chatshop.errors import OutOfStock
 from chatshop.storage import Store
 from tests.conftest import Territory
@@ -19,6 +19,8 @@ async def test_200_customers_on_10_units_get_exactly_10_reservations_every_time(
         territory: Territory, store: Store) -> None:
     services = territory.services
     customers = [await territory.person(f"c{n}") for n in range(CUSTOMERS)]
+    # A lucky customer may win every round: the cap of open reservations is not tested here.
+    await store.shops.update_shop(territory.shop.id, ShopDetails(max_open_reservations=999))
     for round_ in range(ROUNDS):
         product = await territory.product(f"Galette des rois n°{round_}", 1800,
                                           on_hand=AVAILABLE)

@@ -17,18 +17,23 @@ from zoneinfo import ZoneInfo
 
 # Importing the flows registers their handlers.
 from chatshop.conversation import (  # noqa: F401
+    alerts,
     basket,
+    counter,
     customer,
     digest,
+    figures,
     greetings,
     merchant,
     notices,
     operator,
     phone_offer,
+    pickups,
     product_commands,
     sharing,
     shop_products,
     shop_settings,
+    today,
 )
 from chatshop.conversation.context import Context, say
 from chatshop.conversation.handlers import (

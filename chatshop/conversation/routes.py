@@ -275,3 +275,18 @@ DIGEST_PREVIEW = route("owp")
 DIGEST_SEND_ASK = route("ows")
 DIGEST_SEND = route("owy")
 DIGEST_SEND_AGAIN = route("owf")
+
+# -- #12 the shopkeeper's day. Each section's verbs start with its own letter, so that
+# the sections never collide: « t » the counter and the phone (counter.py), « j » the
+# day's list (today.py), « v » alerts (alerts.py), « g » pickup times and the shop's
+# rules (pickups.py), « u » the figures (figures.py).
+
+# -- the counter and the phone (t)
+
+# -- the day's list (j)
+
+# -- alerts (v)
+
+# -- pickup times and the shop's rules (g)
+
+# -- figures (u)

@@ -73,6 +73,15 @@ class Shop(Model):
     announcement: str = ""  # for the weekly digest
     announcement_at: datetime | None = None
     created_at: datetime
+    # The shop's own rules (#12): ask customers when they come; the staff's morning
+    # message and Monday figures; public holidays as opening days; what one customer
+    # may hold (units of one product, open reservations) at this shop.
+    asks_pickup_time: bool = False
+    morning_message: bool = False
+    weekly_figures: bool = False
+    opens_on_public_holidays: bool = False
+    max_units_per_product: int = 5
+    max_open_reservations: int = 10
 
     @property
     def takes_reservations(self) -> bool:
@@ -126,6 +135,12 @@ class ShopDetails(Model):
     on_holiday: bool | None = None
     holiday_message: str | None = None
     active: bool | None = None
+    asks_pickup_time: bool | None = None
+    morning_message: bool | None = None
+    weekly_figures: bool | None = None
+    opens_on_public_holidays: bool | None = None
+    max_units_per_product: int | None = Field(default=None, ge=1, le=999)
+    max_open_reservations: int | None = Field(default=None, ge=1, le=999)
 
 
 class Role(enum.StrEnum):
@@ -286,6 +301,7 @@ class StockReason(enum.StrEnum):
     ADDED = "added"
     REMOVED = "removed"
     COLLECTED = "collected"
+    SOLD = "sold"  # a sale at the counter (#12), not through a reservation
 
 
 class StockMovement(Model):
@@ -340,6 +356,23 @@ class ReservationStatus(enum.StrEnum):
         return self in (ReservationStatus.PENDING, ReservationStatus.READY)
 
 
+class ReservationSource(enum.StrEnum):
+    """How a reservation came: the customer in the chat, or the staff taking it by
+    phone or at the counter (then ``user_id`` is that staff member, and the person it
+    is for is its ``contact``)."""
+
+    CHAT = "chat"
+    PHONE = "phone"
+
+
+class Contact(Model):
+    """The person a phone reservation is for, as the staff wrote them down: personal
+    data, shown only to the shop's staff."""
+
+    name: str = ""
+    phone: str = ""
+
+
 class ReservationLine(Model):
     """One product of a reservation, with its name and price as they were when reserved."""
 
@@ -378,6 +411,19 @@ class Reservation(Model):
     cancel_reason: str | None = None
     reminded_at: datetime | None = None
     lines: tuple[ReservationLine, ...]
+    source: ReservationSource = ReservationSource.CHAT
+    # A phone reservation's person (None once erased, or for a chat reservation).
+    contact: Contact | None = None
+    # The opening slot the customer chose to come in (both or neither), never past
+    # ``deadline_at``; ``pickup_reminded_at``: the morning reminder of that day went.
+    pickup_from: datetime | None = None
+    pickup_until: datetime | None = None
+    pickup_reminded_at: datetime | None = None
+
+    @property
+    def by_phone(self) -> bool:
+        """Taken by the staff (phone, counter): nobody is told of it as a customer."""
+        return self.source is ReservationSource.PHONE
 
     @property
     def shops_to_notify(self) -> frozenset[int]:

@@ -10,14 +10,19 @@ from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock, utc_now
 from chatshop.services.access import Access
+from chatshop.services.alerts import AlertService
 from chatshop.services.baskets import BasketService
 from chatshop.services.catalogue import CatalogueService
 from chatshop.services.channel_posts import ChannelPostService
 from chatshop.services.conversations import ConversationService
+from chatshop.services.counter import CounterService
 from chatshop.services.customers import CustomerService
+from chatshop.services.day import DayService
 from chatshop.services.delivery import DeliveryService
 from chatshop.services.digest import DEFAULT_SCHEDULE, DigestService
+from chatshop.services.figures import FiguresService
 from chatshop.services.images import ImageService
+from chatshop.services.pickups import PickupService
 from chatshop.services.reservations import ReservationService
 from chatshop.services.search import SearchService
 from chatshop.services.shops import ShopService
@@ -46,6 +51,11 @@ class Services:
     window: WindowService
     sitemap: SitemapService
     channel_posts: ChannelPostService
+    counter: CounterService
+    day: DayService
+    alerts: AlertService
+    pickups: PickupService
+    figures: FiguresService
 
 
 def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = frozenset(),
@@ -70,4 +80,9 @@ def build_services(store: Store, *, operators: frozenset[tuple[str, str]] = froz
         window=WindowService(store, clock),
         sitemap=SitemapService(store),
         channel_posts=ChannelPostService(store, clock),
+        counter=CounterService(store, access, clock, tz),
+        day=DayService(store, access, clock, tz),
+        alerts=AlertService(store, access, clock),
+        pickups=PickupService(store, access, clock, tz),
+        figures=FiguresService(store, access, clock, tz),
     )

@@ -18,9 +18,11 @@ import aiosqlite
 from chatshop.domain.models import (
     Basket,
     BasketLine,
+    Contact,
     PickupOrder,
     Reservation,
     ReservationLine,
+    ReservationSource,
     ReservationStatus,
     StockReason,
 )
@@ -29,6 +31,8 @@ from chatshop.errors import (
     NotFound,
     OutOfStock,
     ShopUnavailable,
+    TooManyReservations,
+    TooManyUnits,
     WrongState,
 )
 from chatshop.storage import rows
@@ -42,7 +46,10 @@ _CODE_ATTEMPTS = 50
 
 async def _load(conn: aiosqlite.Connection, where: str,
                 params: Sequence[Any] = ()) -> list[Reservation]:
-    found = await rows.fetch_all(conn, f"SELECT * FROM reservations {where}", params)
+    found = await rows.fetch_all(
+        conn, "SELECT reservations.*, c.name AS contact_name, c.phone AS contact_phone"
+        " FROM reservations LEFT JOIN reservation_contacts c ON c.reservation_id ="
+        f" reservations.id {where}", params)
     if not found:
         return []
     ids = [r["id"] for r in found]
@@ -122,12 +129,15 @@ class SqliteOrderRepository:
 
     async def reserve(self, user_id: int, idempotency_key: str, orders: Sequence[PickupOrder],
                       now: datetime, code: Callable[[], str], *,
-                      from_basket: bool) -> list[Reservation]:
+                      from_basket: bool, source: ReservationSource = ReservationSource.CHAT,
+                      contact: Contact | None = None) -> list[Reservation]:
         """Hold stock and create one reservation per order, all in one transaction.
 
         If this customer already confirmed with ``idempotency_key``, nothing happens and
         ``AlreadyReserved`` carries the reservations made then. A short line raises
-        ``OutOfStock`` naming it, and nothing is reserved.
+        ``OutOfStock`` naming it, and nothing is reserved. A chat reservation keeps to
+        the pickup shop's caps, checked in the same transaction (``TooManyUnits``,
+        ``TooManyReservations``); a phone one records its ``contact`` instead.
         """
         def transaction(conn: sqlite3.Connection) -> list[Reservation]:
             if conn.execute(
@@ -135,7 +145,8 @@ class SqliteOrderRepository:
                 (user_id, idempotency_key),
             ).fetchone():
                 raise _AlreadyConfirmed  # whatever is asked now: the key was spent then
-            return [_create(conn, user_id, idempotency_key, order, now, code, from_basket)
+            return [_create(conn, user_id, idempotency_key, order, now, code, from_basket,
+                            source, contact)
                     for order in orders]
 
         try:
@@ -267,11 +278,13 @@ def _hold(conn: sqlite3.Connection, product_id: int, quantity: int) -> sqlite3.R
     raise OutOfStock(product_id, short["name"], short["available"])
 
 
-def _check_offered(conn: sqlite3.Connection, order: PickupOrder) -> None:
+def _check_offered(conn: sqlite3.Connection, order: PickupOrder) -> sqlite3.Row:
     """The shop takes reservations and lists every product of the order, now: checked
-    in the transaction, so a product hidden or a shop closed a moment ago is refused."""
-    shop = conn.execute("SELECT name, active, on_holiday, holiday_message FROM shops"
-                        " WHERE id = ?", (order.shop_id,)).fetchone()
+    in the transaction, so a product hidden or a shop closed a moment ago is refused.
+    Returns the shop's row (its name and caps)."""
+    shop: sqlite3.Row | None = conn.execute(
+        "SELECT name, active, on_holiday, holiday_message, max_units_per_product,"
+        " max_open_reservations FROM shops WHERE id = ?", (order.shop_id,)).fetchone()
     if shop is None:
         raise NotFound("shop", order.shop_id)
     if shop["on_holiday"] or not shop["active"]:
@@ -289,6 +302,31 @@ def _check_offered(conn: sqlite3.Connection, order: PickupOrder) -> None:
             if row is None:
                 raise NotFound("product", product_id)
             raise NoLongerOffered(row["name"])
+    return shop
+
+
+def _check_caps(conn: sqlite3.Connection, user_id: int, order: PickupOrder,
+                shop: sqlite3.Row) -> None:
+    """One customer may not lock the shop's stock: at most ``max_open_reservations``
+    live chat reservations there, and ``max_units_per_product`` units of one product
+    held (with what they hold already). Checked in the writer's transaction."""
+    open_here = conn.execute(
+        "SELECT count(*) FROM reservations WHERE user_id = ? AND shop_id = ?"
+        " AND status IN ('pending', 'ready') AND source = 'chat'",
+        (user_id, order.shop_id)).fetchone()[0]
+    if open_here >= shop["max_open_reservations"]:
+        raise TooManyReservations(shop["name"], shop["max_open_reservations"])
+    limit = shop["max_units_per_product"]
+    for product_id, quantity in order.items:
+        held = conn.execute(
+            "SELECT COALESCE(sum(l.quantity), 0) FROM reservation_lines l"
+            " JOIN reservations r ON r.id = l.reservation_id"
+            " WHERE r.user_id = ? AND r.status IN ('pending', 'ready') AND r.source = 'chat'"
+            " AND l.product_id = ?", (user_id, product_id)).fetchone()[0]
+        if held + quantity > limit:
+            name = conn.execute("SELECT name FROM products WHERE id = ?",
+                                (product_id,)).fetchone()[0]
+            raise TooManyUnits(name, limit, held)
 
 
 class _AlreadyConfirmed(Exception):
@@ -296,9 +334,12 @@ class _AlreadyConfirmed(Exception):
 
 
 def _create(conn: sqlite3.Connection, user_id: int, key: str, order: PickupOrder,
-            now: datetime, code: Callable[[], str], from_basket: bool) -> Reservation:
+            now: datetime, code: Callable[[], str], from_basket: bool,
+            source: ReservationSource, contact: Contact | None) -> Reservation:
     """Hold every line of ``order`` and record the reservation (inside a transaction)."""
-    _check_offered(conn, order)
+    shop = _check_offered(conn, order)
+    if source is ReservationSource.CHAT:
+        _check_caps(conn, user_id, order, shop)
     lines = []
     for product_id, quantity in order.items:
         held = _hold(conn, product_id, quantity)
@@ -307,7 +348,10 @@ def _create(conn: sqlite3.Connection, user_id: int, key: str, order: PickupOrder
             unit_price_cents=held["price_cents"], quantity=quantity))
     total = sum(line.total_cents for line in lines)
     reservation_id, reservation_code = _insert_reservation(
-        conn, user_id, order, total, key, now, code)
+        conn, user_id, order, total, key, now, code, source)
+    if contact is not None:
+        conn.execute("INSERT INTO reservation_contacts (reservation_id, name, phone)"
+                     " VALUES (?, ?, ?)", (reservation_id, contact.name, contact.phone))
     conn.executemany(
         "INSERT INTO reservation_lines (reservation_id, product_id, maker_shop_id,"
         " name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?, ?)",
@@ -319,22 +363,22 @@ def _create(conn: sqlite3.Connection, user_id: int, key: str, order: PickupOrder
     return Reservation(
         id=reservation_id, code=reservation_code, user_id=user_id, shop_id=order.shop_id,
         status=ReservationStatus.PENDING, total_cents=total, created_at=now,
-        deadline_at=order.deadline_at, lines=tuple(lines))
+        deadline_at=order.deadline_at, lines=tuple(lines), source=source, contact=contact)
 
 
 def _insert_reservation(conn: sqlite3.Connection, user_id: int, order: PickupOrder,
                         total: int, key: str, now: datetime,
-                        code: Callable[[], str]) -> tuple[int, str]:
+                        code: Callable[[], str], source: ReservationSource) -> tuple[int, str]:
     """Insert the reservation under a code no live reservation uses."""
     for _attempt in range(_CODE_ATTEMPTS):
         candidate = code()
         try:
             row = conn.execute(
                 """INSERT INTO reservations (code, user_id, shop_id, status, total_cents,
-                       idempotency_key, created_at, deadline_at)
-                   VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id""",
+                       idempotency_key, created_at, deadline_at, source)
+                   VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id""",
                 (candidate, user_id, order.shop_id, total, key, rows.to_db_time(now),
-                 rows.to_db_time(order.deadline_at)),
+                 rows.to_db_time(order.deadline_at), source.value),
             ).fetchone()
         except sqlite3.IntegrityError as exc:
             if "idempotency_key" in str(exc):

@@ -12,6 +12,7 @@ import aiosqlite
 from chatshop.domain.models import (
     Category,
     Commune,
+    Contact,
     Hosting,
     Invite,
     OpeningInterval,
@@ -102,6 +103,12 @@ def shop(row: aiosqlite.Row) -> Shop:
         announcement=row["announcement"],
         announcement_at=maybe_time(row["announcement_at"]),
         created_at=from_db_time(row["created_at"]),
+        asks_pickup_time=bool(row["asks_pickup_time"]),
+        morning_message=bool(row["morning_message"]),
+        weekly_figures=bool(row["weekly_figures"]),
+        opens_on_public_holidays=bool(row["opens_on_public_holidays"]),
+        max_units_per_product=row["max_units_per_product"],
+        max_open_reservations=row["max_open_reservations"],
     )
 
 
@@ -169,6 +176,12 @@ def reservation(row: aiosqlite.Row, lines: Iterable[aiosqlite.Row]) -> Reservati
         deadline_at=from_db_time(row["deadline_at"]),
         ready_at=maybe_time(row["ready_at"]), closed_at=maybe_time(row["closed_at"]),
         cancel_reason=row["cancel_reason"], reminded_at=maybe_time(row["reminded_at"]),
+        source=row["source"],
+        contact=None if row["contact_name"] is None else Contact(
+            name=row["contact_name"], phone=row["contact_phone"]),
+        pickup_from=maybe_time(row["pickup_from"]),
+        pickup_until=maybe_time(row["pickup_until"]),
+        pickup_reminded_at=maybe_time(row["pickup_reminded_at"]),
         lines=tuple(
             ReservationLine(product_id=li["product_id"], maker_shop_id=li["maker_shop_id"],
                             name=li["name"], unit_price_cents=li["unit_price_cents"],

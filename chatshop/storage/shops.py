@@ -31,6 +31,8 @@ from chatshop.storage.database import Connections
 _SHOP_COLUMNS = (
     "name", "commune_id", "address", "phone", "latitude", "longitude", "description",
     "pickup_instructions", "hold_hours", "on_holiday", "holiday_message", "active",
+    "asks_pickup_time", "morning_message", "weekly_figures", "opens_on_public_holidays",
+    "max_units_per_product", "max_open_reservations",
 )
 
 

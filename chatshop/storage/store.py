@@ -6,17 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from chatshop.storage.alerts import SqliteAlertRepository
 from chatshop.storage.catalogue import SqliteCatalogueRepository
 from chatshop.storage.channel_posts import SqliteChannelPostRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Database
+from chatshop.storage.day import SqliteDayRepository
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
+from chatshop.storage.figures import SqliteFiguresRepository
 from chatshop.storage.interface import Store
 from chatshop.storage.leases import leases_beside
 from chatshop.storage.media import SqliteMediaRepository
 from chatshop.storage.migrations import MigrationReport, migrate
 from chatshop.storage.orders import SqliteOrderRepository
+from chatshop.storage.pickups import SqlitePickupRepository
 from chatshop.storage.search_index import SearchVocabulary, reindex
 from chatshop.storage.shops import SqliteShopRepository
 from chatshop.storage.sitemap import SqliteSitemapRepository
@@ -47,6 +51,10 @@ class SqliteStore:
         self.channel_posts = SqliteChannelPostRepository(db)
         self.sitemap = SqliteSitemapRepository(db)
         self.media = SqliteMediaRepository(db)
+        self.alerts = SqliteAlertRepository(db)
+        self.pickups = SqlitePickupRepository(db)
+        self.day = SqliteDayRepository(db)
+        self.figures = SqliteFiguresRepository(db)
         self.window = SqliteWindowRepository(db)
 
     @asynccontextmanager

@@ -9,15 +9,19 @@ the unit wrote. The caches forget what the unit changed once it has committed.
 
 from __future__ import annotations
 
+from chatshop.storage.alerts import SqliteAlertRepository
 from chatshop.storage.catalogue import SqliteCatalogueRepository
 from chatshop.storage.channel_posts import SqliteChannelPostRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Transaction
+from chatshop.storage.day import SqliteDayRepository
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
+from chatshop.storage.figures import SqliteFiguresRepository
 from chatshop.storage.leases import Leases
 from chatshop.storage.media import SqliteMediaRepository
 from chatshop.storage.orders import SqliteOrderRepository
+from chatshop.storage.pickups import SqlitePickupRepository
 from chatshop.storage.search_index import SearchVocabulary
 from chatshop.storage.shops import SqliteShopRepository
 from chatshop.storage.users import SqliteUserRepository
@@ -37,6 +41,10 @@ class SqliteUnitOfWork:
         self.outbox = SqliteOutboxRepository(db)
         self.channel_posts = SqliteChannelPostRepository(db)
         self.media = SqliteMediaRepository(db)
+        self.alerts = SqliteAlertRepository(db)
+        self.pickups = SqlitePickupRepository(db)
+        self.day = SqliteDayRepository(db)
+        self.figures = SqliteFiguresRepository(db)
         self.digest = SqliteDigestRepository(db, leases)
 
     async def commit(self) -> None:

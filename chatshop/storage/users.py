@@ -76,7 +76,7 @@ class SqliteUserRepository:
 
     async def forget(self, user_id: int) -> None:
         """Erase what identifies a person: name, phone, platform id (on WhatsApp, their
-        phone number), basket, conversation state and subscription. Their past
+        phone number), basket, conversation state, subscription and alerts. Their past
         reservations stay (the shops' records) but no longer name them; if they write
         again, they are someone new. They leave the teams of the shops they ran. The
         messages to them or about them in the outbox are the outbox's to forget
@@ -94,3 +94,4 @@ class SqliteUserRepository:
             await conn.execute("DELETE FROM basket_lines WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM conversation_states WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM product_alerts WHERE user_id = ?", (user_id,))
