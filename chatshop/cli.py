@@ -49,6 +49,7 @@ from chatshop.demo import (
     DemoShop,
     seed_demo,
 )
+from chatshop.demo_history import DemoClock
 from chatshop.domain.models import Channel, DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, format_number, ngettext
@@ -363,11 +364,13 @@ async def _open_demo(database: str, settings: Settings
     whether they were loaded now (False: they were there already)."""
     store = await open_store(database)
     try:
+        clock = DemoClock()  # the real time, but for the demo's past weeks
         services = build_services(store, operators=settings.operator_ids | {DEMO_OPERATOR},
-                                  tz=settings.tz)
+                                  clock=clock, tz=settings.tz)
         operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
         before = await store.shops.count()
-        shops = await seed_demo(services, operator=services.customers.actor(operator))
+        shops = await seed_demo(services, operator=services.customers.actor(operator),
+                                history=clock, tz=settings.tz)
         loaded = await store.shops.count() != before
     except BaseException:
         await store.close()  # a demo loaded in part: its threads must end with the loop

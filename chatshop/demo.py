@@ -23,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
+from zoneinfo import ZoneInfo
 
+from chatshop.demo_history import DemoClock, play_history
 from chatshop.demo_pictures import picture
 from chatshop.domain.codes import slugify
 from chatshop.domain.models import (
@@ -45,6 +47,7 @@ DEMO_OPERATOR_NAME = "Office de tourisme"
 DEMO_CUSTOMER: tuple[Channel, str] = ("console", "client")
 DEMO_CUSTOMER_NAME = "Jeanne"
 DEMO_TERRITORY = "Porte Océane du Limousin"
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -334,10 +337,13 @@ class _Opened:
     products: dict[str, Product]
 
 
-async def seed_demo(services: Services, *, operator: Actor) -> list[DemoShop]:
+async def seed_demo(services: Services, *, operator: Actor, history: DemoClock | None = None,
+                    tz: ZoneInfo = PARIS) -> list[DemoShop]:
     """Load the demo territory (idempotent: does nothing and returns the shops if it is
     already there). Loading takes many transactions, as a real territory is built; if an
-    earlier load was interrupted, ``DemoIncomplete`` says so rather than add to it."""
+    earlier load was interrupted, ``DemoIncomplete`` says so rather than add to it.
+    With ``history`` (the services' own clock), the farm shop gets its eight past weeks
+    of reservations (``chatshop.demo_history``) for its figures."""
     if await _demo_is_loaded(services, operator):
         return [_demo_shop(plan) for plan in SHOPS]
 
@@ -348,6 +354,9 @@ async def seed_demo(services: Services, *, operator: Actor) -> list[DemoShop]:
     opened = {plan.name: await _open_shop(services, operator, plan, communes[plan.commune],
                                           categories, pictures)
               for plan in SHOPS}
+    if history is not None:
+        farm = opened[DANS_LMEME_PANIER.name]
+        await play_history(services, history, farm.owner, farm.products, tz)
     for hosting in HOSTINGS:
         maker, host = opened[hosting.maker], opened[hosting.host]
         await services.shops.ask_hosting(maker.owner, maker.shop.id, host.shop.id)

@@ -85,3 +85,9 @@ CREATE UNIQUE INDEX product_alerts_open ON product_alerts(user_id, product_id)
     WHERE told_at IS NULL;
 CREATE INDEX product_alerts_waiting ON product_alerts(product_id, expires_at)
     WHERE told_at IS NULL;
+
+-- The week's figures (#12 §6): the territory's reservations closed in a span of weeks, and
+-- those made in it, found without reading every reservation ever made (one shop's go
+-- through reservations_by_shop).
+CREATE INDEX reservations_closed ON reservations(closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX reservations_created ON reservations(created_at);

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatshop.demo import (
+    DANS_LMEME_PANIER,
     DEMO_CUSTOMER,
     DEMO_OPERATOR,
     HOSTINGS,
@@ -16,9 +17,10 @@ from chatshop.demo import (
     DemoShop,
     seed_demo,
 )
+from chatshop.demo_history import DemoClock
 from chatshop.domain.models import Actor, Product, Role, Shop
 from chatshop.errors import DemoIncomplete, NotFound
-from chatshop.services import Services
+from chatshop.services import Services, build_services
 from chatshop.storage import Store
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -157,3 +159,28 @@ async def test_demo_shops_are_open_on_saturday_morning_and_closed_on_sunday(
         assert shop.is_open_at(saturday_morning, PARIS), shop.name
         assert not shop.is_open_at(sunday_morning, PARIS), shop.name
         assert not shop.is_open_at(tuesday_lunch, PARIS), shop.name
+
+
+async def test_the_farm_shop_has_eight_past_weeks_of_reservations_for_its_figures(
+        store: Store) -> None:
+    clock = DemoClock()  # as `chatshop demo` and `seed-demo` run it: the real time after
+    services = build_services(store, operators=frozenset({DEMO_OPERATOR}), clock=clock)
+    operator = services.customers.actor(await services.customers.seen(*DEMO_OPERATOR, "Op"))
+    demo = await seed_demo(services, operator=operator, history=clock)
+    assert clock.at is None
+    (farm,) = [shop for shop in await shops_of(services, demo)
+               if shop.name == DANS_LMEME_PANIER.name]
+    owner = services.customers.actor(
+        await services.customers.seen("console", "dans-lmeme-panier", "Françoise"))
+    figures = await services.figures.shop_weeks(owner, farm.id, finished=True)
+    assert len(figures.weeks) == 8
+    assert all(week.total > 0 for week in figures.weeks)
+    assert sum(w.collected.phone for w in figures.weeks) > 0
+    assert sum(w.expired.total for w in figures.weeks) > 0
+    assert sum(w.cancelled.total for w in figures.weeks) > 0
+    assert [r.name for r in figures.top][:2] == ["Jus de pomme du Limousin 1 L",
+                                                 "Miel de châtaignier 500 g"]
+    assert await services.reservations.for_shop(owner, farm.id) == []  # all closed
+    plan = {item.name: item.on_hand for item in DANS_LMEME_PANIER.products}
+    for product in await products_of(services, operator, farm):
+        assert (product.on_hand, product.reserved) == (plan[product.name], 0)

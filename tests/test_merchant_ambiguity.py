@@ -168,6 +168,17 @@ async def test_an_ambiguous_stock_command_gets_one_button_per_product(
         (8, 650), (3, 700))
 
 
+async def test_a_name_typed_without_its_little_words_finds_the_product(
+        territory: Territory, lea: Chat) -> None:
+    honey = await territory.product("Miel de châtaignier 500 g", 950, on_hand=4)
+    await territory.product("Miel toutes fleurs 250 g", 650, on_hand=9)
+    await lea.send("/stock miel chataignier 12")  # no « de », no « 500 g », no accent
+    assert await stock(territory, honey) == (12, 950)
+    await lea.send("/stock miel chataignier fleurs 3")  # no product has every word
+    assert "Aucun de vos produits ne s’appelle" in plain(lea.text)
+    assert await stock(territory, honey) == (12, 950)
+
+
 async def test_an_ambiguous_plus_changes_the_chosen_product_once(
         territory: Territory, lea: Chat) -> None:
     lavender = await territory.product("Savon lavande", 650, on_hand=8)

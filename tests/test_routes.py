@@ -72,6 +72,15 @@ WIRE = {
     "nw": "", "ns": "", "nc": "offset?", "nct": "commune offset", "nh": "offset?",
     "nht": "shop offset", "un": "", "na": "", "ow": "", "owp": "", "ows": "", "owy": "",
     "owf": "",
+    "va": "product", "vl": "", "vx": "alert",  # #12 V
+    "gp": "reservation until", "gu": "reservation", "gc": "reservation",  # #12 G
+    "gr": "shop", "gt": "shop rule", "gk": "shop cap", "gs": "shop cap value",  # #12 G
+    "j": "shop? offset?", "jp": "shop", "jr": "reservation",  # #12 J
+    "uf": "shop?", "ug": "shop", "ut": "",  # #12 U
+    "tp": "product", "tq": "product quantity", "ts": "product quantity",  # #12 T
+    "tr": "product key", "tc": "product key", "tv": "product",  # #12 T
+    "tw": "product quantity seen", "td": "reservation", "te": "reservation",  # #12 T
+    "tx": "reservation", "ty": "reservation",  # #12 T
 }
 
 
@@ -109,7 +118,8 @@ def test_a_handler_that_does_not_take_its_routes_arguments_fails_at_import() -> 
 
 # Strings carried by buttons, at their longest: a nonce, a shop setting's name, a flag;
 # counts at their limits; ids past any SQLite gives.
-LONGEST_TEXT = {"nonce": 6, "key": len("pickup_instructions"), "edit": 1, "when": 5}
+LONGEST_TEXT = {"nonce": 6, "key": len("pickup_instructions"), "edit": 1, "when": 5,
+                "cap": len("max_open_reservations"), "rule": len("holidays")}  # #12 G
 LARGEST = {"quantity": MAX_STOCK, "price": MAX_PRICE_CENTS}
 
 

@@ -248,8 +248,8 @@ def test_every_job_is_scheduled_once_per_process_and_per_platform(
     jobs = runtime_of(services, conversation, Collecting("telegram"),
                       Collecting("whatsapp")).jobs()
     assert sorted(job.name for job in jobs) == [
-        "clean-up", "digest:telegram", "digest:whatsapp", "outbox:telegram",
-        "outbox:whatsapp", "sweep"]
+        "alerts", "clean-up", "digest:telegram", "digest:whatsapp", "mornings",
+        "outbox:telegram", "outbox:whatsapp", "pickup-reminders", "sweep", "weekly-figures"]
 
 
 async def test_a_stop_ends_a_digest_run_whose_platform_says_later_at_once(

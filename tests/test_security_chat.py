@@ -55,6 +55,29 @@ PRESS_ROLES: dict[str, tuple[str, str]] = {
     "ot": ("operator", "ot:{a}"), "oi": ("operator", "oi:{a}"), "ow": ("operator", "ow"),
     "owp": ("operator", "owp"), "ows": ("operator", "ows"), "owy": ("operator", "owy"),
     "owf": ("operator", "owf"), "oa": ("operator", "oa"),
+    # #12 V: « Prévenez-moi », on the writer's own alerts only (by their user id; another's
+    # alert is « no longer there », tests/test_alerts.py)
+    "va": (ANYONE, ""), "vl": (ANYONE, ""), "vx": (ANYONE, ""),
+    # #12 G: a pickup time, on the writer's own live chat reservation only (another's is
+    # not found, tests/test_pickups.py); the shop's rules, for its staff
+    "gp": ("own reservation", "gp:{r}:29400000"), "gu": ("own reservation", "gu:{r}"),
+    "gc": ("own reservation", "gc:{r}"),
+    "gr": ("staff", "gr:{a}"), "gt": ("staff", "gt:{a}:ask"),
+    "gk": ("staff", "gk:{a}:max_units_per_product"),
+    "gs": ("staff", "gs:{a}:max_units_per_product:1"),
+    # #12 J: the day's list carries phone contacts: the shop's own team only (« team »:
+    # not the operator); a reservation's card from it, as « rv »
+    "j": ("team", "j:{a}"), "jp": ("team", "jp:{a}"), "jr": ("staff", "jr:{r}"),
+    # #12 U: a shop's figures for its staff (and the operator), the territory's for the
+    # operator
+    "uf": ("staff", "uf:{a}"), "ug": ("staff", "ug:{a}"), "ut": ("operator", "ut"),
+    # #12 T: the phone and the counter, for the staff of the product's shop; a
+    # reservation's person for the pickup shop's staff only ({r} is a chat reservation:
+    # it has none, not found for anyone)
+    "tp": ("staff", "tp:{p}"), "tq": ("staff", "tq:{p}:1"), "ts": ("staff", "ts:{p}:1"),
+    "tr": ("staff", "tr:{p}:x"), "tc": ("staff", "tc:{p}:x"), "tv": ("staff", "tv:{p}"),
+    "tw": ("staff", "tw:{p}:1:0"), "td": ("staff", "td:{r}"), "te": ("staff", "te:{r}"),
+    "tx": ("staff", "tx:{r}"), "ty": ("staff", "ty:{r}"),
 }
 COMMAND_ROLES: dict[str, tuple[str, str]] = {
     **{name: (ANYONE, "") for name in (
@@ -70,15 +93,22 @@ COMMAND_ROLES: dict[str, tuple[str, str]] = {
     "partager": ("staff", "/partager"), "affiche": ("staff", "/affiche"),
     "etiquettes": ("staff", "/etiquettes"),
     "territoire": ("operator", "/territoire"), "admin": ("operator", "/admin"),
+    "alertes": (ANYONE, ""), "mesalertes": (ANYONE, ""),  # #12 V: one's own alerts
+    # #12 J: the day's list, for the shop's own team
+    "aujourdhui": ("team", "/aujourdhui"), "aujourd'hui": ("team", "/aujourd'hui"),
+    "aujourd’hui": ("team", "/aujourd’hui"), "jour": ("team", "/jour"),
+    "chiffres": ("staff", "/chiffres"),  # #12 U: the shop's 8 weeks
+    "reserver": ("staff", "/reserver miel x1 pour Pirate"),  # #12 T
+    "vendu": ("staff", "/vendu miel 1"),  # #12 T
 }
 # What each person lacks on shop A: the buttons needing it must be refused to them.
-LACKS = {
-    "customer": {"staff", "owner", "operator"},
-    "newcomer": {"staff", "owner", "operator", "own reservation"},  # first message ever
-    "owner_b": {"staff", "owner", "operator", "own reservation"},
+LACKS = {  # « team »: #12 J
+    "customer": {"staff", "owner", "operator", "team"},
+    "newcomer": {"staff", "owner", "operator", "own reservation", "team"},  # first message
+    "owner_b": {"staff", "owner", "operator", "own reservation", "team"},
     "staff_a": {"owner", "operator", "own reservation"},
     "owner_a": {"operator", "own reservation"},
-    "operator": {"own reservation"},
+    "operator": {"own reservation", "team"},
 }
 
 
@@ -134,6 +164,9 @@ ANSWER_STATES: dict[str, tuple[dict[str, Any], str]] = {
     "commune": ({}, "Pirateville 87000"),
     "shop_name": ({"commune": "{m}"}, "Boutique pirate"),
     "search": ({}, "miel"),  # a customer's own
+    "phone_quantity": ({"product": "{p}"}, "1"),  # #12 T
+    "phone_contact": ({"product": "{p}", "quantity": 1}, "Pirate"),  # #12 T
+    "sale_quantity": ({"product": "{p}"}, "1"),  # #12 T
 }
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from chatshop.domain.models import (
     Actor,
+    Contact,
     OpeningInterval,
     ProductChanges,
     ReservationStatus,
@@ -222,6 +223,52 @@ MATRIX = [
     Action("DigestService.start_week", OPERATOR_ONLY,
            lambda w, a: w.services.digest.start_week("telegram", actor=a),
            check=lambda w, run_id: run_id is not None, variant="send now"),
+    # #12 V: how many people wait for a product, for its maker's or its host's staff
+    Action("AlertService.waiting_count", STAFF,  # #12 V
+           lambda w, a: w.services.alerts.waiting_count(a, w.cast.soap.id),
+           check=lambda w, n: n == 0, writes=False),
+    Action("AlertService.waiting_count", STAFF,  # #12 V: the host's staff see it too
+           lambda w, a: w.services.alerts.waiting_count(a, w.cast.pottery.id),
+           check=lambda w, n: n == 0, writes=False, variant="hosted product"),
+    # #12 U: a shop's 8 weeks for its staff, the territory's for the operator
+    Action("FiguresService.shop_weeks", STAFF,  # #12 U
+           lambda w, a: w.services.figures.shop_weeks(a, w.cast.shop_a.id),
+           check=lambda w, figures: len(figures.weeks) == 8, writes=False),
+    Action("FiguresService.territory_weeks", OPERATOR_ONLY,  # #12 U
+           lambda w, a: w.services.figures.territory_weeks(a),
+           check=lambda w, figures: figures.scope is None, writes=False),
+    # #12 J: the day's list carries phone contacts: the shop's own team only, not the
+    # operator
+    Action("DayService.today", frozenset({"owner_a", "staff_a"}),  # #12 J
+           lambda w, a: w.services.day.today(a, w.cast.shop_a.id),
+           check=lambda w, day: w.cast.reservation.id in {r.id for r in day.all},
+           writes=False),
+    # #12 T: the counter and the phone, for the staff of the maker's or the host's shop
+    Action("CounterService.product", STAFF,  # #12 T
+           lambda w, a: w.services.counter.product(a, w.cast.soap.id),
+           check=lambda w, product: product.id == w.cast.soap.id, writes=False),
+    Action("CounterService.product", STAFF,  # #12 T: the host's staff take it too
+           lambda w, a: w.services.counter.product(a, w.cast.pottery.id),
+           check=lambda w, product: product.id == w.cast.pottery.id, writes=False,
+           variant="hosted product"),
+    Action("CounterService.reserve", STAFF,  # #12 T
+           lambda w, a: w.services.counter.reserve(a, w.cast.soap.id, 1,
+                                                   Contact(name="Mme Dupont"), "by-phone"),
+           check=lambda w, placed: placed.reservations[0].by_phone),
+    Action("CounterService.sell", STAFF,  # #12 T
+           lambda w, a: w.services.counter.sell(a, w.cast.soap.id, 1),
+           check=lambda w, product: product.on_hand == w.cast.soap.on_hand - 1),
+    Action("CounterService.last_movement", STAFF,  # #12 T
+           lambda w, a: w.services.counter.last_movement(a, w.cast.soap.id),
+           check=lambda w, line: line > 0, writes=False),
+    # #12 T: a chat reservation has no person to show or erase, for anyone (the pickup
+    # shop's staff only see a phone one's: tests/test_counter.py, through the chat)
+    Action("CounterService.phone_reservation", frozenset(),  # #12 T
+           lambda w, a: w.services.counter.phone_reservation(a, w.cast.reservation.id),
+           writes=False, refused_with=NotFound),
+    Action("CounterService.erase_contact", frozenset(),  # #12 T
+           lambda w, a: w.services.counter.erase_contact(a, w.cast.reservation.id),
+           refused_with=NotFound),
 ]
 
 # Public use cases that take no Actor, and why none is needed. A new method must be added
@@ -287,6 +334,29 @@ NEEDS_NO_ACTOR: dict[str, set[str]] = {
         "ChannelPostService.post_due", "ChannelPostService.reached",
         "ChannelPostService.trouble",
     },
+    # #12 V
+    "« Prévenez-moi »: the person themselves (the writer's own user id, never one from a "
+    "button: another's alert is not found), and the runtime's telling and clean-up": {
+        "AlertService.ask", "AlertService.of_customer", "AlertService.cancel",
+        "AlertService.export", "AlertService.waiting_for", "AlertService.tell",
+        "AlertService.clean_up",
+    },
+    # #12 G
+    "« Quand passez-vous ? »: the person themselves (the writer's own user id; another's "
+    "reservation is not found, tests/test_pickups.py), the runtime's morning reminders, "
+    "and the no-show count shown to the staff only, on a reservation they already see": {
+        "PickupService.choice", "PickupService.choose", "PickupService.send_reminders",
+        "PickupService.not_collected",
+    },
+    # #12 U
+    "the Monday figures: the runtime's weekly job, to each shop's own staff, never "
+    "reached from a button": {"FiguresService.send_weekly"},
+    # #12 J
+    "the morning message: the runtime's job, to each shop's own team, never reached "
+    "from a button": {"DayService.send_mornings"},
+    # #12 T
+    "the daily clean-up: phone contacts 30 days after their reservation closed": {
+        "CounterService.drop_old_contacts"},
 }
 
 

@@ -21,7 +21,7 @@ from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.channels.telegram.inbound import Pressed
 from chatshop.channels.telegram.render import CAPTION_MAX, keyboard, pieces
 from chatshop.channels.webhooks import SECRET_HEADER, webhook_app
-from chatshop.conversation.messages import Button, Reply
+from chatshop.conversation.messages import Button, Document, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.domain.models import ReservationStatus, Role, ShopDetails
 from chatshop.services import Services
@@ -534,6 +534,20 @@ async def test_an_unreadable_outbox_message_does_not_hold_back_the_others(
     await channel.deliver_outbox()
     assert lea.screen == "Nouvelle réservation ABCDE"
     assert await channel.services.delivery.waiting_count("telegram") == 0
+
+
+async def test_a_pdf_kept_in_the_outbox_reaches_the_person_byte_for_byte(
+        territory: Territory, channel: TelegramChannel, lea: Phone, api: FakeBotAPI) -> None:
+    # A PDF is not UTF-8: its bytes must survive the outbox's JSON (and a retry's).
+    pdf = b"%PDF-1.4\n\xe2\xe3\xcf\xd3\xff\x00 the day's list"
+    note = Reply(text="La liste du jour", document=Document(
+        file_name="aujourdhui.pdf", data=pdf, mime_type="application/pdf"))
+    await channel.services.delivery.queue([("telegram", "2000", note.model_dump_json(), None)])
+    await channel.deliver_outbox()
+    (sent,) = [m for m in api.messages(lea.user) if m.kind == "document"]
+    assert sent.document is not None
+    assert sent.document.data == pdf
+    assert sent.document.file_name == "aujourdhui.pdf"
 
 
 async def test_a_person_gets_their_notifications_in_order_even_after_a_retry(

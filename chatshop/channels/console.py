@@ -87,13 +87,18 @@ class ConsolePlatform:
 
 def runtime_tick(delivery: Delivery) -> Tick:
     """After each line, what the runtime's jobs would have done by then: reservations
-    swept and reminded, and a digest the operator sent delivered to its subscribers,
+    swept and reminded, alerts told, the pickup reminders, the staff's morning message
+    and Monday figures, and a digest the operator sent delivered to its subscribers,
     all shown in the console."""
     console = ConsolePlatform()
     delivery.register(console)
 
     async def tick() -> list[Reply]:
         await delivery.sweep()
+        await delivery.tell_alerts()
+        await delivery.remind_pickups()
+        await delivery.send_mornings()
+        await delivery.send_figures()
         await delivery.outbox.deliver(console.name)
         await delivery.broadcast.deliver(console)
         return console.take()

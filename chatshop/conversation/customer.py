@@ -3,7 +3,8 @@ reservations, contact a shop, and manage their own data."""
 
 from __future__ import annotations
 
-from chatshop.conversation import phone_offer
+from chatshop.conversation import phone_offer, pickups
+from chatshop.conversation.alerts import alert_on_card, my_alerts_button
 from chatshop.conversation.cards import (
     availability,
     on_the_web,
@@ -54,7 +55,8 @@ from chatshop.conversation.routes import (
 )
 from chatshop.domain.limits import MAX_QUANTITY
 from chatshop.domain.models import ListedProduct, Product, Reservation, User
-from chatshop.errors import NotFound
+from chatshop.domain.slots import pickup_line
+from chatshop.errors import NotFound, OutOfStock
 from chatshop.i18n import _, format_money, format_number, ngettext
 
 PAGE = 5  # list items per screen, leaving room for paging and the way on (<= 8 buttons)
@@ -135,7 +137,8 @@ def help_text(ctx: Context) -> str:
         _("• Type what you are looking for (« savon », « miel »...) or browse the shops."),
         _("• Reserve: the shop keeps your items until the time shown."),
         _("• You pay and collect in the shop. No online payment, no delivery."),
-        _("• /panier: your basket · /reservations: your reservations · /menu: the menu"),
+        _("• /panier: your basket · /reservations: your reservations · /alertes: your "
+          "alerts · /menu: the menu"),
         _("• /nouvelles: the news of the week, if you like · /desabonnement: stop it"),
         _("• /mesdonnees: your data · /effacer: erase your data"),
     ]
@@ -144,11 +147,14 @@ def help_text(ctx: Context) -> str:
         lines.append(_("• The shops on the web: {url}").format(url=home))
         lines.append(_("• Legal notice and personal data: {url}").format(url=legal))
     if ctx.shop_ids:
-        lines.append(_("• Shopkeepers: /boutique, /produits, /ajouter, /annonce <text>, "
+        lines.append(_("• Shopkeepers: /boutique, /aujourdhui (the day's pickups), /produits, "
+                       "/ajouter, /annonce <text>, "
                        "/stock <product> <quantity> (or +2, -1), "
                        "/prix <product> <price>, or send a photo captioned « Savon lavande "
-                       "6,50 € x12 »; /partager: your links and a text for Facebook; "
-                       "/affiche: a poster for your shop window."))
+                       "6,50 € x12 »; /reserver <product> x2 pour <name> <phone>: a "
+                       "reservation taken by phone; /vendu <product> <quantity>: sold at the "
+                       "counter; /chiffres: the last 8 weeks; /partager: your links and a "
+                       "text for Facebook; /affiche: a poster for your shop window."))
     if ctx.is_operator:
         lines.append(_("• Operator: /territoire"))
     return "\n".join(lines)
@@ -259,12 +265,14 @@ async def product(ctx: Context, product: int) -> list[Reply]:
                                         nonce=nonce()),))
         rows.append((QUANTITY.button(_("🔢 Choose the quantity"), product=item.id, quantity=1),
                      ADD_TO_BASKET.button(_("🧺 Add to basket"), product=item.id, quantity=1)))
-    else:  # sold out: what else the shop has, of the same kind if it can tell
+    else:  # sold out: what else the shop has, or be told when it is back
         others = await _instead(ctx, item)
         if others:
             text += "\n" + _("Also at {shop}:").format(shop=listed.pickup_shop_name)
         rows += [(PRODUCT.button(product_line(other), product=other.product.id),)
                  for other in others]
+        text, alert_row = await alert_on_card(ctx, item, text)
+        rows.append(alert_row)
     rows.append((SHOP.button(_("🏪 The shop"), shop=item.pickup_shop_id),))
     card = say(text, *rows, photo=ctx.photo(item.photos))
     return [card.model_copy(update={"link": on_the_web(ctx.links.product_page(item))})]
@@ -334,7 +342,16 @@ async def reserve_now(ctx: Context, product: int, quantity: int,
                       nonce: str | None = None) -> list[Reply]:
     """Reserve one product at once; the button's nonce makes a double tap harmless."""
     key = RESERVE_NOW.payload(product=product, quantity=quantity, nonce=nonce)
-    placed = await ctx.services.reservations.place_now(ctx.user.id, product, quantity, key)
+    try:
+        placed = await ctx.services.reservations.place_now(ctx.user.id, product, quantity,
+                                                           key)
+    except OutOfStock as short:
+        if short.available > 0:
+            raise
+        # Gone again (someone else pressed first): be told when it is back, once more.
+        text, alert_row = await alert_on_card(ctx, (await ctx.services.catalogue.product(
+            short.product_id)), short.message())
+        return [say(text, alert_row, back=PRODUCT.payload(product=short.product_id))]
     return [await confirmation(ctx, made, tell_shop=await untold(ctx, made, placed.replayed))
             for made in placed.reservations]
 
@@ -354,7 +371,13 @@ async def confirmation(ctx: Context, made: Reservation, *, tell_shop: bool) -> R
     rows = [(my_reservations_button(),
              CONTACT.button(_("📞 Contact the shop"), shop=pickup.id))]
     proof = say(reservation_proof(made, pickup, ctx.tz), *rows)
-    return phone_offer.offer(ctx, proof) if ctx.user.phone is None else proof
+    if ctx.user.phone is None:
+        proof = phone_offer.offer(ctx, proof)
+    asked = await pickups.ask_when(ctx, made)  # #12 G: « Quand passez-vous ? », last
+    if asked is not None:  # its slots (and « Je ne sais pas encore ») replace the rows
+        proof = asked.model_copy(update={"text": proof.text + "\n\n" + asked.text,
+                                         "ask_contact": proof.ask_contact})
+    return proof
 
 
 # -- search ----------------------------------------------------------------------------
@@ -438,16 +461,21 @@ async def my_reservations(ctx: Context) -> list[Reply]:
     """The customer's reservations, live ones first, with a cancel button each."""
     found = await ctx.services.reservations.of_customer(ctx.user.id)
     if not found:
-        return [say(_("You have no reservation yet."))]
+        return [say(_("You have no reservation yet."), (my_alerts_button(),))]
     found.sort(key=lambda r: (not r.status.is_live, -r.created_at.timestamp()))
     texts: list[str] = []
     rows: list[tuple[Button, ...]] = []
     for each in found[:PAGE]:
         pickup = await ctx.shop(each.shop_id)
         texts.append(reservation_summary(each, pickup.name, ctx.tz))
-        if each.status.is_live and len(rows) < 4:
+        if each.status.is_live and len(rows) < 3:  # 3 × 2 + alerts + Menu: 8 at most
+            when = await pickups.change_button(ctx, each)  # #12 G
             rows.append((CANCEL_ASK.button(_("✖️ Cancel {code}").format(code=each.code),
-                                           reservation=each.id),))
+                                           reservation=each.id),
+                         *(() if when is None else (when,))))
+        if (planned := pickup_line(each, ctx.tz, now=ctx.now)) is not None:  # #12 G
+            texts[-1] += "\n" + planned
+    rows.append((my_alerts_button(),))
     return [say("\n\n".join(texts), *rows)]
 
 
@@ -485,8 +513,8 @@ async def erase_ask(ctx: Context) -> list[Reply]:
     """Erasing one's data is asked once more, and says what goes with it."""
     rows = [(ERASE.button(_("Yes, erase my data"), answers="yes"),
              MENU.button(_("No"), answers="no"))]
-    text = _("Erase your data? Your live reservations will be cancelled and your "
-             "name and phone number forgotten.")
+    text = _("Erase your data? Your live reservations will be cancelled, your alerts "
+             "deleted, and your name and phone number forgotten.")
     if ctx.shop_ids:
         names = ", ".join([(await ctx.shop(shop_id)).name for shop_id in ctx.shop_ids])
         text += "\n\n" + _("⚠️ You will also leave the team of: {shops}.").format(shops=names)

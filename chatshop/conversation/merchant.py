@@ -10,9 +10,10 @@ person runs it: a forged button gets « réservé à l'équipe » and changes no
 from __future__ import annotations
 
 from chatshop.conversation.context import Context, pager, say
+from chatshop.conversation.figures import figures_button
 from chatshop.conversation.handlers import answer, command, handles
 from chatshop.conversation.messages import Button, Command, Document, Event, Reply
-from chatshop.conversation.notices import reservation_for_staff, tell_customer_of
+from chatshop.conversation.notices import reservation_for_staff, staff_name, tell_customer_of
 from chatshop.conversation.prompts import CancelReason
 from chatshop.conversation.routes import (
     ADD_PRODUCT,
@@ -34,6 +35,7 @@ from chatshop.conversation.routes import (
     SETTINGS,
     SHARE,
     SHOP_RESERVATIONS,
+    TODAY,
 )
 from chatshop.domain.models import (
     HostingStatus,
@@ -43,7 +45,7 @@ from chatshop.domain.models import (
 )
 from chatshop.domain.product_csv import reservations_csv, template_csv
 from chatshop.errors import InvalidInput, NotAllowed
-from chatshop.i18n import _, format_money, format_number, ngettext
+from chatshop.i18n import _, format_money, format_number, format_phone, ngettext
 
 PAGE = 5
 LOW_STOCK = 2
@@ -119,13 +121,14 @@ async def dashboard(ctx: Context, shop: int | None = None) -> list[Reply]:
     rows = [
         (SHOP_RESERVATIONS.button(_("📋 Reservations ({n})").format(n=len(live)),
                                   shop=shop_id),
-         PRODUCT_LIST.button(_("🛍 Products"), shop=shop_id, offset=0)),
-        (ADD_PRODUCT.button(_("➕ Add a product"), shop=shop_id),
-         SETTINGS.button(_("⚙️ Settings"), shop=shop_id)),
-        (SHARE.button(_("🔗 Share my shop"), shop=shop_id),
-         EXPORT_MENU.button(_("📤 Export"), shop=shop_id)),
-        (HOSTING.button(_("🤝 Hosting"), shop=shop_id),),
-    ]  # « 👥 Invite » is under ⚙️ Settings › More…: 7 buttons and « Menu » at most
+         TODAY.button(_("📋 Today"), shop=shop_id)),
+        (PRODUCT_LIST.button(_("🛍 Products"), shop=shop_id, offset=0),
+         ADD_PRODUCT.button(_("➕ Add a product"), shop=shop_id)),
+        (SETTINGS.button(_("⚙️ Settings"), shop=shop_id),
+         SHARE.button(_("🔗 Share my shop"), shop=shop_id)),
+        (EXPORT_MENU.button(_("📤 Figures, files, hosting"), shop=shop_id),),
+    ]  # « 👥 Invite » is under ⚙️ Settings › More…, « 📊 Figures » and « 🤝 Hosting »
+    #   under 📤: 7 and « Menu »
     lines.append(_("To add a product, you can also send a photo captioned like "
                    "« Savon lavande 6,50 € x12 »."))
     return [say("\n".join(lines), *rows)]
@@ -138,6 +141,11 @@ def reservations_button(shop_id: int) -> Button:
     return SHOP_RESERVATIONS.button(_("📋 Reservations"), shop=shop_id)
 
 
+def handled_buttons(shop_id: int) -> tuple[Button, ...]:
+    """Under a reservation just handled: back to the reservations, or to the day's list."""
+    return (reservations_button(shop_id), TODAY.button(_("📋 Today"), shop=shop_id))
+
+
 @handles(SHOP_RESERVATIONS)
 async def shop_reservations(ctx: Context, shop: int) -> list[Reply]:
     """The reservations to handle, soonest deadline first."""
@@ -147,8 +155,7 @@ async def shop_reservations(ctx: Context, shop: int) -> list[Reply]:
         return [say(_("No reservation to handle. 🎉"), back=DASHBOARD.payload(shop=shop_id))]
     rows = []
     for each in live[:PAGE]:
-        customer = await ctx.services.customers.get(each.user_id)
-        name = (customer.display_name if customer else "") or _("a customer")
+        name = await staff_name(ctx, each)  # « 📞 Mme Dupont » for a phone one
         mark = "✅" if each.status is ReservationStatus.READY else "⏳"
         rows.append((RESERVATION.button(f"{mark} {each.code} · {name} · "
                                         f"{format_money(each.total_cents)}"[:64],
@@ -173,8 +180,20 @@ async def mark_ready(ctx: Context, reservation: int) -> list[Reply]:
     """The items are set aside: the customer is told they can come."""
     done = await ctx.services.reservations.mark_ready(ctx.actor, reservation)
     await tell_customer_of(ctx, done)
-    return [say(_("Reservation {code} is ready; the customer has been told.").format(
-        code=done.code), (reservations_button(done.shop_id),))]
+    text = (_("Reservation {code} is ready; the customer has been told.")
+            if not done.by_phone else
+            _("Reservation {code} is ready. It was taken by phone: nobody has been told.")
+            + _call_back(done))
+    return [say(text.format(code=done.code), handled_buttons(done.shop_id))]
+
+
+def _call_back(done: Reservation) -> str:
+    """For a phone reservation's handling: whom to call back, when the staff wrote it."""
+    person = done.contact
+    if person is None or not person.phone:
+        return ""
+    return " " + _("To call {name} back: {phone}.").format(
+        name=person.name or _("the customer"), phone=format_phone(person.phone))
 
 
 @handles(COLLECTED)
@@ -183,7 +202,7 @@ async def mark_collected(ctx: Context, reservation: int) -> list[Reply]:
     done = await ctx.services.reservations.mark_collected(ctx.actor, reservation)
     await tell_customer_of(ctx, done)
     return [say(_("Reservation {code} is collected and paid. Thank you!").format(
-        code=done.code), (reservations_button(done.shop_id),))]
+        code=done.code), handled_buttons(done.shop_id))]
 
 
 @handles(CANCEL_BY_SHOP)
@@ -191,8 +210,11 @@ async def cancel_ask_reason(ctx: Context, reservation: int) -> list[Reply]:
     """« ✖️ Cancel »: the customer will be told why, so ask."""
     found = await _staffed_reservation(ctx, reservation)
     ctx.expect(CancelReason(reservation=found.id))
-    return [say(_("Why cancel {code}? Type a short reason for the customer (e.g. « sold out, "
-                  "sorry »).").format(code=found.code),
+    question = (_("Why cancel {code}? Type a short reason for the customer (e.g. « sold "
+                  "out, sorry »).") if not found.by_phone else
+                _("Why cancel {code}? Type a short reason, kept with the reservation (it "
+                  "was taken by phone: nobody is told)."))
+    return [say(question.format(code=found.code),
                 back=RESERVATION.payload(reservation=found.id))]
 
 
@@ -201,8 +223,11 @@ async def cancel_with_reason(ctx: Context, text: str, waiting: CancelReason) -> 
     """The reason typed: the reservation is cancelled and the customer told why."""
     done = await ctx.services.reservations.cancel_by_shop(ctx.actor, waiting.reservation, text)
     await tell_customer_of(ctx, done)
-    return [say(_("Reservation {code} is cancelled; the customer has been told why.").format(
-        code=done.code), (reservations_button(done.shop_id),))]
+    text = (_("Reservation {code} is cancelled; the customer has been told why.")
+            if not done.by_phone else
+            _("Reservation {code} is cancelled. It was taken by phone: nobody has been told.")
+            + _call_back(done))
+    return [say(text.format(code=done.code), handled_buttons(done.shop_id))]
 
 
 # -- CSV -------------------------------------------------------------------------------
@@ -210,13 +235,19 @@ async def cancel_with_reason(ctx: Context, text: str, waiting: CancelReason) -> 
 
 @handles(EXPORT_MENU)
 async def export_menu(ctx: Context, shop: int) -> list[Reply]:
-    """The files a shop can take away, and how to send one back."""
+    """The shop's figures, the files it can take away and how to send one back; and its
+    hosting agreements (rarer: here, so that the dashboard keeps to 8 buttons)."""
     await ctx.services.shops.staff(ctx.actor, shop)
-    rows = [(EXPORT_PRODUCTS.button(_("🛍 Products (CSV)"), shop=shop),
+    rows = [(figures_button(shop),),
+            (EXPORT_PRODUCTS.button(_("🛍 Products (CSV)"), shop=shop),
              EXPORT_RESERVATIONS.button(_("📋 Reservations (CSV)"), shop=shop)),
-            (IMPORT_TEMPLATE.button(_("📄 Import template"), shop=shop),)]
-    return [say(_("Which file? To import products, send a CSV file here (Excel or "
-                  "LibreOffice); nothing is changed if a line is wrong."), *rows,
+            (IMPORT_TEMPLATE.button(_("📄 Import template"), shop=shop),
+             HOSTING.button(_("🤝 Hosting"), shop=shop))]
+    return [say(_("📊 Figures: the last 8 weeks of reservations, as a chart.") + "\n\n" +
+                _("Which file? To import products, send a CSV file here (Excel or "
+                  "LibreOffice); nothing is changed if a line is wrong.") + "\n\n" +
+                _("🤝 Hosting: other shops that display and collect your products, or "
+                  "you theirs."), *rows,
                 back=DASHBOARD.payload(shop=shop))]
 
 

@@ -167,6 +167,12 @@ class Link(_Frozen):
 
 
 class Document(_Frozen):
+    """A file to send (a CSV export, a PDF to print, a PNG chart). Its bytes travel as
+    base64 in JSON (an outbox row, a reply kept for a retry): a PDF is not UTF-8."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64",
+                              val_json_bytes="base64")
+
     file_name: str
     data: bytes
     mime_type: str = "text/csv"

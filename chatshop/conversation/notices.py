@@ -13,14 +13,17 @@ from zoneinfo import ZoneInfo
 from chatshop.conversation.cards import reservation_lines
 from chatshop.conversation.context import Context, menu_button, say, to_operators
 from chatshop.conversation.messages import Button, Recipient, Reply
+from chatshop.conversation.pickups import customer_record
 from chatshop.conversation.routes import (
     CANCEL_BY_SHOP,
     COLLECTED,
     MY_RESERVATIONS,
+    PERSON,
     READY,
 )
-from chatshop.domain.models import Reservation, ReservationStatus, User
-from chatshop.i18n import _, format_moment, format_money
+from chatshop.domain.models import Contact, Reservation, ReservationStatus, User
+from chatshop.domain.slots import pickup_line
+from chatshop.i18n import _, format_moment, format_money, format_phone
 from chatshop.services import Services
 
 
@@ -31,23 +34,60 @@ def my_reservations_button() -> Button:
 # -- for the shop's staff ----------------------------------------------------------------
 
 
-async def reservation_for_staff(ctx: Context, reservation: Reservation, *,
-                                handled_here: bool, new: bool = False) -> Reply:
-    """A reservation as the shop sees it; the pickup shop gets the buttons to handle it."""
+def contact_line(contact: Contact | None) -> str | None:
+    """« 📞 Mme Dupont · 06 12 34 56 78 »: whom a phone reservation is for (None when
+    nobody was named, or the data was erased)."""
+    if contact is None or not (contact.name or contact.phone):
+        return None
+    return "📞 " + " · ".join(part for part in (contact.name, format_phone(contact.phone))
+                             if part)
+
+
+async def staff_name(ctx: Context, reservation: Reservation) -> str:
+    """Who a reservation is for, as the staff's lists name it: « 📞 Mme Dupont » for a
+    phone one, else the customer's name."""
+    if reservation.by_phone:
+        person = reservation.contact or Contact()
+        named = person.name or format_phone(person.phone)
+        return f"📞 {named}" if named else _("📞 by phone")
     customer = await ctx.person(reservation.user_id)
+    return (customer.display_name if customer else "") or _("a customer")
+
+
+async def reservation_for_staff(ctx: Context, reservation: Reservation, *,
+                                handled_here: bool, new: bool = False,
+                                to_team: bool = False) -> Reply:
+    """A reservation as the shop sees it; the pickup shop gets the buttons to handle it.
+    ``to_team``: sent to the pickup shop's team (else shown to the one who asked)."""
     pickup = await ctx.shop(reservation.shop_id)
     head = _("🆕 New reservation {code}") if new else _("Reservation {code}")
-    lines = [head.format(code=reservation.code),
-             _("Customer: {name}").format(name=(customer.display_name if customer else "")
-                                          or _("a customer"))]
-    if customer is not None and customer.phone:
-        lines.append(f"📞 {customer.phone}")
+    lines = [head.format(code=reservation.code)]
+    # A phone reservation's person: for the pickup shop's own team only (not the makers
+    # of hosted lines, not the territory's operator).
+    own_team = handled_here and (to_team or reservation.shop_id in ctx.shop_ids)
+    if reservation.by_phone:
+        taker = await ctx.person(reservation.user_id)
+        lines.append(_("Taken by phone by {name}").format(
+            name=(taker.display_name if taker else "") or "?"))
+        if own_team and (person := contact_line(reservation.contact)) is not None:
+            lines.append(person)
+    else:
+        customer = await ctx.person(reservation.user_id)
+        lines.append(_("Customer: {name}").format(
+            name=(customer.display_name if customer else "") or _("a customer")))
+        if customer is not None and customer.phone:
+            lines.append(f"📞 {customer.phone}")
+    if (record := await customer_record(ctx, reservation)) is not None:  # #12 G
+        lines.append(record)
     lines += reservation_lines(reservation)
     lines.append(_("Total: {total} — to be paid in the shop").format(
         total=format_money(reservation.total_cents)))
     if reservation.status.is_live:
         lines.append(_("To collect at {shop} before {deadline}.").format(
             shop=pickup.name, deadline=format_moment(reservation.deadline_at, ctx.tz)))
+    if reservation.status.is_live and (planned := pickup_line(
+            reservation, ctx.tz, now=ctx.now)) is not None:  # #12 G
+        lines.append(planned)
     if not handled_here:
         lines.append(_("(Your products, to be collected at {shop}.)").format(shop=pickup.name))
         return say("\n".join(lines))
@@ -57,15 +97,21 @@ async def reservation_for_staff(ctx: Context, reservation: Reservation, *,
     if reservation.status.is_live:
         rows.append((COLLECTED.button(_("🤝 Collected and paid"), reservation=reservation.id),
                      CANCEL_BY_SHOP.button(_("✖️ Cancel"), reservation=reservation.id)))
+    if reservation.by_phone and own_team:
+        rows.append((PERSON.button(_("👤 Customer data"), reservation=reservation.id),))
     return say("\n".join(lines), *rows)
 
 
 async def notify_new_reservation(ctx: Context, made: Reservation) -> None:
-    """Everyone who runs the pickup shop (and the makers of hosted lines) hears of it."""
+    """Everyone who runs the pickup shop (and the makers of hosted lines) hears of it;
+    for a phone reservation, all but the one who took it (they just did)."""
     for shop_id in sorted(made.shops_to_notify):
         for person in await ctx.services.shops.people_to_notify(shop_id):
-            news = await reservation_for_staff(ctx, made, handled_here=shop_id == made.shop_id,
-                                               new=True)
+            if made.by_phone and person.id == made.user_id:
+                continue
+            here = shop_id == made.shop_id
+            news = await reservation_for_staff(ctx, made, handled_here=here, new=True,
+                                               to_team=here)
             ctx.notify(person, news.model_copy(update={"regarding": made.id}))
 
 
@@ -96,6 +142,9 @@ def customer_news(reservation: Reservation, shop_name: str) -> str:
 
 
 async def tell_customer(ctx: Context, reservation: Reservation, text: str) -> None:
+    """The customer hears ``text`` (never for a phone reservation: the shop calls back)."""
+    if reservation.by_phone:
+        return
     customer = await ctx.services.customers.get(reservation.user_id)
     if customer is not None:
         ctx.notify(customer, say(text, (my_reservations_button(),)).model_copy(
@@ -127,6 +176,8 @@ async def expiry_news(services: Services, reservation: Reservation) -> list[Repl
 
 async def _to_customer(services: Services, reservation: Reservation, text: str
                        ) -> list[Reply]:
+    if reservation.by_phone:  # its « customer » is the staff member who took it
+        return []
     person = await services.customers.get(reservation.user_id)
     if person is None:
         return []

@@ -17,6 +17,7 @@ from chatshop.conversation.routes import (
     POSTER,
     SHOP_ADMIN,
     TERRITORY,
+    TERRITORY_FIGURES,
     TERRITORY_POSTER,
     TOGGLE_ACTIVE,
 )
@@ -51,7 +52,8 @@ async def territory(ctx: Context) -> list[Reply]:
     rows = [(open_shop_button(), all_shops_button()),
             (ASK_COMMUNE.button(_("🏘 Add a commune")),
              DIGEST_DESK.button(_("📰 Weekly digest"))),
-            (TERRITORY_POSTER.button(_("🖨 Poster of the territory")),)]
+            (TERRITORY_POSTER.button(_("🖨 Poster of the territory")),
+             TERRITORY_FIGURES.button(_("📊 Territory figures")))]
     return [say("\n".join(lines), *rows)]
 
 

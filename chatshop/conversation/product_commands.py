@@ -66,20 +66,29 @@ async def _twins(ctx: Context, shop_id: int, name: str) -> list[Product]:
     return [p for p in await _products(ctx, [shop_id]) if product_key(p.name) == wanted]
 
 
-async def _matching(ctx: Context, name: str) -> list[Product]:
+async def matching_products(ctx: Context, name: str) -> list[Product]:
     """This person's products called ``name``, accents and case aside: the exact names
-    if any, else those starting with it, else those containing it; at least one."""
+    if any, else those starting with it, else those containing it, else those with a
+    word starting with each word typed (« miel chataignier » is « Miel de châtaignier
+    500 g »); at least one."""
     wanted = product_key(name)
     candidates = await _products(ctx, ctx.shop_ids)
     exact = [p for p in candidates if product_key(p.name) == wanted]
     starting = [p for p in candidates if product_key(p.name).startswith(wanted)]
-    found = exact or starting or [p for p in candidates if wanted in product_key(p.name)]
+    found = (exact or starting or [p for p in candidates if wanted in product_key(p.name)]
+             or [p for p in candidates if _has_every_word(product_key(p.name), wanted)])
     if not found:
         raise InvalidInput(_("No product of yours is called « {name} ».").format(name=name))
     return found
 
 
-async def _choose(ctx: Context, name: str, found: list[Product],
+def _has_every_word(name: str, wanted: str) -> bool:
+    """Whether each word of ``wanted`` begins a word of ``name`` (both folded)."""
+    words = name.split()
+    return all(any(word.startswith(typed) for word in words) for typed in wanted.split())
+
+
+async def choose_product(ctx: Context, name: str, found: list[Product],
                   button: Callable[[Product, str], Awaitable[Button]]) -> list[Reply]:
     """« Several products match »: one button per product, each doing what was typed."""
     shops = {p.shop_id for p in found}
@@ -119,12 +128,12 @@ async def stock_command(ctx: Context, args: list[str]) -> list[Reply]:
     name, count = _split_last(args, _("Type it like this: /stock savon lavande 12 (or +2, "
                                       "or -1)"))
     change = parse_stock_change(count)
-    found = await _matching(ctx, name)
+    found = await matching_products(ctx, name)
     if len(found) > 1:
         async def button(product: Product, label: str) -> Button:
             seen = await ctx.services.catalogue.last_movement(ctx.actor, product.id)
             return stock_button(label, product, change, seen)
-        return await _choose(ctx, name, found, button)
+        return await choose_product(ctx, name, found, button)
     updated = await ctx.services.catalogue.change_stock(ctx.actor, found[0].id, change)
     return [product_screen(updated)]
 
@@ -138,11 +147,11 @@ async def price_command(ctx: Context, args: list[str]) -> list[Reply]:
         args = [*args[:-2], args[-2] + " €"]
     name, typed = _split_last(args, _("Type it like this: /prix savon lavande 6,50"))
     price = parse_price(typed)
-    found = await _matching(ctx, name)
+    found = await matching_products(ctx, name)
     if len(found) > 1:
         async def button(product: Product, label: str) -> Button:
             return PRICE_CHOSEN.button(label, product=product.id, price=price)
-        return await _choose(ctx, name, found, button)
+        return await choose_product(ctx, name, found, button)
     updated = await ctx.services.catalogue.update_product(
         ctx.actor, found[0].id, ProductChanges(price_cents=price))
     return [product_screen(updated)]

@@ -283,10 +283,58 @@ DIGEST_SEND_AGAIN = route("owf")
 
 # -- the counter and the phone (t)
 
+# « 📞 Par téléphone » on a product's screen: the quantity asked, chosen, the contact
+# skipped (« Passer »); a product chosen for a typed « /reserver » (its draft in the
+# state, by key); « ✅ Confirmer ».
+PHONE_ASK = route("tp", product=int)
+PHONE_QUANTITY = route("tq", product=int, quantity=int)
+PHONE_SKIP = route("ts", product=int, quantity=int)
+PHONE_PICK = route("tr", product=int, key=str)
+PHONE_CONFIRM = route("tc", product=int, key=str)
+# « 🧾 Vendu en boutique »: the quantity asked; sold once (``seen``: the ledger line).
+SELL_ASK = route("tv", product=int)
+SELL = route("tw", product=int, quantity=int, seen=int)
+# « 👤 Données du client » of a phone reservation, « 📤 Exporter », « 🗑 Effacer » (asked,
+# then done).
+PERSON = route("td", reservation=int)
+PERSON_EXPORT = route("te", reservation=int)
+PERSON_ERASE_ASK = route("tx", reservation=int)
+PERSON_ERASE = route("ty", reservation=int)
+
 # -- the day's list (j)
+
+# « 📋 Aujourd'hui »: the day's list (a page of its reservations' buttons from ``offset``),
+# its PDF, and one reservation's card opened from it (« Retour » leads back to the list).
+TODAY = route("j", shop=int | None, offset=int | None)
+TODAY_PRINT = route("jp", shop=int)
+TODAY_CARD = route("jr", reservation=int)
 
 # -- alerts (v)
 
+ALERT_ASK = route("va", product=int)  # « 🔔 Prévenez-moi quand il revient » on a card
+MY_ALERTS = route("vl")  # « Mes alertes »
+ALERT_CANCEL = route("vx", alert=int)  # « Annuler » one of them
+
 # -- pickup times and the shop's rules (g)
 
+# « Quand passez-vous ? »: a slot (named by its end, in minutes since 1970 UTC: a slot's
+# start moves with the clock while it runs), « Je ne sais pas encore », « 🕒 Changer
+# l'heure » from the customer's reservations.
+PICKUP_SLOT = route("gp", reservation=int, until=int)
+PICKUP_UNSURE = route("gu", reservation=int)
+PICKUP_CHANGE = route("gc", reservation=int)
+# The shop's « 🗓 Retraits et règles »: the screen, a yes/no rule switched, a cap asked
+# (typed, or chosen 1-10), a cap chosen.
+SHOP_RULES = route("gr", shop=int)
+SHOP_RULE_TOGGLE = route("gt", shop=int, rule=str)
+SHOP_CAP_ASK = route("gk", shop=int, cap=str)
+SHOP_CAP_SET = route("gs", shop=int, cap=str, value=int)
+
 # -- figures (u)
+
+# « /chiffres », « 📊 Chiffres »: a shop's last 8 weeks (None: the only shop, or choose);
+# « 📊 Voir le graphique » under the Monday message: its 8 finished weeks; the operator's
+# « 📊 Chiffres du territoire ».
+SHOP_FIGURES = route("uf", shop=int | None)
+WEEKS_CHART = route("ug", shop=int)
+TERRITORY_FIGURES = route("ut")

@@ -19,12 +19,14 @@ from chatshop.conversation.routes import (
     DASHBOARD,
     DELETE,
     DELETE_ASK,
+    PHONE_ASK,
     PLACE,
     PLACE_CHOOSE,
     PRICE_CHOSEN,
     PRODUCT_ADMIN,
     PRODUCT_LIST,
     PRODUCT_MORE,
+    SELL_ASK,
     SET_CATEGORY,
     STOCK_ADD_ONCE,
     STOCK_MINUS,
@@ -37,6 +39,7 @@ from chatshop.domain.limits import MAX_PRICE_CENTS
 from chatshop.domain.models import HostingStatus, Product, ProductChanges, StockReason
 from chatshop.domain.parsing import (
     StockChange,
+    check_quantity,
     clean_name,
     parse_price,
     parse_whole_number,
@@ -79,8 +82,15 @@ def _stock_label(product: Product) -> str:
             f"{format_number(product.on_hand)}{sold_out_mark(product)}")[:64]
 
 
-def product_screen(product: Product, news: str = "") -> Reply:
-    """A product as its shop manages it (``news``: what was just done, on top)."""
+def typed_quantity(text: str) -> int:
+    """A quantity typed by the staff (sold, reserved by phone): 1 to 999, else refused
+    with that range."""
+    return check_quantity(parse_whole_number(text))
+
+
+def product_screen(product: Product, news: str = "", waiting: int = 0) -> Reply:
+    """A product as its shop manages it (``news``: what was just done, on top;
+    ``waiting``: the people asking to be told when it is back)."""
     lines = [news] if news else []
     lines += [f"🛍 {product.name} — {format_money(product.price_cents)}",
               _("Stock: {on_hand} on the shelf, {reserved} reserved, {available} available "
@@ -90,14 +100,19 @@ def product_screen(product: Product, news: str = "") -> Reply:
                                      label=availability(product))]
     if product.hidden:
         lines.append(_("🙈 Hidden: customers do not see it."))
+    if waiting > 0:
+        lines.append(ngettext("🔔 {n} person is waiting for this product",
+                              "🔔 {n} people are waiting for this product", waiting).format(
+            n=format_number(waiting)))
+    # Six buttons, « Retour » and « Menu »: price, hiding, place and deletion are under
+    # « Plus… » (#12: room for the phone and the counter).
     rows = [
         (STOCK_MINUS.button("➖ 1", product=product.id),
          STOCK_PLUS.button("➕ 1", product=product.id)),
         (ASK_STOCK.button(_("🔢 Stock…"), product=product.id),
-         ASK_PRICE.button(_("💶 Price…"), product=product.id)),
-        (TOGGLE_HIDDEN.button(_("👁 Show") if product.hidden else _("🙈 Hide"),
-                              product=product.id),
          PRODUCT_MORE.button(_("More…"), product=product.id)),
+        (PHONE_ASK.button(_("📞 By phone"), product=product.id),
+         SELL_ASK.button(_("🧾 Sold in the shop"), product=product.id)),
     ]
     return say("\n".join(lines), *rows,
                back=PRODUCT_LIST.payload(shop=product.shop_id, offset=0))
@@ -115,7 +130,9 @@ def see_product_button(product: Product) -> Button:
 @handles(PRODUCT_ADMIN)
 async def product_admin(ctx: Context, product: int) -> list[Reply]:
     """One of the shop's products: its stock and price, and the buttons to change them."""
-    return [product_screen(await managed(ctx, product))]
+    found = await managed(ctx, product)
+    return [product_screen(found, waiting=await ctx.services.alerts.waiting_count(
+        ctx.actor, found.id))]
 
 
 async def managed(ctx: Context, product_id: int) -> Product:
@@ -128,9 +145,13 @@ async def managed(ctx: Context, product_id: int) -> Product:
 
 @handles(PRODUCT_MORE)
 async def product_more(ctx: Context, product: int) -> list[Reply]:
-    """What is done less often with a product: where it is collected, deleting it."""
+    """What is done less often with a product: its price, hiding it, where it is
+    collected, deleting it."""
     found = await managed(ctx, product)
-    return [say(f"🛍 {found.name}",
+    return [say(f"🛍 {found.name} — {format_money(found.price_cents)}",
+                (ASK_PRICE.button(_("💶 Price…"), product=found.id),
+                 TOGGLE_HIDDEN.button(_("👁 Show") if found.hidden else _("🙈 Hide"),
+                                      product=found.id)),
                 (PLACE_CHOOSE.button(_("📍 Display at…"), product=found.id),
                  DELETE_ASK.button(_("🗑 Delete"), product=found.id)),
                 back=back_to(found))]

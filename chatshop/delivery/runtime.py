@@ -8,7 +8,13 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from chatshop.conversation.router import Conversation
-from chatshop.delivery import channel_posts
+from chatshop.delivery import (
+    alerts,
+    channel_posts,
+    mornings,
+    pickup_reminders,
+    weekly_figures,
+)
 from chatshop.delivery.broadcast import Broadcast, Pace, Progress
 from chatshop.delivery.channel_posts import ChannelFeed, FeedingPlatform
 from chatshop.delivery.outbox import Outbox, Row
@@ -18,6 +24,7 @@ from chatshop.domain.models import Channel, DigestReport, Reservation
 from chatshop.services import Services
 from chatshop.services.channel_posts import ChannelNews
 from chatshop.services.links import Links
+from chatshop.storage.alerts_protocol import AlertLine
 
 SWEEP_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
 OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
@@ -69,6 +76,22 @@ class Delivery:
     async def _reminder(self, reservation: Reservation) -> Sequence[Row]:
         return self.outbox.rows(await self._conversation.reminder(reservation))
 
+    async def tell_alerts(self) -> list[AlertLine]:
+        """« 🔔 Prévenez-moi »: tell once whoever waits for a product that is back."""
+        return await alerts.tell(self._services, self.outbox)
+
+    async def remind_pickups(self) -> list[Reservation]:
+        """The morning of a chosen pickup time, its customer is reminded, once (#12 G)."""
+        return await pickup_reminders.remind(self._services, self.outbox)
+
+    async def send_figures(self) -> list[int]:
+        """On Monday, the week's figures to the shops that asked, once (#12 U)."""
+        return await weekly_figures.send(self._services, self.outbox)
+
+    async def send_mornings(self) -> list[int]:
+        """At each opting shop's first opening of the day, its team's count (#12 J)."""
+        return await mornings.send(self._services, self.outbox)
+
     async def digest(self, platform: Platform, progress: Progress | None = None
                      ) -> list[DigestReport]:
         """Start this week's digest on ``platform`` once its time has come, and deliver
@@ -87,13 +110,19 @@ class Delivery:
         """Forget handled events and delivered messages past their keeping time."""
         for name, platform in self.platforms.items():
             await self._services.delivery.clean_up(name, platform.keep_events)
+        await self._services.alerts.clean_up()  # #12 V: alerts told or 60 days old
+        await self._services.counter.drop_old_contacts()  # #12 T: 30 days after closing
 
     def jobs(self) -> list[Job]:
         """The scheduled work of this process: once, whatever channels it serves; the
         outbox and the digest once per platform, so that one platform's trouble (an
         outage, a long run) holds up no other."""
         jobs = [Job("sweep", SWEEP_EVERY, self.sweep),
-                Job("clean-up", CLEAN_UP_EVERY, self.clean_up, first=CLEAN_UP_EVERY)]
+                Job("clean-up", CLEAN_UP_EVERY, self.clean_up, first=CLEAN_UP_EVERY),
+                Job("alerts", alerts.EVERY, self.tell_alerts),  # #12 V
+                Job("pickup-reminders", pickup_reminders.EVERY, self.remind_pickups),  # #12 G
+                Job("weekly-figures", weekly_figures.EVERY, self.send_figures),  # #12 U
+                Job("mornings", mornings.EVERY, self.send_mornings)]  # #12 J
         for name, platform in self.platforms.items():
             jobs += [Job(f"outbox:{name}", OUTBOX_EVERY, partial(self.outbox.deliver, name)),
                      Job(f"digest:{name}", DIGEST_EVERY, partial(self.digest, platform),

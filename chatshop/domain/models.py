@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chatshop.domain import opening
 from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
 
 T = TypeVar("T")
@@ -89,35 +90,14 @@ class Shop(Model):
         return self.active and not self.on_holiday
 
     def is_open_at(self, moment: datetime, tz: ZoneInfo) -> bool:
-        """Whether the shop's door is open at ``moment`` (local opening hours in ``tz``)."""
-        if not self.active or self.on_holiday:
-            return False
-        local = moment.astimezone(tz)
-        now = local.time().replace(tzinfo=None)
-        return any(
-            slot.weekday == local.weekday() and slot.opens <= now < slot.closes
-            for slot in self.hours
-        )
+        """Whether the shop's door is open at ``moment`` (local opening hours in ``tz``;
+        a public holiday is closed unless the shop opens on them)."""
+        return opening.is_open(self, moment, tz)
 
     def pickup_deadline(self, start: datetime, tz: ZoneInfo) -> datetime:
-        """Until when a reservation made at ``start`` is held: ``hold_hours`` later, and
-        if the shop is closed then (a Sunday, lunch time, the evening), until the end of
-        its next opening, so that the customer always has a time to come. Without
-        opening hours on record, simply ``hold_hours`` later."""
-        held = start + timedelta(hours=self.hold_hours)
-        if not self.hours:
-            return held
-        local = held.astimezone(tz)
-        for days in range(8):
-            day = local.date() + timedelta(days=days)
-            for slot in sorted(self.hours, key=lambda s: s.opens):
-                if slot.weekday != day.weekday():
-                    continue
-                closes = datetime.combine(day, slot.closes, tzinfo=tz)
-                if closes > local:
-                    return held if datetime.combine(day, slot.opens, tzinfo=tz) <= local \
-                        else closes.astimezone(UTC)
-        return held
+        """Until when a reservation made at ``start`` is held: ``hold_hours`` later, moved
+        to the end of the next opening when the shop is closed then (``opening``)."""
+        return opening.hold_deadline(self, start, tz)
 
 
 class ShopDetails(Model):

@@ -80,6 +80,7 @@ class CustomerService:
         reservations = await self._store.orders.of_user(user_id, limit=10_000)
         baskets = await self._store.orders.baskets(user_id)
         subscription = await self._store.digest.subscription(user_id)
+        alerts = await self._store.alerts.of_user(user_id)
         data = {
             "person": user.model_dump(mode="json"),
             "weekly_digest": None if subscription is None
@@ -87,6 +88,11 @@ class CustomerService:
             "reservations": [r.model_dump(mode="json") for r in reservations],
             "basket": [{"product": line.product.name, "quantity": line.quantity}
                        for b in baskets for line in b.lines],
+            "product_alerts": [{"product": line.product_name, "shop": line.shop_name,
+                                "asked_at": line.alert.created_at.isoformat(),
+                                "until": line.alert.expires_at.isoformat(),
+                                "told_at": None if line.alert.told_at is None
+                                else line.alert.told_at.isoformat()} for line in alerts],
         }
         return json.dumps(data, ensure_ascii=False, indent=2).encode()
 
@@ -94,7 +100,11 @@ class CustomerService:
         """Forget this person, all of it or nothing (one unit of work): live
         reservations are cancelled (stock goes back), the messages kept for them or
         about them are dropped, then name, phone, basket and conversation state are
-        erased. Returns the cancelled reservations, whose shops are to be told."""
+        erased. Returns the cancelled reservations, whose shops are to be told.
+
+        Only their own (chat) reservations: the phone reservations a staff member took
+        are the shop's, for other people, and stay live for the shop to hand over; the
+        export likewise lists none of them (nor their contacts)."""
         now = self._clock()
         async with self._store.unit_of_work() as uow:
             cancelled = [

@@ -168,8 +168,10 @@ class ReservationService:
 
     async def cancel_by_customer(self, user_id: int, reservation_id: int) -> Reservation:
         reservation = await self._get(reservation_id)
-        if reservation.user_id != user_id:
-            raise NotFound("reservation", reservation_id)  # not theirs: do not even confirm it
+        if reservation.user_id != user_id or reservation.by_phone:
+            # Not theirs (a phone reservation is the shop's, handled by its staff): do
+            # not even confirm it exists.
+            raise NotFound("reservation", reservation_id)
         return await self._store.orders.transition(
             reservation_id, ReservationStatus.CANCELLED_BY_CUSTOMER, _LIVE, self._clock(),
             user_id=user_id)

@@ -352,7 +352,8 @@ class SqliteCatalogueRepository:
     async def change_stock(self, product_id: int, user_id: int | None, reason: StockReason,
                            quantity: int, now: datetime, *,
                            after: int | None = None) -> Product:
-        """Set (``SET``), add (``ADDED``) or remove (``REMOVED``) units of ``on_hand``.
+        """Set (``SET``), add (``ADDED``) or remove (``REMOVED``; ``SOLD`` at the counter)
+        units of ``on_hand``.
 
         ``on_hand`` may never go below what customers have reserved (the refusal says how
         many are reserved), below zero, or above ``MAX_STOCK``; a refusal changes nothing.
@@ -377,6 +378,7 @@ class SqliteCatalogueRepository:
                 StockReason.SET: quantity,
                 StockReason.ADDED: current.on_hand + quantity,
                 StockReason.REMOVED: current.on_hand - quantity,
+                StockReason.SOLD: current.on_hand - quantity,  # at the counter (#12 T)
             }[reason]
             if target < 0:
                 raise NotEnoughOnHand(current.on_hand)

@@ -226,12 +226,36 @@ class SqliteOrderRepository:
 
     async def of_user(self, user_id: int, *, live_only: bool = False,
                       limit: int = 20) -> list[Reservation]:
+        """The person's own reservations, newest first: those made in the chat only (a
+        phone reservation a staff member took is the shop's, for someone else)."""
         live = " AND status IN ('pending', 'ready')" if live_only else ""
         async with self._db.read() as conn:
             return await _load(
-                conn, f"WHERE user_id = ?{live} ORDER BY created_at DESC, id DESC LIMIT ?",
+                conn, f"WHERE user_id = ? AND source = 'chat'{live}"
+                " ORDER BY created_at DESC, id DESC LIMIT ?",
                 (user_id, limit),
             )
+
+    # -- the person a phone reservation is for (#12 T) ----------------------------------
+
+    async def erase_contact(self, reservation_id: int) -> bool:
+        """Forget the name and phone of a phone reservation (the reservation stays);
+        whether there was one."""
+        def erase(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM reservation_contacts WHERE reservation_id = ?",
+                                (reservation_id,)).rowcount > 0
+        return await self._db.run_write(erase)
+
+    async def drop_contacts_closed_before(self, cutoff: datetime) -> int:
+        """Forget the contacts of reservations closed (collected, cancelled, expired)
+        before ``cutoff``; how many went."""
+        def drop(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM reservation_contacts WHERE reservation_id IN (SELECT id FROM"
+                " reservations WHERE closed_at IS NOT NULL AND closed_at < ?"
+                " AND status NOT IN ('pending', 'ready'))",
+                (rows.to_db_time(cutoff),)).rowcount
+        return await self._db.run_write(drop)
 
     async def of_shop(self, shop_id: int, statuses: Sequence[ReservationStatus], *,
                       limit: int = 20) -> list[Reservation]:

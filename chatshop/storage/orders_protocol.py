@@ -83,6 +83,15 @@ gives its stock back (and, once collected, takes it out of ``on_hand``)."""
 
     async def of_user(self, user_id: int, *, live_only: bool = False,
                       limit: int = 20) -> list[Reservation]:
+        """The person's own reservations (made in the chat), newest first."""
+        ...
+
+    async def erase_contact(self, reservation_id: int) -> bool:
+        """Forget a phone reservation's name and phone (the reservation stays)."""
+        ...
+
+    async def drop_contacts_closed_before(self, cutoff: datetime) -> int:
+        """Forget the contacts of reservations closed before ``cutoff``; how many."""
         ...
 
     async def of_shop(self, shop_id: int, statuses: Sequence[ReservationStatus], *,

@@ -22,17 +22,22 @@ _CUSTOMER = (
     ("boutiques", N_("The shops")),
     ("panier", N_("My basket")),
     ("reservations", N_("My reservations")),
+    ("alertes", N_("My alerts: products I am waiting for")),
     ("aide", N_("Help")),
     ("mesdonnees", N_("My data")),
     ("effacer", N_("Erase my data")),
 )
 _SHOPKEEPER = (
     ("boutique", N_("My shop: reservations, stock, settings")),
+    ("aujourdhui", N_("Today: pickups, to prepare, late")),
+    ("reserver", N_("Reserve for a customer: /reserver product x2 for name phone")),
+    ("vendu", N_("Sold at the counter: /vendu product quantity")),
     ("produits", N_("My products")),
     ("ajouter", N_("Add a product")),
     ("stock", N_("Stock: /stock product quantity")),
     ("prix", N_("Price: /prix product price")),
     ("annonce", N_("Announcement for the weekly digest")),
+    ("chiffres", N_("Figures: the last 8 weeks as a chart")),
 )
 _OPERATOR = (("territoire", N_("The territory: figures and shops")),)
 
