@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatshop.conversation.router import Conversation
-from chatshop.conversation.routes import PERSON, PERSON_ERASE, PHONE_ASK, SELL_ASK
+from chatshop.conversation.routes import (
+    PERSON,
+    PERSON_ERASE,
+    PHONE_ASK,
+    READY,
+    SELL_ASK,
+    SHOP_RESERVATIONS,
+)
 from chatshop.domain.models import (
     Product,
     Reservation,
@@ -487,3 +494,31 @@ async def test_the_territorys_operator_does_not_see_the_person_either(
     await office.forge(PERSON.payload(reservation=made.id))
     assert "Dupont" not in office.text
     assert "Désolé" in office.text
+
+
+async def test_the_operator_sees_no_phone_persons_name_in_the_lists_or_answers(
+        territory: Territory, lea: Chat, soap: Product, conversation: Conversation,
+        postbox: Postbox) -> None:
+    await phone_reservation(lea)
+    (made,) = await shop_reservations(territory)
+    office = Chat(conversation, "1000", "Office de tourisme", postbox)
+    await office.forge(SHOP_RESERVATIONS.payload(shop=territory.shop.id))
+    assert any(made.code in label for label in office.labels)
+    assert "Dupont" not in " ".join(office.labels)
+    await office.forge(READY.payload(reservation=made.id))
+    assert "prête" in office.text
+    assert "Dupont" not in office.text
+    assert "06" not in office.text
+
+
+async def test_erasing_the_person_drops_the_teams_messages_that_name_them(
+        territory: Territory, lea: Chat, soap: Product, store: Store) -> None:
+    await phone_reservation(lea)
+    (made,) = await shop_reservations(territory)
+    await territory.services.delivery.queue(
+        [("telegram", "2001", '{"text": "🆕 Nouvelle réservation · 📞 Mme Dupont"}', made.id)])
+    kept = "SELECT count(*) FROM outbox WHERE regarding = ?"
+    assert store.db.lookup(kept, (made.id,))[0][0] == 1
+    await lea.forge(PERSON_ERASE.payload(reservation=made.id))  # « Oui, effacer »
+    assert store.db.lookup(kept, (made.id,))[0][0] == 0
+    assert (await territory.services.reservations.get(made.id)).contact is None  # type: ignore[union-attr]

@@ -78,7 +78,7 @@ async def test_no_pickup_slot_falls_on_a_public_holiday(
     await reserved(territory, jeanne)
     slots = [plain(label) for label in jeanne.labels if "(" in label]
     # (The hold ends on Monday 28, closed: it runs to Tuesday's morning.)
-    assert slots == ["Ce matin (10 h – 12 h)", "Aujourd'hui après-midi (14 h – 18 h)",
+    assert slots == ["Ce matin (10 h – 12 h)", "Cet après-midi (14 h – 18 h)",
                      "Samedi 26 décembre, matin (9 h – 12 h)",
                      "Samedi 26 décembre, après-midi (14 h – 18 h)",
                      "Mardi 29 décembre, matin (9 h – 12 h)"]

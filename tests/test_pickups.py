@@ -86,7 +86,7 @@ async def test_jeanne_is_asked_when_she_comes_and_lea_hears_her_choice(
     assert QUESTION in jeanne.text
     # The hold ends Saturday 10 h: its morning is cut there; today's morning from now.
     assert [plain(label) for label in jeanne.labels] == [
-        "Ce matin (10 h – 12 h)", "Aujourd'hui après-midi (14 h – 18 h)",
+        "Ce matin (10 h – 12 h)", "Cet après-midi (14 h – 18 h)",
         "Demain matin (9 h – 12 h)", "Demain après-midi (14 h – 18 h)",
         "Samedi 28 novembre, matin (9 h – 10 h)", "❔ Je ne sais pas encore", "🏠 Menu"]
     postbox.inbox.clear()
@@ -120,7 +120,7 @@ async def test_a_basket_confirmation_asks_too(
     await jeanne.press("Réserver chez")
     assert (await mine(territory)).code in jeanne.text
     assert QUESTION in jeanne.text
-    await jeanne.press("Aujourd’hui après-midi")
+    await jeanne.press("Cet après-midi")
     assert (await mine(territory)).pickup_from == paris(26, 14)
 
 
@@ -170,7 +170,7 @@ async def test_an_opening_already_started_is_offered_from_the_next_quarter_hour(
     clock.now = paris(26, 11, 40)  # 20 minutes left: not worth offering
     await jeanne.send("/reservations")
     await jeanne.press("Dire quand je passe")
-    assert plain(jeanne.labels[0]) == "Aujourd'hui après-midi (14 h – 18 h)"
+    assert plain(jeanne.labels[0]) == "Cet après-midi (14 h – 18 h)"
 
 
 async def test_a_slot_cut_at_a_deadline_with_seconds_is_chosen_all_the_same(
@@ -233,7 +233,7 @@ async def test_a_forged_or_stale_slot_stores_nothing(
     jeanne.last = offered
     await jeanne.press("Ce matin")
     assert "Ce créneau n'est plus proposé" in plain(jeanne.text)
-    assert "Aujourd'hui après-midi (14 h – 18 h)" in [plain(x) for x in jeanne.labels]
+    assert "Cet après-midi (14 h – 18 h)" in [plain(x) for x in jeanne.labels]
     assert (await mine(territory)).pickup_from is None
 
 
@@ -313,7 +313,7 @@ async def test_a_time_chosen_for_today_is_not_reminded_at_once(
     jeanne, _lea = people
     honey = await asking_shop(territory)
     await reserves(jeanne, honey)  # 10 h: this morning's reminder time has passed
-    await jeanne.press("Aujourd’hui après-midi")
+    await jeanne.press("Cet après-midi")
     assert await reminded(delivery, telegram) == []
 
 

@@ -33,14 +33,14 @@ def words(s: Shop, now: datetime, deadline: datetime) -> list[str]:
 def test_an_opening_across_noon_is_two_half_days_when_each_is_worth_a_trip() -> None:
     all_day = shop((3, "09:00", "19:00"), (4, "11:00", "13:00"))
     assert words(all_day, paris(11, 26, 8), paris(11, 28, 12)) == [
-        "Ce matin (9 h – 12 h)", "Aujourd’hui après-midi (12 h – 19 h)",
+        "Ce matin (9 h – 12 h)", "Cet après-midi (12 h – 19 h)",
         "Demain matin (11 h – 13 h)"]  # two hours around noon: one slot, by its start
 
 
 def test_touching_intervals_are_one_opening_and_the_deadline_cuts_the_last() -> None:
     touching = shop((3, "09:00", "12:00"), (3, "12:00", "18:00"))
     assert words(touching, paris(11, 26, 8), paris(11, 26, 15)) == [
-        "Ce matin (9 h – 12 h)", "Aujourd’hui après-midi (12 h – 15 h)"]
+        "Ce matin (9 h – 12 h)", "Cet après-midi (12 h – 15 h)"]
 
 
 def test_no_slot_on_the_shops_holidays_nor_past_the_deadline() -> None:

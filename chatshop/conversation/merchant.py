@@ -183,14 +183,15 @@ async def mark_ready(ctx: Context, reservation: int) -> list[Reply]:
     text = (_("Reservation {code} is ready; the customer has been told.")
             if not done.by_phone else
             _("Reservation {code} is ready. It was taken by phone: nobody has been told.")
-            + _call_back(done))
+            + _call_back(ctx, done))
     return [say(text.format(code=done.code), handled_buttons(done.shop_id))]
 
 
-def _call_back(done: Reservation) -> str:
-    """For a phone reservation's handling: whom to call back, when the staff wrote it."""
+def _call_back(ctx: Context, done: Reservation) -> str:
+    """For a phone reservation's handling: whom to call back, when the staff wrote it
+    (to the pickup shop's own team only: not the territory's operator)."""
     person = done.contact
-    if person is None or not person.phone:
+    if person is None or not person.phone or done.shop_id not in ctx.shop_ids:
         return ""
     return " " + _("To call {name} back: {phone}.").format(
         name=person.name or _("the customer"), phone=format_phone(person.phone))
@@ -226,7 +227,7 @@ async def cancel_with_reason(ctx: Context, text: str, waiting: CancelReason) -> 
     text = (_("Reservation {code} is cancelled; the customer has been told why.")
             if not done.by_phone else
             _("Reservation {code} is cancelled. It was taken by phone: nobody has been told.")
-            + _call_back(done))
+            + _call_back(ctx, done))
     return [say(text.format(code=done.code), handled_buttons(done.shop_id))]
 
 

@@ -45,8 +45,11 @@ def contact_line(contact: Contact | None) -> str | None:
 
 async def staff_name(ctx: Context, reservation: Reservation) -> str:
     """Who a reservation is for, as the staff's lists name it: « 📞 Mme Dupont » for a
-    phone one, else the customer's name."""
+    phone one (to the pickup shop's own team only: « 📞 par téléphone » to anyone else),
+    else the customer's name."""
     if reservation.by_phone:
+        if reservation.shop_id not in ctx.shop_ids:  # the operator: no one's name
+            return _("📞 by phone")
         person = reservation.contact or Contact()
         named = person.name or format_phone(person.phone)
         return f"📞 {named}" if named else _("📞 by phone")

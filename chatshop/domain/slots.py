@@ -79,7 +79,7 @@ def _hours(slot: Slot, tz: ZoneInfo) -> str:
 
 
 def slot_label(slot: Slot, now: datetime, tz: ZoneInfo, *, capital: bool = True) -> str:
-    """« Aujourd'hui après-midi (14 h – 18 h) », « Demain matin (9 h – 12 h) », « Jeudi 10
+    """« Cet après-midi (14 h – 18 h) », « Demain matin (9 h – 12 h) », « Jeudi 10
     décembre, matin (9 h – 12 h) »; ``capital=False`` for the middle of a sentence
     (« Passage prévu : demain matin (9 h – 12 h) »)."""
     starts = slot.starts.astimezone(tz)

@@ -239,22 +239,27 @@ class SqliteOrderRepository:
     # -- the person a phone reservation is for (#12 T) ----------------------------------
 
     async def erase_contact(self, reservation_id: int) -> bool:
-        """Forget the name and phone of a phone reservation (the reservation stays);
-        whether there was one."""
+        """Forget the name and phone of a phone reservation (the reservation stays), and
+        the team's messages about it that name them (kept in the outbox); whether there
+        was one."""
         def erase(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM outbox WHERE regarding = ?", (reservation_id,))
             return conn.execute("DELETE FROM reservation_contacts WHERE reservation_id = ?",
                                 (reservation_id,)).rowcount > 0
         return await self._db.run_write(erase)
 
     async def drop_contacts_closed_before(self, cutoff: datetime) -> int:
         """Forget the contacts of reservations closed (collected, cancelled, expired)
-        before ``cutoff``; how many went."""
+        before ``cutoff``, and the messages about them still kept; how many went."""
         def drop(conn: sqlite3.Connection) -> int:
+            closed = ("SELECT reservation_id FROM reservation_contacts WHERE reservation_id IN"
+                      " (SELECT id FROM reservations WHERE closed_at IS NOT NULL"
+                      " AND closed_at < ? AND status NOT IN ('pending', 'ready'))")
+            when = (rows.to_db_time(cutoff),)
+            conn.execute(f"DELETE FROM outbox WHERE regarding IN ({closed})", when)
             return conn.execute(
-                "DELETE FROM reservation_contacts WHERE reservation_id IN (SELECT id FROM"
-                " reservations WHERE closed_at IS NOT NULL AND closed_at < ?"
-                " AND status NOT IN ('pending', 'ready'))",
-                (rows.to_db_time(cutoff),)).rowcount
+                f"DELETE FROM reservation_contacts WHERE reservation_id IN ({closed})",
+                when).rowcount
         return await self._db.run_write(drop)
 
     async def of_shop(self, shop_id: int, statuses: Sequence[ReservationStatus], *,
@@ -341,12 +346,17 @@ def _check_caps(conn: sqlite3.Connection, user_id: int, order: PickupOrder,
     if open_here >= shop["max_open_reservations"]:
         raise TooManyReservations(shop["name"], shop["max_open_reservations"])
     limit = shop["max_units_per_product"]
+    wanted: dict[int, int] = {}  # the same product twice in one order counts once, summed
     for product_id, quantity in order.items:
+        wanted[product_id] = wanted.get(product_id, 0) + quantity
+    for product_id, quantity in wanted.items():
+        # From this customer's few live reservations here (CROSS JOIN keeps them the
+        # outer loop), never from every line of a product many people reserve.
         held = conn.execute(
-            "SELECT COALESCE(sum(l.quantity), 0) FROM reservation_lines l"
-            " JOIN reservations r ON r.id = l.reservation_id"
-            " WHERE r.user_id = ? AND r.status IN ('pending', 'ready') AND r.source = 'chat'"
-            " AND l.product_id = ?", (user_id, product_id)).fetchone()[0]
+            "SELECT COALESCE(sum(l.quantity), 0) FROM reservations r"
+            " CROSS JOIN reservation_lines l ON l.reservation_id = r.id AND l.product_id = ?"
+            " WHERE r.user_id = ? AND r.shop_id = ? AND r.status IN ('pending', 'ready')"
+            " AND r.source = 'chat'", (product_id, user_id, order.shop_id)).fetchone()[0]
         if held + quantity > limit:
             name = conn.execute("SELECT name FROM products WHERE id = ?",
                                 (product_id,)).fetchone()[0]
