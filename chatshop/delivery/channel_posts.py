@@ -22,7 +22,8 @@ from chatshop.delivery.outcome import Gone, Later, Message, Outcome, Platform, R
 from chatshop.domain.models import Channel, ListedProduct
 from chatshop.i18n import _, format_money, ngettext
 from chatshop.services import Services
-from chatshop.services.channel_posts import ChannelNews, Outgoing
+from chatshop.services.channel_posts import ChannelNews
+from chatshop.services.delivery import Outgoing
 from chatshop.services.links import Links, product_payload, shop_payload
 
 log = logging.getLogger(__name__)

@@ -13,10 +13,11 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from chatshop.clock import Clock
-from chatshop.domain.models import Actor, Channel, ListedProduct
+from chatshop.domain.models import Actor, ListedProduct
 from chatshop.domain.parsing import check_id
 from chatshop.errors import NotAllowed, NotFound
 from chatshop.services.access import Access
+from chatshop.services.delivery import Outgoing, queue_claimed
 from chatshop.storage.alerts_protocol import AlertLine, ProductAlert
 from chatshop.storage.interface import Store
 
@@ -24,7 +25,6 @@ ALERT_LIFETIME = timedelta(days=60)
 TELL_AT_ONCE = 200  # alerts told per sweep; the next sweep takes the rest
 
 # A message for the outbox: (channel, recipient, reply JSON, the reservation it is about).
-Outgoing = tuple[Channel, str, str, int | None]
 
 
 class Asked(NamedTuple):
@@ -99,13 +99,8 @@ class AlertService:
         if not due:
             return []
         messages = {each.alert.id: list(await compose(each)) for each in due}
-        async with self._store.unit_of_work() as uow:
-            claimed = set(await uow.alerts.claim(list(messages), now))
-            queued = [message for each in due if each.alert.id in claimed
-                      for message in messages[each.alert.id]]
-            if queued:
-                await uow.outbox.add(queued, now)
-            await uow.commit()
+        claimed = await queue_claimed(
+            self._store, messages, lambda uow, ids: uow.alerts.claim(ids, now), now)
         return [each for each in due if each.alert.id in claimed]
 
     async def clean_up(self) -> int:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chatshop.clock import Clock
-from chatshop.domain.models import Channel, ListedProduct, Shop
+from chatshop.domain.models import ListedProduct, Shop
+from chatshop.services.delivery import Outgoing
 from chatshop.storage.channel_protocol import ChannelChange, ChannelMark
 from chatshop.storage.interface import Store
 
@@ -28,7 +29,6 @@ SETTLED = timedelta(minutes=1)
 _INSTANT = timedelta(microseconds=1)  # times are kept to the microsecond
 POSTS_PER_ROUND = 5  # Telegram allows about 20 messages a minute in a channel or group
 
-Outgoing = tuple[Channel, str, str, int | None]  # an outbox row
 
 
 @dataclass(frozen=True)

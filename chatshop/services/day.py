@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock
 from chatshop.domain.day import DayList, sort_day
-from chatshop.domain.models import Actor, Channel, Shop
+from chatshop.domain.models import Actor, Shop
 from chatshop.domain.opening import openings
 from chatshop.errors import NotAllowed
 from chatshop.services.access import Access
+from chatshop.services.delivery import Outgoing
 from chatshop.storage.day_protocol import MessageKind
 from chatshop.storage.interface import Store
 
 MORNING: MessageKind = "morning"
 
 # A message for the outbox: (channel, recipient, reply JSON, the reservation it is about).
-Outgoing = tuple[Channel, str, str, int | None]
 
 
 class DayService:

@@ -5,15 +5,33 @@ notification until the platform has taken it."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from chatshop.clock import Clock
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent, User
 from chatshop.services.images import ImageService
-from chatshop.storage.interface import Store
+from chatshop.storage.interface import Store, UnitOfWork
 
 MAX_RETRY_DELAY = timedelta(minutes=5)
+Outgoing = tuple[Channel, str, str, int | None]  # an outbox row: channel, to, message, about
+
+
+async def queue_claimed(store: Store, messages: Mapping[int, Sequence[Outgoing]],
+                        claim: Callable[[UnitOfWork, list[int]], Awaitable[Iterable[int]]],
+                        now: datetime) -> set[int]:
+    """Tell once: in one unit of work, ``claim`` marks the ids of ``messages`` that are
+    still to be told (a reminder, an alert…) and the messages of those it marked are
+    queued in the outbox. Returns the ids claimed. Of two sweeps at once, each id goes to
+    one; a stop after the commit loses nothing: the messages wait in the outbox."""
+    async with store.unit_of_work() as uow:
+        claimed = set(await claim(uow, list(messages)))
+        queued = [message for key, each in messages.items() if key in claimed
+                  for message in each]
+        if queued:
+            await uow.outbox.add(queued, now)
+        await uow.commit()
+    return claimed
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -17,16 +17,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock
-from chatshop.domain.models import Actor, Channel, Shop
+from chatshop.domain.models import Actor, Shop
 from chatshop.domain.schedule import week_of
 from chatshop.services.access import Access
+from chatshop.services.delivery import Outgoing
 from chatshop.storage.figures_protocol import Outcome, Source
 from chatshop.storage.interface import Store
 
 WEEKS = 8
 TOP = 5
 SEND_FROM = time(8)  # the Monday figures go from 8 h (local) on
-Outgoing = tuple[Channel, str, str, int | None]  # an outbox row
 
 
 @dataclass(frozen=True)

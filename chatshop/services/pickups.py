@@ -15,13 +15,14 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock
-from chatshop.domain.models import Channel, Reservation, Shop
+from chatshop.domain.models import Reservation, Shop
 from chatshop.domain.opening import openings
 from chatshop.domain.parsing import check_id
 from chatshop.domain.slots import Slot, next_slots
 from chatshop.errors import InvalidInput, NotFound
 from chatshop.i18n import _
 from chatshop.services.access import Access
+from chatshop.services.delivery import Outgoing, queue_claimed
 from chatshop.storage.interface import Store
 
 # The reminder goes at the shop's first opening of that day, or at 8 h if that is
@@ -29,7 +30,6 @@ from chatshop.storage.interface import Store
 REMIND_AT_THE_LATEST = time(8, 0)
 
 # A message for the outbox: (channel, recipient, reply JSON, the reservation it is about).
-Outgoing = tuple[Channel, str, str, int | None]
 
 
 class Choice(NamedTuple):
@@ -159,11 +159,7 @@ class PickupService:
         if not due:
             return []
         messages = {each.id: list(await compose(each)) for each in due}
-        async with self._store.unit_of_work() as uow:
-            claimed = set(await uow.pickups.claim_pickup_reminders(list(messages), now))
-            queued = [message for each in due if each.id in claimed
-                      for message in messages[each.id]]
-            if queued:
-                await uow.outbox.add(queued, now)
-            await uow.commit()
+        claimed = await queue_claimed(
+            self._store, messages,
+            lambda uow, ids: uow.pickups.claim_pickup_reminders(ids, now), now)
         return [each for each in due if each.id in claimed]

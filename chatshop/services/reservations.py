@@ -25,7 +25,6 @@ from chatshop.domain.codes import normalise_code, reservation_code
 from chatshop.domain.models import (
     Actor,
     Basket,
-    Channel,
     PickupOrder,
     Reservation,
     ReservationStatus,
@@ -43,6 +42,7 @@ from chatshop.errors import (
 )
 from chatshop.i18n import _
 from chatshop.services.access import Access
+from chatshop.services.delivery import Outgoing, queue_claimed
 from chatshop.storage.interface import AlreadyReserved, Store
 
 REMINDER_LEAD = timedelta(hours=6)
@@ -53,7 +53,6 @@ _LIVE = (ReservationStatus.PENDING, ReservationStatus.READY)
 
 # The messages of a reminder, as the outbox keeps them: (channel, recipient, text,
 # the reservation they are about).
-Outgoing = tuple[Channel, str, str, int | None]
 
 
 class Placed(NamedTuple):
@@ -260,13 +259,8 @@ class ReservationService:
         if not due:
             return []
         messages = {each.id: list(await compose(each)) for each in due}
-        async with self._store.unit_of_work() as uow:
-            claimed = set(await uow.orders.claim_reminders([each.id for each in due], now))
-            queued = [message for each in due if each.id in claimed
-                      for message in messages[each.id]]
-            if queued:
-                await uow.outbox.add(queued, now)
-            await uow.commit()
+        claimed = await queue_claimed(
+            self._store, messages, lambda uow, ids: uow.orders.claim_reminders(ids, now), now)
         return [each for each in due if each.id in claimed]
 
 
