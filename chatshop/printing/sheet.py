@@ -11,6 +11,9 @@ not fit is cut with « … »: nothing ever runs over a neighbouring label.
 QR codes come from segno (the best mask, error correction M or Q, a quiet zone of four
 modules) and are drawn module by module as filled rectangles, so they stay sharp at any
 printer resolution. No I/O besides reading the two font files.
+
+fpdf2 and segno (with fontTools and numpy under them, some 15 MB) are imported when the
+first sheet is drawn, not when the bot starts: most bots print nothing most days.
 """
 
 from __future__ import annotations
@@ -21,13 +24,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import segno
-from fpdf import FPDF
-from fpdf.bidi import BidiParagraph
-from fpdf.enums import RenderStyle, TextDirection
-from fpdf.fonts import TTFFont
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FAMILY = "DejaVu"
@@ -52,6 +52,8 @@ class Sheet:
     HEIGHT = 297.0
 
     def __init__(self, *, title: str, author: str, moment: datetime) -> None:
+        from fpdf import FPDF
+
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
         pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
@@ -63,7 +65,7 @@ class Sheet:
         pdf.set_lang("fr-FR")
         pdf.set_creation_date(moment)
         pdf.set_font(FAMILY, "", 12)
-        self.pdf = pdf
+        self.pdf: FPDF = pdf
 
     def page(self) -> None:
         self.pdf.add_page()
@@ -78,6 +80,8 @@ class Sheet:
     def printable(self, text: str) -> str:
         """``text`` without what the current font cannot draw (emoji, exotic symbols),
         spaces collapsed."""
+        from fpdf.fonts import TTFFont
+
         font = self.pdf.current_font
         assert isinstance(font, TTFFont), "the sheet's fonts are DejaVu's TrueType files"
         kept = "".join(ch if ord(ch) in font.cmap else " "
@@ -171,6 +175,8 @@ class Sheet:
     def qr(self, data: str, x: float, y: float, size: float, level: Level = "m") -> None:
         """A QR code of ``data``, quiet zone included, in the square ``size`` mm wide
         whose top left corner is (x, y)."""
+        from fpdf.enums import RenderStyle
+
         modules, blocks = qr_blocks(data, level)
         step = size / (modules + 2 * QUIET_ZONE)
         self.pdf.set_fill_color(0)
@@ -231,6 +237,9 @@ def visual(line: str) -> str:
     bidirectional algorithm, for a left-to-right page); other text as it is."""
     if not any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in line):
         return line
+    from fpdf.bidi import BidiParagraph
+    from fpdf.enums import TextDirection
+
     return BidiParagraph(text=line, base_direction=TextDirection.LTR).get_reordered_string()
 
 
@@ -239,6 +248,8 @@ def qr_blocks(data: str, level: Level) -> tuple[int, tuple[tuple[int, int, int, 
     """The QR code of ``data`` as its width in modules and its dark modules merged into
     rectangles (column, row, width, height): runs along each row, stacked down while the
     same run repeats. A sheet printed again reuses them (segno takes ~3 ms a code)."""
+    import segno
+
     code = segno.make(data, error=level, micro=False)
     blocks: list[tuple[int, int, int, int]] = []
     open_runs: dict[tuple[int, int], int] = {}  # (start, end) -> first row
