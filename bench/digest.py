@@ -7,10 +7,13 @@
    announcements (and older ones that must not show), shops on holiday, closed shops.
    10 000 Telegram subscribers, inserted in one transaction: 40 % follow the whole
    territory, 30 % one to three communes, 30 % one to five shops; 70 % had last week's
-   digest, 1 % blocked the bot since. ``services.digest.compose("telegram")`` is timed
-   over several runs. Baseline, in the same run and interleaved: its own queries alone,
-   ``store.digest.subscribers("telegram")`` and ``store.digest.news(since)``; the ratio
-   says what the per-subscriber filtering costs over them.
+   digest (composed, as a run does, from news gathered at its start and again every
+   ``NEWS_FRESH``), 1 % blocked the bot since. Composing every digest as a run reads them
+   (``services.digest.compose_all("telegram")``, a page of subscribers at a time, nothing
+   kept) is timed over several runs. Baseline, in the same run and interleaved: its own
+   queries alone, every subscriber in one ``store.digest.subscribers("telegram")`` and
+   ``store.digest.news(two weeks ago)``; the ratio says what composing each group once,
+   paging and addressing cost over them.
 
    Then a probe: a few subscribers whose last digest is weeks old (they had no news, or
    blocked the bot, since), as any territory gets after a while: composing reads the news
@@ -88,9 +91,11 @@ from search import (
 from chatshop.channels.ratelimit import TelegramRateLimiter
 from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.conversation.router import Conversation
+from chatshop.delivery import broadcast
 from chatshop.domain.models import Digest, DigestReport, ShopDetails, SubscriptionScope
 from chatshop.domain.schedule import week_of
 from chatshop.errors import NotFound
+from chatshop.services import Services
 from chatshop.services import digest as digest_service
 from chatshop.storage import Store, rows
 from chatshop.storage.search_index import reindex
@@ -100,7 +105,7 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 TERRITORY = "Porte Océane du Limousin"
 TZ = ZoneInfo("Europe/Paris")
 
-TARGET_COMPOSE_S = 10.0
+TARGET_COMPOSE_S = 4.0  # issue #13: at 100 000 subscribers (issue #5 asked 10 s at 10 000)
 ISSUE_SUBSCRIBERS = 10_000
 ISSUE_DELIVERIES = 1_000
 DIGEST_RATE = 25
@@ -115,6 +120,9 @@ OLDEST_NEWS: timedelta | None = getattr(digest_service, "OLDEST_NEWS", None)
 # subscribers' last digest): the edge moves with the clock while the benchmark runs.
 BAND = timedelta(hours=1)
 LAST_RUN_SPREAD = timedelta(minutes=7)  # last week's 10 000 digests at 25/s
+# A pass of a run composes from news gathered again after this (broadcast.NEWS_FRESH):
+# last week's digests were composed from a few gatherings, each the next one's start.
+NEWS_FRESH = getattr(broadcast, "NEWS_FRESH", timedelta(0))
 
 ANNOUNCEMENTS = [
     "Nouvelle collection d'automne : venez la découvrir samedi !",
@@ -180,6 +188,7 @@ class Subscriber:
     shops: frozenset[int] = frozenset()
     consented: datetime = datetime(2025, 1, 1, tzinfo=UTC)
     last_sent: datetime | None = None  # their last digest
+    last_news: datetime | None = None  # when the news of their last digest were gathered
     blocked_at: datetime | None = None
     user_id: int = 0
 
@@ -206,7 +215,7 @@ class World:
         """What ``sub``'s digest should hold: ids of products new since their last
         digest (a week for a first one), back in stock since then (and created before),
         shops with a fresh announcement, shops on holiday; all in what they follow."""
-        since = since_for(self.now, sub.last_sent)
+        since = since_for(self.now, sub.last_news)
         followed = [p for p in self.products
                     if self.listed(p) and sub.follows(self.shops[p.shop_id])]
         shops = [s for s in self.shops.values() if s.active and sub.follows(s)]
@@ -278,6 +287,14 @@ async def record_past_digests(store: Store, subs: Sequence[Subscriber]) -> None:
         assert s.last_sent is not None
         weeks.setdefault(week_of(s.last_sent, TZ), []).append(s)
 
+    for group in weeks.values():
+        # The run's passes gathered the news at its start, then every NEWS_FRESH.
+        start = min(s.last_sent for s in group if s.last_sent is not None)
+        for s in group:
+            assert s.last_sent is not None
+            s.last_news = s.last_sent if not NEWS_FRESH else \
+                start + NEWS_FRESH * ((s.last_sent - start) // NEWS_FRESH)
+
     def write(conn: sqlite3.Connection) -> None:
         for week, group in weeks.items():
             sent = [s.last_sent for s in group if s.last_sent is not None]
@@ -287,9 +304,10 @@ async def record_past_digests(store: Store, subs: Sequence[Subscriber]) -> None:
                 (week, rows.to_db_time(min(sent)), rows.to_db_time(max(sent)))).fetchone()[0])
             conn.executemany(
                 "INSERT INTO digest_deliveries (run_id, user_id, status, attempted_at,"
-                " done_at) VALUES (?, ?, 'sent', ?, ?)",
+                " done_at, news_at) VALUES (?, ?, 'sent', ?, ?, ?)",
                 [(run_id, s.user_id, rows.to_db_time(s.last_sent),
-                  rows.to_db_time(s.last_sent)) for s in group if s.last_sent is not None])
+                  rows.to_db_time(s.last_sent), rows.to_db_time(s.last_news))
+                 for s in group if s.last_sent is not None and s.last_news is not None])
 
     if weeks:
         await store.db.run_write(write)
@@ -556,6 +574,27 @@ class ComposeResult:
     built_s: float
     subscribed_s: float
     world: World
+    groups: int = 0
+
+
+def news_since() -> datetime:
+    """Where the news a run composes from start (``services.digest.gather``)."""
+    return datetime.now(UTC) - (OLDEST_NEWS or WEEK)
+
+
+async def compose_everyone(services: Services) -> int:
+    """Every Telegram subscriber's digest composed, as a run reads them: a page at a
+    time, nothing kept; how many."""
+    composed = 0
+    async for page in services.digest.compose_all("telegram"):
+        composed += len(page)
+    return composed
+
+
+async def all_digests(services: Services) -> list[Digest]:
+    """Every Telegram subscriber's digest, kept (for the checks only)."""
+    return [share.to(subscriber) async for page in services.digest.compose_all("telegram")
+            for subscriber, share in page]
 
 
 async def measure_compose(args: argparse.Namespace, rng: random.Random, folder: Path,
@@ -589,21 +628,21 @@ async def measure_compose(args: argparse.Namespace, rng: random.Random, folder: 
         async def round_(series: list[Series]) -> None:
             for s in series:
                 if s is compose:
-                    took, _digests = await timed(services.digest.compose("telegram"))
+                    took, _count = await timed(compose_everyone(services))
                 elif s is subs:
                     took, _found = await timed(store.digest.subscribers("telegram"))
                 else:
-                    took, _news = await timed(store.digest.news(datetime.now(UTC) - WEEK))
+                    took, _news = await timed(store.digest.news(news_since()))
                 s.seconds.append(took)
 
         print(f"timing  : compose and its baselines, {args.repeat} runs each, interleaved",
               flush=True)
-        first = await services.digest.compose("telegram")  # warm-up, and checked in full
+        first = await all_digests(services)  # warm-up, and checked in full
         checker.digests("compose", world, first,
                         sample_of(world.subscribers, args.sample, rng))
         del first
         await store.digest.subscribers("telegram")
-        sizes = _sizes(await store.digest.news(datetime.now(UTC) - WEEK))
+        sizes = _sizes(await store.digest.news(news_since()))
         order = [compose, subs, news]
         for i in range(args.repeat):
             await round_(order[i % 3:] + order[:i % 3])
@@ -627,19 +666,21 @@ async def measure_compose(args: argparse.Namespace, rng: random.Random, folder: 
 
             await store.db.run_write(block)
             stale_series = Series("compose, stale")
-            first = await services.digest.compose("telegram")
+            first = await all_digests(services)
             checker.digests(f"compose with {len(stale)} stale subscribers", world, first,
                             [*stale, *sample_of(world.subscribers, args.sample, rng)])
             del first
             stale_sizes = _sizes(await store.digest.news(
                 since_for(now, now - args.stale_weeks * WEEK)))
             for _i in range(args.repeat):
-                took, _digests = await timed(services.digest.compose("telegram"))
+                took, _count = await timed(compose_everyone(services))
                 stale_series.seconds.append(took)
     finally:
         await territory.close()
+    groups = len({(s.scope, s.communes, s.shops, since_for(now, s.last_news))
+                  for s in world.subscribers})
     return ComposeResult(compose, subs, news, stale_series, sizes, stale_sizes, built,
-                         subscribed, world)
+                         subscribed, world, groups)
 
 
 def _sizes(news: tuple[list[object], list[object], list[object], list[object]]
@@ -809,13 +850,13 @@ def report_compose(result: ComposeResult, args: argparse.Namespace) -> None:
     print(f"1. Composition: seconds for {num(args.subscribers)} subscribers, "
           f"{args.repeat} runs each ('x base' = median / median of the two queries alone)")
     table = [
-        ['services.digest.compose("telegram")', f"{compose.median:.3f}",
+        ['services.digest.compose_all("telegram"), every page', f"{compose.median:.3f}",
          f"{min(compose.seconds):.3f}", f"{max(compose.seconds):.3f}",
          f"{compose.median / base:.1f}"],
         ['baseline: store.digest.subscribers("telegram")', f"{subs.median:.3f}",
          f"{min(subs.seconds):.3f}", f"{max(subs.seconds):.3f}",
          f"{subs.median / base:.1f}"],
-        ["baseline: store.digest.news(a week ago)", f"{news.median:.3f}",
+        ["baseline: store.digest.news(two weeks ago)", f"{news.median:.3f}",
          f"{min(news.seconds):.3f}", f"{max(news.seconds):.3f}", f"{news.median / base:.1f}"],
     ]
     if result.stale is not None:
@@ -835,7 +876,9 @@ def report_compose(result: ComposeResult, args: argparse.Namespace) -> None:
               f"reads then{reach}): {num(added)} new products, {num(back)} back in stock, "
               f"{said} announcements, {closed} closures")
     filtering = compose.median - base
-    print(f"per-subscriber filtering and models: about {filtering:.2f} s "
+    print(f"subscribers whose digests differ (what is followed x when last served): "
+          f"{num(result.groups)}, each composed once")
+    print(f"composing per group, paging and addressing: about {filtering:.2f} s "
           f"({filtering / args.subscribers * 1e6:.0f} µs a subscriber), "
           f"{filtering / compose.median:.0%} of compose")
     met = compose.median <= TARGET_COMPOSE_S

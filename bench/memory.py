@@ -10,8 +10,11 @@ in-process fake Bot API (``tests/fakes/bot_api.py``). There it
 
 1. handles a few hundred customer updates (``bench/load.py``'s customers: menu, search,
    a result, a product by its link, « Réserver 1 », sometimes cancelling);
-2. composes this week's digest for every subscriber (``services.digest.compose``), and
-   keeps it, as sending it does;
+2. composes this week's digest for every subscriber as a digest run's sender does:
+   subscribers in keyset pages (``services.digest.compose_all``), one share per distinct
+   (scope, since) group, and each subscriber's message rendered from its group
+   (``delivery.broadcast.digest_message``), then dropped (the run sends it and keeps
+   nothing);
 
 and reports its peak resident set size (``VmHWM`` in ``/proc/self/status``, else
 ``ru_maxrss``), after each stage.
@@ -20,7 +23,8 @@ Baseline, in the same run: another fresh child that imports the same modules (ch
 python-telegram-bot, the fake, the benchmark code) and stops there: what any bot of
 this code costs before it opens anything.
 
-Goal (issue #7): <= 150 MB (10^6 bytes) of RSS.
+Goal (issues #7 and #13): <= 150 MB (10^6 bytes) of RSS, at 10 000 and at 100 000
+products and subscribers.
 
     python bench/memory.py [--quick] [--products N] [--subscribers N] [--updates N]
 """
@@ -129,6 +133,7 @@ def child(mode: str, database: Path, customers: int, updates: int) -> dict[str, 
     from telegram_stack import WatchedAPI
 
     from chatshop.app import start, telegram_channel
+    from chatshop.delivery.broadcast import digest_message
 
     if mode == "bare":
         return {"peak_kb": peak_kb()}
@@ -151,9 +156,12 @@ def child(mode: str, database: Path, customers: int, updates: int) -> dict[str, 
         try:
             await crowd.run(customers, updates=updates)
             stages["traffic"] = peak_kb()
-            digests = await app.services.digest.compose("telegram")
+            composed = 0
+            async for page in app.services.digest.compose_all("telegram"):
+                for subscriber, share in page:
+                    digest_message(share.to(subscriber), TERRITORY)
+                    composed += 1
             stages["digest"] = peak_kb()
-            composed = len(digests)
         finally:
             await channel.stop()
             await app.close()

@@ -175,16 +175,19 @@ async def _digest_preview(settings: Settings) -> str:
         reader = User(id=0, channel="console", external_id="apercu", display_name="",
                       created_at=now, last_seen_at=now)  # nobody: a preview is not stored
         news = await services.digest.territory_news(reader)
-        digests = await services.digest.compose()
-        with_news = sum(not d.empty for d in digests)
+        subscribers = with_news = 0
+        async for page in services.digest.compose_all():
+            subscribers += len(page)
+            with_news += sum(not share.empty for _subscriber, share in page)
         lines = [
             digest_text(news, settings.territory, limit=None) if not news.empty
             else _("Nothing new in the territory this week: the digest would be empty."),
             "",
             ngettext("{n} subscriber, {m} with news for them this week.",
                      "{n} subscribers, {m} with news for them this week.",
-                     len(digests)).format(n=len(digests), m=with_news)
-            if digests else _("No subscriber yet."),
+                     subscribers).format(n=format_number(subscribers),
+                                         m=format_number(with_news))
+            if subscribers else _("No subscriber yet."),
         ]
         return "\n".join(lines)
     finally:

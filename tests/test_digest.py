@@ -17,7 +17,7 @@ import pytest
 from chatshop.conversation.digest import DIGEST_MAX, digest_text
 from chatshop.delivery.broadcast import deliver_run
 from chatshop.delivery.outcome import Gone, Message, Outcome, Refused, Sent
-from chatshop.domain.models import ShopDetails, SubscriptionScope, User
+from chatshop.domain.models import Digest, ShopDetails, SubscriptionScope, User
 from chatshop.domain.schedule import (
     next_digest_time,
     parse_schedule,
@@ -31,6 +31,12 @@ from tests.chat import Chat, Postbox
 from tests.conftest import FakeClock, Territory
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+async def composed_list(services: Services) -> list[Digest]:
+    """This week's digest of every Telegram subscriber, page after page."""
+    return [share.to(subscriber) async for page in services.digest.compose_all("telegram")
+            for subscriber, share in page]
 FRIDAY_17 = (4, time(17, 0))
 
 
@@ -77,7 +83,7 @@ def test_the_week_s_sending_time_and_name() -> None:
 
 async def test_without_consent_there_is_no_digest(territory: Territory) -> None:
     await territory.product("Miel de châtaignier", 900)
-    assert await territory.services.digest.compose("telegram") == []
+    assert await composed_list(territory.services) == []
     run = await territory.services.digest.start_week("telegram")
     assert run is not None
     assert (await territory.services.digest.report(run)).total == 0
@@ -103,7 +109,7 @@ async def test_each_subscriber_gets_the_news_of_what_they_follow(
     await services.shops.set_holiday(territory.owner, territory.shop.id, True,
                                      "De retour le 2 janvier")
 
-    digests = {d.user_id: d for d in await services.digest.compose("telegram")}
+    digests = {d.user_id: d for d in await composed_list(services)}
     assert [p.name for p in digests[everyone.id].new] == ["Oeufs frais x6",
                                                           "Miel de châtaignier"]
     assert [p.name for p in digests[village.id].new] == ["Oeufs frais x6"]
@@ -131,7 +137,7 @@ async def test_a_long_digest_is_cut_with_and_n_more(territory: Territory,
     clock.now += timedelta(minutes=1)
     for n in range(150):
         await territory.product(f"Confiture maison parfum n°{n:03} pot de 370 g", 450)
-    (digest,) = await services.digest.compose("telegram")
+    (digest,) = await composed_list(services)
     text = digest_text(digest, "Porte Océane du Limousin")
     assert len(text) <= DIGEST_MAX
     shown = text.count("Confiture maison")
@@ -319,7 +325,7 @@ async def test_the_digest_carries_a_one_tap_unsubscribe(
     await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
     clock.now += timedelta(minutes=1)
     await territory.product("Miel de châtaignier", 900)
-    (digest,) = await services.digest.compose("telegram")
+    (digest,) = await composed_list(services)
     from chatshop.conversation.digest import digest_reply
     reply = digest_reply(digest, "Territoire")
     assert "un" in {b.payload for b in reply.all_buttons}
@@ -364,7 +370,7 @@ async def test_export_shows_the_consent_and_erase_forgets_the_subscription(
     assert exported["weekly_digest"]["consented_at"].startswith("2026-11-26T09:00")
     await services.customers.erase(territory.customer.id)
     assert await services.digest.subscription(territory.customer.id) is None
-    assert await services.digest.compose("telegram") == []
+    assert await composed_list(services) == []
 
 
 async def test_two_senders_on_one_run_never_send_to_the_same_subscriber(
@@ -508,7 +514,7 @@ async def test_back_in_stock_means_there_was_none_left(
     clock.now += timedelta(days=7)
     await services.catalogue.add_stock(territory.owner, honey.id, 6)  # 0 -> 6: back
     await services.catalogue.add_stock(territory.owner, soap.id, 1)  # 5 -> 6: not news
-    (digest,) = await services.digest.compose("telegram")
+    (digest,) = await composed_list(services)
     assert [p.name for p in digest.back_in_stock] == ["Miel de châtaignier"]
 
 
@@ -516,7 +522,7 @@ async def test_a_shop_on_holiday_alone_is_not_news(territory: Territory) -> None
     services = territory.services
     await services.digest.subscribe(territory.customer.id, SubscriptionScope.TERRITORY)
     await services.shops.set_holiday(territory.owner, territory.shop.id, True, "À lundi")
-    (digest,) = await services.digest.compose("telegram")
+    (digest,) = await composed_list(services)
     assert digest.closures
     assert digest.empty
     await services.digest.start_week("telegram")

@@ -1,26 +1,27 @@
 """The weekly digest: who asked for it (with their consent) and for which shops, what is
 new for each of them, when it goes out, and the runs that deliver it once to each.
 
-Composing is a handful of queries for the whole territory (what is new since the oldest
-last digest, and every subscriber with their last digest's time), then a filter per
-subscriber in memory: 10 000 subscribers cost no more queries than ten.
+Composing gathers the territory's news once (a few queries), then reads subscribers a
+page at a time; subscribers who follow the same and were last served by the same pass
+share one digest, composed once (``chatshop.domain.digest_news``): memory is the news
+and a page, whatever the number of subscribers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chatshop.clock import Clock
+from chatshop.domain.digest_news import News, Share, Subscriber
 from chatshop.domain.models import (
     Actor,
     Channel,
     Digest,
-    DigestProduct,
     DigestReport,
-    DigestShopNews,
     Subscription,
     SubscriptionScope,
     User,
@@ -119,22 +120,44 @@ class DigestService:
 
     # -- composing --------------------------------------------------------------------
 
-    async def compose(self, channel: Channel | None = None,
-                      user_ids: Sequence[int] | None = None) -> list[Digest]:
-        """This week's digest of every subscriber on ``channel`` (or of ``user_ids``),
-        each covering what is new since their last digest (a week, for a first one)."""
+    async def gather(self) -> News:
+        """The territory's news now, as far back as any digest reaches: what a pass of
+        a run composes every digest from (a few queries, whatever the number of
+        subscribers)."""
         now = self._clock()
-        subscribers = await self._store.digest.subscribers(channel, user_ids)
-        if not subscribers:
-            return []
+        oldest = now - OLDEST_NEWS
+        return News(now, oldest, *await self._store.digest.news(oldest))
 
-        def since(last: datetime | None) -> datetime:
-            # From the last digest (a week for a first one), never more than two weeks
-            # back: someone who had no news for months does not pull the whole catalogue.
-            return max(last or now - NEWS_WINDOW, now - OLDEST_NEWS)
-        news = await self._store.digest.news(min(since(last) for _s, _u, last in subscribers))
-        return [_digest_for(subscription, user, since(last), *news)
-                for subscription, user, last in subscribers]
+    async def compose(self, user_ids: Sequence[int], news: News | None = None
+                      ) -> list[Digest]:
+        """The digests of ``user_ids`` who are subscribed (from ``news``, else from news
+        gathered now), each covering what is new since their last digest's news were
+        gathered (a week, for a first one)."""
+        if not user_ids:
+            return []
+        news = news if news is not None else await self.gather()
+        return [news.share_of(s, _since(news, s)).to(s)
+                for s in await self._store.digest.subscribers(user_ids=user_ids)]
+
+    async def compose_all(self, channel: Channel | None = None, page: int = 1_000
+                          ) -> AsyncIterator[list[tuple[Subscriber, Share]]]:
+        """This week's digest of every subscriber (on ``channel``), a page of
+        subscribers at a time in user id order, each with their group's digest (its
+        ``to`` addresses it): news gathered once, each group's digest composed once,
+        nothing kept from one page to the next. The next page is read while this one
+        is composed."""
+        news = await self.gather()
+
+        def read(after: int) -> asyncio.Future[list[Subscriber]]:
+            return asyncio.ensure_future(
+                self._store.digest.subscribers(channel, after=after, limit=page))
+        reading = read(0)
+        try:
+            while found := await reading:
+                reading = read(found[-1].user_id)
+                yield [(s, news.share_of(s, _since(news, s))) for s in found]
+        finally:
+            reading.cancel()
 
     async def this_week(self, user: User) -> Digest:
         """What is new for ``user`` now: in what they follow since their last digest, or
@@ -145,7 +168,7 @@ class DigestService:
             followed = Subscription(user_id=user.id, scope=SubscriptionScope.TERRITORY,
                                     consented_at=since)
         # The whole week, even just after a digest: « See everything » means it.
-        return _digest_for(followed, user, since, *await self._store.digest.news(since))
+        return await self._week_for(followed, user, since)
 
     async def preview(self, actor: Actor) -> Digest:
         """The digest as a subscriber to the whole territory would get it this week (for
@@ -160,10 +183,19 @@ class DigestService:
         """Everything new in the territory over the last week, addressed to ``reader``
         (the command line's preview, the operator's)."""
         since = self._clock() - NEWS_WINDOW
-        news = await self._store.digest.news(since)
         everything = Subscription(user_id=reader.id, scope=SubscriptionScope.TERRITORY,
                                   consented_at=since)
-        return _digest_for(everything, reader, since, *news)
+        return await self._week_for(everything, reader, since)
+
+    async def _week_for(self, followed: Subscription, user: User, since: datetime
+                        ) -> Digest:
+        news = News(self._clock(), since, *await self._store.digest.news(since))
+        reader = Subscriber(
+            user_id=user.id, channel=user.channel, external_id=user.external_id,
+            unreachable=user.unreachable_at is not None, scope=followed.scope,
+            commune_ids=followed.commune_ids, shop_ids=followed.shop_ids,
+            last_news_at=None)
+        return news.share_of(reader, since).to(reader)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -206,8 +238,11 @@ class DigestService:
         return await self._store.digest.left(run_id)
 
     async def mark(self, run_id: int, user_ids: Sequence[int], status: str,
-                   error: str | None = None) -> None:
-        await self._store.digest.mark(run_id, user_ids, status, self._clock(), error)
+                   error: str | None = None, news: News | None = None) -> None:
+        """How the delivery to ``user_ids`` went; for a digest sent, the ``news`` it was
+        composed from (the next one starts where they were gathered)."""
+        await self._store.digest.mark(run_id, user_ids, status, self._clock(), error,
+                                      None if news is None else news.gathered_at)
 
     async def finish(self, run_id: int) -> DigestReport:
         await self._store.digest.finish(run_id, self._clock())
@@ -230,35 +265,10 @@ def followed(subscription: Subscription | None, scope: SubscriptionScope) -> fro
     return subscription.shop_ids
 
 
-def _digest_for(subscription: Subscription, user: User, since: datetime,
-                added: list[tuple[DigestProduct, int]],
-                back: list[tuple[DigestProduct, int]],
-                said: list[tuple[DigestShopNews, int]],
-                closed: list[tuple[DigestShopNews, int]]) -> Digest:
-    """One subscriber's share of the territory's news."""
-    scope = subscription.scope
 
-    def followed(shop_id: int, commune_id: int) -> bool:
-        if scope is SubscriptionScope.TERRITORY:
-            return True
-        if scope is SubscriptionScope.COMMUNES:
-            return commune_id in subscription.commune_ids
-        return shop_id in subscription.shop_ids
-
-    def products(items: list[tuple[DigestProduct, int]], *, back: bool = False
-                 ) -> tuple[DigestProduct, ...]:
-        return tuple(p for p, commune in items
-                     if p.at > since and followed(p.shop_id, commune)
-                     # back in stock: only what this subscriber could already have seen
-                     and (not back or p.created_at <= since))
-
-    shops_said: dict[int, DigestShopNews] = {}
-    for news, commune in said:
-        if news.at is not None and news.at > since and followed(news.shop_id, commune):
-            shops_said.setdefault(news.shop_id, news)
-    return Digest(
-        user_id=user.id, channel=user.channel, external_id=user.external_id,
-        unreachable=user.unreachable_at is not None,
-        new=products(added), back_in_stock=products(back, back=True),
-        announcements=tuple(shops_said.values()),
-        closures=tuple(n for n, commune in closed if followed(n.shop_id, commune)))
+def _since(news: News, subscriber: Subscriber) -> datetime:
+    """Where ``subscriber``'s digest starts: where the news of their last one were
+    gathered (a week back for a first one), never more than two weeks back: someone who
+    had no news for months does not pull the whole catalogue."""
+    now = news.gathered_at
+    return max(subscriber.last_news_at or now - NEWS_WINDOW, now - OLDEST_NEWS)

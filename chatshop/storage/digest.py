@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from chatshop.domain.digest_news import Subscriber
 from chatshop.domain.models import (
     Channel,
     DigestProduct,
@@ -16,7 +17,6 @@ from chatshop.domain.models import (
     DigestShopNews,
     Subscription,
     SubscriptionScope,
-    User,
 )
 from chatshop.storage import rows
 from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
@@ -24,6 +24,12 @@ from chatshop.storage.database import Connections
 from chatshop.storage.leases import Leases, leases_beside
 
 FAILURE_REASONS = 5  # the most frequent reasons a report gives for failed deliveries
+
+
+_CHOSEN = """(SELECT group_concat(commune_id) FROM subscription_communes c
+                 WHERE c.user_id = s.user_id) AS communes,
+             (SELECT group_concat(shop_id) FROM subscription_shops p
+                 WHERE p.user_id = s.user_id) AS shops"""
 
 
 class SqliteDigestRepository:
@@ -63,42 +69,44 @@ class SqliteDigestRepository:
         return await self._db.run_write(write)
 
     async def subscription(self, user_id: int) -> Subscription | None:
-        found = await self._subscriptions("WHERE s.user_id = ?", (user_id,))
-        return found[0][0] if found else None
-
-    async def _subscriptions(self, where: str, params: Sequence[object]
-                             ) -> list[tuple[Subscription, User, datetime | None]]:
         async with self._db.read() as conn:
-            found = await rows.fetch_all(conn, f"""
-                SELECT s.scope, s.consented_at, u.*,
-                    (SELECT group_concat(commune_id) FROM subscription_communes c
-                      WHERE c.user_id = s.user_id) AS communes,
-                    (SELECT group_concat(shop_id) FROM subscription_shops p
-                      WHERE p.user_id = s.user_id) AS shops,
-                    (SELECT max(attempted_at) FROM digest_deliveries d
-                      WHERE d.user_id = s.user_id AND d.status = 'sent') AS last_sent
-                FROM subscriptions s JOIN users u ON u.id = s.user_id {where}
-                ORDER BY s.user_id""", tuple(params))
-        return [(Subscription(
-                    user_id=r["id"], scope=SubscriptionScope(r["scope"]),
-                    commune_ids=_ids(r["communes"]), shop_ids=_ids(r["shops"]),
-                    consented_at=rows.from_db_time(r["consented_at"])),
-                 rows.user(r), rows.maybe_time(r["last_sent"])) for r in found]
+            found = await rows.fetch_one(conn, f"""
+                SELECT s.user_id, s.scope, s.consented_at, {_CHOSEN}
+                FROM subscriptions s WHERE s.user_id = ?""", (user_id,))
+        if found is None:
+            return None
+        return Subscription(
+            user_id=found["user_id"], scope=SubscriptionScope(found["scope"]),
+            commune_ids=_ids(found["communes"]), shop_ids=_ids(found["shops"]),
+            consented_at=rows.from_db_time(found["consented_at"]))
 
     async def subscribers(self, channel: Channel | None = None,
-                          user_ids: Sequence[int] | None = None
-                          ) -> list[tuple[Subscription, User, datetime | None]]:
-        """Subscribers on ``channel`` and/or among ``user_ids``, with the time of the
-        last digest each was sent: one query."""
-        where: list[str] = ["1"]
-        params: list[object] = []
+                          user_ids: Sequence[int] | None = None, *, after: int = 0,
+                          limit: int = -1) -> list[Subscriber]:
+        """Subscribers on ``channel`` and/or among ``user_ids``, by user id from the first
+        after ``after`` (a keyset page of ``limit``; -1: all), each with what they follow
+        and when the news of their last digest were gathered: one query."""
+        where: list[str] = ["s.user_id > ?"]
+        params: list[object] = [after]
         if channel is not None:
             where.append("u.channel = ?")
             params.append(channel)
         if user_ids is not None:
             where.append(f"s.user_id IN ({', '.join('?' * len(user_ids))})")
             params += list(user_ids)
-        return await self._subscriptions("WHERE " + " AND ".join(where), params)
+        async with self._db.read() as conn:
+            found = await rows.fetch_all(conn, f"""
+                SELECT s.user_id, s.scope, u.channel, u.external_id,
+                    u.unreachable_at IS NOT NULL AS unreachable, {_CHOSEN},
+                    (SELECT max(news_at) FROM digest_deliveries d
+                      WHERE d.user_id = s.user_id AND d.status = 'sent') AS last_news_at
+                FROM subscriptions s JOIN users u ON u.id = s.user_id
+                WHERE {' AND '.join(where)} ORDER BY s.user_id LIMIT ?""",
+                (*params, limit))
+        return [Subscriber(
+            user_id=r[0], scope=SubscriptionScope(r[1]), channel=r[2], external_id=r[3],
+            unreachable=bool(r[4]), commune_ids=_ids(r[5]), shop_ids=_ids(r[6]),
+            last_news_at=rows.maybe_time(r[7])) for r in found]
 
     async def count(self) -> int:
         async with self._db.read() as conn:
@@ -223,15 +231,17 @@ class SqliteDigestRepository:
                 " AND status IN ('pending', 'sending')", (run_id,)))
 
     async def mark(self, run_id: int, user_ids: Sequence[int], status: str, now: datetime,
-                   error: str | None = None) -> None:
-        """Record how the delivery to these subscribers went."""
+                   error: str | None = None, news_at: datetime | None = None) -> None:
+        """Record how the delivery to these subscribers went (for a digest sent, when
+        its news were gathered: where the next one starts)."""
         stamp = rows.to_db_time(now)
+        gathered = None if news_at is None else rows.to_db_time(news_at)
 
         def write(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "UPDATE digest_deliveries SET status = ?, done_at = ?, error = ?"
-                " WHERE run_id = ? AND user_id = ?",
-                [(status, stamp, error, run_id, u) for u in user_ids])
+                "UPDATE digest_deliveries SET status = ?, done_at = ?, error = ?,"
+                " news_at = ? WHERE run_id = ? AND user_id = ?",
+                [(status, stamp, error, gathered, run_id, u) for u in user_ids])
         await self._db.run_write(write)
 
     async def finish(self, run_id: int, now: datetime) -> None:
@@ -262,4 +272,4 @@ class SqliteDigestRepository:
 
 
 def _ids(text: str | None) -> frozenset[int]:
-    return frozenset(int(part) for part in text.split(",")) if text else frozenset()
+    return frozenset(map(int, text.split(","))) if text else frozenset()

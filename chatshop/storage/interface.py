@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from chatshop.domain.digest_news import Subscriber
 from chatshop.domain.models import (
     Category,
     Channel,
@@ -390,9 +391,11 @@ class DigestRepository(Protocol):
         ...
 
     async def subscribers(self, channel: Channel | None = None,
-                          user_ids: Sequence[int] | None = None
-                          ) -> list[tuple[Subscription, User, datetime | None]]:
-        """Subscribers with the time of their last digest sent, in one query."""
+                          user_ids: Sequence[int] | None = None, *, after: int = 0,
+                          limit: int = -1) -> list[Subscriber]:
+        """Subscribers by user id from the first after ``after`` (a keyset page of
+        ``limit``, -1: all), with when the news of their last digest were gathered; one
+        query."""
         ...
 
     async def count(self) -> int:
@@ -429,7 +432,8 @@ class DigestRepository(Protocol):
         ...
 
     async def mark(self, run_id: int, user_ids: Sequence[int], status: str, now: datetime,
-                   error: str | None = None) -> None:
+                   error: str | None = None, news_at: datetime | None = None) -> None:
+        """How the delivery went; for one sent, when its news were gathered."""
         ...
 
     async def finish(self, run_id: int, now: datetime) -> None:
