@@ -1,4 +1,5 @@
-"""Benchmark: the conversation core alone, in-process, on the demo territory.
+"""Benchmark: the conversation core alone, in-process, on the demo territory or on a
+territory of a given size.
 
 200 simulated customers (coroutines) each run a short visit: open the menu, type a
 search, open a product card, browse a shop and its products, and reserve one item from
@@ -10,7 +11,14 @@ Baseline in the same run: the cheapest event there is (the « Help » button, wh
 nothing but the person and their roles) sent by the same 200 customers, so the ratio
 shows what browsing, searching and reserving cost over the router itself.
 
-    python bench/conversation.py [--quick]
+``--products N`` (with ``--shops M``, default N / 50) runs it on ``bench/memory.py``'s
+territory of that size instead of the demo's (``bench/territory.py``: products named
+from ``bench/search.py``'s vocabulary, a week of news; every product given plenty of
+stock), and then also times each kind of step with one customer at a time, to show
+what a press costs with a big catalogue. ``--cache DIR`` reuses a database built there
+(``bench/run.py --scale`` builds each size once).
+
+    python bench/conversation.py [--quick] [--products N [--shops M] [--cache DIR]]
 """
 
 from __future__ import annotations
@@ -20,17 +28,22 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import territory as sized
 from _common import (
     Figure,
     Result,
     add_json_option,
     finish,
+    fmt_number,
     machine_description,
     median,
+    percentile,
     print_table,
     settings_of,
 )
@@ -38,11 +51,13 @@ from _common import (
 from chatshop.conversation.messages import Command, Event, Inbound, Press, Reply, Text
 from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY, seed_demo
-from chatshop.services import build_services
-from chatshop.storage import open_store
+from chatshop.services import Services, build_services
+from chatshop.storage import Store, open_store
 
 TARGET = 2_000
 SEARCHES = ["miel", "creme", "savon", "bracelet", "confiture", "shampoing", "bougie"]
+PLENTY = 100_000
+SIZED_TERRITORY = "Porte Océane du Limousin"  # bench/memory.py's
 
 
 def _payload(replies: Sequence[Reply], prefix: str) -> str | None:
@@ -53,46 +68,83 @@ def _payload(replies: Sequence[Reply], prefix: str) -> str | None:
     return None
 
 
-async def visit(handle: Callable[[Event], Awaitable[list[Reply]]], n: int,
-                counter: list[int]) -> None:
-    """One customer's visit: menu, search, product card, shop, products, reserve."""
-    async def send(event: Event) -> list[Reply]:
-        counter[0] += 1
-        return await handle(event)
+STEPS = ["menu", "search", "product card", "shop", "its products", "reserve", "« Aide »"]
 
-    await send(Command(name="menu"))
-    found = await send(Text(text=SEARCHES[n % len(SEARCHES)]))
+
+async def visit(handle: Callable[[Event], Awaitable[list[Reply]]], n: int,
+                counter: list[int], timings: dict[str, list[float]] | None = None) -> None:
+    """One customer's visit: menu, search, product card, shop, products, reserve (each
+    step's seconds added to ``timings`` under its name, if given)."""
+    async def send(step: str, event: Event) -> list[Reply]:
+        counter[0] += 1
+        if timings is None:
+            return await handle(event)
+        started = time.perf_counter()
+        replies = await handle(event)
+        timings[step].append(time.perf_counter() - started)
+        return replies
+
+    await send("menu", Command(name="menu"))
+    found = await send("search", Text(text=SEARCHES[n % len(SEARCHES)]))
     card = _payload(found, "p:")
     if card is None:
         return
-    shown = await send(Press(payload=card))
+    shown = await send("product card", Press(payload=card))
     shop = _payload(shown, "s:")
     if shop is not None:
-        at_shop = await send(Press(payload=shop))
+        at_shop = await send("shop", Press(payload=shop))
         listing = _payload(at_shop, "k:")
         if listing is not None:
-            await send(Press(payload=listing))
+            await send("its products", Press(payload=listing))
     reserve = _payload(shown, "r:")
     if reserve is not None:
-        await send(Press(payload=reserve))
+        await send("reserve", Press(payload=reserve))
+    if timings is not None:
+        await send("« Aide »", Press(payload="h"))
+
+
+async def demo_services(folder: Path) -> tuple[Store, Services, str]:
+    """The demo territory, every product with plenty of stock."""
+    store = await open_store(folder / "bench.db")
+    services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
+    operator = await services.customers.seen(*DEMO_OPERATOR, "Office")
+    await seed_demo(services, operator=services.customers.actor(operator))
+    for shop in (await services.shops.browse(limit=50)).items:
+        page = await services.catalogue.maker_products(services.customers.actor(operator),
+                                                       shop.id, limit=50)
+        for product in page.items:
+            await services.catalogue.set_stock(services.customers.actor(operator),
+                                               product.id, PLENTY)
+    return store, services, DEMO_TERRITORY
+
+
+async def sized_services(args: argparse.Namespace, folder: Path
+                         ) -> tuple[Store, Services, str]:
+    """A copy of the territory of ``args``' sizes, every product with plenty of stock."""
+    # Built by its own event loop (bench/memory.py's build_database), in a thread.
+    source = await asyncio.to_thread(
+        sized.cached, args.cache or folder / "cache", products=args.products,
+        subscribers=args.subscribers, shops=args.shops, seed=args.seed)
+    (folder / "run").mkdir()
+    store = await open_store(sized.working_copy(source, folder / "run"))
+
+    def stock(conn: Any) -> None:
+        conn.execute("UPDATE products SET on_hand = ? WHERE deleted_at IS NULL", (PLENTY,))
+
+    await store.db.run_write(stock)
+    return store, build_services(store, operators=frozenset()), SIZED_TERRITORY
 
 
 async def measure(args: argparse.Namespace) -> Result:
     """Run the benchmark, print its tables, and return its figures and failed checks."""
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
-        store = await open_store(Path(folder) / "bench.db")
-        services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
-        operator = await services.customers.seen(*DEMO_OPERATOR, "Office")
-        await seed_demo(services, operator=services.customers.actor(operator))
         # Plenty of stock, so that every round can reserve.
-        for shop in (await services.shops.browse(limit=50)).items:
-            page = await services.catalogue.maker_products(services.customers.actor(operator),
-                                                           shop.id, limit=50)
-            for product in page.items:
-                await services.catalogue.set_stock(services.customers.actor(operator),
-                                                   product.id, 100_000)
-        conversation = Conversation(services, territory=DEMO_TERRITORY,
+        started = time.perf_counter()
+        store, services, territory = await (
+            sized_services(args, Path(folder)) if args.products else demo_services(Path(folder)))
+        built = time.perf_counter() - started
+        conversation = Conversation(services, territory=territory,
                                     tz=ZoneInfo("Europe/Paris"))
 
         def handler(n: int) -> Callable[[Event], Awaitable[list[Reply]]]:
@@ -108,6 +160,11 @@ async def measure(args: argparse.Namespace) -> Result:
         print("chatshop benchmark: conversation core, in-process")
         for line in machine_description():
             print(line)
+        if args.products:
+            print(f"data    : {fmt_number(args.products)} products in {args.shops} shops "
+                  f"(bench/memory.py's territory), ready in {built:.1f} s")
+        else:
+            print("data    : the demo territory")
         print(f"load    : {args.customers} customers x 1 visit (menu, search, card, shop, "
               f"products, reserve) per round, {args.rounds} rounds; baseline: the same "
               f"customers pressing « Help » {args.baseline_presses} times each")
@@ -132,6 +189,10 @@ async def measure(args: argparse.Namespace) -> Result:
             base_rates.append(base)
             print(f"  round {round_ + 1}/{args.rounds}: mix {mix:,.0f} events/s "
                   f"({counter[0]} events), help-only {base:,.0f} events/s")
+        timings: dict[str, list[float]] = defaultdict(list)
+        if args.products:  # what each press costs, one customer at a time
+            for n in range(args.solo_visits):
+                await visit(handler(args.customers + n), n, [0], timings)
         await store.close()
     print()
     table = [["browse/search/reserve mix", str(args.rounds), f"{median(mix_rates):,.0f}",
@@ -143,9 +204,21 @@ async def measure(args: argparse.Namespace) -> Result:
     verdict = "MET" if median(mix_rates) >= TARGET else "NOT MET"
     print(f"\nTarget >= {TARGET:,} inbound events/s: median {median(mix_rates):,.0f}/s -> "
           f"{verdict}")
-    figures = [Figure(f"conversation core events/s, {args.customers} customers",
+    size = f", {fmt_number(args.products)} products" if args.products else ""
+    note = ""
+    if timings:
+        print(f"\nEach step alone, ms ({args.solo_visits} visits, one customer at a time):")
+        print_table(["step", "n", "p50", "p95", "max"],
+                    [[step, str(len(timings[step])), f"{percentile(timings[step], 50) * 1e3:.2f}",
+                      f"{percentile(timings[step], 95) * 1e3:.2f}",
+                      f"{max(timings[step]) * 1e3:.2f}"]
+                     for step in STEPS if timings[step]])
+        note = "p50 ms alone: " + ", ".join(
+            f"{step} {percentile(timings[step], 50) * 1e3:.2f}" for step in STEPS
+            if timings[step])
+    figures = [Figure(f"conversation core events/s, {args.customers} customers{size}",
                       median(mix_rates), "/s", baseline=median(base_rates),
-                      baseline_name="« Aide » only", goal=TARGET, goal_op=">=")]
+                      baseline_name="« Aide » only", goal=TARGET, goal_op=">=", note=note)]
     return Result("conversation", figures, failures, "No incident in any reply.",
                   settings_of(args))
 
@@ -160,10 +233,28 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline-presses", type=int, default=5)
+    parser.add_argument("--products", type=int, default=0,
+                        help="products of a territory of that size (bench/memory.py's); "
+                             "default 0: the demo territory")
+    parser.add_argument("--shops", type=int, default=None,
+                        help="its shops (default: products / 50)")
+    parser.add_argument("--subscribers", type=int, default=0,
+                        help="its digest subscribers (default 0)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a folder of built territories to reuse (bench/territory.py)")
+    parser.add_argument("--solo-visits", type=int, default=40,
+                        help="with --products: visits timed step by step, one customer at "
+                             "a time (default 40)")
+    parser.add_argument("--seed", type=int, default=sized.SEED)
     add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.rounds = 50, 2
+        args.solo_visits = min(args.solo_visits, 10)
+    if args.products:
+        args.shops = args.shops or max(6, args.products // 50)
+        if args.shops < 6 or args.products < args.shops:
+            parser.error("need at least 6 shops and one product per shop")
     return args
 
 
