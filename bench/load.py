@@ -23,7 +23,15 @@ no call refused by the fake, no incident apology, every update answered within 3
 oversell: for every product ``reserved <= on_hand`` and ``reserved`` equals the units of
 its live reservation lines (``store.orders.live_quantities()``).
 
+``--products N`` (with ``--shops M``, default N / 50) runs it on ``bench/memory.py``'s
+territory of that size instead of the demo's (``bench/territory.py``, ``--cache DIR`` to
+reuse one built there): products named from ``bench/search.py``'s vocabulary, every
+listed one given plenty of stock but the scarce ones; the oversell audit then covers
+every product of the database. ``bench/run.py --scale`` runs ``--customers 5000 --think
+10 --seconds 60`` (about 500 updates/s offered) on the 100 000-product territory.
+
     python bench/load.py [--quick] [--customers N] [--seconds S] [--think T]
+                         [--products N [--shops M] [--cache DIR]]
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import argparse
 import asyncio
 import logging
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -43,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
 
+import territory as sized
 from _common import (
     Figure,
     Result,
@@ -62,10 +72,12 @@ from chatshop.channels.telegram.bot import TelegramChannel
 from chatshop.channels.telegram.inbound import person as person_of_update
 from chatshop.conversation.router import Conversation
 from chatshop.demo import DEMO_OPERATOR, DEMO_TERRITORY
-from chatshop.services import Services
-from chatshop.storage import Store
+from chatshop.services import Services, build_services
+from chatshop.storage import Store, open_store
 
 FIRST_CHAT = 300_000
+PLENTY = 100_000
+SIZED_TERRITORY = "Porte Océane du Limousin"  # bench/memory.py's
 ANSWER_WITHIN = 30.0  # seconds: an update not handled by then is an error
 
 
@@ -263,18 +275,69 @@ class Audit:
     by_status: dict[str, int]
 
 
-async def audit(store: Store, services: Services, products: Sequence[int]) -> Audit:
+async def audit(store: Store, services: Services, products: Sequence[int] | None) -> Audit:
+    """Over ``products`` (read one by one through the services), or over every product of
+    the database (``None``: one query)."""
     live = await store.orders.live_quantities()
     oversold, mismatched = 0, []
-    for product_id in products:
-        product = await services.catalogue.product(product_id)
-        oversold += max(0, product.reserved - product.on_hand)
-        if product.reserved != live.get(product_id, 0):
-            mismatched.append(f"product {product_id}: reserved {product.reserved}, live "
+    if products is None:
+        stock = [(int(r[0]), int(r[1]), int(r[2])) for r in store.db.lookup(
+            "SELECT id, on_hand, reserved FROM products ORDER BY id")]
+    else:
+        stock = []
+        for product_id in products:
+            product = await services.catalogue.product(product_id)
+            stock.append((product_id, product.on_hand, product.reserved))
+    for product_id, on_hand, reserved in stock:
+        oversold += max(0, reserved - on_hand)
+        if reserved != live.get(product_id, 0):
+            mismatched.append(f"product {product_id}: reserved {reserved}, live "
                               f"reservation lines {live.get(product_id, 0)}")
     by_status = {str(status): int(count) for status, count in store.db.lookup(
         "SELECT status, count(*) FROM reservations GROUP BY status")}
-    return Audit(len(products), oversold, mismatched, by_status)
+    return Audit(len(stock), oversold, mismatched, by_status)
+
+
+async def demo(folder: Path, args: argparse.Namespace
+               ) -> tuple[Store, Services, list[int], list[int], str]:
+    """The demo territory: (store, services, listed products, scarce ones, its name)."""
+    store, services, products = await demo_territory(folder)
+    rng = random.Random(args.seed)
+    scarce = rng.sample(products, k=min(args.scarce, len(products)))
+    operator = services.customers.actor(
+        await services.customers.seen(*DEMO_OPERATOR, "Office"))
+    for product_id in products:
+        await services.catalogue.set_stock(
+            operator, product_id, args.scarce_stock if product_id in scarce else PLENTY)
+    return store, services, products, scarce, DEMO_TERRITORY
+
+
+async def sized_territory(folder: Path, args: argparse.Namespace
+                          ) -> tuple[Store, Services, list[int], list[int], str]:
+    """A copy of the territory of ``args``' sizes, its listed products given stock (bulk
+    SQL: set_stock one by one would take minutes at 100 000)."""
+    # Built by its own event loop (bench/memory.py's build_database), in a thread.
+    source = await asyncio.to_thread(
+        sized.cached, args.cache or folder / "cache", products=args.products,
+        subscribers=args.subscribers, shops=args.shops, seed=args.seed)
+    (folder / "run").mkdir()
+    store = await open_store(sized.working_copy(source, folder / "run"))
+    products = [int(r[0]) for r in store.db.lookup(
+        "SELECT p.id FROM products p JOIN shops s ON s.id = p.shop_id"
+        " WHERE p.hidden = 0 AND p.deleted_at IS NULL AND s.active = 1"
+        " AND s.on_holiday = 0 ORDER BY p.id")]
+    rng = random.Random(args.seed)
+    scarce = rng.sample(products, k=min(args.scarce, len(products)))
+
+    def stock(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE products SET on_hand = ? WHERE deleted_at IS NULL",
+                     (PLENTY,))
+        conn.executemany("UPDATE products SET on_hand = ? WHERE id = ?",
+                         [(args.scarce_stock, product_id) for product_id in scarce])
+
+    await store.db.run_write(stock)
+    return store, build_services(store, operators=frozenset()), products, scarce, \
+        SIZED_TERRITORY
 
 
 async def measure(args: argparse.Namespace) -> Result:
@@ -290,17 +353,14 @@ async def measure(args: argparse.Namespace) -> Result:
     root = logging.getLogger()
     root.addHandler(errors)
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
-        store, services, products = await demo_territory(Path(folder))
-        rng = random.Random(args.seed)
-        scarce = rng.sample(products, k=min(args.scarce, len(products)))
-        operator = services.customers.actor(
-            await services.customers.seen(*DEMO_OPERATOR, "Office"))
-        for product_id in products:
-            await services.catalogue.set_stock(
-                operator, product_id, args.scarce_stock if product_id in scarce else 100_000)
+        started = time.perf_counter()
+        store, services, products, scarce, name = await (
+            sized_territory(Path(folder), args) if args.products else demo(Path(folder), args))
+        where = (f"{fmt_number(args.products)} products in {args.shops} shops "
+                 "(bench/memory.py's territory)" if args.products else "the demo territory")
+        print(f"data    : {where}, ready in {time.perf_counter() - started:.1f} s")
         api = WatchedAPI(args.latency)
-        conversation = Conversation(services, territory=DEMO_TERRITORY,
-                                    tz=ZoneInfo("Europe/Paris"))
+        conversation = Conversation(services, territory=name, tz=ZoneInfo("Europe/Paris"))
         channel = TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
                                   get_updates_request=api.request())
         crowd = Crowd(api, channel.application, products=products, scarce=scarce,
@@ -314,7 +374,7 @@ async def measure(args: argparse.Namespace) -> Result:
         finally:
             await channel.stop()
             root.removeHandler(errors)
-        checked = await audit(store, services, products)
+        checked = await audit(store, services, None if args.products else products)
         await store.close()
 
     tally = crowd.tally
@@ -379,6 +439,8 @@ async def measure(args: argparse.Namespace) -> Result:
         failures.append("no update handled at all")
 
     size = f"{args.customers} customers × {args.seconds:g} s"
+    if args.products:
+        size += f", {fmt_number(args.products)} products"
     figures = [
         Figure(f"load: updates/s, {size}", rate, "/s",
                note=f"{handled:,} updates; think {args.think:g} s"),
@@ -421,6 +483,15 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                         help="share of visits that end by cancelling a reservation")
     parser.add_argument("--latency", type=float, default=0.001,
                         help="seconds each fake Bot API call takes (default 1 ms)")
+    parser.add_argument("--products", type=int, default=0,
+                        help="products of a territory of that size (bench/memory.py's); "
+                             "default 0: the demo territory")
+    parser.add_argument("--shops", type=int, default=None,
+                        help="its shops (default: products / 50)")
+    parser.add_argument("--subscribers", type=int, default=0,
+                        help="its digest subscribers (default 0)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a folder of built territories to reuse (bench/territory.py)")
     parser.add_argument("--seed", type=int, default=87600)
     add_json_option(parser)
     args = parser.parse_args(argv)
@@ -428,6 +499,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         args.customers, args.seconds = 50, 5.0
     if args.customers < 1 or args.seconds <= 0 or args.think < 0:
         parser.error("need customers, a positive duration and a think time >= 0")
+    if args.products:
+        args.shops = args.shops or max(6, args.products // 50)
+        if args.shops < 6 or args.products < args.shops:
+            parser.error("need at least 6 shops and one product per shop")
     return args
 
 
