@@ -1,4 +1,4 @@
-"""Every benchmark, one table: ``python bench/run.py [--quick] [--json FILE]``.
+"""Every benchmark, one table: ``python bench/run.py [--quick] [--scale] [--json FILE]``.
 
 Runs each benchmark of this folder as its own process, one after the other (so that
 their timings and memory do not mix), collects the figures each one writes with
@@ -13,6 +13,17 @@ rounds than the scripts' own defaults, to stay under 5 minutes on a 2-core machi
 ``--quick`` runs each script's ``--quick`` (under a minute, smaller sizes: a smoke test
 for CI, whose figures mean little).
 
+``--scale`` (issue #13) runs instead the benchmarks whose cost must not grow faster than
+the territory at two sizes, 10 000 (10 000 products, 10 000 subscribers, 200 shops) and
+100 000 (100 000 products, 100 000 subscribers, 2 000 shops), and prints each figure at
+both with their ratio and the issue's goal for it: search p95 ×≤ 1.5, digest compose
+×≤ 10, peak RSS ×≤ 1.3, conversation core events/s ≥ 0.8 of its 10 000 figure; then the
+load test, 5 000 customers thinking 10 s (about 500 updates/s offered) for 60 s through
+the Telegram stack on the 100 000 territory (0 errors, 0 oversold, p99 reported). The
+territory that conversation.py and load.py use is built once per size (bench/territory.py,
+``--cache DIR`` to keep it for the next run). About 7 minutes on 2 cores; ``--scale
+--quick`` runs 1 000 and 5 000 with a short load test, as a smoke test.
+
 The exit status is 1 if a correctness check failed (overselling, a lost delivery, an
 error logged, a benchmark that crashed), never because of a figure: goals not met show
 in the table's last column.
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -35,6 +47,8 @@ from typing import Any
 from _common import (
     FIGURE_HEADERS,
     Figure,
+    GoalOp,
+    fmt_number,
     machine_description,
     machine_info,
     now_iso,
@@ -97,8 +111,8 @@ def figure_of(data: dict[str, Any]) -> Figure:
 
 
 def run_one(benchmark: Benchmark, quick: bool, folder: Path, verbose: bool,
-            timeout: float) -> Outcome:
-    results = folder / f"{benchmark.name}.json"
+            timeout: float, tag: str = "") -> Outcome:
+    results = folder / f"{benchmark.name}{tag}.json"
     options = ("--quick",) if quick else benchmark.full
     command = [sys.executable, str(BENCH / f"{benchmark.name}.py"), *options,
                "--json", str(results)]
@@ -140,6 +154,239 @@ def run_one(benchmark: Benchmark, quick: bool, folder: Path, verbose: bool,
     return outcome
 
 
+# -- --scale: the same figures at two sizes ---------------------------------------------
+
+@dataclass(frozen=True)
+class Size:
+    label: str
+    products: int
+    subscribers: int
+    shops: int
+
+
+SIZES = (Size("10 000", 10_000, 10_000, 200), Size("100 000", 100_000, 100_000, 2_000))
+QUICK_SIZES = (Size("1 000", 1_000, 1_000, 20), Size("5 000", 5_000, 5_000, 100))
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A figure measured at both sizes, found by its name's start in the benchmark's
+    JSON, and the goal the issue sets for its ratio (larger / smaller)."""
+
+    benchmark: str
+    prefix: str
+    goal_op: GoalOp
+    goal: float
+    seconds: tuple[int, int]  # about how long each size takes here, for the plan
+
+    def options(self, size: Size, cache: Path) -> tuple[str, ...]:
+        p, u, s = str(size.products), str(size.subscribers), str(size.shops)
+        if self.benchmark == "search":
+            return ("--products", p, "--shops", s, "--repeat", "30")
+        if self.benchmark == "digest":
+            return ("--part", "compose", "--products", p, "--subscribers", u, "--shops", s,
+                    "--repeat", "3", "--sample", "100", "--stale", "0")
+        if self.benchmark == "memory":
+            return ("--products", p, "--subscribers", u, "--shops", s)
+        assert self.benchmark == "conversation"
+        return ("--products", p, "--subscribers", u, "--shops", s, "--cache", str(cache),
+                "--rounds", "3")
+
+
+GROWTH = [
+    Growth("search", "search p95", "<=", 1.5, (25, 120)),
+    Growth("digest", "digest compose", "<=", 10.0, (15, 45)),
+    Growth("memory", "peak RSS", "<=", 1.3, (12, 35)),
+    Growth("conversation", "conversation core events/s", ">=", 0.8, (15, 25)),
+]
+
+
+def load_options(size: Size, cache: Path, quick: bool) -> tuple[str, ...]:
+    """The issue's load test (5 000 customers thinking 10 s, for 60 s) on the larger
+    territory; with --quick 500 customers thinking 1 s for 10 s."""
+    crowd = ("--customers", "500", "--think", "1", "--seconds", "10") if quick else \
+        ("--customers", "5000", "--think", "10", "--seconds", "60")
+    return (*crowd, "--products", str(size.products), "--subscribers", str(size.subscribers),
+            "--shops", str(size.shops), "--cache", str(cache))
+
+
+@dataclass
+class Grown:
+    growth: Growth
+    small: Figure | None
+    large: Figure | None
+
+    @property
+    def ratio(self) -> float:
+        if self.small is None or self.large is None or not self.small.value:
+            return float("nan")
+        return self.large.value / self.small.value
+
+    @property
+    def met(self) -> bool:
+        ratio = self.ratio
+        if math.isnan(ratio):
+            return False
+        return ratio <= self.growth.goal if self.growth.goal_op == "<=" else \
+            ratio >= self.growth.goal
+
+    def goal_text(self) -> str:
+        return f"ratio {self.growth.goal_op} {self.growth.goal:g}"
+
+    def cells(self) -> list[str]:
+        def value(figure: Figure | None) -> str:
+            return "n/a" if figure is None else \
+                f"{fmt_number(figure.value)} {figure.unit}".rstrip()
+
+        ratio = self.ratio
+        return [self.growth.prefix, value(self.small), value(self.large),
+                "n/a" if math.isnan(ratio) else f"{ratio:.2f}", self.goal_text(),
+                "yes" if self.met else "NO"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"benchmark": self.growth.benchmark, "figure": self.growth.prefix,
+                "small": None if self.small is None else self.small.to_json(),
+                "large": None if self.large is None else self.large.to_json(),
+                "ratio": None if math.isnan(self.ratio) else self.ratio,
+                "goal": self.growth.goal, "goal_op": self.growth.goal_op,
+                "goal_text": self.goal_text(), "met": self.met}
+
+
+def figure_named(outcome: Outcome, prefix: str) -> Figure | None:
+    return next((f for f in outcome.figures if f.name.startswith(prefix)), None)
+
+
+def build_territory(size: Size, cache: Path, timeout: float) -> tuple[float, str | None]:
+    """bench/territory.py at ``size`` into ``cache``: (seconds, None or what failed)."""
+    command = [sys.executable, str(BENCH / "territory.py"), "--products", str(size.products),
+               "--subscribers", str(size.subscribers), "--shops", str(size.shops),
+               "--cache", str(cache)]
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=BENCH.parent, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - started, f"territory {size.label}: killed after " \
+            f"{timeout:g} s"
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        return seconds, (f"territory {size.label}: exited with status {done.returncode}:\n"
+                         + done.stderr.strip()[-1_500:])
+    return seconds, None
+
+
+def main_scale(args: argparse.Namespace) -> int:
+    sizes = QUICK_SIZES if args.quick else SIZES
+    small, large = sizes
+    timeout = 180.0 if args.quick else 600.0
+    started = time.perf_counter()
+    print(f"chatshop benchmarks at two sizes{' (--quick)' if args.quick else ''}: "
+          f"{small.label} and {large.label} (products and subscribers; {small.shops} and "
+          f"{large.shops} shops): {', '.join(g.benchmark for g in GROWTH)}, then load")
+    description = machine_description()
+    for line in description:
+        print(line)
+    if not args.quick:
+        planned = sum(sum(g.seconds) for g in GROWTH) + 20 + 90
+        print(f"expected: about {planned // 60 + 1} minutes")
+    print(flush=True)
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    parts: list[dict[str, Any]] = []
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="chatshop-bench-scale-") as folder:
+        cache = args.cache or Path(folder) / "territories"
+        steps = [(g.benchmark, size, g.options(size, cache), g.seconds[i])
+                 for g in GROWTH for i, size in enumerate(sizes)]
+        steps.append(("load", large, load_options(large, cache, args.quick), 90))
+        total = len(steps) + len(sizes)
+        n = 0
+        for size in sizes:  # conversation.py's and load.py's territories, built once
+            n += 1
+            print(f"[{n}/{total}] territory {size.label} ...", end=" ", flush=True)
+            seconds, failed = build_territory(size, cache, timeout)
+            parts.append({"benchmark": "territory", "size": size.label,
+                          "seconds": round(seconds, 1),
+                          "command": ["bench/territory.py", "--products", str(size.products),
+                                      "--subscribers", str(size.subscribers), "--shops",
+                                      str(size.shops), "--cache", "DIR"]})
+            if failed:
+                failures.append(failed)
+            print(f"{seconds:.0f} s, {'ok' if not failed else 'FAILED'}", flush=True)
+        for name, size, options, estimate in steps:
+            n += 1
+            benchmark = Benchmark(name, options, estimate)
+            print(f"[{n}/{total}] {name} {size.label} ...",
+                  end="\n" if args.verbose else " ", flush=True)
+            outcome = run_one(benchmark, False, Path(folder), args.verbose, timeout,
+                              tag=f"-{size.products}")
+            outcomes[name, size.label] = outcome
+            parts.append({"benchmark": name, "size": size.label,
+                          "seconds": round(outcome.seconds, 1), "command": outcome.command})
+            failures += outcome.failures
+            verdict = "ok" if not outcome.failures else \
+                f"FAILED ({len(outcome.failures)} check{'s' * (len(outcome.failures) > 1)})"
+            print(f"{'' if not args.verbose else f'{name} {size.label}: '}"
+                  f"{outcome.seconds:.0f} s, {verdict}", flush=True)
+    wall = time.perf_counter() - started
+
+    grown = []
+    for growth in GROWTH:
+        found = [figure_named(outcomes[growth.benchmark, size.label], growth.prefix)
+                 if (growth.benchmark, size.label) in outcomes else None for size in sizes]
+        for size, figure in zip(sizes, found, strict=True):
+            if figure is None:
+                failures.append(f"{growth.benchmark} {size.label}: no figure named "
+                                f"« {growth.prefix} … » in its results")
+        grown.append(Grown(growth, *found))
+
+    print()
+    print(f"date    : {now_iso()}")
+    for line in description:
+        print(line)
+    if args.quick:
+        print(f"quick   : {small.label} and {large.label}, not the issue's 10 000 and "
+              "100 000: 'met' is indicative only")
+    print()
+    print(f"Growth from {small.label} to {large.label} (ratio = at {large.label} / at "
+          f"{small.label}):")
+    print_table(["figure", f"at {small.label}", f"at {large.label}", "ratio", "goal", "met"],
+                [g.cells() for g in grown])
+    print()
+    print("Every figure of these runs:")
+    every = [f for o in outcomes.values() for f in o.figures]
+    print_table(["size", *FIGURE_HEADERS], [[size, *f.cells()] for (_, size), o in
+                                             outcomes.items() for f in o.figures])
+    print()
+    print("Time of each part:")
+    print_table(["part", "size", "seconds"],
+                [[p["benchmark"], p["size"], f"{p['seconds']:.0f}"] for p in parts])
+    missed = [g.growth.prefix for g in grown if not g.met] + \
+        [f.name for f in every if f.met is False]
+    print()
+    print(f"goals not met: {', '.join(missed) if missed else 'none'}")
+    print(f"wall time: {wall:.0f} s")
+    if args.json is not None:
+        write_json(args.json, {
+            "machine": {**machine_info(), "description": description},
+            "date": now_iso(), "quick": args.quick, "scale": True,
+            "sizes": [vars(size) for size in sizes], "wall_seconds": round(wall, 1),
+            "growth": [g.to_json() for g in grown],
+            "figures": [{"benchmark": o.benchmark.name, "size": size, **f.to_json()}
+                        for (_, size), o in outcomes.items() for f in o.figures],
+            "parts": parts, "failures": failures,
+            "benchmarks": [{"size": size, **o.to_json()}
+                           for (_, size), o in outcomes.items()]})
+        print(f"written : {args.json}")
+    print()
+    if failures:
+        print("FAILED checks:")
+        for text in failures:
+            print(f"  - {text}")
+        return 1
+    print("All correctness checks passed.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run every benchmark and print one table (see bench/README.md).")
@@ -153,7 +400,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run only this benchmark (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show each benchmark's own output as it runs")
+    parser.add_argument("--scale", action="store_true",
+                        help="search, digest compose, memory and the conversation core at "
+                             "10 000 and at 100 000 with their ratios, then the load test "
+                             "at 5 000 customers (issue #13; about 7 minutes)")
+    parser.add_argument("--cache", metavar="DIR", type=Path,
+                        help="with --scale: keep the built territories in DIR and reuse "
+                             "them next time (default: a temporary folder)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.scale:
+        if args.only:
+            parser.error("--only does not apply to --scale")
+        return main_scale(args)
+    if args.cache is not None:
+        parser.error("--cache applies to --scale only")
     plan = [b for b in BENCHMARKS if not args.only or b.name in args.only]
     timeout = 180.0 if args.quick else 600.0
 

@@ -63,8 +63,10 @@ def cached(cache: Path, *, products: int, subscribers: int, shops: int,
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if not quiet:
-        sizes = (f"{products:,} products in {shops:,} shops, {subscribers:,} subscribers"
-                 .replace(",", " "))
+        def num(n: int) -> str:
+            return f"{n:,}".replace(",", " ")
+
+        sizes = f"{num(products)} products in {num(shops)} shops, {num(subscribers)} subscribers"
         print(f"data    : {sizes}, built in {built:.1f} s -> {path}")
     return path
 
