@@ -440,9 +440,14 @@ async def search(ctx: Context, text: str, offset: int = 0, *,
                             f"{_short(item.pickup_shop_name, 18)}"
                             f"{sold_out_mark(item.product)}", product=item.product.id),)
             for item in page.items]
-    text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
-                     page.total).format(n=page.total, query=query)
-    paging = pager(SEARCH_PAGE, offset, PAGE, more=offset + PAGE < page.total, query=carried)
+    if page.capped:  # the search counts up to 200
+        text_ = ngettext("More than {n} result for « {query} »:",
+                         "More than {n} results for « {query} »:",
+                         page.total).format(n=format_number(page.total), query=query)
+    else:
+        text_ = ngettext("{n} result for « {query} »:", "{n} results for « {query} »:",
+                         page.total).format(n=page.total, query=query)
+    paging = pager(SEARCH_PAGE, offset, PAGE, more=page.has_next, query=carried)
     return [say(text_, *rows, paging, edit=offset > 0)]
 
 

@@ -432,16 +432,21 @@ class TerritoryFigures(Model):
 
 
 class Page(Model, Generic[T]):
-    """One page of a longer list."""
+    """One page of a longer list.
+
+    ``total`` is how many items the list has, or, when ``capped``, how many it has at
+    least: a count that stops early (a search counts up to 200 hits) says there are more
+    than ``total``, and a capped page with items always has a next one."""
 
     items: tuple[T, ...]
     total: int
     offset: int
     limit: int
+    capped: bool = False
 
     @property
     def has_next(self) -> bool:
-        return self.offset + len(self.items) < self.total
+        return self.offset + len(self.items) < self.total or (self.capped and bool(self.items))
 
     @property
     def has_previous(self) -> bool:

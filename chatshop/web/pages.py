@@ -78,7 +78,7 @@ class ShopCard:
 @dataclass(frozen=True)
 class Pager:
     number: int
-    count: int
+    count: int | None  # None: the last page is not known (a search counts up to 200)
     previous: str | None
     next: str | None
 
@@ -360,14 +360,20 @@ class Pages:
             return self.not_found(request)
         suggestion = (await self._services.search.suggest(query)
                       if not page.items else None)
-        count = max(1, -(-page.total // PAGE_SIZE))
+        pager: Pager | None
+        if page.capped:  # the search counts up to 200: the last page is not known
+            pager = _open_pager("/recherche", number, page.has_next, query)
+            summary = ngettext("More than {n} product found for « {query} »",
+                               "More than {n} products found for « {query} »",
+                               page.total).format(n=page.total, query=query)
+        else:
+            pager = _pager("/recherche", number, max(1, -(-page.total // PAGE_SIZE)), query)
+            summary = ngettext("{n} product found for « {query} »",
+                               "{n} products found for « {query} »",
+                               page.total).format(n=page.total, query=query)
         context.update(
             results=[self._card(item) for item in page.items], total=page.total,
-            suggestion=suggestion,
-            pager=_pager("/recherche", number, count, query),
-            summary=ngettext("{n} product found for « {query} »",
-                             "{n} products found for « {query} »",
-                             page.total).format(n=page.total, query=query))
+            suggestion=suggestion, pager=pager, summary=summary)
         return self._render(request, "search.html", head, headers=headers, **context)
 
     async def legal(self, request: Request) -> Response:
@@ -402,15 +408,23 @@ def _pager(path: str, number: int, count: int, query: str) -> Pager | None:
     """« ‹ Précédente · Page 2 sur 5 · Suivante › », or None on a single page."""
     if count <= 1:
         return None
-
-    def url(n: int) -> str:
-        params = [("q", query)] if query else []
-        if n > 1:
-            params.append(("page", str(n)))
-        return path + ("?" + urlencode(params) if params else "")
     return Pager(number=number, count=count,
-                 previous=url(number - 1) if number > 1 else None,
-                 next=url(number + 1) if number < count else None)
+                 previous=_page_url(path, number - 1, query) if number > 1 else None,
+                 next=_page_url(path, number + 1, query) if number < count else None)
+
+
+def _open_pager(path: str, number: int, more: bool, query: str) -> Pager:
+    """« ‹ Précédente · Page 3 · Suivante › » for a list whose last page is not known."""
+    return Pager(number=number, count=None,
+                 previous=_page_url(path, number - 1, query) if number > 1 else None,
+                 next=_page_url(path, number + 1, query) if more else None)
+
+
+def _page_url(path: str, number: int, query: str) -> str:
+    params = [("q", query)] if query else []
+    if number > 1:
+        params.append(("page", str(number)))
+    return path + ("?" + urlencode(params) if params else "")
 
 
 def _secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
