@@ -190,7 +190,7 @@ class Growth:
             return ("--products", p, "--subscribers", u, "--shops", s)
         assert self.benchmark == "conversation"
         return ("--products", p, "--subscribers", u, "--shops", s, "--cache", str(cache),
-                "--rounds", "3")
+                "--rounds", "10")
 
 
 GROWTH = [
@@ -354,8 +354,9 @@ def main_scale(args: argparse.Namespace) -> int:
     print()
     print("Every figure of these runs:")
     every = [f for o in outcomes.values() for f in o.figures]
-    print_table(["size", *FIGURE_HEADERS], [[size, *f.cells()] for (_, size), o in
-                                             outcomes.items() for f in o.figures])
+    print_table([FIGURE_HEADERS[0], "size", *FIGURE_HEADERS[1:]],
+                [[cells[0], size, *cells[1:]] for (_, size), o in outcomes.items()
+                 for cells in (f.cells() for f in o.figures)])
     print()
     print("Time of each part:")
     print_table(["part", "size", "seconds"],
