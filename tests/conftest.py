@@ -4,7 +4,7 @@ move by hand, and a small territory (a commune, a shop, its owner, a customer)."
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,25 @@ OPERATOR = ("telegram", "1000")
 # hundreds of generated inputs).
 settings.register_profile("chatshop", deadline=None)
 settings.load_profile("chatshop")
+
+
+# -- every statement the tests run, for tests/test_query_plans.py ----------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _statements_traced() -> Iterator[None]:
+    """Trace the statements of every connection chatshop opens during the run."""
+    from tests.test_query_plans import install
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        install(monkeypatch)
+        yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The query plans' check runs last, over the statements of every test before it."""
+    last = [item for item in items if item.nodeid.endswith("test_no_press_scans_a_large_table")]
+    items[:] = [item for item in items if item not in last] + last
 
 
 class FakeClock:

@@ -52,6 +52,9 @@ LISTED_JOINS = """
 VISIBLE = """p.hidden = 0 AND p.deleted_at IS NULL AND maker.active = 1 AND pickup.active = 1
     AND (p.host_shop_id IS NULL OR h.status = 'accepted')"""
 _LISTED = f"FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
+# A product's pickup shop, as the index products_by_pickup has it: a shop's page says
+# ``{PICKUP} = :shop`` (``pickup.id = :shop`` would read every product to find its own).
+PICKUP = "COALESCE(p.host_shop_id, p.shop_id)"
 # A search counts its hits up to this many: beyond, the customer reads « plus de 200
 # résultats », and the hits are not ranked (bm25 over 14 766 hits costs 15 ms at 100 000
 # products, and the reader sees eight).
@@ -71,8 +74,9 @@ def _search_hits(*, commune: bool, shop: bool, category: bool) -> str:
     product ids checked before any product row is read."""
     where = [f"""FROM product_search s CROSS JOIN products p ON p.id = s.rowid {LISTED_JOINS}
     WHERE product_search MATCH :match AND {VISIBLE} AND pickup.on_holiday = 0"""]
-    if commune:
-        where.append("AND pickup.commune_id = :commune")
+    if commune:  # the commune's shops are checked as soon as the product row is read
+        where.append("AND pickup.commune_id = :commune AND COALESCE(p.host_shop_id, p.shop_id)"
+                     " IN (SELECT id FROM shops WHERE commune_id = :commune)")
     if shop:
         where.append("AND pickup.id = :shop AND +s.rowid IN ("
                      "SELECT id FROM products WHERE host_shop_id = :shop UNION ALL"
@@ -333,7 +337,7 @@ class SqliteCatalogueRepository:
     async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
                              offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """What customers see in one shop: its own products and those it hosts."""
-        where = (f"{_LISTED} AND pickup.id = :shop"
+        where = (f"{_LISTED} AND {PICKUP} = :shop"
                  " AND (:category IS NULL OR p.category_id = :category)")
         params = {"shop": shop_id, "category": category_id, "offset": offset, "limit": limit}
         async with self._db.read() as conn:
@@ -355,7 +359,7 @@ class SqliteCatalogueRepository:
                 f"""SELECT cat.*, count(*) AS products
                     FROM products p JOIN categories cat ON cat.id = p.category_id
                     {LISTED_JOINS}
-                    WHERE {VISIBLE} AND pickup.id = ? AND cat.active = 1
+                    WHERE {VISIBLE} AND {PICKUP} = ? AND cat.active = 1
                     GROUP BY cat.id ORDER BY cat.position, cat.name""",
                 (shop_id,),
             )
@@ -472,8 +476,8 @@ class SqliteCatalogueRepository:
         # Read on the loop's connection (see ``read_briefly``): about a millisecond at
         # 100 000 products, and a search in a reader's thread waits for the GIL under load.
         read = self._db.read_briefly
-        found = await read(f"SELECT s.rowid AS id, {_RANK} AS score {hits}"
-                           f" LIMIT {SEARCH_COUNT_CAP + 1}", params)
+        found = [int(r[0]) for r in await read(
+            f"SELECT s.rowid {hits} LIMIT {SEARCH_COUNT_CAP + 1}", params)]
         if len(found) <= SEARCH_COUNT_CAP:
             total, capped = len(found), False
             ids = await self._ranked(match, found, offset, limit)
@@ -486,18 +490,23 @@ class SqliteCatalogueRepository:
         return ListedPage(items=tuple(await self._listed_by_id(ids)), total=total,
                           capped=capped, offset=offset, limit=limit)
 
-    async def _ranked(self, match: str, found: list[sqlite3.Row], offset: int,
+    async def _ranked(self, match: str, found: list[int], offset: int,
                       limit: int) -> list[int]:
-        """The page's ids among a few ``found`` hits (id, bm25 score): those with every
-        word in their name first, each group by score."""
-        if not found or offset >= len(found):
+        """The page's ids among a few ``found`` hits: those with every word in their name
+        first, each group by bm25 score."""
+        if offset >= len(found):
             return []
+        among = {"ids": json.dumps(found)}
+        # The index alone (the hits are known): no product row is read again.
+        scores = {int(r[0]): float(r[1]) for r in await self._db.read_briefly(
+            f"SELECT rowid, {_RANK} FROM product_search WHERE product_search MATCH :match"
+            " AND +rowid IN (SELECT value FROM json_each(:ids))", {"match": match, **among})}
         in_names = {int(r[0]) for r in await self._db.read_briefly(
             "SELECT rowid FROM product_search WHERE product_search MATCH :match"
             " AND +rowid IN (SELECT value FROM json_each(:ids))",
-            {"match": _in_names(match), "ids": json.dumps([r["id"] for r in found])})}
-        ranked = sorted(found, key=lambda r: (r["id"] not in in_names, r["score"], r["id"]))
-        return [int(r["id"]) for r in ranked[offset:offset + limit]]
+            {"match": _in_names(match), **among})}
+        ranked = sorted(found, key=lambda i: (i not in in_names, scores.get(i, 0.0), i))
+        return ranked[offset:offset + limit]
 
     async def _in_id_order(self, hits: str, params: dict[str, object], offset: int,
                            wanted: int) -> list[int]:

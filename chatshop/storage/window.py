@@ -14,7 +14,7 @@ from datetime import datetime
 
 from chatshop.domain.models import Category, ListedPage, ListedProduct, Page, Shop
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
+from chatshop.storage.catalogue import LISTED_JOINS, PICKUP, VISIBLE
 from chatshop.storage.database import Connections
 
 _COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
@@ -83,7 +83,7 @@ class SqliteWindowRepository:
             f"""WITH page AS (
                     SELECT p.id, sort_key(p.name) AS sort, count(*) OVER () AS total
                     FROM products p {LISTED_JOINS}
-                    WHERE {VISIBLE} AND pickup.id = :shop
+                    WHERE {VISIBLE} AND {PICKUP} = :shop
                     ORDER BY sort, p.id LIMIT :limit OFFSET :offset)
                 SELECT {_COLUMNS}, page.total
                 FROM page JOIN products p ON p.id = page.id {LISTED_JOINS}
@@ -99,6 +99,6 @@ class SqliteWindowRepository:
             f"""SELECT cat.*, count(*) AS products
                 FROM products p JOIN categories cat ON cat.id = p.category_id
                 {LISTED_JOINS}
-                WHERE {VISIBLE} AND pickup.id = :shop AND cat.active = 1
+                WHERE {VISIBLE} AND {PICKUP} = :shop AND cat.active = 1
                 GROUP BY cat.id ORDER BY cat.position, cat.name""", {"shop": shop_id})
         return [(rows.category(r), int(r["products"])) for r in found]
