@@ -5,9 +5,10 @@ sender's lease at a time (see ``leases.py``)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from chatshop.domain.digest_news import Subscriber
 from chatshop.domain.models import (
@@ -103,10 +104,13 @@ class SqliteDigestRepository:
                 FROM subscriptions s JOIN users u ON u.id = s.user_id
                 WHERE {' AND '.join(where)} ORDER BY s.user_id LIMIT ?""",
                 (*params, limit))
+        # A page repeats the same few choices and news times: each is read once.
+        ids = _Memo(_ids)
+        times = _Memo(rows.maybe_time)
         return [Subscriber(
-            user_id=r[0], scope=SubscriptionScope(r[1]), channel=r[2], external_id=r[3],
-            unreachable=bool(r[4]), commune_ids=_ids(r[5]), shop_ids=_ids(r[6]),
-            last_news_at=rows.maybe_time(r[7])) for r in found]
+            user_id=r[0], scope=_SCOPES[r[1]], channel=r[2], external_id=r[3],
+            unreachable=bool(r[4]), commune_ids=ids(r[5]), shop_ids=ids(r[6]),
+            last_news_at=times(r[7])) for r in found]
 
     async def count(self) -> int:
         async with self._db.read() as conn:
@@ -269,6 +273,26 @@ class SqliteDigestRepository:
             outside_window=counts.get("outside_window", 0), failed=counts.get("failed", 0),
             failures=tuple((r["why"], r["n"]) for r in reasons),
             pending=counts.get("pending", 0) + counts.get("sending", 0))
+
+
+_SCOPES = {scope.value: scope for scope in SubscriptionScope}
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Memo(Generic[K, V]):
+    """``read`` remembered for each value met (for one page of rows)."""
+
+    def __init__(self, read: Callable[[K], V]) -> None:
+        self._read = read
+        self._seen: dict[K, V] = {}
+
+    def __call__(self, value: K) -> V:
+        try:
+            return self._seen[value]
+        except KeyError:
+            found = self._seen[value] = self._read(value)
+            return found
 
 
 def _ids(text: str | None) -> frozenset[int]:
