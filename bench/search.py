@@ -23,14 +23,19 @@ Every result seen is also checked: filters respected, hidden products and produc
 shops on holiday or closed never shown, accents and case ignored, pages disjoint,
 plurals found, each typo given a suggestion that finds something.
 
-Run: ``python bench/search.py`` (``--quick`` for a small run, ``--help``).
+Run: ``python bench/search.py`` (``--quick`` for a small run, ``--cache DIR`` to build a
+size once and reuse it, ``--help``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import pickle
 import random
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -62,6 +67,7 @@ from chatshop.storage import rows
 from chatshop.storage.catalogue import SEARCH_COUNT_CAP as CAP
 from chatshop.storage.search_index import reindex
 
+ROOT = Path(__file__).resolve().parents[1]
 TARGET_P95_MS = 5.0
 TARGET_OPEN_P95_MS = 10.0
 TIMER_SLACK_S = 0.002
@@ -502,6 +508,37 @@ async def consistency(territory: Territory, checker: Checker) -> None:
             checker.fail(f"« {typo} » suggests {suggestion!r}, not « {meant} »")
 
 
+def cached_paths(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    """Where ``--cache`` keeps this run's built database and what was built in it, named
+    by the sizes, the seed and a digest of the migrations and of this script (a change to
+    either builds anew); None without ``--cache``."""
+    if args.cache is None:
+        return None
+    digest = hashlib.sha256()
+    for path in [*sorted((ROOT / "migrations").glob("*.sql")), Path(__file__).resolve()]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    stem = f"search-p{args.products}-s{args.shops}-r{args.seed}-{digest.hexdigest()[:12]}"
+    return args.cache / f"{stem}.db", args.cache / f"{stem}.pickle"
+
+
+def keep(database: Path, kept: tuple[Path, Path], cat: Catalogue, rng: random.Random,
+         built: float) -> None:
+    """Copy the built database into the cache (SQLite's backup: a consistent copy of an
+    open database), with the catalogue and the random state the queries start from."""
+    kept[0].parent.mkdir(parents=True, exist_ok=True)
+    partial = kept[0].with_suffix(".partial")
+    source, target = sqlite3.connect(database), sqlite3.connect(partial)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    with kept[1].open("wb") as file:
+        pickle.dump((cat, rng.getstate(), built), file)
+    partial.rename(kept[0])
+
+
 def fmt_rate(per_second: float) -> str:
     return f"{per_second:,.0f}".replace(",", " ")
 
@@ -577,11 +614,22 @@ async def measure(args: argparse.Namespace) -> Result:
     for line in machine_description():
         print(line)
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
+        kept = cached_paths(args)
+        reuse = kept is not None and kept[0].exists() and kept[1].exists()
+        if kept is not None and reuse:
+            shutil.copyfile(kept[0], Path(folder) / "bench.db")
+            with kept[1].open("rb") as file:
+                cat, state, built = pickle.load(file)
+            rng.setstate(state)
+            print(f"data    : reusing {kept[0]} (built in {built:.1f} s)")
         territory = await open_territory(Path(folder))
         try:
-            started = time.perf_counter()
-            cat = await build(territory, args.shops, args.products // args.shops, rng)
-            built = time.perf_counter() - started
+            if not reuse:
+                started = time.perf_counter()
+                cat = await build(territory, args.shops, args.products // args.shops, rng)
+                built = time.perf_counter() - started
+                if kept:
+                    keep(Path(folder) / "bench.db", kept, cat, rng, built)
             print(f"data    : {len(cat.product_ids)} products ({len(cat.hidden)} hidden,"
                   f" {cat.hosted} hosted at another shop) in {args.shops} shops"
                   f" ({len(cat.unlisted_shops)} on holiday or closed) over"
@@ -743,6 +791,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--open-seconds", type=float, default=10.0,
                         help="how long the open loop lasts (default 10 s)")
     parser.add_argument("--seed", type=int, default=87600, help="random seed")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a folder where the built database is kept and reused by the"
+                             " next run of the same sizes and seed")
     add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:

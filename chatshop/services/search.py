@@ -99,7 +99,10 @@ class SearchService:
     async def search(self, text: str, *, commune_id: int | None = None,
                      shop_id: int | None = None, category_id: int | None = None,
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
-        """Products matching ``text`` in shops that take reservations, best first."""
+        """Products matching ``text`` in shops that take reservations, best first: those
+        with every word in their name, then the others. Past 200 hits the count stops
+        there (the page is ``capped``: « plus de 200 résultats »), and each page costs
+        about what it shows (``storage.catalogue.search``)."""
         expression = match_expression(text)
         offset, limit = page_window(offset, limit)
         if expression is None:
