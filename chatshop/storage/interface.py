@@ -278,8 +278,10 @@ another raises ``StockChanged``."""
                      shop_id: int | None = None, category_id: int | None = None,
                      offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """Listed products of shops taking reservations that match an FTS5 ``match``
-expression (``services.search.match_expression``), best first (a hit in the name weighs
-more than in the description, a word as typed more than one sharing only its stem)."""
+expression (``services.search.match_expression``), those with every word in their name
+first. Up to 200 hits, counted and ranked (a hit in the name weighs more than in the
+description, a word as typed more than one sharing only its stem); past 200, the page is
+``capped`` (the count stops there) and each group comes in id order."""
         ...
 
     async def first_match(self, match: str, *, commune_id: int | None = None,
