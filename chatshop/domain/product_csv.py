@@ -18,7 +18,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -350,13 +350,35 @@ def products_csv(products: Sequence[Product], categories: Sequence[Category]) ->
     A category missing from ``categories`` (deactivated since) is left empty, so that
     importing the file back leaves the product's category as it is.
     """
-    names = {category.id: category.name for category in categories}
-    return _encode([EXPORT_HEADER, *(
-        (str(p.id), _cell_text(p.name), _decimal(p.price_cents), str(p.on_hand),
-         names.get(p.category_id, "") if p.category_id is not None else "",
-         _cell_text(p.description), "oui" if p.hidden else "non")
-        for p in products
-    )])
+    out = ProductsCsv(categories)
+    out.add(products)
+    return out.data()
+
+
+class ProductsCsv:
+    """``products_csv`` written a page of products at a time, for a large shop: the same
+    bytes, and no more products held than one page (the file's bytes are all it keeps)."""
+
+    def __init__(self, categories: Sequence[Category]) -> None:
+        self._names = {category.id: category.name for category in categories}
+        self._out = io.BytesIO()
+        self._out.write(codecs.BOM_UTF8)
+        self._write([EXPORT_HEADER])
+
+    def add(self, products: Iterable[Product]) -> None:
+        """These products' lines, after those added before."""
+        names = self._names
+        self._write(
+            (str(p.id), _cell_text(p.name), _decimal(p.price_cents), str(p.on_hand),
+             names.get(p.category_id, "") if p.category_id is not None else "",
+             _cell_text(p.description), "oui" if p.hidden else "non")
+            for p in products)
+
+    def data(self) -> bytes:
+        return self._out.getvalue()
+
+    def _write(self, records: Iterable[Sequence[str]]) -> None:
+        self._out.write(_encode_lines(records))
 
 
 def reservations_csv(reservations: Sequence[Reservation], customer_names: Mapping[int, str],
@@ -389,10 +411,15 @@ def status_name(status: ReservationStatus) -> str:
 
 def _encode(records: Sequence[Sequence[str]]) -> bytes:
     """UTF-8 with a BOM (else Excel reads cp1252), ``;`` and CRLF, as Excel in French."""
+    return codecs.BOM_UTF8 + _encode_lines(records)
+
+
+def _encode_lines(records: Iterable[Sequence[str]]) -> bytes:
+    """Lines of such a file (without the BOM, which only its start has)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerows(records)
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+    return out.getvalue().encode("utf-8")
 
 
 def _cell_text(text: str) -> str:

@@ -253,6 +253,15 @@ go below what is reserved (``ImportBelowReserved``, nothing changes)."""
         """Everything a shop makes, hidden products included: the shopkeeper's own view."""
         ...
 
+    async def maker_product_ids(self, shop_id: int) -> list[int]:
+        """The ids of all of them, in the same order (to read a large shop a page at a
+        time: the CSV export)."""
+        ...
+
+    async def products_by_id(self, product_ids: Sequence[int]) -> list[Product]:
+        """These products, in this order (deleted ones left out)."""
+        ...
+
     async def count(self) -> int:
         ...
 
