@@ -393,6 +393,11 @@ async def measure(args: argparse.Namespace) -> Result:
                 [[str(args.customers), f"{elapsed:.1f}", fmt_number(handled), f"{rate:,.0f}",
                   f"{ms(50):.1f}", f"{ms(95):.1f}", f"{ms(99):.1f}",
                   f"{max(tally.latencies, default=float('nan')) * 1000:.1f}"]])
+    if args.think:
+        offered = args.customers / args.think
+        print(f"offered : about {offered:,.0f} updates/s ({args.customers} customers / "
+              f"{args.think:g} s of thought, less while they wait for answers); achieved "
+              f"{rate:,.0f}/s ({rate / offered:.0%})")
     print()
     slice_ = max(1.0, round(args.seconds / 6))
     slices: dict[int, list[float]] = {}
@@ -443,6 +448,8 @@ async def measure(args: argparse.Namespace) -> Result:
         size += f", {fmt_number(args.products)} products"
     figures = [
         Figure(f"load: updates/s, {size}", rate, "/s",
+               baseline=args.customers / args.think if args.think else None,
+               baseline_name="offered: customers / think",
                note=f"{handled:,} updates; think {args.think:g} s"),
         Figure("load: latency p50", ms(50), "ms"),
         Figure("load: latency p95", ms(95), "ms"),
