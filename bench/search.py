@@ -64,7 +64,11 @@ from _common import (
 
 from chatshop.domain.models import ListedProduct, Page, ShopDetails
 from chatshop.storage import rows
-from chatshop.storage.catalogue import SEARCH_COUNT_CAP as CAP
+
+try:
+    from chatshop.storage.catalogue import SEARCH_COUNT_CAP as CAP
+except ImportError:  # a tree from before the capped count (to measure it the same way)
+    CAP = 1 << 62
 from chatshop.storage.search_index import reindex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -445,9 +449,10 @@ class Checker:
         if len(page.items) > PAGE or page.total < len(page.items) + page.offset * bool(
                 page.items):
             self.fail(f"{where}: {len(page.items)} items for total {page.total}")
-        if page.capped and (page.total < CAP or not page.has_next):
+        capped = getattr(page, "capped", False)
+        if capped and (page.total < CAP or not page.has_next):
             self.fail(f"{where}: a capped count of {page.total} without a next page")
-        if not page.capped and page.total > CAP and page.offset + len(page.items) < page.total:
+        if not capped and page.total > CAP and page.offset + len(page.items) < page.total:
             self.fail(f"{where}: an exact count of {page.total} before its last page")
         for item in page.items:
             p = item.product
