@@ -16,12 +16,15 @@ first days get too and close to what it gets later (chatshop never runs ANALYZE)
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import sys
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -48,6 +51,7 @@ from chatshop.storage.database import sort_key
 from tests.chat import Chat, Postbox
 
 TESTS = str(Path(__file__).parent)
+T = TypeVar("T")
 
 # Tables that grow with the territory (products, people, their reservations, the
 # messages and events): a statement on a customer's or shopkeeper's press must not read
@@ -65,6 +69,7 @@ _BLOB = re.compile(r"[xX]'[0-9a-fA-F]*'")
 _COMMENT = re.compile(r"--[^\n]*")
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?!\w)")
+_PARAMETER = re.compile(r"[:@$][A-Za-z_]\w*|\?\d*")
 _LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 _SPACE = re.compile(r"\s+")
 _EXPLAINED = re.compile(r"^\s*(?:SELECT|WITH|UPDATE|DELETE|INSERT|REPLACE)\b", re.IGNORECASE)
@@ -77,6 +82,7 @@ def normalise(sql: str) -> str:
     text = _STRING.sub("?", text)
     text = _COMMENT.sub(" ", text)
     text = _NUMBER.sub("?", text)
+    text = _PARAMETER.sub("?", text)
     text = _LIST.sub("?", text)
     return _SPACE.sub(" ", text).strip().rstrip(";").rstrip()
 
@@ -141,19 +147,30 @@ class Statements:
 
     examples: dict[str, str] = field(default_factory=dict)  # normalised -> as it ran
     _raw: set[str] = field(default_factory=set)
+    _from_tests: set[str] = field(default_factory=set)  # as the tests wrote them
 
     def trace(self, sql: str) -> None:
-        """The trace callback (run in the thread that runs the statement)."""
+        """The trace callback (run in the thread that runs the statement). A statement a
+        test runs itself, on a connection chatshop opened, is not chatshop's: its caller
+        is the test when it is run straight (sqlite3, as in ``run_write``), and known to
+        ``from_test`` when it goes through aiosqlite."""
+        if not sys._getframe(1).f_code.co_filename.startswith(TESTS):
+            self._add(sql)
+
+    def trace_lookup(self, sql: str) -> None:
+        """The trace callback of the event loop's connection, where the caller of
+        ``lookup`` (or ``read_briefly``) is known."""
+        if not sys._getframe(2).f_code.co_filename.startswith(TESTS):
+            self._add(sql)
+
+    def _add(self, sql: str) -> None:
         raw = self._raw
         raw.add(sql)
         if len(raw) > 20_000:  # statements differing by their values only
             self._fold()
 
-    def trace_lookup(self, sql: str) -> None:
-        """The trace callback of the event loop's connection, where the caller of
-        ``lookup`` is known: a test's own look at the database is not chatshop's."""
-        if not sys._getframe(2).f_code.co_filename.startswith(TESTS):
-            self.trace(sql)
+    def from_test(self, sql: str) -> None:
+        self._from_tests.add(sql)
 
     def _fold(self) -> None:
         raw, self._raw = self._raw, set()
@@ -161,8 +178,10 @@ class Statements:
             self.examples.setdefault(normalise(sql), sql)
 
     def distinct(self) -> dict[str, str]:
+        """Every statement seen, normalised, with one example as it ran."""
         self._fold()
-        return self.examples
+        tests = {normalise(sql) for sql in self._from_tests}
+        return {key: sql for key, sql in self.examples.items() if key not in tests}
 
 
 SEEN = Statements()
@@ -183,9 +202,22 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
         conn.set_trace_callback(SEEN.trace_lookup)
         return conn
 
+    # What a test runs itself through aiosqlite (its worker thread does not know who).
+    for name in ("execute", "execute_fetchall", "execute_insert", "executemany"):
+        monkeypatch.setattr(aiosqlite.Connection, name,
+                            _noting_tests(getattr(aiosqlite.Connection, name)))
     monkeypatch.setattr(database_module, "connect", traced_connect)
     monkeypatch.setattr(database_module, "connect_for_lookups", traced_lookups)
     monkeypatch.setattr(search_index_module, "connect_for_lookups", traced_lookups)
+
+
+def _noting_tests(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(method)
+    def noting(self: aiosqlite.Connection, sql: str, *args: Any) -> Awaitable[T]:
+        if sys._getframe(1).f_code.co_filename.startswith(TESTS):
+            SEEN.from_test(sql)
+        return method(self, sql, *args)
+    return noting
 
 
 # -- reading the plans -----------------------------------------------------------------------
