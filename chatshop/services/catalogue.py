@@ -16,7 +16,6 @@ from chatshop.domain.models import (
     ProductChanges,
     StockMovement,
     StockReason,
-    every_item,
 )
 from chatshop.domain.parsing import (
     StockChange,
@@ -188,8 +187,11 @@ class CatalogueService:
     async def every_product(self, actor: Actor, shop_id: int) -> list[Product]:
         """Every product the shop makes, hidden ones included (to find one by its name)."""
         await self._access.require_staff(actor, shop_id)
-        return await every_item(lambda offset: self._store.catalogue.products_of_maker(
-            shop_id, offset=offset, limit=500))  # 500 a query
+        ids = await self._store.catalogue.maker_product_ids(shop_id)
+        found: list[Product] = []
+        for start in range(0, len(ids), EXPORT_PAGE):  # sorted once, not once a page
+            found += await self._store.catalogue.products_by_id(ids[start:start + EXPORT_PAGE])
+        return found
 
     async def export_products(self, actor: Actor, shop_id: int) -> bytes:
         """Every product the shop makes, hidden ones included, as a CSV file that imports
