@@ -763,7 +763,7 @@ async def measure(args: argparse.Namespace) -> Result:
         Figure(f"searches/s, {args.clients} clients", rates[(args.clients, False)], "/s",
                baseline=rates[(args.clients, True)], baseline_name="catalogue.get",
                note=f"p95 {closed[1][2].ms(95):.2f} ms"),
-        Figure(f"search p95, open loop at {args.open_rate:g}/s offered", open95, "ms",
+        Figure(f"open-loop search p95 at {args.open_rate:g}/s offered", open95, "ms",
                goal=TARGET_OPEN_P95_MS, goal_op="<=",
                note=f"p50 {opened.ms(50):.2f} ms, p99 {opened.ms(99):.2f} ms, timed from"
                     f" the moment each was due; {len(opened.seconds)} searches, started"
