@@ -76,6 +76,7 @@ from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 
 FIRST_CHAT = 300_000
+ENTRIES = (0, 1, 4)  # a visit's steps that need no earlier screen (menu, search, link)
 PLENTY = 100_000
 SIZED_TERRITORY = "Porte Océane du Limousin"  # bench/memory.py's
 ANSWER_WITHIN = 30.0  # seconds: an update not handled by then is an error
@@ -118,7 +119,7 @@ class Crowd:
     def __init__(self, api: WatchedAPI, application: Application[Any, Any, Any, Any, Any, Any],
                  *, products: Sequence[int], scarce: Sequence[int], think: float,
                  cancel_share: float = 0.2, seed: int = 7,
-                 searches: Sequence[str] = SEARCHES) -> None:
+                 searches: Sequence[str] = SEARCHES, spread: bool = False) -> None:
         self.api = api
         self.products = list(products)
         self.scarce = list(scarce)
@@ -126,6 +127,7 @@ class Crowd:
         self.cancel_share = cancel_share
         self.seed = seed
         self.searches = list(searches)
+        self.spread = spread
         self.tally = Tally()
         self.started = 0.0
         self._stop_at = float("inf")
@@ -217,8 +219,12 @@ class Crowd:
             self._reserve_step(chat),
             lambda: self._cancel(chat, rng) if rng.random() < self.cancel_share else None,
         ]
+        # With spread, the first visit starts at the menu, a typed search or a shared
+        # link (steps that need no earlier screen), so that the customers are not all at
+        # the same step of their visit at the same time.
+        skip = rng.choice(ENTRIES) if self.spread else 0
         while not self.over():
-            for make in steps:
+            for make in steps[skip:]:
                 if self.over():
                     return
                 pending = make()
@@ -226,6 +232,7 @@ class Crowd:
                     continue
                 await pending
                 await self._pause(rng)
+            skip = 0
 
     def _product(self, rng: random.Random) -> int:
         if self.scarce and rng.random() < 0.5:
@@ -348,7 +355,8 @@ async def measure(args: argparse.Namespace) -> Result:
         print(line)
     print(f"load    : {args.customers} customers for {args.seconds:g} s, thinking "
           f"{args.think:g} s on average between steps; {args.scarce} scarce products of "
-          f"{args.scarce_stock} units; fake Bot API at {args.latency * 1000:g} ms a call")
+          f"{args.scarce_stock} units; fake Bot API at {args.latency * 1000:g} ms a call"
+          + ("; first visits spread over menu, search and link" if args.spread else ""))
     errors = ErrorLog()
     root = logging.getLogger()
     root.addHandler(errors)
@@ -364,7 +372,8 @@ async def measure(args: argparse.Namespace) -> Result:
         channel = TelegramChannel(services, conversation, token=TOKEN, request=api.request(),
                                   get_updates_request=api.request())
         crowd = Crowd(api, channel.application, products=products, scarce=scarce,
-                      think=args.think, cancel_share=args.cancel_share, seed=args.seed)
+                      think=args.think, cancel_share=args.cancel_share, seed=args.seed,
+                      spread=args.spread)
         await channel.start(polling=True)
         try:
             print(f"running : {len(products)} products, {len(scarce)} of them scarce ...",
@@ -490,6 +499,11 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                         help="share of visits that end by cancelling a reservation")
     parser.add_argument("--latency", type=float, default=0.001,
                         help="seconds each fake Bot API call takes (default 1 ms)")
+    parser.add_argument("--spread", action="store_true",
+                        help="each customer's first visit starts at a random one of the "
+                             "menu, a typed search or a shared link: a steady mix from the "
+                             "start instead of every customer at the same step in the same "
+                             "think time")
     parser.add_argument("--products", type=int, default=0,
                         help="products of a territory of that size (bench/memory.py's); "
                              "default 0: the demo territory")
