@@ -66,7 +66,7 @@ from chatshop.domain.models import ListedProduct, Page, ShopDetails
 from chatshop.storage import rows
 
 try:
-    from chatshop.storage.catalogue import SEARCH_COUNT_CAP as CAP
+    from chatshop.storage.catalogue_search import SEARCH_COUNT_CAP as CAP
 except ImportError:  # a tree from before the capped count (to measure it the same way)
     CAP = 1 << 62
 from chatshop.storage.search_index import reindex

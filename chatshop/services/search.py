@@ -102,7 +102,7 @@ class SearchService:
         """Products matching ``text`` in shops that take reservations, best first: those
         with every word in their name, then the others. Past 200 hits the count stops
         there (the page is ``capped``: « plus de 200 résultats »), and each page costs
-        about what it shows (``storage.catalogue.search``)."""
+        about what it shows (``storage.catalogue_search``)."""
         expression = match_expression(text)
         offset, limit = page_window(offset, limit)
         if expression is None:

@@ -1,8 +1,8 @@
-"""Categories, products, stock and its ledger, catalogue listings and full-text search."""
+"""Categories, products, stock and its ledger, catalogue listings; the full-text search
+is ``catalogue_search``'s part of the repository."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -26,7 +26,6 @@ from chatshop.domain.models import (
     StockReason,
 )
 from chatshop.domain.product_csv import product_key
-from chatshop.domain.terms import Vocabulary
 from chatshop.errors import (
     Conflict,
     ImportBelowReserved,
@@ -38,74 +37,13 @@ from chatshop.errors import (
     StockOutOfRange,
 )
 from chatshop.storage import rows
+from chatshop.storage.catalogue_search import CatalogueSearch
 from chatshop.storage.database import Connections
+from chatshop.storage.listing import LISTED, LISTED_COLUMNS, listed_products
+from chatshop.storage.listing import LISTED_JOINS as LISTED_JOINS
+from chatshop.storage.listing import PICKUP as PICKUP
+from chatshop.storage.listing import VISIBLE as VISIBLE
 from chatshop.storage.search_index import SearchVocabulary, index_product, unindex_product
-
-# A product is listed at its pickup shop (its host when hosted, else its maker) when it
-# is not hidden, both shops are active, and any hosting agreement is accepted.
-LISTED_JOINS = """
-    JOIN shops maker ON maker.id = p.shop_id
-    JOIN shops pickup ON pickup.id = COALESCE(p.host_shop_id, p.shop_id)
-    JOIN communes c ON c.id = pickup.commune_id
-    LEFT JOIN hostings h ON h.host_shop_id = p.host_shop_id AND h.maker_shop_id = p.shop_id
-"""
-VISIBLE = """p.hidden = 0 AND p.deleted_at IS NULL AND maker.active = 1 AND pickup.active = 1
-    AND (p.host_shop_id IS NULL OR h.status = 'accepted')"""
-_LISTED = f"FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
-# A product's pickup shop, as the index products_by_pickup has it: a shop's page says
-# ``{PICKUP} = :shop`` (``pickup.id = :shop`` would read every product to find its own).
-PICKUP = "COALESCE(p.host_shop_id, p.shop_id)"
-# A search counts its hits up to this many: beyond, the customer reads « plus de 200
-# résultats », and the hits are not ranked (bm25 over 14 766 hits costs 15 ms at 100 000
-# products, and the reader sees eight).
-SEARCH_COUNT_CAP = 200
-# bm25 weights of name, description, name_stems, description_stems: a word in the name
-# weighs more than in the description, a word as typed more than one sharing its stem.
-_RANK = "bm25(product_search, 10.0, 1.0, 5.0, 0.5)"
-
-
-@functools.cache
-def _search_hits(*, commune: bool, shop: bool, category: bool) -> str:
-    """What a search finds: listed products of shops taking reservations whose terms
-    match ``:match``, with the filters asked for (each a parameter of the same name).
-
-    The index leads (CROSS JOIN: its rows in id order, so that a page stops early and a
-    filter never probes the index product by product); a shop's filter is a set of its
-    product ids checked before any product row is read."""
-    where = [f"""FROM product_search s CROSS JOIN products p ON p.id = s.rowid {LISTED_JOINS}
-    WHERE product_search MATCH :match AND {VISIBLE} AND pickup.on_holiday = 0"""]
-    if commune:  # the commune's shops are checked as soon as the product row is read
-        where.append("AND pickup.commune_id = :commune AND COALESCE(p.host_shop_id, p.shop_id)"
-                     " IN (SELECT id FROM shops WHERE commune_id = :commune)")
-    if shop:
-        where.append("AND pickup.id = :shop AND +s.rowid IN ("
-                     "SELECT id FROM products WHERE host_shop_id = :shop UNION ALL"
-                     " SELECT id FROM products WHERE shop_id = :shop AND host_shop_id IS NULL)")
-    if category:
-        where.append("AND p.category_id = :category")
-    return "\n    ".join(where)
-
-
-def _in_names(match: str) -> str:
-    """The hits of ``match`` that have every word in their name (as typed or by stem)."""
-    return f"{{name name_stems}} : ({match})"
-
-
-def _not_in_names(match: str) -> str:
-    """The other hits of ``match``: a word is only in their description."""
-    return f"({match}) NOT ({_in_names(match)})"
-
-
-_LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
-                   f" c.name AS commune_name, {rows.PRODUCT_PHOTOS}")
-
-
-def _listed(found: list[aiosqlite.Row]) -> list[ListedProduct]:
-    return [
-        ListedProduct(product=rows.product(r), maker_name=r["maker_name"],
-                      pickup_shop_name=r["pickup_shop_name"], commune_name=r["commune_name"])
-        for r in found
-    ]
 
 
 async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
@@ -117,7 +55,7 @@ async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
     return rows.product(row)
 
 
-class SqliteCatalogueRepository:
+class SqliteCatalogueRepository(CatalogueSearch):
     def __init__(self, db: Connections, vocabulary: SearchVocabulary | None = None) -> None:
         self._db = db
         self._vocabulary = vocabulary if vocabulary is not None else SearchVocabulary(db)
@@ -322,8 +260,8 @@ class SqliteCatalogueRepository:
 
     async def listed(self, product_id: int) -> ListedProduct | None:
         """The product as customers see it, or ``None`` if it is not listed anywhere."""
-        listed = _listed(self._db.lookup(f"SELECT {_LISTED_COLUMNS} {_LISTED} AND p.id = ?",
-                                         (product_id,)))
+        listed = listed_products(self._db.lookup(
+            f"SELECT {LISTED_COLUMNS} {LISTED} AND p.id = ?", (product_id,)))
         return listed[0] if listed else None
 
     async def listed_ids(self, product_ids: list[int]) -> set[int]:
@@ -331,24 +269,24 @@ class SqliteCatalogueRepository:
         marks = ", ".join("?" * len(product_ids))
         async with self._db.read() as conn:
             found = await rows.fetch_all(
-                conn, f"SELECT p.id {_LISTED} AND p.id IN ({marks})", product_ids)
+                conn, f"SELECT p.id {LISTED} AND p.id IN ({marks})", product_ids)
         return {r[0] for r in found}
 
     async def shop_catalogue(self, shop_id: int, *, category_id: int | None = None,
                              offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
         """What customers see in one shop: its own products and those it hosts."""
-        where = (f"{_LISTED} AND {PICKUP} = :shop"
+        where = (f"{LISTED} AND {PICKUP} = :shop"
                  " AND (:category IS NULL OR p.category_id = :category)")
         params = {"shop": shop_id, "category": category_id, "offset": offset, "limit": limit}
         async with self._db.read() as conn:
             total = await rows.fetch_value(conn, f"SELECT count(*) {where}", params)
             found = await rows.fetch_all(
                 conn,
-                f"SELECT {_LISTED_COLUMNS} {where} ORDER BY sort_key(p.name), p.id"
+                f"SELECT {LISTED_COLUMNS} {where} ORDER BY sort_key(p.name), p.id"
                 " LIMIT :limit OFFSET :offset",
                 params,
             )
-            items = _listed(found)
+            items = listed_products(found)
         return ListedPage(items=tuple(items), total=total, offset=offset, limit=limit)
 
     async def shop_categories(self, shop_id: int) -> list[tuple[Category, int]]:
@@ -474,109 +412,6 @@ class SqliteCatalogueRepository:
                 (product_id,),
             )
         return [rows.stock_movement(r) for r in found]
-
-    # -- search -----------------------------------------------------------------------
-
-    async def search(self, match: str, *, commune_id: int | None = None,
-                     shop_id: int | None = None, category_id: int | None = None,
-                     offset: int = 0, limit: int = 8) -> Page[ListedProduct]:
-        """Listed products of shops taking reservations that match an FTS5 ``match``
-        expression, those with every word in their name first, then the others.
-
-        Up to ``SEARCH_COUNT_CAP`` hits, they are counted and ranked (bm25: a word in the
-        name weighs more than in the description, a word as typed more than one that
-        only shares its stem). Beyond, the page says « more than 200 » (``capped``) and
-        each group is in id order: a page then reads about the rows it shows, not every
-        hit (« con »: 14 766 hits at 100 000 products)."""
-        hits = _search_hits(commune=commune_id is not None, shop=shop_id is not None,
-                            category=category_id is not None)
-        params: dict[str, object] = {"match": match, "commune": commune_id,
-                                     "shop": shop_id, "category": category_id}
-        # Read on the loop's connection (see ``read_briefly``): about a millisecond at
-        # 100 000 products, and a search in a reader's thread waits for the GIL under load.
-        read = self._db.read_briefly
-        found = [int(r[0]) for r in await read(
-            f"SELECT s.rowid {hits} LIMIT {SEARCH_COUNT_CAP + 1}", params)]
-        if len(found) <= SEARCH_COUNT_CAP:
-            total, capped = len(found), False
-            ids = await self._ranked(match, found, offset, limit)
-        else:
-            ids = await self._in_id_order(hits, params, offset, limit + 1)
-            more, ids = len(ids) > limit, ids[:limit]
-            total = max(SEARCH_COUNT_CAP, offset + len(ids))
-            # On the last page past the cap the count is known after all.
-            capped = more or not ids
-        return ListedPage(items=tuple(await self._listed_by_id(ids)), total=total,
-                          capped=capped, offset=offset, limit=limit)
-
-    async def _ranked(self, match: str, found: list[int], offset: int,
-                      limit: int) -> list[int]:
-        """The page's ids among a few ``found`` hits: those with every word in their name
-        first, each group by bm25 score."""
-        if offset >= len(found):
-            return []
-        among = {"ids": json.dumps(found)}
-        # The index alone (the hits are known): no product row is read again.
-        scores = {int(r[0]): float(r[1]) for r in await self._db.read_briefly(
-            f"SELECT rowid, {_RANK} FROM product_search WHERE product_search MATCH :match"
-            " AND +rowid IN (SELECT value FROM json_each(:ids))", {"match": match, **among})}
-        in_names = {int(r[0]) for r in await self._db.read_briefly(
-            "SELECT rowid FROM product_search WHERE product_search MATCH :match"
-            " AND +rowid IN (SELECT value FROM json_each(:ids))",
-            {"match": _in_names(match), **among})}
-        ranked = sorted(found, key=lambda i: (i not in in_names, scores.get(i, 0.0), i))
-        return ranked[offset:offset + limit]
-
-    async def _in_id_order(self, hits: str, params: dict[str, object], offset: int,
-                           wanted: int) -> list[int]:
-        """Up to ``wanted`` ids from ``offset`` of the hits, unranked: those with every
-        word in their name first, then the others, each group in id order (the index's
-        own order: the read stops after the rows it needs)."""
-        match = str(params["match"])
-        ids: list[int] = []
-        skip = offset
-        for group in (_in_names(match), _not_in_names(match)):
-            at = {**params, "match": group, "skip": skip, "take": wanted - len(ids)}
-            got = [int(r[0]) for r in await self._db.read_briefly(
-                f"SELECT s.rowid {hits} ORDER BY s.rowid LIMIT :take OFFSET :skip", at)]
-            ids += got
-            if len(ids) >= wanted:
-                break
-            if got or not skip:
-                skip = 0
-            else:  # the group has at most ``skip`` hits: skip them all in the next one
-                skip -= (await self._db.read_briefly(
-                    f"SELECT count(*) FROM (SELECT 1 {hits} LIMIT :skip)", at))[0][0]
-        return ids
-
-    async def _listed_by_id(self, ids: list[int]) -> list[ListedProduct]:
-        """The listed products of ``ids``, in that order (their photos and names)."""
-        if not ids:
-            return []
-        found = await self._db.read_briefly(
-            f"SELECT {_LISTED_COLUMNS} FROM products p {LISTED_JOINS}"
-            " WHERE p.id IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(ids)})
-        by_id = {int(r["id"]): r for r in found}
-        return _listed([by_id[i] for i in ids if i in by_id])
-
-    async def first_match(self, match: str, *, commune_id: int | None = None,
-                          shop_id: int | None = None,
-                          category_id: int | None = None) -> Product | None:
-        """Any one product that ``search`` would find for ``match``, unranked (the
-        first hit listed will do): whether a suggestion finds something, and how the
-        catalogue spells a word."""
-        hits = _search_hits(commune=commune_id is not None, shop=shop_id is not None,
-                            category=category_id is not None)
-        found = await self._db.read_briefly(
-            f"SELECT p.*, {rows.PRODUCT_PHOTOS} {hits} LIMIT 1",
-            {"match": match, "commune": commune_id, "shop": shop_id,
-             "category": category_id})
-        return rows.product(found[0]) if found else None
-
-    async def vocabulary(self) -> Vocabulary:
-        """The words and stems of the search index, for typo suggestions."""
-        return await self._vocabulary.current()
-
 
 async def _set_photo(conn: aiosqlite.Connection, product_id: int, channel: Channel,
                      file_ref: str) -> None:
