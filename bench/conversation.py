@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,7 @@ from chatshop.services import Services, build_services
 from chatshop.storage import Store, open_store
 
 TARGET = 2_000
+GROWTH_GOAL = 0.8  # issue #13: events/s at 100 000 >= 0.8 of its figure at 10 000
 SEARCHES = ["miel", "creme", "savon", "bracelet", "confiture", "shampoing", "bougie"]
 PLENTY = 100_000
 SIZED_TERRITORY = "Porte Océane du Limousin"  # bench/memory.py's
@@ -118,15 +120,15 @@ async def demo_services(folder: Path) -> tuple[Store, Services, str]:
     return store, services, DEMO_TERRITORY
 
 
-async def sized_services(args: argparse.Namespace, folder: Path
-                         ) -> tuple[Store, Services, str]:
-    """A copy of the territory of ``args``' sizes, every product with plenty of stock."""
+async def sized_services(args: argparse.Namespace, folder: Path, products: int, shops: int,
+                         subscribers: int) -> tuple[Store, Services, str]:
+    """A copy of the territory of that size, every product with plenty of stock."""
     # Built by its own event loop (bench/memory.py's build_database), in a thread.
     source = await asyncio.to_thread(
-        sized.cached, args.cache or folder / "cache", products=args.products,
-        subscribers=args.subscribers, shops=args.shops, seed=args.seed)
-    (folder / "run").mkdir()
-    store = await open_store(sized.working_copy(source, folder / "run"))
+        sized.cached, args.cache or folder / "cache", products=products,
+        subscribers=subscribers, shops=shops, seed=args.seed)
+    (folder / f"run-{products}").mkdir()
+    store = await open_store(sized.working_copy(source, folder / f"run-{products}"))
 
     def stock(conn: Any) -> None:
         conn.execute("UPDATE products SET on_hand = ? WHERE deleted_at IS NULL", (PLENTY,))
@@ -135,90 +137,152 @@ async def sized_services(args: argparse.Namespace, folder: Path
     return store, build_services(store, operators=frozenset()), SIZED_TERRITORY
 
 
+@dataclass
+class Setup:
+    """One territory's conversation and what was measured on it."""
+
+    products: int  # 0: the demo territory
+    store: Store
+    conversation: Conversation
+    failures: list[str]
+    mix: list[float] = field(default_factory=list)
+    base: list[float] = field(default_factory=list)
+    timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def label(self) -> str:
+        return f"{fmt_number(self.products)} products" if self.products else "demo"
+
+    def handler(self, n: int) -> Callable[[Event], Awaitable[list[Reply]]]:
+        async def handle(event: Event) -> list[Reply]:
+            replies = await self.conversation.handle(Inbound(
+                channel="telegram", user_id=str(10_000 + n), display_name=f"Client {n}",
+                event=event))
+            if any("incident" in r.text.lower() for r in replies):
+                self.failures.append(f"incident for {event!r} ({self.label})")
+            return replies
+        return handle
+
+
+async def set_up(args: argparse.Namespace, folder: Path, products: int,
+                 failures: list[str]) -> Setup:
+    started = time.perf_counter()
+    if products:
+        shops = args.shops if products == args.products else max(6, products // 50)
+        subscribers = args.subscribers if products == args.products else \
+            args.subscribers * products // args.products
+        store, services, territory = await sized_services(args, folder, products, shops,
+                                                          subscribers)
+        print(f"data    : {fmt_number(products)} products in {shops} shops, "
+              f"{fmt_number(subscribers)} subscribers (bench/memory.py's territory), ready "
+              f"in {time.perf_counter() - started:.1f} s")
+    else:
+        store, services, territory = await demo_services(folder)
+        print("data    : the demo territory")
+    conversation = Conversation(services, territory=territory, tz=ZoneInfo("Europe/Paris"))
+    return Setup(products, store, conversation, failures)
+
+
+async def one_round(setup: Setup, args: argparse.Namespace, round_: int) -> tuple[int, float]:
+    """Every customer's visit at once: (events, events/s)."""
+    counter = [0]
+    started = time.perf_counter()
+    await asyncio.gather(*(visit(setup.handler(n), n + round_, counter)
+                           for n in range(args.customers)))
+    mix = counter[0] / (time.perf_counter() - started)
+    setup.mix.append(mix)
+    return counter[0], mix
+
+
+async def help_round(setup: Setup, args: argparse.Namespace) -> float:
+    """Every customer pressing « Aide » a few times: events/s."""
+    async def helps(n: int) -> None:
+        handle = setup.handler(n)
+        for _ in range(args.baseline_presses):
+            await handle(Press(payload="h"))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(helps(n) for n in range(args.customers)))
+    base = args.customers * args.baseline_presses / (time.perf_counter() - started)
+    setup.base.append(base)
+    return base
+
+
 async def measure(args: argparse.Namespace) -> Result:
     """Run the benchmark, print its tables, and return its figures and failed checks."""
     failures: list[str] = []
+    print("chatshop benchmark: conversation core, in-process")
+    for line in machine_description():
+        print(line)
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
         # Plenty of stock, so that every round can reserve.
-        started = time.perf_counter()
-        store, services, territory = await (
-            sized_services(args, Path(folder)) if args.products else demo_services(Path(folder)))
-        built = time.perf_counter() - started
-        conversation = Conversation(services, territory=territory,
-                                    tz=ZoneInfo("Europe/Paris"))
-
-        def handler(n: int) -> Callable[[Event], Awaitable[list[Reply]]]:
-            async def handle(event: Event) -> list[Reply]:
-                replies = await conversation.handle(Inbound(
-                    channel="telegram", user_id=str(10_000 + n), display_name=f"Client {n}",
-                    event=event))
-                if any("incident" in r.text.lower() for r in replies):
-                    failures.append(f"incident for {event!r}")
-                return replies
-            return handle
-
-        print("chatshop benchmark: conversation core, in-process")
-        for line in machine_description():
-            print(line)
-        if args.products:
-            print(f"data    : {fmt_number(args.products)} products in {args.shops} shops "
-                  f"(bench/memory.py's territory), ready in {built:.1f} s")
-        else:
-            print("data    : the demo territory")
+        sizes = [args.products] + ([args.compare] if args.compare else [])
+        setups = [await set_up(args, Path(folder), products, failures) for products in sizes]
         print(f"load    : {args.customers} customers x 1 visit (menu, search, card, shop, "
               f"products, reserve) per round, {args.rounds} rounds; baseline: the same "
-              f"customers pressing « Help » {args.baseline_presses} times each")
+              f"customers pressing « Help » {args.baseline_presses} times each"
+              + ("; the two territories' rounds interleaved, in turn first"
+                 if len(setups) > 1 else ""))
         print()
-        mix_rates, base_rates = [], []
         for round_ in range(args.rounds):
-            counter = [0]
-            started = time.perf_counter()
-            await asyncio.gather(*(visit(handler(n), n + round_, counter)
-                                   for n in range(args.customers)))
-            mix = counter[0] / (time.perf_counter() - started)
-            mix_rates.append(mix)
-
-            async def helps(n: int) -> None:
-                handle = handler(n)
-                for _ in range(args.baseline_presses):
-                    await handle(Press(payload="h"))
-
-            started = time.perf_counter()
-            await asyncio.gather(*(helps(n) for n in range(args.customers)))
-            base = args.customers * args.baseline_presses / (time.perf_counter() - started)
-            base_rates.append(base)
-            print(f"  round {round_ + 1}/{args.rounds}: mix {mix:,.0f} events/s "
-                  f"({counter[0]} events), help-only {base:,.0f} events/s")
-        timings: dict[str, list[float]] = defaultdict(list)
+            order = setups if round_ % 2 == 0 else setups[::-1]
+            for setup in order:
+                events, mix = await one_round(setup, args, round_)
+                base = await help_round(setup, args)
+                where = f" {setup.label}:" if len(setups) > 1 else ""
+                print(f"  round {round_ + 1}/{args.rounds}:{where} mix {mix:,.0f} events/s "
+                      f"({events} events), help-only {base:,.0f} events/s")
         if args.products:  # what each press costs, one customer at a time
             for n in range(args.solo_visits):
-                await visit(handler(args.customers + n), n, [0], timings)
-        await store.close()
+                for setup in setups:
+                    await visit(setup.handler(args.customers + n), n, [0], setup.timings)
+        for setup in setups:
+            await setup.store.close()
     print()
-    table = [["browse/search/reserve mix", str(args.rounds), f"{median(mix_rates):,.0f}",
-              f"{min(mix_rates):,.0f}", f"{max(mix_rates):,.0f}",
-              f"{median(mix_rates) / median(base_rates):.2f}"],
-             ["« Help » only (baseline)", str(args.rounds), f"{median(base_rates):,.0f}",
-              f"{min(base_rates):,.0f}", f"{max(base_rates):,.0f}", "1.00"]]
+    table = []
+    for setup in setups:
+        where = f" ({setup.label})" if len(setups) > 1 else ""
+        table += [[f"browse/search/reserve mix{where}", str(args.rounds),
+                   f"{median(setup.mix):,.0f}", f"{min(setup.mix):,.0f}",
+                   f"{max(setup.mix):,.0f}", f"{median(setup.mix) / median(setup.base):.2f}"],
+                  [f"« Help » only (baseline){where}", str(args.rounds),
+                   f"{median(setup.base):,.0f}", f"{min(setup.base):,.0f}",
+                   f"{max(setup.base):,.0f}", "1.00"]]
     print_table(["series", "rounds", "median/s", "min/s", "max/s", "vs baseline"], table)
-    verdict = "MET" if median(mix_rates) >= TARGET else "NOT MET"
-    print(f"\nTarget >= {TARGET:,} inbound events/s: median {median(mix_rates):,.0f}/s -> "
+    main = setups[0]
+    verdict = "MET" if median(main.mix) >= TARGET else "NOT MET"
+    print(f"\nTarget >= {TARGET:,} inbound events/s: median {median(main.mix):,.0f}/s -> "
           f"{verdict}")
-    size = f", {fmt_number(args.products)} products" if args.products else ""
-    note = ""
-    if timings:
-        print(f"\nEach step alone, ms ({args.solo_visits} visits, one customer at a time):")
-        print_table(["step", "n", "p50", "p95", "max"],
-                    [[step, str(len(timings[step])), f"{percentile(timings[step], 50) * 1e3:.2f}",
-                      f"{percentile(timings[step], 95) * 1e3:.2f}",
-                      f"{max(timings[step]) * 1e3:.2f}"]
-                     for step in STEPS if timings[step]])
-        note = "p50 ms alone: " + ", ".join(
-            f"{step} {percentile(timings[step], 50) * 1e3:.2f}" for step in STEPS
-            if timings[step])
-    figures = [Figure(f"conversation core events/s, {args.customers} customers{size}",
-                      median(mix_rates), "/s", baseline=median(base_rates),
-                      baseline_name="« Aide » only", goal=TARGET, goal_op=">=", note=note)]
+    figures = []
+    for setup in setups:
+        note = ""
+        if setup.timings:
+            print(f"\nEach step alone, ms, {setup.label} ({args.solo_visits} visits, one "
+                  "customer at a time):")
+            print_table(["step", "n", "p50", "p95", "max"],
+                        [[step, str(len(setup.timings[step])),
+                          f"{percentile(setup.timings[step], 50) * 1e3:.2f}",
+                          f"{percentile(setup.timings[step], 95) * 1e3:.2f}",
+                          f"{max(setup.timings[step]) * 1e3:.2f}"]
+                         for step in STEPS if setup.timings[step]])
+            note = "p50 ms alone: " + ", ".join(
+                f"{step} {percentile(setup.timings[step], 50) * 1e3:.2f}" for step in STEPS
+                if setup.timings[step])
+        size = f", {setup.label}" if setup.products else ""
+        figures.append(Figure(f"conversation core events/s, {args.customers} customers{size}",
+                              median(setup.mix), "/s", baseline=median(setup.base),
+                              baseline_name="« Aide » only", goal=TARGET, goal_op=">=",
+                              note=note))
+    if len(setups) > 1:
+        small, large = sorted(setups, key=lambda x: x.products)
+        growth = median(large.mix) / median(small.mix)
+        by_round = median([b / a for a, b in zip(small.mix, large.mix, strict=True)])
+        print(f"\nGrowth: at {large.label} the mix runs at {growth:.2f} of its rate at "
+              f"{small.label} (median of each round's ratio {by_round:.2f}); goal >= "
+              f"{GROWTH_GOAL:g}")
+        figures.append(Figure(f"conversation core growth, {small.label} -> {large.label}",
+                              growth, "×", goal=GROWTH_GOAL, goal_op=">=",
+                              note=f"median of each round's ratio {by_round:.2f}"))
     return Result("conversation", figures, failures, "No incident in any reply.",
                   settings_of(args))
 
@@ -242,6 +306,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                         help="its digest subscribers (default 0)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="a folder of built territories to reuse (bench/territory.py)")
+    parser.add_argument("--compare", type=int, default=0, metavar="M",
+                        help="with --products: also a territory of M products (M / 50 shops, "
+                             "subscribers in the same proportion), its rounds interleaved "
+                             "with the first's: the growth between them in one run")
     parser.add_argument("--solo-visits", type=int, default=40,
                         help="with --products: visits timed step by step, one customer at "
                              "a time (default 40)")
@@ -255,6 +323,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         args.shops = args.shops or max(6, args.products // 50)
         if args.shops < 6 or args.products < args.shops:
             parser.error("need at least 6 shops and one product per shop")
+    if args.compare and (not args.products or args.compare < 300
+                         or args.compare == args.products):
+        parser.error("--compare needs --products, and another size of at least 300")
     return args
 
 

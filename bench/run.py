@@ -178,8 +178,11 @@ class Growth:
     goal_op: GoalOp
     goal: float
     seconds: tuple[int, int]  # about how long each size takes here, for the plan
+    paired: bool = False  # both sizes in one run (the larger, its rounds interleaved)
 
-    def options(self, size: Size, cache: Path) -> tuple[str, ...]:
+    def options(self, size: Size, cache: Path, other: Size | None = None
+                ) -> tuple[str, ...]:
+        """Its options at ``size`` (and, paired, with the ``other`` size too)."""
         p, u, s = str(size.products), str(size.subscribers), str(size.shops)
         if self.benchmark == "search":
             return ("--products", p, "--shops", s, "--repeat", "30")
@@ -190,14 +193,14 @@ class Growth:
             return ("--products", p, "--subscribers", u, "--shops", s)
         assert self.benchmark == "conversation"
         return ("--products", p, "--subscribers", u, "--shops", s, "--cache", str(cache),
-                "--rounds", "10")
+                "--rounds", "10", *(("--compare", str(other.products)) if other else ()))
 
 
 GROWTH = [
     Growth("search", "search p95", "<=", 1.5, (25, 120)),
     Growth("digest", "digest compose", "<=", 10.0, (15, 45)),
     Growth("memory", "peak RSS", "<=", 1.3, (12, 35)),
-    Growth("conversation", "conversation core events/s", ">=", 0.8, (15, 25)),
+    Growth("conversation", "conversation core events/s", ">=", 0.8, (0, 40), paired=True),
 ]
 
 
@@ -252,8 +255,14 @@ class Grown:
                 "goal_text": self.goal_text(), "met": self.met}
 
 
-def figure_named(outcome: Outcome, prefix: str) -> Figure | None:
-    return next((f for f in outcome.figures if f.name.startswith(prefix)), None)
+def figure_named(outcome: Outcome | None, prefix: str, size: Size) -> Figure | None:
+    """The figure whose name starts with ``prefix`` and names the size (« search p95,
+    10 000 products », not « search p95, open loop at 200/s offered »)."""
+    if outcome is None:
+        return None
+    sized = {f", {fmt_number(size.products)} ", f", {fmt_number(size.subscribers)} "}
+    return next((f for f in outcome.figures if f.name.startswith(prefix)
+                 and any(label in f"{f.name} " for label in sized)), None)
 
 
 def build_territory(size: Size, cache: Path, timeout: float) -> tuple[float, str | None]:
@@ -278,6 +287,7 @@ def build_territory(size: Size, cache: Path, timeout: float) -> tuple[float, str
 def main_scale(args: argparse.Namespace) -> int:
     sizes = QUICK_SIZES if args.quick else SIZES
     small, large = sizes
+    both = f"{small.label} + {large.label}"
     timeout = 180.0 if args.quick else 600.0
     started = time.perf_counter()
     print(f"chatshop benchmarks at two sizes{' (--quick)' if args.quick else ''}: "
@@ -295,13 +305,14 @@ def main_scale(args: argparse.Namespace) -> int:
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="chatshop-bench-scale-") as folder:
         cache = args.cache or Path(folder) / "territories"
-        steps = [(g.benchmark, size, g.options(size, cache), g.seconds[i])
-                 for g in GROWTH for i, size in enumerate(sizes)]
-        steps.append(("load", large, load_options(large, cache, args.quick), 90))
+        steps = [(g.benchmark, size.label, g.options(size, cache), g.seconds[i])
+                 for g in GROWTH if not g.paired for i, size in enumerate(sizes)]
+        steps += [(g.benchmark, both, g.options(large, cache, small), sum(g.seconds))
+                  for g in GROWTH if g.paired]
+        steps.append(("load", large.label, load_options(large, cache, args.quick), 90))
         total = len(steps) + len(sizes)
-        n = 0
-        for size in sizes:  # conversation.py's and load.py's territories, built once
-            n += 1
+        # conversation.py's and load.py's territories, built once
+        for n, size in enumerate(sizes, 1):
             print(f"[{n}/{total}] territory {size.label} ...", end=" ", flush=True)
             seconds, failed = build_territory(size, cache, timeout)
             parts.append({"benchmark": "territory", "size": size.label,
@@ -312,27 +323,27 @@ def main_scale(args: argparse.Namespace) -> int:
             if failed:
                 failures.append(failed)
             print(f"{seconds:.0f} s, {'ok' if not failed else 'FAILED'}", flush=True)
-        for name, size, options, estimate in steps:
-            n += 1
+        for n, (name, label, options, estimate) in enumerate(steps, len(sizes) + 1):
             benchmark = Benchmark(name, options, estimate)
-            print(f"[{n}/{total}] {name} {size.label} ...",
+            print(f"[{n}/{total}] {name} {label} ...",
                   end="\n" if args.verbose else " ", flush=True)
             outcome = run_one(benchmark, False, Path(folder), args.verbose, timeout,
-                              tag=f"-{size.products}")
-            outcomes[name, size.label] = outcome
-            parts.append({"benchmark": name, "size": size.label,
+                              tag=f"-{n}")
+            outcomes[name, label] = outcome
+            parts.append({"benchmark": name, "size": label,
                           "seconds": round(outcome.seconds, 1), "command": outcome.command})
             failures += outcome.failures
             verdict = "ok" if not outcome.failures else \
                 f"FAILED ({len(outcome.failures)} check{'s' * (len(outcome.failures) > 1)})"
-            print(f"{'' if not args.verbose else f'{name} {size.label}: '}"
+            print(f"{'' if not args.verbose else f'{name} {label}: '}"
                   f"{outcome.seconds:.0f} s, {verdict}", flush=True)
     wall = time.perf_counter() - started
 
     grown = []
     for growth in GROWTH:
-        found = [figure_named(outcomes[growth.benchmark, size.label], growth.prefix)
-                 if (growth.benchmark, size.label) in outcomes else None for size in sizes]
+        found = [figure_named(outcomes.get((growth.benchmark,
+                                            both if growth.paired else size.label)),
+                              growth.prefix, size) for size in sizes]
         for size, figure in zip(sizes, found, strict=True):
             if figure is None:
                 failures.append(f"{growth.benchmark} {size.label}: no figure named "
