@@ -202,6 +202,12 @@ async def test_the_same_products_are_found_as_by_the_statement_that_ranked_every
                 offset += page.limit
             assert len(found) == len(set(found)), (text, filters)
             assert set(found) == set(expected), (text, filters)
+            # Those the index finds with every word in the name come first.
+            in_names = {int(r[0]) for r in await db.read_briefly(
+                "SELECT rowid FROM product_search WHERE product_search MATCH ?",
+                (f"{{name name_stems}} : ({match_expression(text)})",))}
+            first = [product_id in in_names for product_id in found]
+            assert first == sorted(first, reverse=True), (text, filters)
     assert capped  # some searches went past the cap
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 from chatshop.domain.models import ListedPage, ListedProduct, Page, Product
 from chatshop.domain.terms import Vocabulary
@@ -17,9 +18,8 @@ from chatshop.storage.search_index import SearchVocabulary
 # résultats », and the hits are not ranked (bm25 over 14 766 hits costs 15 ms at 100 000
 # products, and the reader sees eight).
 SEARCH_COUNT_CAP = 200
-# bm25 weights of name, description, name_stems, description_stems: a word in the name
-# weighs more than in the description, a word as typed more than one sharing its stem.
-_RANK = "bm25(product_search, 10.0, 1.0, 5.0, 0.5)"
+# One form of a word in a match expression: the quoted term, and * for a prefix.
+_FORM = re.compile(r'"([^"\s*(){}:]+)"(\*?)')
 
 
 @functools.cache
@@ -42,6 +42,27 @@ def _search_hits(*, commune: bool, shop: bool, category: bool) -> str:
     if category:
         where.append("AND p.category_id = :category")
     return "\n    ".join(where)
+
+
+def _words_of(match: str) -> list[list[tuple[str, bool]]] | None:
+    """The words of an expression as ``services.search.match_expression`` writes it
+    (``("cremes"* OR "crem") AND "de"``), each with its forms: (term, is a prefix). None
+    for an expression of another shape."""
+    words = []
+    for part in match.split(" AND "):
+        inner = part[1:-1] if part.startswith("(") and part.endswith(")") else part
+        forms = [_FORM.fullmatch(form) for form in inner.split(" OR ")]
+        if not all(forms):
+            return None
+        words.append([(form.group(1), bool(form.group(2))) for form in forms if form])
+    return words
+
+
+def _has_every(words: list[list[tuple[str, bool]]], terms: list[str]) -> bool:
+    """Whether each word has a form among ``terms`` (as FTS5 matches: a prefix starts a
+    term, a whole word is one)."""
+    return all(any(any(t.startswith(term) for t in terms) if prefix else term in terms
+                   for term, prefix in forms) for forms in words)
 
 
 def _in_names(match: str) -> str:
@@ -67,11 +88,11 @@ class CatalogueSearch:
         """Listed products of shops taking reservations that match an FTS5 ``match``
         expression, those with every word in their name first, then the others.
 
-        Up to ``SEARCH_COUNT_CAP`` hits, they are counted and ranked (bm25: a word in the
-        name weighs more than in the description, a word as typed more than one that
-        only shares its stem). Beyond, the page says « more than 200 » (``capped``) and
-        each group is in id order: a page then reads about the rows it shows, not every
-        hit (« con »: 14 766 hits at 100 000 products)."""
+        Up to ``SEARCH_COUNT_CAP`` hits, they are counted and ranked (a word as typed
+        before one that only shares its stem, a shorter name first; see ``_ranked``).
+        Beyond, the page says « more than 200 » (``capped``) and each group is in id
+        order: a page then reads about the rows it shows, not every hit (« con »: 14 766
+        hits at 100 000 products)."""
         hits = _search_hits(commune=commune_id is not None, shop=shop_id is not None,
                             category=category_id is not None)
         params: dict[str, object] = {"match": match, "commune": commune_id,
@@ -96,20 +117,37 @@ class CatalogueSearch:
     async def _ranked(self, match: str, found: list[int], offset: int,
                       limit: int) -> list[int]:
         """The page's ids among a few ``found`` hits: those with every word in their name
-        first, each group by bm25 score."""
+        as typed first, then those with every word in their name by its stem, then the
+        others; in each group the shorter names first (the closer matches), then by id."""
         if offset >= len(found):
             return []
         among = {"ids": json.dumps(found)}
-        # The index alone (the hits are known): no product row is read again.
-        scores = {int(r[0]): float(r[1]) for r in await self._db.read_briefly(
-            f"SELECT rowid, {_RANK} FROM product_search WHERE product_search MATCH :match"
-            " AND +rowid IN (SELECT value FROM json_each(:ids))", {"match": match, **among})}
-        in_names = {int(r[0]) for r in await self._db.read_briefly(
-            "SELECT rowid FROM product_search WHERE product_search MATCH :match"
-            " AND +rowid IN (SELECT value FROM json_each(:ids))",
-            {"match": _in_names(match), **among})}
-        ranked = sorted(found, key=lambda i: (i not in in_names, scores.get(i, 0.0), i))
-        return ranked[offset:offset + limit]
+        words = _words_of(match)
+        if words is None:  # not an expression of match_expression's: the index tells
+            in_names = {int(r[0]) for r in await self._db.read_briefly(
+                "SELECT rowid FROM product_search WHERE product_search MATCH :match"
+                " AND +rowid IN (SELECT value FROM json_each(:ids))",
+                {"match": _in_names(match), **among})}
+            ranked = sorted(found, key=lambda i: (i not in in_names, i))
+            return ranked[offset:offset + limit]
+        # The terms each hit was indexed with, read by id (no second match of the index,
+        # whose prefixes and stems cost as much as the search itself).
+        terms = {int(r[0]): (str(r[1]).split(), str(r[2]).split())
+                 for r in await self._db.read_briefly(
+                     "SELECT rowid, name, name_stems FROM product_search"
+                     " WHERE rowid IN (SELECT value FROM json_each(:ids))", among)}
+
+        def rank(product_id: int) -> tuple[int, int, int]:
+            name, stems = terms.get(product_id, ([], []))
+            if _has_every(words, name):
+                group = 0
+            elif _has_every(words, name + stems):
+                group = 1
+            else:
+                group = 2
+            return group, len(name), product_id
+
+        return sorted(found, key=rank)[offset:offset + limit]
 
     async def _in_id_order(self, hits: str, params: dict[str, object], offset: int,
                            wanted: int) -> list[int]:
