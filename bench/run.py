@@ -21,7 +21,7 @@ both with their ratio and the issue's goal for it: search p95 ×≤ 1.5, digest 
 load test, 5 000 customers thinking 10 s (about 500 updates/s offered) for 60 s through
 the Telegram stack on the 100 000 territory (0 errors, 0 oversold, p99 reported). The
 territory that conversation.py and load.py use is built once per size (bench/territory.py,
-``--cache DIR`` to keep it for the next run). About 7 minutes on 2 cores; ``--scale
+``--cache DIR`` to keep it for the next run). About 5 minutes on 2 cores; ``--scale
 --quick`` runs 1 000 and 5 000 with a short load test, as a smoke test.
 
 The exit status is 1 if a correctness check failed (overselling, a lost delivery, an
@@ -197,10 +197,10 @@ class Growth:
 
 
 GROWTH = [
-    Growth("search", "search p95", "<=", 1.5, (25, 120)),
-    Growth("digest", "digest compose", "<=", 10.0, (15, 45)),
-    Growth("memory", "peak RSS", "<=", 1.3, (12, 35)),
-    Growth("conversation", "conversation core events/s", ">=", 0.8, (0, 40), paired=True),
+    Growth("search", "search p95", "<=", 1.5, (15, 30)),
+    Growth("digest", "digest compose", "<=", 10.0, (5, 45)),
+    Growth("memory", "peak RSS", "<=", 1.3, (10, 50)),
+    Growth("conversation", "conversation core events/s", ">=", 0.8, (0, 60), paired=True),
 ]
 
 
@@ -415,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", action="store_true",
                         help="search, digest compose, memory and the conversation core at "
                              "10 000 and at 100 000 with their ratios, then the load test "
-                             "at 5 000 customers (issue #13; about 7 minutes)")
+                             "at 5 000 customers (issue #13; about 5 minutes)")
     parser.add_argument("--cache", metavar="DIR", type=Path,
                         help="with --scale: keep the built territories in DIR and reuse "
                              "them next time (default: a temporary folder)")
