@@ -185,7 +185,7 @@ class Growth:
         """Its options at ``size`` (and, paired, with the ``other`` size too)."""
         p, u, s = str(size.products), str(size.subscribers), str(size.shops)
         if self.benchmark == "search":
-            return ("--products", p, "--shops", s, "--repeat", "30")
+            return ("--products", p, "--shops", s, "--repeat", "30", "--cache", str(cache))
         if self.benchmark == "digest":
             return ("--part", "compose", "--products", p, "--subscribers", u, "--shops", s,
                     "--repeat", "3", "--sample", "100", "--stale", "0")
