@@ -104,6 +104,9 @@ ALLOWED: dict[str, str] = {
     "SELECT id FROM products WHERE deleted_at IS NULL": "full reindex at open",
     "LEFT JOIN product_search_content s ON s.id = p.id WHERE p.deleted_at IS NULL AND s.id IS"
     " NULL": "products missing from the search index, at open",
+    # The stock audit (orders.live_quantities, for audits and tests): every live unit.
+    "SELECT l.product_id, sum(l.quantity) FROM reservation_lines l JOIN reservations r":
+        "the stock audit: units held by every live reservation, not on any press",
     # `chatshop` command-line summaries.
     "SELECT count(*) FROM products WHERE deleted_at IS NULL": "the CLI's count of products",
     # Photos: kept from Telegram in the background, once; images kept before cleaning was
