@@ -84,7 +84,7 @@ def choices(printed: str) -> dict[int, str]:
 
 
 async def jeanne_reserves_the_hair_cream(console: Console) -> Reservation:
-    await console.types("creme", "1")  # the first result: Espace coiffure's cream
+    await console.types("creme coiffante", "1")  # its one result: Espace coiffure's cream
     await console.types("✅ Réserver 1")
     (made,) = await console.reservations_of_jeanne()
     return made
@@ -172,7 +172,7 @@ async def test_a_number_that_is_no_choice_is_asked_again_not_searched(
 
 async def test_the_quantity_screen_shows_the_count_in_the_text_not_as_a_choice(
         console: Console) -> None:
-    await console.types("creme", "1")
+    await console.types("creme coiffante", "1")
     screen = await console.types("🔢 Choisir la quantité")
     assert "Quantité : 1" in screen.replace(NBSP, " ")
     assert list(choices(screen).values())[:2] == ["➖", "➕"]
@@ -195,7 +195,7 @@ async def test_each_person_keeps_their_last_screen_and_can_press_its_buttons(
 
 async def test_buttons_under_a_notification_are_pressed_after_becoming_its_addressee(
         console: Console) -> None:
-    await console.types("creme", "1")
+    await console.types("creme coiffante", "1")
     told = await console.types("✅ Réserver 1")
     assert "📨 À Sandrine (espace-coiffure)" in told
     assert "(pour répondre en tant que Sandrine : !etre espace-coiffure)" in told.replace(

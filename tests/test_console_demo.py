@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = """\
-creme
+creme coiffante
 1
 1
 !etre espace-coiffure
@@ -44,7 +44,7 @@ def run_demo(stdin: str, tmp_path: Path, *options: str) -> str:
 
 def test_a_piped_demo_reads_as_a_transcript(tmp_path: Path) -> None:
     out = run_demo(SCRIPT, tmp_path)
-    assert "» [client] creme" in out
+    assert "» [client] creme coiffante" in out
     code = re.search(r"Code\s:\s([A-Z0-9]{5})", out)
     assert code is not None, out
     # The shop was told, addressed to its owner, and marked the reservation ready...
