@@ -86,7 +86,10 @@ class SqliteDigestRepository:
                           limit: int = -1) -> list[Subscriber]:
         """Subscribers on ``channel`` and/or among ``user_ids``, by user id from the first
         after ``after`` (a keyset page of ``limit``; -1: all), each with what they follow
-        and when the news of their last digest were gathered: one query."""
+        and when the news of their last digest were gathered: one query. The
+        subscriptions lead (CROSS JOIN), in user id order from ``after``: led by the
+        users of a channel, SQLite read them all and sorted them for every page (16 ms a
+        page of 1 000 at 100 000 subscribers, against 3.6 ms)."""
         where: list[str] = ["s.user_id > ?"]
         params: list[object] = [after]
         if channel is not None:
@@ -101,7 +104,7 @@ class SqliteDigestRepository:
                     u.unreachable_at IS NOT NULL AS unreachable, {_CHOSEN},
                     (SELECT max(news_at) FROM digest_deliveries d
                       WHERE d.user_id = s.user_id AND d.status = 'sent') AS last_news_at
-                FROM subscriptions s JOIN users u ON u.id = s.user_id
+                FROM subscriptions s CROSS JOIN users u ON u.id = s.user_id
                 WHERE {' AND '.join(where)} ORDER BY s.user_id LIMIT ?""",
                 (*params, limit))
         # A page repeats the same few choices and news times: each is read once.
