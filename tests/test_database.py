@@ -175,6 +175,16 @@ async def test_a_shop_change_is_seen_at_once_by_the_next_read(territory: Territo
     assert again.phone == "+33555000000"
 
 
+async def test_a_commune_whose_last_shop_closes_leaves_the_search_choices_at_once(
+        territory: Territory, store: Store) -> None:
+    shops = store.shops
+    assert [c.id for c in await shops.communes_with_shops()] == [territory.commune.id]
+    await shops.update_shop(territory.shop.id, ShopDetails(active=False))
+    assert await shops.communes_with_shops() == []  # not the remembered list
+    await shops.update_shop(territory.shop.id, ShopDetails(active=True))
+    assert [c.id for c in await shops.communes_with_shops()] == [territory.commune.id]
+
+
 def test_a_read_that_started_before_a_change_is_not_remembered() -> None:
     now = [0.0]
     recent = RecentShops(ttl=5.0, now=lambda: now[0])

@@ -147,6 +147,7 @@ class RecentShops:
         self._keeping = keeping
         self._shops: dict[int, tuple[float, Shop]] = {}
         self._communes: tuple[float, dict[int, Commune]] | None = None
+        self._served: tuple[float, frozenset[int]] | None = None
         self.generation = 0
 
     def shop(self, shop_id: int) -> Shop | None:
@@ -168,11 +169,22 @@ class RecentShops:
         if self._keeping and generation == self.generation:
             self._communes = (self._now(), communes)
 
+    def served_communes(self) -> frozenset[int] | None:
+        """The ids of the communes that have an active shop, if read lately."""
+        if self._served is None or self._now() - self._served[0] > self._ttl:
+            return None
+        return self._served[1]
+
+    def keep_served_communes(self, ids: frozenset[int], generation: int) -> None:
+        if self._keeping and generation == self.generation:
+            self._served = (self._now(), ids)
+
     def forget(self) -> None:
         """Something changed: read everything afresh."""
         self.generation += 1
         self._shops.clear()
         self._communes = None
+        self._served = None
 
 
 class Caches:

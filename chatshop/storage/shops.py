@@ -82,9 +82,15 @@ class SqliteShopRepository:
         return (await self._communes()).get(commune_id)
 
     async def communes_with_shops(self) -> list[Commune]:
-        async with self._db.read() as conn:
-            found = {r[0] for r in await rows.fetch_all(
-                conn, "SELECT DISTINCT commune_id FROM shops WHERE active = 1")}
+        """The communes that have an active shop (every customer's search offers them:
+        remembered like the communes, not read from every shop at each search)."""
+        found = self._db.caches.shops.served_communes()
+        if found is None:
+            generation = self._db.caches.shops.generation
+            async with self._db.read() as conn:
+                found = frozenset(r[0] for r in await rows.fetch_all(
+                    conn, "SELECT DISTINCT commune_id FROM shops WHERE active = 1"))
+            self._db.caches.shops.keep_served_communes(found, generation)
         return [c for c in (await self._communes()).values() if c.id in found]
 
     # -- shops ------------------------------------------------------------------------
