@@ -297,15 +297,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline-presses", type=int, default=5)
-    parser.add_argument("--products", type=int, default=0,
-                        help="products of a territory of that size (bench/memory.py's); "
-                             "default 0: the demo territory")
-    parser.add_argument("--shops", type=int, default=None,
-                        help="its shops (default: products / 50)")
-    parser.add_argument("--subscribers", type=int, default=0,
-                        help="its digest subscribers (default 0)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="a folder of built territories to reuse (bench/territory.py)")
+    sized.add_size_options(parser)
     parser.add_argument("--compare", type=int, default=0, metavar="M",
                         help="with --products: also a territory of M products (M / 50 shops, "
                              "subscribers in the same proportion), its rounds interleaved "

@@ -504,15 +504,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                              "menu, a typed search or a shared link: a steady mix from the "
                              "start instead of every customer at the same step in the same "
                              "think time")
-    parser.add_argument("--products", type=int, default=0,
-                        help="products of a territory of that size (bench/memory.py's); "
-                             "default 0: the demo territory")
-    parser.add_argument("--shops", type=int, default=None,
-                        help="its shops (default: products / 50)")
-    parser.add_argument("--subscribers", type=int, default=0,
-                        help="its digest subscribers (default 0)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="a folder of built territories to reuse (bench/territory.py)")
+    sized.add_size_options(parser)
     parser.add_argument("--seed", type=int, default=87600)
     add_json_option(parser)
     args = parser.parse_args(argv)

@@ -389,6 +389,11 @@ def main_scale(args: argparse.Namespace) -> int:
             "benchmarks": [{"size": size, **o.to_json()}
                            for (_, size), o in outcomes.items()]})
         print(f"written : {args.json}")
+    return conclude(failures)
+
+
+def conclude(failures: Sequence[str]) -> int:
+    """The run's last words and exit status: 1 when a correctness check failed."""
     print()
     if failures:
         print("FAILED checks:")
@@ -474,14 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "failures": failures,
             "benchmarks": [o.to_json() for o in outcomes]})
         print(f"written : {args.json}")
-    print()
-    if failures:
-        print("FAILED checks:")
-        for text in failures:
-            print(f"  - {text}")
-        return 1
-    print("All correctness checks passed.")
-    return 0
+    return conclude(failures)
 
 
 if __name__ == "__main__":

@@ -103,3 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def add_size_options(parser: argparse.ArgumentParser) -> None:
+    """--products, --shops, --subscribers and --cache: a benchmark run on a territory of
+    that size (default: the demo territory)."""
+    parser.add_argument("--products", type=int, default=0,
+                        help="products of a territory of that size (bench/memory.py's); "
+                             "default 0: the demo territory")
+    parser.add_argument("--shops", type=int, default=None,
+                        help="its shops (default: products / 50)")
+    parser.add_argument("--subscribers", type=int, default=0,
+                        help="its digest subscribers (default 0)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a folder of built territories to reuse (bench/territory.py)")

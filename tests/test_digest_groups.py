@@ -26,6 +26,7 @@ from chatshop.storage import rows
 from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.interface import Store
 from tests.conftest import FakeClock, Territory
+from tests.test_digest import subscribers_with_news
 
 DAY = timedelta(days=1)
 
@@ -222,13 +223,7 @@ async def test_every_subscriber_gets_what_the_composition_of_issue_5_gave(
 async def test_what_is_added_while_a_run_sends_is_in_the_next_digest(
         territory: Territory, clock: FakeClock) -> None:
     services = territory.services
-    people = [await territory.person(str(5000 + n)) for n in range(120)]
-    for person in people:
-        await services.digest.subscribe(person.id, SubscriptionScope.TERRITORY)
-    clock.now += timedelta(minutes=1)
-    await territory.product("Miel de châtaignier", 900)
-    run_id = await services.digest.start_week("telegram")
-    assert run_id is not None
+    people, run_id = await subscribers_with_news(territory, clock, 120, first=5000)
     received: dict[str, list[str]] = {}
     added = []
 
