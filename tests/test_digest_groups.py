@@ -23,8 +23,8 @@ from chatshop.domain.models import (
 )
 from chatshop.services import Services
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.interface import Store
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 from tests.conftest import FakeClock, Territory
 from tests.test_digest import subscribers_with_news
 

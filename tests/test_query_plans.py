@@ -46,8 +46,8 @@ from chatshop.services import build_services
 from chatshop.storage import database as database_module
 from chatshop.storage import open_store
 from chatshop.storage import search_index as search_index_module
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.database import sort_key
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 from tests.chat import Chat, Postbox
 
 TESTS = str(Path(__file__).parent)

@@ -14,9 +14,9 @@ from chatshop.conversation.router import Conversation
 from chatshop.domain.models import ProductChanges, ShopDetails
 from chatshop.services.search import match_expression
 from chatshop.storage import Store, open_store
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.catalogue_search import SEARCH_COUNT_CAP
 from chatshop.storage.database import connect
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 from chatshop.storage.migrations import migrate
 from chatshop.storage.search_index import reindex
 from chatshop.web.app import window_app

@@ -15,8 +15,8 @@ import aiosqlite
 
 from chatshop.storage import rows
 from chatshop.storage.alerts_protocol import AlertLine, ProductAlert
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.database import Connections
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 
 # An alert with its product and the shop where it is collected (the host's, if hosted).
 _LINES = """SELECT a.*, p.name AS product_name, p.price_cents,

@@ -39,10 +39,14 @@ from chatshop.errors import (
 from chatshop.storage import rows
 from chatshop.storage.catalogue_search import CatalogueSearch
 from chatshop.storage.database import Connections
-from chatshop.storage.listing import LISTED, LISTED_COLUMNS, listed_products
-from chatshop.storage.listing import LISTED_JOINS as LISTED_JOINS
-from chatshop.storage.listing import PICKUP as PICKUP
-from chatshop.storage.listing import VISIBLE as VISIBLE
+from chatshop.storage.listing import (
+    LISTED,
+    LISTED_COLUMNS,
+    LISTED_JOINS,
+    PICKUP,
+    VISIBLE,
+    listed_products,
+)
 from chatshop.storage.search_index import SearchVocabulary, index_product, unindex_product
 
 

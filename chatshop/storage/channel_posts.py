@@ -15,9 +15,9 @@ from datetime import datetime
 
 from chatshop.domain.models import ListedProduct
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.channel_protocol import ChannelChange, ChannelMark
 from chatshop.storage.database import Connections
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 
 
 class SqliteChannelPostRepository:

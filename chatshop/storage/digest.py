@@ -20,9 +20,9 @@ from chatshop.domain.models import (
     SubscriptionScope,
 )
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.database import Connections
 from chatshop.storage.leases import Leases, leases_beside
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 
 FAILURE_REASONS = 5  # the most frequent reasons a report gives for failed deliveries
 

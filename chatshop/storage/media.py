@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.database import Connections
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 from chatshop.storage.media_protocol import MediaSize, UnkeptPhoto
 
 _SHOWN = f"""SELECT 1 FROM product_photos pp JOIN products p ON p.id = pp.product_id

@@ -36,9 +36,10 @@ from chatshop.errors import (
     WrongState,
 )
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE, record_movement
+from chatshop.storage.catalogue import record_movement
 from chatshop.storage.database import Connections
 from chatshop.storage.interface import AlreadyReserved
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 
 _LIVE = ("pending", "ready")
 _CODE_ATTEMPTS = 50

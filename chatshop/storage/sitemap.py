@@ -8,8 +8,8 @@ from datetime import datetime
 
 from chatshop.domain.models import Product, Shop
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, VISIBLE
 from chatshop.storage.database import Connections
+from chatshop.storage.listing import LISTED_JOINS, VISIBLE
 
 _LISTED = f"FROM products p {LISTED_JOINS} WHERE {VISIBLE}"
 

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from chatshop.domain.models import Category, ListedPage, ListedProduct, Page, Shop
 from chatshop.storage import rows
-from chatshop.storage.catalogue import LISTED_JOINS, PICKUP, VISIBLE
 from chatshop.storage.database import Connections
+from chatshop.storage.listing import LISTED_JOINS, PICKUP, VISIBLE
 
 _COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_name,"
             f" c.name AS commune_name, {rows.PRODUCT_PHOTOS}")
