@@ -51,6 +51,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if item not in last] + last
 
 
+# -- PostgreSQL (issue #14) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster for the session, started by the first test that asks
+    (``tests/postgres_cluster.py``). Without server programs the test is skipped with
+    the reason; under CI=1 that is a failure."""
+    from tests.postgres_cluster import NoServer, cluster
+
+    try:
+        with cluster() as dsn:
+            yield dsn
+    except NoServer as why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL: {why}")
+        pytest.skip(f"PostgreSQL tests skipped: {why}")
+
+
 class FakeClock:
     """A clock that only moves when a test says so."""
 
