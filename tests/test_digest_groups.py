@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chatshop.delivery.broadcast import deliver_run
 from chatshop.delivery.outcome import Message, Outcome, Sent
+from chatshop.domain.digest_news import News
 from chatshop.domain.models import (
     Digest,
     DigestProduct,
@@ -248,3 +249,21 @@ async def test_what_is_added_while_a_run_sends_is_in_the_next_digest(
         # Once, in one digest or the other: never lost, never twice.
         assert (person.external_id in saw_savon) != ("Savon au lait d'ânesse" in names)
         assert "Miel de châtaignier" not in names
+
+
+def test_what_is_written_while_the_news_are_read_goes_in_the_next_digest_only() -> None:
+    gathered = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    since = gathered - 7 * DAY
+
+    def product(n: int, at: datetime) -> tuple[DigestProduct, int]:
+        return DigestProduct(id=n, name=f"Produit {n}", price_cents=500, shop_id=1,
+                             shop_name="Boutique", at=at, created_at=at), 1
+
+    # Product 2 was stamped a moment after the gathering began, and read by its queries.
+    news = News(gathered, since, [product(1, gathered - DAY),
+                                  product(2, gathered + timedelta(milliseconds=3))], [], [], [])
+    everyone = SubscriptionScope.TERRITORY
+    assert [p.id for p in news.share(everyone, frozenset(), since).new] == [1]
+    later = News(gathered + 7 * DAY, gathered,
+                 [product(2, gathered + timedelta(milliseconds=3))], [], [], [])
+    assert [p.id for p in later.share(everyone, frozenset(), gathered).new] == [2]

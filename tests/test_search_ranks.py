@@ -95,6 +95,8 @@ async def test_the_last_page_past_the_cap_knows_the_count(soaps: Territory) -> N
     beyond = await soaps.services.search.search("savon", offset=400)
     assert beyond.items == ()
     assert not beyond.has_next
+    # Past the end only « more than 200 » is known: never « more than 400 » of 230.
+    assert (beyond.total, beyond.capped) == (200, True)
 
 
 async def test_a_name_match_ranks_above_a_description_that_repeats_the_word(

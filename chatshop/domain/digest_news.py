@@ -144,15 +144,18 @@ class News:
             return found
         added, back, said, closed = self._kinds
         scope_, chosen_ = key[0], key[1]
+        # Up to the time the news were gathered, no later: the next digest starts there,
+        # so what was written while they were read is in that one, not in both.
+        until = self.gathered_at
         shops_said: dict[int, DigestShopNews] = {}
         for news in said.followed(scope_, chosen_):
-            if news.at is not None and news.at > since:
+            if news.at is not None and since < news.at <= until:
                 shops_said.setdefault(news.shop_id, news)
         found = Share(
-            new=tuple(p for p in added.followed(scope_, chosen_) if p.at > since),
+            new=tuple(p for p in added.followed(scope_, chosen_) if since < p.at <= until),
             # back in stock: only what this subscriber could already have seen
             back_in_stock=tuple(p for p in back.followed(scope_, chosen_)
-                                if p.at > since and p.created_at <= since),
+                                if since < p.at <= until and p.created_at <= since),
             announcements=tuple(shops_said.values()),
             closures=tuple(closed.followed(scope_, chosen_)))
         self.groups_composed += 1

@@ -110,8 +110,9 @@ class CatalogueSearch:
         else:
             ids = await self._in_id_order(hits, params, offset, limit + 1)
             more, ids = len(ids) > limit, ids[:limit]
-            total = max(SEARCH_COUNT_CAP, offset + len(ids))
-            # On the last page past the cap the count is known after all.
+            # On the last page past the cap the count is known after all; past the end
+            # of the hits only that there are more than SEARCH_COUNT_CAP.
+            total = max(SEARCH_COUNT_CAP, offset + len(ids)) if ids else SEARCH_COUNT_CAP
             capped = more or not ids
         return ListedPage(items=tuple(await self._listed_by_id(ids)), total=total,
                           capped=capped, offset=offset, limit=limit)
