@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from chatshop.clock import Clock
 from chatshop.domain.limits import MAX_PRICE_CENTS, MAX_STOCK
 from chatshop.domain.models import (
@@ -187,11 +189,7 @@ class CatalogueService:
     async def every_product(self, actor: Actor, shop_id: int) -> list[Product]:
         """Every product the shop makes, hidden ones included (to find one by its name)."""
         await self._access.require_staff(actor, shop_id)
-        ids = await self._store.catalogue.maker_product_ids(shop_id)
-        found: list[Product] = []
-        for start in range(0, len(ids), EXPORT_PAGE):  # sorted once, not once a page
-            found += await self._store.catalogue.products_by_id(ids[start:start + EXPORT_PAGE])
-        return found
+        return [product async for page in self._maker_pages(shop_id) for product in page]
 
     async def export_products(self, actor: Actor, shop_id: int) -> bytes:
         """Every product the shop makes, hidden ones included, as a CSV file that imports
@@ -199,10 +197,16 @@ class CatalogueService:
         all in memory at once (the file's bytes are)."""
         await self._access.require_staff(actor, shop_id)
         out = ProductsCsv(await self.categories())
+        async for page in self._maker_pages(shop_id):
+            out.add(page)
+        return out.data()
+
+    async def _maker_pages(self, shop_id: int) -> AsyncIterator[list[Product]]:
+        """The shop's own products in its order, ``EXPORT_PAGE`` at a time: the ids
+        sorted once, then each page read by id (not sorted again for every page)."""
         ids = await self._store.catalogue.maker_product_ids(shop_id)
         for start in range(0, len(ids), EXPORT_PAGE):
-            out.add(await self._store.catalogue.products_by_id(ids[start:start + EXPORT_PAGE]))
-        return out.data()
+            yield await self._store.catalogue.products_by_id(ids[start:start + EXPORT_PAGE])
 
     # -- stock ------------------------------------------------------------------------
 
