@@ -293,8 +293,11 @@ class PostgresCatalogueSearch:
                                      "commune": commune_id, "shop": shop_id,
                                      "category": category_id}
         hits = _search_hits("all", **filters)
-        found = [int(r[0]) for r in await self._db.read_briefly(
-            f"SELECT s.rowid {hits} LIMIT {SEARCH_COUNT_CAP + 1}", params)]
+        # The hits with the terms their rank needs, in one statement (each costs a round
+        # trip and a plan on PostgreSQL, where SQLite reads FTS5's content apart).
+        found = await self._db.read_briefly(
+            f"SELECT s.rowid, s.name, s.name_stems {hits} LIMIT {SEARCH_COUNT_CAP + 1}",
+            params)
         if len(found) <= SEARCH_COUNT_CAP:
             total, capped = len(found), False
             ids = await self._ranked(query, found, offset, limit)
@@ -306,27 +309,26 @@ class PostgresCatalogueSearch:
         return ListedPage(items=tuple(await self._listed_by_id(ids)), total=total,
                           capped=capped, offset=offset, limit=limit)
 
-    async def _ranked(self, query: Query, found: list[int], offset: int,
+    async def _ranked(self, query: Query, found: Sequence[Sequence[Any]], offset: int,
                       limit: int) -> list[int]:
-        """The page's ids among a few ``found`` hits, ranked as ``CatalogueSearch._ranked``
-        ranks them: every word in the name as typed, then by its stem, then the others;
-        in each group the shorter names first, then by id."""
+        """The page's ids among a few ``found`` hits (rows of rowid, name, name_stems),
+        ranked as ``CatalogueSearch._ranked`` ranks them: every word in the name as
+        typed, then by its stem, then the others; in each group the shorter names first,
+        then by id."""
         if offset >= len(found):
             return []
+        ids = [int(r[0]) for r in found]
         found_words = query.words
         if found_words is None:  # not an expression of match_expression's: the index tells
             in_names = {int(r[0]) for r in await self._db.read_briefly(
                 "SELECT rowid FROM product_search WHERE names @@ CAST(:names AS tsquery)"
-                " AND rowid = ANY(:ids)", {"names": query.names, "ids": found})}
-            ranked = sorted(found, key=lambda i: (i not in in_names, i))
+                " AND rowid = ANY(:ids)", {"names": query.names, "ids": ids})}
+            ranked = sorted(ids, key=lambda i: (i not in in_names, i))
             return ranked[offset:offset + limit]
-        terms = {int(r[0]): (str(r[1]).split(), str(r[2]).split())
-                 for r in await self._db.read_briefly(
-                     "SELECT rowid, name, name_stems FROM product_search"
-                     " WHERE rowid = ANY(:ids)", {"ids": found})}
+        terms = {int(r[0]): (str(r[1]).split(), str(r[2]).split()) for r in found}
 
         def rank(product_id: int) -> tuple[int, int, int]:
-            name, stems = terms.get(product_id, ([], []))
+            name, stems = terms[product_id]
             if _has_every(found_words, name):
                 group = 0
             elif _has_every(found_words, name + stems):
@@ -335,7 +337,7 @@ class PostgresCatalogueSearch:
                 group = 2
             return group, len(name), product_id
 
-        return sorted(found, key=rank)[offset:offset + limit]
+        return sorted(ids, key=rank)[offset:offset + limit]
 
     async def _in_id_order(self, filters: dict[str, bool], params: dict[str, object],
                            offset: int, wanted: int) -> list[int]:

