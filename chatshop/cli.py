@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-from chatshop import __version__, window_commands
+from chatshop import __version__, db_copy, window_commands
 from chatshop.app import learn_bot_username, serve, start, telegram_channel, whatsapp_channel
 from chatshop.channels.console import ConsoleChat, Identity, runtime_tick
 from chatshop.channels.console import run as run_console
@@ -53,6 +53,7 @@ from chatshop.demo_history import DemoClock
 from chatshop.domain.models import Channel, DigestReport, User
 from chatshop.errors import ConfigError, DemoIncomplete, MigrationError
 from chatshop.i18n import _, format_number, ngettext
+from chatshop.running import bot_running_on
 from chatshop.servers import Server, bind_sites, start_server
 from chatshop.services import Services, build_services
 from chatshop.services.links import Links, territory_links
@@ -163,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         "Create the database, or apply the migrations it lacks, then print its schema "
         "version and what the territory holds.")))
     window_commands.add_commands(command, _database_option)
+    db_copy.add_command(command)
     return parser
 
 
@@ -300,7 +302,8 @@ async def _run(settings: Settings) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     try:
-        await serve(app, stop, freeze_start_up=True)
+        async with bot_running_on(settings.database):  # (what « db copy » tests)
+            await serve(app, stop, freeze_start_up=True)
     finally:
         await app.close()
 
@@ -506,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace) -> int:
     """Run the command of ``args``; a bad start is one line on stderr and status 2."""
+    if args.command == "db":  # (its databases are on its command line, not in settings)
+        return db_copy.run(args)
     try:
         # « --database "" » is refused like an empty CHATSHOP_DATABASE, not ignored.
         database = getattr(args, "database", None)

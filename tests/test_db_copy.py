@@ -1,0 +1,277 @@
+"""``chatshop db copy`` (issue #14, « Moving a territory »): the demo territory, with
+reservations and stock changes, copied SQLite → PostgreSQL → SQLite row for row, ids
+included; the refusals (a target holding data, the bot running, the wrong schema, the
+same database); ``--force``; the command itself, in French."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from chatshop.db_copy import Refused, SqliteSide, copy_database, foreign_key_order, open_side
+from chatshop.demo import (
+    DEMO_CUSTOMER,
+    DEMO_CUSTOMER_NAME,
+    DEMO_OPERATOR,
+    DEMO_OPERATOR_NAME,
+    seed_demo,
+)
+from chatshop.demo_history import DemoClock
+from chatshop.running import bot_is_running, bot_running_on
+from chatshop.services import build_services
+from chatshop.storage import open_store
+from chatshop.storage.migrations import discover
+
+ROOT = Path(__file__).resolve().parent.parent
+PARIS = ZoneInfo("Europe/Paris")
+NEWEST = len(discover())
+
+
+async def _make_demo(path: Path) -> None:
+    """The demo territory (its past weeks of reservations too), then one more
+    reservation and a restock."""
+    store = await open_store(path)
+    try:
+        clock = DemoClock()
+        services = build_services(store, operators={DEMO_OPERATOR}, clock=clock, tz=PARIS)
+        operator = await services.customers.seen(*DEMO_OPERATOR, DEMO_OPERATOR_NAME)
+        actor = services.customers.actor(operator)
+        await seed_demo(services, operator=actor, history=clock, tz=PARIS)
+        customer = await services.customers.seen(*DEMO_CUSTOMER, DEMO_CUSTOMER_NAME)
+        honey = (await services.search.search("miel")).items[0]
+        await services.catalogue.add_stock(actor, honey.product.id, 5)
+        await services.reservations.reserve_now(customer.id, honey.product.id, 2, "copy-1")
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    asyncio.run(_make_demo(path))
+    return path
+
+
+@pytest.fixture
+def demo(demo_file: Path, tmp_path: Path) -> Path:
+    """A copy of the demo territory of its own for the test."""
+    path = tmp_path / "source.db"
+    shutil.copyfile(demo_file, path)
+    return path
+
+
+@pytest.fixture
+def new_postgres(postgres_dsn: str) -> Iterator[Callable[[], str]]:
+    """Makes empty PostgreSQL databases (dropped at the end); gives each one's DSN."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"copy_{uuid.uuid4().hex[:10]}"
+        with psycopg.Connection.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make
+    with psycopg.Connection.connect(postgres_dsn, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table but the search index's, sorted (with its rowid where
+    the order of the rows is kept by it)."""
+    conn = sqlite3.connect(path)
+    try:
+        found = {}
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                     " AND name NOT LIKE 'product_search%'"):
+            columns = [str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")')]
+            if table == "reservation_lines":
+                columns.append("rowid")
+            found[table] = sorted(conn.execute(
+                f'SELECT {", ".join(columns)} FROM "{table}"').fetchall(), key=repr)
+        return found
+    finally:
+        conn.close()
+
+
+async def migrated(database: str) -> None:
+    """The database migrated, empty."""
+    await (await open_store(database)).close()
+
+
+async def search_ids(database: str | Path, text: str = "miel") -> list[int]:
+    store = await open_store(database)
+    try:
+        page = await build_services(store).search.search(text)
+        return [hit.product.id for hit in page.items]
+    finally:
+        await store.close()
+
+
+async def test_sqlite_to_postgresql_and_back_keeps_every_row_and_id(
+        demo: Path, tmp_path: Path, new_postgres: Callable[[], str]) -> None:
+    postgresql, back = new_postgres(), tmp_path / "back.db"
+    told: list[tuple[str, int, int]] = []
+    there = await copy_database(str(demo), postgresql,
+                                progress=lambda *line: told.append(line))
+    again = await copy_database(postgresql, f"sqlite:///{back}")
+    before, after = sqlite_rows(demo), sqlite_rows(back)
+    assert set(before) == set(after)
+    for table in before:
+        assert after[table] == before[table], table
+    assert there.counts == again.counts
+    assert there.counts["products"] == 41
+    assert there.counts["media"] > 0
+    assert (table := "stock_movements", there.counts[table], there.counts[table]) in told
+    # The search index is rebuilt on each copy: the same hits, in the same order.
+    hits = await search_ids(demo)
+    assert hits
+    assert await search_ids(postgresql) == hits
+    assert await search_ids(back) == hits
+
+
+async def test_new_rows_on_the_postgresql_copy_get_ids_past_the_copied_ones(
+        demo: Path, new_postgres: Callable[[], str]) -> None:
+    postgresql = new_postgres()
+    report = await copy_database(str(demo), postgresql)
+    store = await open_store(postgresql)
+    try:
+        user = await build_services(store).customers.seen("telegram", "newcomer", "Nina")
+    finally:
+        await store.close()
+    assert user.id > report.counts["users"]
+    with psycopg.Connection.connect(postgresql) as conn:
+        row = conn.execute("SELECT max(id) FROM users WHERE external_id <> 'newcomer'"
+                           ).fetchone()
+    assert row is not None
+    assert user.id > row[0]
+
+
+async def test_a_target_holding_data_is_refused_and_left_as_it_was(
+        demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.db"
+    store = await open_store(target)
+    try:
+        await build_services(store).customers.seen("telegram", "already-here", "Ada")
+    finally:
+        await store.close()
+    kept = sqlite_rows(target)
+    with pytest.raises(Refused, match=r"n’est pas vide.*--force"):
+        await copy_database(str(demo), str(target))
+    assert sqlite_rows(target) == kept
+    await copy_database(str(demo), str(target), force=True)
+    assert sqlite_rows(target) == sqlite_rows(demo)
+
+
+async def test_force_empties_a_postgresql_target_and_copies_again(
+        demo: Path, new_postgres: Callable[[], str]) -> None:
+    postgresql = new_postgres()
+    await copy_database(str(demo), postgresql)
+    with pytest.raises(Refused, match="n’est pas vide"):
+        await copy_database(str(demo), postgresql)
+    report = await copy_database(str(demo), postgresql, force=True)
+    with psycopg.Connection.connect(postgresql) as conn:
+        for table, count in report.counts.items():
+            row = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            assert row is not None
+            assert row[0] == count, table
+
+
+async def test_a_copy_is_refused_while_the_bot_runs_on_either_database(
+        demo: Path, tmp_path: Path, new_postgres: Callable[[], str]) -> None:
+    postgresql = new_postgres()
+    await migrated(postgresql)
+    async with bot_running_on(str(demo)):
+        assert bot_is_running(str(demo))
+        with pytest.raises(Refused, match="le bot tourne sur"):
+            await copy_database(str(demo), postgresql)
+    assert not bot_is_running(str(demo))
+    # Several processes on one PostgreSQL database: all hold the lock, shared.
+    async with bot_running_on(postgresql), bot_running_on(postgresql):
+        assert bot_is_running(postgresql)
+        with pytest.raises(Refused, match="le bot tourne sur"):
+            await copy_database(str(demo), postgresql)
+    assert not bot_is_running(postgresql)
+    await copy_database(str(demo), postgresql)
+
+
+async def test_the_wrong_sources_are_refused(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.db"
+    with pytest.raises(Refused, match="n’existe pas"):
+        await copy_database(str(tmp_path / "nowhere.db"), str(target))
+    with pytest.raises(Refused, match="la même base"):
+        await copy_database(str(demo), f"sqlite:///{demo}")
+    stranger = tmp_path / "stranger.db"
+    with sqlite3.connect(stranger) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    with pytest.raises(Refused, match="pas une base chatshop"):
+        await copy_database(str(stranger), str(target))
+    with pytest.raises(Refused, match="pas une base chatshop"):
+        await copy_database(str(demo), str(stranger))
+    for version, said in ((NEWEST - 1, "chatshop migrate"), (NEWEST + 1, "plus récente")):
+        with sqlite3.connect(demo) as conn:
+            conn.execute(f"PRAGMA user_version = {version}")
+        with pytest.raises(Refused, match=said):
+            await copy_database(str(demo), str(target))
+    assert not target.exists()  # nothing made
+
+
+async def test_sqlite_to_sqlite_and_postgresql_to_postgresql(
+        demo: Path, tmp_path: Path, new_postgres: Callable[[], str]) -> None:
+    copied = tmp_path / "copied.db"
+    await copy_database(str(demo), str(copied))
+    assert sqlite_rows(copied) == sqlite_rows(demo)
+    first, second = new_postgres(), new_postgres()
+    await copy_database(str(copied), first)
+    with pytest.raises(Refused, match="la même base"):
+        await copy_database(first, first)
+    report = await copy_database(first, second)
+    assert report.counts["reservation_lines"] > 0
+    assert await search_ids(second) == await search_ids(demo)
+
+
+async def test_the_tables_go_in_the_order_of_their_foreign_keys(
+        demo: Path, new_postgres: Callable[[], str]) -> None:
+    postgresql = new_postgres()
+    await migrated(postgresql)
+    for side in (SqliteSide(str(demo)), open_side(postgresql)):
+        try:
+            references = side.references()
+            order = foreign_key_order(references)
+        finally:
+            side.close()
+        assert set(order) == set(references)
+        for table, referenced in references.items():
+            assert all(order.index(r) < order.index(table) for r in referenced - {table})
+        assert order.index("shops") < order.index("products") < order.index(
+            "reservation_lines")
+        assert not any(t.startswith("product_search") for t in order)
+
+
+def test_the_command_copies_with_french_progress(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.db"
+    done = subprocess.run([sys.executable, "-m", "chatshop", "db", "copy", "--from",
+                           str(demo), "--to", str(target)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "products\u00a0: 41 / 41 lignes copiées" in done.stderr
+    assert done.stdout.startswith("Copié de ")
+    assert "registre des stocks" in done.stdout
+    again = subprocess.run([sys.executable, "-m", "chatshop", "db", "copy", "--from",
+                            str(demo), "--to", str(target)], capture_output=True, text=True,
+                           cwd=ROOT, timeout=60, check=False)
+    assert again.returncode == 1
+    assert len(again.stderr.splitlines()) == 1
+    assert again.stderr.startswith("chatshop: la base cible")
