@@ -31,7 +31,7 @@ from chatshop.domain.models import ProductChanges, ShopDetails
 from chatshop.domain.terms import index_terms
 from chatshop.resources import migrations_dir
 from chatshop.services.search import match_expression
-from chatshop.storage import Store
+from chatshop.storage import Store, open_store
 from chatshop.storage.postgres_search import (
     PostgresCatalogueSearch,
     PostgresSearchVocabulary,
@@ -147,6 +147,14 @@ class PgCatalogue(PostgresCatalogueSearch):
 
 
 # -- the two engines ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """Always SQLite: the reference each test compares PostgreSQL's search with."""
+    opened = await open_store(tmp_path / "chatshop.db")
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture
@@ -413,6 +421,21 @@ async def test_a_search_takes_about_as_long_as_on_sqlite(
     print(f"search p95 over {len(matches)} queries, "
           + ", ".join(f"{engine} {ms:.2f} ms" for engine, ms in p95.items()))
     assert p95["postgresql"] < max(50.0, 20 * p95["sqlite"])
+
+
+async def test_words_too_long_for_a_lexeme_are_saved_and_never_found(
+        engines: tuple[Territory, PgCatalogue, dict[str, Any]]) -> None:
+    _territory, pg, _made = engines
+    found = await pg.first_match(match_expression("savon") or "")
+    assert found is not None
+    long = "svaon" * 600
+    async with pg._db.write() as conn:
+        await index_product(conn, found.id, f"Savon {long}", "ééé" * 700)  # type: ignore[arg-type]
+    assert (await pg.search(match_expression(long) or "")).total == 0
+    assert (await pg.search(match_expression(long[:501]) or "")).total == 0
+    assert await pg.first_match(f'"{long}"*') is None
+    assert str(pg._db.lookup("SELECT names FROM product_search WHERE rowid = ?",
+                             (found.id,))[0][0]).startswith("'savon'")
 
 
 def test_the_migration_keeps_no_placeholder_in_its_text() -> None:

@@ -37,7 +37,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -60,6 +60,10 @@ _LISTED_COLUMNS = ("p.*, maker.name AS maker_name, pickup.name AS pickup_shop_na
 # The weight of each column's words in the tsvectors (migration 0014).
 _WEIGHTS = {"name": "A", "name_stems": "B", "description": "C", "description_stems": "D"}
 _EVERY_COLUMN = frozenset("ABCD")
+# A lexeme holds at most 2047 bytes: the tsvectors leave out words longer than this
+# (migration 0014), and a query's word is cut to one letter more, which nothing matches
+# (whole or as a prefix). On SQLite such a word is found; nobody types one.
+LONGEST_WORD = 500
 _NAME_COLUMNS = frozenset("AB")
 
 
@@ -83,6 +87,7 @@ def _lexeme(term: str, prefix: bool, weights: frozenset[str],
             column: frozenset[str] = _EVERY_COLUMN) -> str:
     """A tsquery's word: quoted, ``:*`` for a prefix, and the weights it must have when
     they are not all those of the tsvector's ``column``."""
+    term = term[:LONGEST_WORD + 1]
     quoted = "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
     labels = "" if weights == column else "".join(sorted(weights))
     return quoted + (":" + ("*" if prefix else "") + labels if prefix or labels else "")
@@ -270,12 +275,19 @@ def _search_hits(group: str, *, commune: bool, shop: bool, category: bool) -> st
     return "\n    ".join(where)
 
 
+class IndexWords(Protocol):
+    """The index's words as the search reads them (``PostgresSearchVocabulary``; the
+    same protocol as ``search_index.IndexWords``)."""
+
+    async def current(self) -> Vocabulary: ...
+
+
 class PostgresCatalogueSearch:
     """The search part of the PostgreSQL catalogue repository, as ``CatalogueSearch`` is
     of SQLite's (which holds the connections and the vocabulary)."""
 
     _db: Connections
-    _vocabulary: PostgresSearchVocabulary
+    _vocabulary: IndexWords
 
     async def search(self, match: str, *, commune_id: int | None = None,
                      shop_id: int | None = None, category_id: int | None = None,

@@ -15,10 +15,16 @@
 -- names: the name and its stems (the search's first group: every word in the name);
 -- terms: all four columns. The colon of the lexeme's position is written chr(58), so
 -- that no placeholder rewriting ever sees one in this file.
+--
+-- A lexeme holds at most 2047 bytes: words longer than 500 letters (the
+-- postgres_search.LONGEST_WORD; 2 x 250 and more, as a regular expression counts at
+-- most 255) are left out of the tsvectors, so that such a text is still saved (no word
+-- of the query can match them: it is cut to 501 letters).
 CREATE FUNCTION product_search_lexemes(words TEXT, weight "char") RETURNS tsvector
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN setweight(CAST(regexp_replace(words, '(\S+)', '\1' || chr(58) || '1', 'g')
-                          AS tsvector), weight);
+    RETURN setweight(CAST(regexp_replace(
+        regexp_replace(words, '(\S{250}){2}\S+', '', 'g'),
+        '(\S+)', '\1' || chr(58) || '1', 'g') AS tsvector), weight);
 
 ALTER TABLE product_search
     ADD COLUMN names tsvector NOT NULL GENERATED ALWAYS AS (
