@@ -21,9 +21,17 @@ The callers still write FTS5 expressions (``services.search.match_expression``),
   logged. A phrase of several words (``"lait d anesse"``) requires each of its words,
   not their sequence (the lexemes have no positions).
 
-Known differences with FTS5: FTS5's tokenizer folds a few letters that Unicode does not
-decompose (« ø » -> « o », « ł » -> « l »); here the words are kept as chatshop wrote
-them, so « smorrebrod » does not find « Smørrebrød » (a French catalogue has none).
+Known differences with FTS5: the lexemes are the words as chatshop wrote them, where
+FTS5's tokenizer reads the stored text again (the two agree on letters and digits:
+``tests/test_search_postgresql.py`` compares them); a word longer than ``LONGEST_WORD``
+is found on SQLite only.
+
+Measured (``tests/test_search_postgresql.py``'s catalogue grown to 10 000 and 100 000
+products, through ``storage/postgres.py``'s connections on the same machine): a search
+p50 6.5 ms, p95 8 ms at 10 000 (SQLite 0.5 and 1.0), p50 9 ms, p95 15 ms at 100 000
+(SQLite 0.8 and 4.3). About 1.3 ms of each statement is PostgreSQL planning the joins of
+``LISTED_JOINS`` (client-side binding: no prepared plan), and a search is two or three
+statements; PostgreSQL does not estimate a prefix's hits (always 2 % of the rows).
 
 The SQL uses SQLite's placeholders (``?``, ``:name``), rewritten by the PostgreSQL
 adapter, and ``CAST(... AS ...)``, never ``::``.
@@ -439,18 +447,6 @@ async def unindex_product(conn: aiosqlite.Connection, product_id: int) -> None:
     """Take a product out of the index, inside the caller's write transaction."""
     await conn.execute("DELETE FROM product_search WHERE rowid = ?", (product_id,))
     await conn.execute(_CHANGED)
-
-
-class PostgresSearchIndex:
-    """``index_product`` and ``unindex_product`` as ``search_index.SearchIndex``'s
-    methods."""
-
-    async def index_product(self, conn: aiosqlite.Connection, product_id: int, name: str,
-                            description: str) -> None:
-        await index_product(conn, product_id, name, description)
-
-    async def unindex_product(self, conn: aiosqlite.Connection, product_id: int) -> None:
-        await unindex_product(conn, product_id)
 
 
 async def reindex(db: Connections) -> int:
