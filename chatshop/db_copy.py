@@ -280,7 +280,8 @@ class PostgresSide(_Side):
 
     def insert(self, table: str, columns: Sequence[str],
                rows: Sequence[tuple[Any, ...]]) -> None:
-        # COPY writes the ids given, identity columns included.
+        # COPY writes the ids given into identity columns, even GENERATED ALWAYS ones
+        # (no OVERRIDING SYSTEM VALUE needed), and is PostgreSQL's quickest way in.
         statement = f"COPY {_quoted(table)} ({', '.join(map(_quoted, columns))}) FROM STDIN"
         with self.conn.cursor() as cursor, cursor.copy(statement.encode()) as copy:
             for row in rows:

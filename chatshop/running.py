@@ -47,7 +47,7 @@ async def bot_running_on(database: str | Path) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await asyncio.to_thread(conn.close)
+            await asyncio.to_thread(_release_advisory_lock, conn)
         return
     if str(database) == ":memory:":
         yield
@@ -69,6 +69,17 @@ def _hold_advisory_lock(dsn: str) -> psycopg.Connection[Any]:
         conn.close()
         raise
     return conn
+
+
+def _release_advisory_lock(conn: psycopg.Connection[Any]) -> None:
+    """Released at once (the server would release it only once it has seen the
+    connection end, a moment after ``close``)."""
+    try:
+        conn.execute("SELECT pg_advisory_unlock_shared(%s)", (RUNNING_LOCK,))
+    except psycopg.Error:
+        pass  # the connection is gone already, and its lock with it
+    finally:
+        conn.close()
 
 
 def bot_is_running(database: str | Path) -> bool:

@@ -6,10 +6,12 @@ same database); ``--force``; the command itself, in French."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -262,16 +264,94 @@ async def test_the_tables_go_in_the_order_of_their_foreign_keys(
 
 def test_the_command_copies_with_french_progress(demo: Path, tmp_path: Path) -> None:
     target = tmp_path / "target.db"
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.upper().startswith("CHATSHOP_")}
     done = subprocess.run([sys.executable, "-m", "chatshop", "db", "copy", "--from",
                            str(demo), "--to", str(target)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60, check=False)
+                          cwd=tmp_path, env=environment, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "products\u00a0: 41 / 41 lignes copiées" in done.stderr
     assert done.stdout.startswith("Copié de ")
     assert "registre des stocks" in done.stdout
     again = subprocess.run([sys.executable, "-m", "chatshop", "db", "copy", "--from",
                             str(demo), "--to", str(target)], capture_output=True, text=True,
-                           cwd=ROOT, timeout=60, check=False)
+                           cwd=tmp_path, env=environment, timeout=60, check=False)
     assert again.returncode == 1
     assert len(again.stderr.splitlines()) == 1
     assert again.stderr.startswith("chatshop: la base cible")
+
+
+async def test_chatshop_run_holds_the_running_lock_while_it_serves(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_environment: Path) -> None:
+    from chatshop import cli
+    from chatshop.config import load_settings
+
+    database = tmp_path / "bot.db"
+    seen: list[bool] = []
+
+    async def serving(*args: object, **kwargs: object) -> None:
+        seen.append(await asyncio.to_thread(bot_is_running, str(database)))
+
+    monkeypatch.setattr(cli, "serve", serving)
+    await cli._run(load_settings(database=str(database)))
+    assert seen == [True]
+    assert not bot_is_running(str(database))
+
+
+HOLDER = """
+import asyncio, sys
+from chatshop.running import bot_running_on
+
+async def hold() -> None:
+    async with bot_running_on(sys.argv[1]):
+        print("held", flush=True)
+        await asyncio.sleep(60)
+
+asyncio.run(hold())
+"""
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_running_lock_dies_with_its_process(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if engine == "postgresql":
+        database = request.getfixturevalue("new_postgres")()
+    else:
+        database = str(tmp_path / "bot.db")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, database], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        assert bot_is_running(database)
+    finally:
+        holder.kill()  # SIGKILL: no clean-up of its own
+        holder.wait(timeout=10)
+    for _ in range(50):  # PostgreSQL sees the connection gone a moment later
+        if not bot_is_running(database):
+            break
+        time.sleep(0.05)
+    assert not bot_is_running(database)
+
+
+def test_db_copy_has_its_own_help_in_french(capsys: pytest.CaptureFixture[str],
+                                            clean_environment: Path) -> None:
+    from chatshop.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["db", "copy", "--help"])
+    assert done.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage : chatshop db copy [-h] --from BASE --to BASE [--force]")
+    assert "identifiants compris" in out
+    assert main(["db", "copy", "--from", "nowhere.db", "--to", "there.db"]) == 1
+    err = capsys.readouterr().err
+    assert err == "chatshop: la base source nowhere.db n’existe pas\n"
+
+
+def test_a_postgresql_database_is_named_without_its_password() -> None:
+    from chatshop.db_copy import shown
+
+    assert shown("postgresql://shop:s3cret@db.example:5433/territoire") == (
+        "postgresql://shop@db.example:5433/territoire")
+    assert shown("chatshop.db") == "chatshop.db"
