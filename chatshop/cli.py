@@ -296,16 +296,16 @@ async def _run(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call otherwise
-    app = await start(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stop.set)
-    try:
-        async with bot_running_on(settings.database):  # (what « db copy » tests)
+    async with bot_running_on(settings.database):  # (what « db copy » tests)
+        app = await start(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        try:
             await serve(app, stop, freeze_start_up=True)
-    finally:
-        await app.close()
+        finally:
+            await app.close()
 
 
 async def _links(settings: Settings, bot: str | None) -> str:

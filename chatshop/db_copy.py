@@ -38,7 +38,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from chatshop.errors import MigrationError
 from chatshop.i18n import _, format_number, ngettext
-from chatshop.running import bot_is_running
+from chatshop.running import BotRunning, bot_is_running, copying
 from chatshop.storage import open_store
 from chatshop.storage.migrations import discover
 from chatshop.storage.postgres_migrations import schema_version
@@ -382,8 +382,7 @@ def check(source: Side, target: Side, *, force: bool) -> None:
             database=shown(source.name), version=version, newest=newest))
     for side in (source, target):
         if side.exists and bot_is_running(side.name):
-            raise Refused(_("the bot is running on {database}: stop « chatshop run » "
-                            "there first").format(database=shown(side.name)))
+            raise Refused(_running(side.name))
     try:
         version = target.version()
         tables = target.tables()
@@ -402,6 +401,11 @@ def check(source: Side, target: Side, *, force: bool) -> None:
         raise Refused(_("cannot open the database {database}: {why}").format(
             database=shown(target.name), why=_("no folder {folder}").format(
                 folder=target.path.parent)))
+
+
+def _running(database: str) -> str:
+    return _("the bot is running on {database}: stop « chatshop run » there first"
+             ).format(database=shown(database))
 
 
 def _newer(side: Side, version: int, newest: int) -> str:
@@ -484,11 +488,16 @@ async def copy_database(source_name: str, target_name: str, *, force: bool = Fal
         target = await asyncio.to_thread(open_side, target_name)
         try:
             await asyncio.to_thread(check, source, target, force=force)
-            target.close()  # migrated by chatshop itself, then opened again
-            store = await open_store(target_name)
-            await store.close()
-            target = await asyncio.to_thread(open_side, target_name)
-            report = await asyncio.to_thread(copy_rows, source, target, tell)
+            held = [side.name for side in (source, target) if side.exists]
+            target.close()
+            try:
+                with copying(*held):  # no bot starts on either meanwhile
+                    store = await open_store(target_name)  # migrated by chatshop itself
+                    await store.close()
+                    target = await asyncio.to_thread(open_side, target_name)
+                    report = await asyncio.to_thread(copy_rows, source, target, tell)
+            except BotRunning as why:  # started since the test
+                raise Refused(_running(str(why.args[0]))) from why
         finally:
             target.close()
     finally:

@@ -10,22 +10,32 @@ without taking it.
   own; the server releases it when that connection ends (the process gone, or killed).
   The test reads ``pg_locks`` for a holder of that key on the same database.
 
-Several ``chatshop run`` on one database all hold the shared lock at once.
+Several ``chatshop run`` on one database all hold the shared lock at once. A copy holds
+the same lock exclusively while it runs (``copying``), taken only if no bot holds it: a
+``chatshop run`` started meanwhile waits for the copy to end before it opens the
+database (and says so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 RUNNING_LOCK = 0x72756E6E  # "runn": held (shared) by every ``chatshop run`` process
+_WAITING = "a copy of the database (chatshop db copy) is under way: waiting for its end"
+log = logging.getLogger(__name__)
+
+
+class BotRunning(Exception):
+    """A bot runs on the database named by the exception's argument."""
 
 
 def _is_postgresql(database: str) -> bool:
@@ -54,17 +64,31 @@ async def bot_running_on(database: str | Path) -> AsyncIterator[None]:
         return
     descriptor = os.open(lock_file(database), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        # Waits only the instant a ``bot_is_running`` test holds it.
-        await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_SH)
+        await asyncio.to_thread(_flock_shared, descriptor)
         yield
     finally:
         os.close(descriptor)  # (releases the lock)
 
 
-def _hold_advisory_lock(dsn: str) -> psycopg.Connection[Any]:
-    conn = psycopg.Connection.connect(dsn, autocommit=True)
+def _flock_shared(descriptor: int) -> None:
     try:
-        conn.execute("SELECT pg_advisory_lock_shared(%s)", (RUNNING_LOCK,))
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:  # a copy, or the instant a ``bot_is_running`` test takes
+        log.warning(_WAITING)
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+
+
+def _hold_advisory_lock(dsn: str) -> psycopg.Connection[Any]:
+    try:
+        conn = psycopg.Connection.connect(dsn, autocommit=True)
+    except psycopg.OperationalError as why:  # (an OSError: said as the database's)
+        raise ConnectionError(" ".join(str(why).split())) from why
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock_shared(%s)",
+                           (RUNNING_LOCK,)).fetchone()
+        if not (row and row[0]):
+            log.warning(_WAITING)
+            conn.execute("SELECT pg_advisory_lock_shared(%s)", (RUNNING_LOCK,))
     except BaseException:
         conn.close()
         raise
@@ -75,15 +99,15 @@ def _release_advisory_lock(conn: psycopg.Connection[Any]) -> None:
     """Released at once (the server would release it only once it has seen the
     connection end, a moment after ``close``)."""
     try:
-        conn.execute("SELECT pg_advisory_unlock_shared(%s)", (RUNNING_LOCK,))
-    except psycopg.Error:
-        pass  # the connection is gone already, and its lock with it
+        with suppress(psycopg.Error):  # (the connection gone already, and its lock)
+            conn.execute("SELECT pg_advisory_unlock_shared(%s)", (RUNNING_LOCK,))
     finally:
         conn.close()
 
 
 def bot_is_running(database: str | Path) -> bool:
-    """Whether a ``chatshop run`` holds its lock on ``database`` now."""
+    """Whether a ``chatshop run`` holds its lock on ``database`` now (on SQLite, a copy
+    holding it says so too: one file lock cannot tell them apart)."""
     if _is_postgresql(str(database)):
         with psycopg.Connection.connect(str(database), autocommit=True) as conn:
             return postgresql_holders(conn) > 0
@@ -102,11 +126,46 @@ def bot_is_running(database: str | Path) -> bool:
 
 
 def postgresql_holders(conn: psycopg.Connection[Any]) -> int:
-    """How many sessions hold the running lock on the database of ``conn``."""
+    """How many bots hold the running lock on the database of ``conn`` (shared; a copy
+    holds it exclusively)."""
     # A bigint key shows in pg_locks as classid (high 32 bits), objid (low), objsubid 1.
     row = conn.execute(
         "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
         " WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
         f" AND l.classid = {RUNNING_LOCK >> 32} AND l.objid = {RUNNING_LOCK & 0xFFFFFFFF}"
-        " AND l.objsubid = 1").fetchone()
+        " AND l.objsubid = 1 AND l.mode = 'ShareLock'").fetchone()  # (not a copy's)
     return int(row[0]) if row else 0
+
+
+@contextmanager
+def copying(*databases: str) -> Iterator[None]:
+    """Hold the running lock of each database (existing ones) exclusively for the block,
+    a copy's: ``BotRunning`` when a bot holds one."""
+    with ExitStack() as held:
+        for database in databases:
+            held.enter_context(_exclusive(database))
+        yield
+
+
+@contextmanager
+def _exclusive(database: str) -> Iterator[None]:
+    if _is_postgresql(database):
+        with psycopg.Connection.connect(database, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (RUNNING_LOCK,)).fetchone()
+            if not (row and row[0]):
+                raise BotRunning(database)
+            try:
+                yield
+            finally:  # at once, not once the server has seen the connection end
+                with suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (RUNNING_LOCK,))
+        return
+    descriptor = os.open(lock_file(database), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BotRunning(database) from None
+        yield
+    finally:
+        os.close(descriptor)

@@ -29,7 +29,7 @@ from chatshop.demo import (
     seed_demo,
 )
 from chatshop.demo_history import DemoClock
-from chatshop.running import bot_is_running, bot_running_on
+from chatshop.running import BotRunning, bot_is_running, bot_running_on, copying
 from chatshop.services import build_services
 from chatshop.storage import open_store
 from chatshop.storage.migrations import discover
@@ -355,3 +355,26 @@ def test_a_postgresql_database_is_named_without_its_password() -> None:
     assert shown("postgresql://shop:s3cret@db.example:5433/territoire") == (
         "postgresql://shop@db.example:5433/territoire")
     assert shown("chatshop.db") == "chatshop.db"
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_a_bot_started_during_a_copy_waits_for_its_end(
+        engine: str, demo: Path, request: pytest.FixtureRequest) -> None:
+    database = (request.getfixturevalue("new_postgres")() if engine == "postgresql"
+                else str(demo))
+    started = asyncio.Event()
+
+    async def bot() -> None:
+        async with bot_running_on(database):
+            started.set()
+
+    with copying(database):
+        task = asyncio.create_task(bot())
+        await asyncio.sleep(0.3)
+        assert not started.is_set()
+        # (On PostgreSQL a copy is no bot; on SQLite the file lock tells no difference.)
+        assert bot_is_running(database) == (engine == "sqlite")
+    await asyncio.wait_for(task, timeout=10)
+    async with bot_running_on(database):
+        with pytest.raises(BotRunning), copying(database):
+            pass
