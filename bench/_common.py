@@ -56,9 +56,10 @@ class Territory:
         return shop, self.services.customers.actor(owner)
 
 
-async def open_territory(folder: Path) -> Territory:
-    """A fresh migrated database in ``folder`` and services with one operator."""
-    store = await open_store(folder / "bench.db")
+async def open_territory(folder: Path, database: str | Path | None = None) -> Territory:
+    """A fresh migrated database in ``folder`` (or ``database``: a file's path or a
+    PostgreSQL DSN, see ``engines.py``) and services with one operator."""
+    store = await open_store(folder / "bench.db" if database is None else database)
     services = build_services(store, operators=frozenset({OPERATOR}))
     operator_user = await services.customers.seen(*OPERATOR, "Office de tourisme")
     return Territory(store, services, services.customers.actor(operator_user))

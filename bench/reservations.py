@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from _common import (
     Figure,
@@ -48,10 +53,19 @@ from _common import (
     print_table,
     settings_of,
 )
+from engines import (
+    add_engine_options,
+    database,
+    engines_of,
+    label_result,
+    labelled,
+    merge,
+    server,
+)
 
-from chatshop.domain.models import Actor, Shop, ShopDetails, User
+from chatshop.domain.models import Actor, Shop, ShopDetails
 from chatshop.errors import OutOfStock
-from chatshop.storage import Database
+from chatshop.storage import Database, rows
 
 TARGET_PER_SECOND = 1_000
 
@@ -110,7 +124,7 @@ class Check:
 Call = Callable[[int, int, str], Awaitable[int | None]]
 
 
-async def burst(users: Sequence[User], per_customer: int, product_of: Callable[[int], int],
+async def burst(users: Sequence[int], per_customer: int, product_of: Callable[[int], int],
                 call: Call, tag: str, *, double_tap: bool = False) -> Outcome:
     """Every customer, concurrently, makes ``per_customer`` calls one after the other."""
     outcome = Outcome(seconds=0.0)
@@ -133,15 +147,15 @@ async def burst(users: Sequence[User], per_customer: int, product_of: Callable[[
                     outcome.reservation_ids.add(result)
         outcome.latencies.append(time.perf_counter() - started)
 
-    async def customer(index: int, user: User) -> None:
+    async def customer(index: int, user_id: int) -> None:
         product_id = product_of(index)
         for n in range(per_customer):
-            key = f"{tag}-{user.id}-{n}"
+            key = f"{tag}-{user_id}-{n}"
             if double_tap:
-                await asyncio.gather(one(user.id, product_id, key),
-                                     one(user.id, product_id, key))
+                await asyncio.gather(one(user_id, product_id, key),
+                                     one(user_id, product_id, key))
             else:
-                await one(user.id, product_id, key)
+                await one(user_id, product_id, key)
 
     started = time.perf_counter()
     await asyncio.gather(*(customer(i, u) for i, u in enumerate(users)))
@@ -195,13 +209,14 @@ def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-async def measure(args: argparse.Namespace) -> Result:
-    """Run the benchmark, print its tables, and return its figures and failed checks."""
+async def measure_engine(args: argparse.Namespace, engine: str,
+                         server_dsn: str | None) -> Result:
+    """The benchmark on one engine: its tables printed, its figures and failed checks."""
     customers: int = args.customers
     per_customer: int = args.per_customer
     rounds: int = args.rounds
     total = customers * per_customer
-    print("chatshop benchmark: reservations on one product under contention")
+    print(f"chatshop benchmark: reservations on one product under contention ({engine})")
     for line in machine_description():
         print(line)
     print(f"load    : {customers} concurrent customers x {per_customer} reservations"
@@ -210,8 +225,9 @@ async def measure(args: argparse.Namespace) -> Result:
     print()
 
     failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
-        territory = await open_territory(Path(folder))
+    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder, \
+            database(engine, Path(folder), server_dsn) as db:
+        territory = await open_territory(Path(folder), db)
         try:
             commune = await territory.commune("Rochechouart", "87600")
             shop, owner = await territory.open_shop("Épicerie du Château", commune, "2000",
@@ -220,9 +236,8 @@ async def measure(args: argparse.Namespace) -> Result:
             # per customer (#12), whose checks still run in every reservation measured.
             await territory.store.shops.update_shop(shop.id, ShopDetails(
                 max_open_reservations=999, max_units_per_product=999))
-            users = [await territory.services.customers.seen("telegram", str(10_000 + i),
-                                                             f"Client {i}")
-                     for i in range(customers)]
+            users = [(await territory.services.customers.seen(
+                "telegram", str(10_000 + i), f"Client {i}")).id for i in range(customers)]
             # One product per customer for the "spread" baseline, stocked for every round.
             own_products = [await new_product(territory, owner, shop, f"Savon n°{i}",
                                               per_customer * rounds)
@@ -377,7 +392,281 @@ async def measure(args: argparse.Namespace) -> Result:
                   " lines.", settings_of(args))
 
 
+# -- the curve of client processes on one database (issue #14) -------------------------
+
+WORKER_MARK = "@@"  # a worker's answers on its stdout start with this
+SPREAD_PRODUCTS = 100
+WORKLOADS = ("one product", f"{SPREAD_PRODUCTS} products")
+
+
+def processes_label(n: int) -> str:
+    return f"{n} process{'es' if n > 1 else ''}"
+
+
+def curve_name(n: int, workload: str) -> str:
+    return f"reservations/s, {processes_label(n)}, {workload}"
+
+
+async def worker(db: str) -> int:
+    """One client process of the curve: opens its own store on ``db``, says it is ready,
+    then for each job read on stdin (its customers' ids and each one's product) runs the
+    burst of reservations and answers with what it did and when (``time.monotonic``, the
+    same clock in every process of the machine)."""
+    from chatshop.services import build_services
+    from chatshop.storage import open_store
+
+    store = await open_store(db)
+    services = build_services(store, operators=frozenset())
+    reservations = services.reservations
+
+    async def call(user_id: int, product_id: int, key: str) -> int:
+        return (await reservations.reserve_now(user_id, product_id, 1, key)).id
+
+    print(f"{WORKER_MARK}ready", flush=True)
+    try:
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line.strip():
+                break
+            job = json.loads(line)
+            users, products = job["users"], job["products"]
+            started = time.monotonic()
+            outcome = await burst(users, job["per_customer"], products.__getitem__, call,
+                                  job["tag"])
+            ended = time.monotonic()
+            print(WORKER_MARK + json.dumps({
+                "start": started, "end": ended, "granted": outcome.granted,
+                "refused": outcome.refused, "errors": outcome.errors,
+                "first_error": outcome.first_error,
+                "p95": percentile(outcome.latencies, 95)}), flush=True)
+    finally:
+        await store.close()
+    return 0
+
+
+class Workers:
+    """``n`` worker processes on one database, each serving its share of the customers."""
+
+    def __init__(self, db: str, n: int) -> None:
+        self.processes = [subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", db],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            for _ in range(n)]
+        for process in self.processes:
+            self._answer(process)
+
+    def _answer(self, process: subprocess.Popen[str]) -> str:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(WORKER_MARK):
+                return line[len(WORKER_MARK):].strip()
+        raise RuntimeError(f"a worker process ended (status {process.wait()}) without"
+                           " answering: its traceback is above")
+
+    def run(self, users: Sequence[int], products: Sequence[int], per_customer: int,
+            tag: str) -> dict[str, Any]:
+        """Every worker its share of ``users`` (``products[i]``: customer i's), at once."""
+        n = len(self.processes)
+        for k, process in enumerate(self.processes):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps({
+                "users": list(users[k::n]), "products": list(products[k::n]),
+                "per_customer": per_customer, "tag": f"{tag}-w{k}"}) + "\n")
+            process.stdin.flush()
+        answers = [json.loads(self._answer(process)) for process in self.processes]
+        seconds = max(a["end"] for a in answers) - min(a["start"] for a in answers)
+        attempts = sum(a["granted"] + a["refused"] + a["errors"] for a in answers)
+        return {"seconds": seconds, "per_second": attempts / seconds if seconds else 0.0,
+                "granted": sum(a["granted"] for a in answers),
+                "refused": sum(a["refused"] for a in answers),
+                "errors": sum(a["errors"] for a in answers),
+                "first_error": next((a["first_error"] for a in answers if a["first_error"]),
+                                    ""),
+                "p95": max(a["p95"] for a in answers)}
+
+    def close(self) -> None:
+        for process in self.processes:
+            assert process.stdin is not None
+            with contextlib.suppress(OSError):
+                process.stdin.write("\n")
+                process.stdin.close()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class CurveSetup:
+    """One engine's database for the curve: its territory, customers, shop."""
+
+    engine: str
+    db: str
+    territory: Territory
+    users: list[int]
+    owner: Actor
+    shop: Shop
+
+
+async def curve_setup(engine: str, folder: Path, db: str, customers: int) -> CurveSetup:
+    territory = await open_territory(folder, db)
+    commune = await territory.commune("Saint-Junien", "87200")
+    shop, owner = await territory.open_shop("Ganterie de la Glane", commune, "3000", "Marc")
+    await territory.store.shops.update_shop(shop.id, ShopDetails(
+        max_open_reservations=999, max_units_per_product=999))
+    users = [(await territory.services.customers.seen(
+        "telegram", str(30_000 + i), f"Client {i}")).id for i in range(customers)]
+    return CurveSetup(engine, db, territory, users, owner, shop)
+
+
+async def curve_audit(setup: CurveSetup, products: Sequence[int], granted: int,
+                      total: int) -> tuple[int, list[str]]:
+    """(units oversold, what does not add up) for the products of one job."""
+    live = await setup.territory.store.orders.live_quantities()
+    marks = ", ".join("?" for _ in products)
+    async with setup.territory.store.db.read() as conn:
+        found = await rows.fetch_all(
+            conn, f"SELECT id, on_hand, reserved FROM products WHERE id IN ({marks})",
+            tuple(products))
+    oversold, wrong = 0, []
+    reserved_total = 0
+    for pid, on_hand, reserved in ((int(r[0]), int(r[1]), int(r[2])) for r in found):
+        oversold += max(0, reserved - on_hand)
+        reserved_total += reserved
+        if reserved != live.get(pid, 0):
+            wrong.append(f"product {pid}: reserved {reserved} != live lines"
+                         f" {live.get(pid, 0)}")
+    if reserved_total != granted:
+        wrong.append(f"reserved {reserved_total} != granted {granted}")
+    if granted != total:
+        wrong.append(f"{granted}/{total} granted with enough stock")
+    return oversold, wrong
+
+
+async def process_curve(args: argparse.Namespace, server_dsn: str | None) -> Result:
+    """N client processes (each its own store) reserving at once on one database, for
+    each N of ``--processes``, on one hot product and across 100 products, rounds
+    interleaved with one SQLite process doing the same (the reference of the goals)."""
+    customers, per_customer, rounds = args.customers, args.per_customer, args.rounds
+    total = customers * per_customer
+    on_postgresql = "postgresql" in engines_of(args)
+    configs = ([("sqlite", 1)] + [("postgresql", n) for n in args.process_counts]
+               if on_postgresql else [("sqlite", n) for n in args.process_counts])
+    print(f"chatshop benchmark: reservations from {', '.join(map(str, args.process_counts))}"
+          f" client processes on one {'PostgreSQL' if on_postgresql else 'SQLite'}"
+          f" database{', against one SQLite process' if on_postgresql else ''}")
+    print(f"load    : the same {customers} customers shared between the processes, x"
+          f" {per_customer} reservations = {total} per job, on one product and across"
+          f" {SPREAD_PRODUCTS} products, {rounds} rounds (configurations interleaved, order"
+          " alternating); each process opens its own store")
+    failures: list[str] = []
+    rates: dict[tuple[str, int, str], list[float]] = defaultdict(list)
+    p95s: dict[tuple[str, int, str], list[float]] = defaultdict(list)
+    oversold = 0
+    engines_used = sorted({engine for engine, _n in configs})
+    with tempfile.TemporaryDirectory(prefix="chatshop-bench-curve-") as folder, \
+            contextlib.ExitStack() as stack:
+        setups: dict[str, CurveSetup] = {}
+        workers: dict[tuple[str, int], Workers] = {}
+        try:
+            for engine in engines_used:
+                db = stack.enter_context(database(engine, Path(folder), server_dsn, "curve"))
+                setups[engine] = await curve_setup(engine, Path(folder), db, customers)
+            for engine, n in configs:
+                workers[engine, n] = Workers(setups[engine].db, n)
+            for r in range(rounds):
+                order = [(c, w) for c in configs for w in WORKLOADS]
+                if r % 2:
+                    order.reverse()
+                for (engine, n), workload in order:
+                    setup = setups[engine]
+                    catalogue = setup.territory.services.catalogue
+                    count = 1 if workload == "one product" else SPREAD_PRODUCTS
+                    products = [(await catalogue.add_product(
+                        setup.owner, setup.shop.id, name=f"Gants n°{r}-{n}-{k}",
+                        price_cents=4_500, on_hand=total)).id for k in range(count)]
+                    of_customer = [products[i % count] for i in range(customers)]
+                    done = workers[engine, n].run(setup.users, of_customer, per_customer,
+                                                  f"c{r}-{engine}-{n}-{count}")
+                    key = (engine, n, workload)
+                    rates[key].append(done["per_second"])
+                    p95s[key].append(done["p95"])
+                    units, wrong = await curve_audit(setup, products, done["granted"], total)
+                    oversold += units
+                    label = f"{engine}, {processes_label(n)}, {workload}, round {r + 1}"
+                    if done["errors"]:
+                        failures.append(f"{label}: {done['errors']} errors, first:"
+                                        f" {done['first_error']}")
+                    failures += [f"{label}: {text}" for text in wrong]
+                print(f"  round {r + 1}/{rounds}: " + ", ".join(
+                    f"{engine[:6]} x{n} {w.split()[0]} {fmt_rate(rates[engine, n, w][-1])}/s"
+                    for engine, n in configs for w in WORKLOADS))
+        finally:
+            for pool in workers.values():
+                pool.close()
+            for setup in setups.values():
+                await setup.territory.close()
+
+    reference = {w: median(rates["sqlite", 1, w]) for w in WORKLOADS}
+    print()
+    print(f"Reservations per second (all processes together, median of {rounds} rounds;"
+          " x SQLite = / one SQLite process, same workload):")
+    table = []
+    for engine, n in configs:
+        row = [f"{engine}, {processes_label(n)}"]
+        for w in WORKLOADS:
+            value = median(rates[engine, n, w])
+            row += [fmt_rate(value), f"{value / reference[w]:.2f}",
+                    fmt_ms(median(p95s[engine, n, w]))]
+        table.append(row)
+    print_table(["configuration", *[c for w in WORKLOADS for c in
+                                    (f"{w} /s", "x SQLite", "p95 ms")]], table)
+    figures = []
+    for engine, n in configs:
+        for w in WORKLOADS:
+            value = median(rates[engine, n, w])
+            reference_figure = engine != "sqlite" or n != 1
+            figures.append(Figure(
+                labelled(curve_name(n, w), engine), value, "/s",
+                baseline=reference[w] if reference_figure else None,
+                baseline_name="SQLite, 1 process" if reference_figure else "",
+                note=f"min {fmt_rate(min(rates[engine, n, w]))}, max"
+                     f" {fmt_rate(max(rates[engine, n, w]))}; {rounds} rounds of {total}"))
+    if on_postgresql:
+        three = max(args.process_counts)
+        for w, goal in zip(WORKLOADS, (0.5, 1.0), strict=True):
+            value = median(rates["postgresql", three, w]) / reference[w]
+            figures.append(Figure(labelled(f"{processes_label(three)} / 1 SQLite process,"
+                                           f" {w}", "postgresql"), value, "×",
+                                  goal=goal, goal_op=">="))
+            print(f"Goal: {processes_label(three)} on PostgreSQL >= {goal:g}x one SQLite"
+                  f" process, {w}: {value:.2f}x -> {'MET' if value >= goal else 'NOT MET'}")
+    figures.append(Figure("reservations across processes: units oversold", oversold, "",
+                          goal=0, goal_op="=="))
+    print(f"oversold across processes: {oversold}")
+    print()
+    return Result("reservations", figures, failures, "", settings_of(args))
+
+
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark on each engine asked for (and the curve of processes), print
+    its tables, and return its figures and failed checks."""
+    with server(args) as server_dsn:
+        results = []
+        for engine in engines_of(args):
+            results.append(label_result(await measure_engine(args, engine, server_dsn),
+                                        engine))
+            print()
+        if args.processes:
+            results.append(await process_curve(args, server_dsn))
+    return merge(results)
+
+
 async def run(args: argparse.Namespace) -> int:
+    if args.worker is not None:
+        return await worker(args.worker)
     return finish(await measure(args), args)
 
 
@@ -390,10 +679,31 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--per-customer", type=int, default=5,
                         help="reservations each customer makes, one after the other (default 5)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds (default 7)")
+    parser.add_argument("--processes", metavar="N[,N...]", default=None,
+                        help="the curve of client processes on one database: for each N, N"
+                             " processes each opening its own store and reserving at once,"
+                             " the customers shared between them, on one product and across"
+                             " 100 products, against one SQLite process (default with"
+                             " --engine postgresql or both: 1,2,3; none on sqlite alone; a"
+                             " single N means 1..N)")
+    parser.add_argument("--worker", metavar="DATABASE", default=None,
+                        help=argparse.SUPPRESS)  # one client process of the curve
+    add_engine_options(parser)
     add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.per_customer, args.rounds = 50, 4, 3
+    if args.processes is None:
+        args.processes = "1,2,3" if "postgresql" in engines_of(args) else ""
+    try:
+        counts = [int(n) for n in args.processes.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--processes: numbers separated by commas")
+    if len(counts) == 1:
+        counts = list(range(1, counts[0] + 1))
+    if any(n < 1 for n in counts) or len(set(counts)) != len(counts):
+        parser.error("--processes: distinct counts of at least 1")
+    args.process_counts = counts
     return args
 
 

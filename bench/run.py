@@ -24,6 +24,12 @@ territory that conversation.py and load.py use is built once per size (bench/ter
 ``--cache DIR`` to keep it for the next run). About 5 minutes on 2 cores; ``--scale
 --quick`` runs 1 000 and 5 000 with a short load test, as a smoke test.
 
+``--engine postgresql`` (issue #14) runs the benchmarks that take ``--engine``
+(reservations with its curve of 1, 2, 3 client processes, search at 10 000 and 100 000
+products, telegram_stack) with the store on PostgreSQL, on one throw-away cluster started
+here (or ``--dsn``); ``--engine both`` runs each on SQLite and on PostgreSQL and prints
+them side by side, then the curve.
+
 The exit status is 1 if a correctness check failed (overselling, a lost delivery, an
 error logged, a benchmark that crashed), never because of a figure: goals not met show
 in the table's last column.
@@ -32,8 +38,10 @@ in the table's last column.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,8 +61,10 @@ from _common import (
     machine_info,
     now_iso,
     print_table,
+    with_unit,
     write_json,
 )
+from engines import ENGINES, engine_of, server_version
 
 BENCH = Path(__file__).resolve().parent
 
@@ -64,13 +74,14 @@ class Benchmark:
     name: str
     full: tuple[str, ...]  # options of the full run (the issue's sizes, fewer rounds)
     seconds: int  # about how long the full run takes here, for the plan
+    engines: bool = False  # takes --engine (bench/engines.py): runs on PostgreSQL too
 
 
 BENCHMARKS = [
-    Benchmark("reservations", ("--rounds", "3"), 10),
-    Benchmark("search", ("--repeat", "30", "--concurrent-searches", "800"), 10),
+    Benchmark("reservations", ("--rounds", "3"), 10, engines=True),
+    Benchmark("search", ("--repeat", "30", "--concurrent-searches", "800"), 10, engines=True),
     Benchmark("conversation", ("--rounds", "3"), 8),
-    Benchmark("telegram_stack", ("--rounds", "3"), 30),
+    Benchmark("telegram_stack", ("--rounds", "3"), 30, engines=True),
     Benchmark("digest", ("--repeat", "3", "--sample", "100", "--stale", "0"), 55),
     Benchmark("whatsapp_webhook", ("--deliveries", "1000", "--rounds", "3"), 25),
     Benchmark("memory", (), 12),
@@ -92,9 +103,12 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     output: str = ""
+    engine: str = "sqlite"
+    size: str = ""  # a size other than the benchmark's usual one (« 100 000 products »)
 
     def to_json(self) -> dict[str, Any]:
-        return {"benchmark": self.benchmark.name, "command": self.command,
+        return {"benchmark": self.benchmark.name, "engine": self.engine, "size": self.size,
+                "command": self.command,
                 "exit_status": self.exit_status, "seconds": round(self.seconds, 1),
                 "settings": self.settings, "figures": [f.to_json() for f in self.figures],
                 "failures": self.failures, "output": self.output}
@@ -111,13 +125,17 @@ def figure_of(data: dict[str, Any]) -> Figure:
 
 
 def run_one(benchmark: Benchmark, quick: bool, folder: Path, verbose: bool,
-            timeout: float, tag: str = "") -> Outcome:
+            timeout: float, tag: str = "", extra: Sequence[str] = (),
+            shown: Sequence[str] | None = None) -> Outcome:
+    """``extra``: more options (``shown``: as the command is recorded, without a DSN)."""
     results = folder / f"{benchmark.name}{tag}.json"
-    options = ("--quick",) if quick else benchmark.full
+    options = (*(("--quick",) if quick else benchmark.full), *extra)
     command = [sys.executable, str(BENCH / f"{benchmark.name}.py"), *options,
                "--json", str(results)]
+    recorded = options if shown is None else \
+        (*(("--quick",) if quick else benchmark.full), *shown)
     outcome = Outcome(benchmark, [Path(command[1]).relative_to(BENCH.parent).as_posix(),
-                                  *options])
+                                  *recorded])
     started = time.perf_counter()
     lines: list[str] = []
     with subprocess.Popen(command, cwd=BENCH.parent, stdout=subprocess.PIPE,
@@ -392,6 +410,194 @@ def main_scale(args: argparse.Namespace) -> int:
     return conclude(failures)
 
 
+# -- --engine postgresql|both: the engine-aware benchmarks on PostgreSQL (issue #14) -----
+
+CURVE = re.compile(r"^reservations/s, (\d+) process(?:es)?, (.+)$")
+LARGE_SEARCH = ("--products", "100000", "--shops", "2000")
+
+
+@dataclass(frozen=True)
+class Step:
+    benchmark: Benchmark
+    engine: str
+    size: str  # "" for the benchmark's usual size
+    options: tuple[str, ...]
+
+
+def engine_steps(plan: Sequence[Benchmark], engines: Sequence[str], quick: bool
+                 ) -> list[Step]:
+    """Each engine-aware benchmark on each engine, engines side by side; search also at
+    100 000 products (but with --quick)."""
+    steps = []
+    for benchmark in plan:
+        sizes: list[tuple[str, tuple[str, ...]]] = [("", ())]
+        if benchmark.name == "search" and not quick:
+            sizes.append(("100 000 products", LARGE_SEARCH))
+        for size, options in sizes:
+            steps += [Step(benchmark, engine, size, (*options, "--engine", engine))
+                      for engine in engines]
+    return steps
+
+
+def sized_name(name: str, size: str) -> str:
+    """A figure's name with the run's size when it does not say it already."""
+    if not size or size.split()[0] in name:
+        return name
+    return f"{name} ({size})"
+
+
+def paired_name(name: str) -> str:
+    """A figure's name as both engines' figures share it: « Telegram p99 at 179/s offered
+    (half) » names the rate that engine measured."""
+    return re.sub(r"at [\d ]+/s offered \(half\)", "at half the throughput offered", name)
+
+
+def side_by_side(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    """figure | SQLite | ratio | PostgreSQL | ratio | PostgreSQL / SQLite | goal | met."""
+    paired: dict[tuple[str, str], dict[str, Figure]] = {}
+    for outcome in outcomes:
+        for figure in outcome.figures:
+            engine, name = engine_of(figure.name)
+            if CURVE.match(name) or "/ 1 SQLite process" in name \
+                    or name.startswith("reservations across processes"):
+                continue  # the curve's own table
+            paired.setdefault((outcome.benchmark.name,
+                               paired_name(sized_name(name, outcome.size))),
+                              {})[engine] = figure
+    table = []
+    for (_benchmark, name), found in paired.items():
+        cells = [name]
+        for engine in ENGINES:
+            figure = found.get(engine)
+            cells += ["", ""] if figure is None else \
+                [with_unit(fmt_number(figure.value), figure.unit),
+                 "" if figure.ratio is None else f"{figure.ratio:.2f}"]
+        lite, pg = found.get("sqlite"), found.get("postgresql")
+        versus = ""
+        if lite is not None and pg is not None and lite.value and \
+                not math.isnan(lite.value) and not math.isnan(pg.value):
+            versus = f"{pg.value / lite.value:.2f}"
+        any_figure = lite or pg
+        assert any_figure is not None
+        met = " / ".join("" if f is None else {None: "", True: "yes", False: "NO"}[f.met]
+                         for f in (lite, pg)).strip(" /")
+        cells += [versus, any_figure.goal_text(), met]
+        table.append(cells)
+    return table
+
+
+def curve_table(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    """The 1, 2, 3 processes curve of reservations.py, one row per configuration."""
+    rows: dict[tuple[str, int], dict[str, Figure]] = {}
+    workloads: list[str] = []
+    for outcome in outcomes:
+        for figure in outcome.figures:
+            engine, name = engine_of(figure.name)
+            match = CURVE.match(name)
+            if match:
+                rows.setdefault((engine, int(match[1])), {})[match[2]] = figure
+                if match[2] not in workloads:
+                    workloads.append(match[2])
+    table = []
+    for (engine, n), found in sorted(rows.items(), key=lambda item: (item[0][0] != "sqlite",
+                                                                       item[0][1])):
+        cells = [f"{engine}, {n} process{'es' if n > 1 else ''}"]
+        for workload in workloads:
+            figure = found.get(workload)
+            cells += ["", ""] if figure is None else \
+                [with_unit(fmt_number(figure.value), "/s"),
+                 "1.00" if figure.ratio is None else f"{figure.ratio:.2f}"]
+        table.append(cells)
+    return [[c for w in workloads for c in (f"{w}", "x SQLite 1 process")], *table]
+
+
+def main_engines(args: argparse.Namespace, plan: Sequence[Benchmark]) -> int:
+    engines = list(ENGINES) if args.engine == "both" else [args.engine]
+    aware = [b for b in plan if b.engines]
+    left = [b.name for b in plan if not b.engines]
+    steps = engine_steps(aware, engines, args.quick)
+    timeout = 180.0 if args.quick else 600.0
+    started = time.perf_counter()
+    print(f"chatshop benchmarks on {' and '.join(engines)}{' (--quick)' if args.quick else ''}"
+          f": {', '.join(b.name for b in aware)}")
+    if left:
+        print(f"on SQLite only, not run here: {', '.join(left)}")
+    description = machine_description()
+    with contextlib.ExitStack() as stack:
+        dsn = args.dsn
+        if "postgresql" in engines and dsn is None:
+            from tests.postgres_cluster import cluster
+
+            dsn = stack.enter_context(cluster())
+            print(f"server  : a throw-away cluster (tests/postgres_cluster.py) at {dsn}")
+        if "postgresql" in engines:
+            description.append(f"server  : {server_version(dsn)} on 127.0.0.1, the same "
+                               "machine (fsync off)" if args.dsn is None else
+                               f"server  : {server_version(dsn)} (--dsn)")
+        for line in description:
+            print(line)
+        print(flush=True)
+        outcomes: list[Outcome] = []
+        with tempfile.TemporaryDirectory(prefix="chatshop-bench-run-") as folder:
+            for n, step in enumerate(steps, 1):
+                label = f"{step.benchmark.name} {step.engine}" + \
+                    (f" {step.size}" if step.size else "")
+                print(f"[{n}/{len(steps)}] {label} ...", end="\n" if args.verbose else " ",
+                      flush=True)
+                extra = (*step.options, *(("--dsn", dsn) if step.engine == "postgresql"
+                                          and dsn else ()))
+                outcome = run_one(step.benchmark, args.quick, Path(folder), args.verbose,
+                                  timeout, tag=f"-{n}", extra=extra, shown=step.options)
+                outcome.engine, outcome.size = step.engine, step.size
+                outcomes.append(outcome)
+                verdict = "ok" if not outcome.failures else \
+                    f"FAILED ({len(outcome.failures)} check" \
+                    f"{'s' * (len(outcome.failures) > 1)})"
+                print(f"{'' if not args.verbose else f'{label}: '}"
+                      f"{outcome.seconds:.0f} s, {verdict}", flush=True)
+    wall = time.perf_counter() - started
+
+    print()
+    print(f"date    : {now_iso()}")
+    for line in description:
+        print(line)
+    if args.quick:
+        print("quick   : smaller sizes than the issues' (each script's --quick): the goals "
+              "are the issues', 'met' is indicative only")
+    print()
+    print_table(["engine", *FIGURE_HEADERS],
+                [[o.engine, sized_name(engine_of(f.name)[1], o.size), *f.cells()[1:]]
+                 for o in outcomes for f in o.figures])
+    print()
+    print("Side by side (ratio: to the baseline measured on the same engine in the same "
+          "run; PostgreSQL / SQLite: of the values):")
+    print_table(["figure", "SQLite", "ratio", "PostgreSQL", "ratio", "PostgreSQL / SQLite",
+                 "goal", "met"], side_by_side(outcomes))
+    curve = curve_table(outcomes)
+    if len(curve) > 1:
+        print()
+        print("Reservations/s from N client processes on one database, each with its own "
+              "store, the customers shared between them (reservations.py --processes):")
+        print_table(["configuration", *curve[0]], curve[1:])
+    failures = [text for o in outcomes for text in o.failures]
+    missed = [f"{f.name} ({o.engine})" if o.engine == "sqlite" else f.name
+              for o in outcomes for f in o.figures if f.met is False]
+    print()
+    print(f"goals not met: {', '.join(missed) if missed else 'none'}")
+    print(f"wall time: {wall:.0f} s")
+    if args.json is not None:
+        write_json(args.json, {
+            "machine": {**machine_info(), "description": description},
+            "date": now_iso(), "quick": args.quick, "engines": engines,
+            "wall_seconds": round(wall, 1),
+            "figures": [{"benchmark": o.benchmark.name, "engine": o.engine, "size": o.size,
+                         **f.to_json()} for o in outcomes for f in o.figures],
+            "failures": failures,
+            "benchmarks": [o.to_json() for o in outcomes]})
+        print(f"written : {args.json}")
+    return conclude(failures)
+
+
 def conclude(failures: Sequence[str]) -> int:
     """The run's last words and exit status: 1 when a correctness check failed."""
     print()
@@ -424,14 +630,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", metavar="DIR", type=Path,
                         help="with --scale: keep the built territories in DIR and reuse "
                              "them next time (default: a temporary folder)")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"),
+                        default="sqlite",
+                        help="postgresql: the benchmarks that take --engine (reservations "
+                             "with its 1, 2, 3 processes curve, search at 10 000 and 100 000 "
+                             "products, telegram_stack) with the store on PostgreSQL, on a "
+                             "throw-away cluster started here; both: each on SQLite and on "
+                             "PostgreSQL, side by side (default: sqlite, every benchmark)")
+    parser.add_argument("--dsn", metavar="DSN",
+                        help="with --engine: a PostgreSQL server to create the benchmarks' "
+                             "databases on, instead of starting a cluster")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.scale:
         if args.only:
             parser.error("--only does not apply to --scale")
+        if args.engine != "sqlite":
+            parser.error("--engine does not apply to --scale")
         return main_scale(args)
     if args.cache is not None:
         parser.error("--cache applies to --scale only")
+    if args.dsn is not None and args.engine == "sqlite":
+        parser.error("--dsn applies to --engine postgresql or both")
     plan = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    if args.engine != "sqlite":
+        return main_engines(args, plan)
     timeout = 180.0 if args.quick else 600.0
 
     started = time.perf_counter()

@@ -61,6 +61,7 @@ from _common import (
     print_table,
     settings_of,
 )
+from engines import add_engine_options, database, engines_of, label_result, merge, server
 
 from chatshop.domain.models import ListedProduct, Page, ShopDetails
 from chatshop.storage import rows
@@ -69,6 +70,7 @@ try:
     from chatshop.storage.catalogue_search import SEARCH_COUNT_CAP as CAP
 except ImportError:  # a tree from before the capped count (to measure it the same way)
     CAP = 1 << 62
+from chatshop.storage.postgres_search import reindex as reindex_postgresql
 from chatshop.storage.search_index import reindex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -359,9 +361,11 @@ async def build(territory: Territory, shops: int, per_shop: int, rng: random.Ran
     # Rows inserted in SQL have no search terms yet (they are computed in Python): index
     # them as opening the database would.
     started = time.perf_counter()
-    indexed = await reindex(territory.store.db)
+    on_postgresql = territory.store.db.engine == "postgresql"
+    indexed = await (reindex_postgresql if on_postgresql else reindex)(territory.store.db)
     print(f"index   : {indexed} products indexed in {time.perf_counter() - started:.2f} s"
-          " (search_index.reindex, as at start-up)")
+          f" ({'postgres_search' if on_postgresql else 'search_index'}.reindex, as at"
+          " start-up)")
     product_ids = [int(r[0]) for r in found]
     unlisted = holiday | closed
     listed_names = [
@@ -612,14 +616,17 @@ async def open_loop(territory: Territory, checker: Checker,
     return out, late, time.perf_counter() - start
 
 
-async def measure(args: argparse.Namespace) -> Result:
-    """Run the benchmark, print its tables, and return its figures and failed checks."""
+async def measure_engine(args: argparse.Namespace, engine: str,
+                         server_dsn: str | None) -> Result:
+    """The benchmark on one engine: its tables printed, its figures and failed checks."""
     rng = random.Random(args.seed)
-    print("chatshop benchmark: full-text search")
+    print(f"chatshop benchmark: full-text search ({engine})")
     for line in machine_description():
         print(line)
-    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
-        kept = cached_paths(args)
+    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder, \
+            database(engine, Path(folder), server_dsn) as db:
+        # The cache keeps SQLite files; on PostgreSQL the catalogue is built every time.
+        kept = cached_paths(args) if engine == "sqlite" else None
         reuse = kept is not None and kept[0].exists() and kept[1].exists()
         if kept is not None and reuse:
             shutil.copyfile(kept[0], Path(folder) / "bench.db")
@@ -627,7 +634,7 @@ async def measure(args: argparse.Namespace) -> Result:
                 cat, state, built = pickle.load(file)
             rng.setstate(state)
             print(f"data    : reusing {kept[0]} (built in {built:.1f} s)")
-        territory = await open_territory(Path(folder))
+        territory = await open_territory(Path(folder), db)
         try:
             if not reuse:
                 started = time.perf_counter()
@@ -774,6 +781,18 @@ async def measure(args: argparse.Namespace) -> Result:
                   "pages).", settings_of(args))
 
 
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark on each engine asked for, print its tables, and return its
+    figures and failed checks."""
+    results = []
+    with server(args) as server_dsn:
+        for engine in engines_of(args):
+            results.append(label_result(await measure_engine(args, engine, server_dsn),
+                                        engine))
+            print()
+    return merge(results)
+
+
 async def run(args: argparse.Namespace) -> int:
     return finish(await measure(args), args)
 
@@ -798,7 +817,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=87600, help="random seed")
     parser.add_argument("--cache", type=Path, default=None,
                         help="a folder where the built database is kept and reused by the"
-                             " next run of the same sizes and seed")
+                             " next run of the same sizes and seed (SQLite only)")
+    add_engine_options(parser)
     add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:

@@ -56,6 +56,7 @@ from _common import (
     print_table,
     settings_of,
 )
+from engines import add_engine_options, database, engines_of, label_result, merge, server
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -111,9 +112,10 @@ class WatchedAPI(FakeBotAPI):
 Send = Callable[[int, str], Awaitable[float]]
 
 
-async def demo_territory(folder: Path) -> tuple[Store, Services, list[int]]:
-    """The demo territory on disk, and the ids of its listed products."""
-    store = await open_store(folder / "bench.db")
+async def demo_territory(db: str | Path) -> tuple[Store, Services, list[int]]:
+    """The demo territory in ``db`` (a SQLite file or a PostgreSQL DSN), and the ids of
+    its listed products."""
+    store = await open_store(db)
     services = build_services(store, operators=frozenset({DEMO_OPERATOR}))
     operator = services.customers.actor(await services.customers.seen(*DEMO_OPERATOR, "Office"))
     await seed_demo(services, operator=operator)
@@ -300,18 +302,22 @@ async def paced(api: WatchedAPI, rate: float, seconds: float, products: list[int
     return total / (time.perf_counter() - started)
 
 
-async def measure(args: argparse.Namespace) -> Result:
-    """Run the benchmark, print its tables, and return its figures and failed checks."""
+async def measure_engine(args: argparse.Namespace, engine: str,
+                         server_dsn: str | None) -> Result:
+    """The benchmark with the store on one engine: its tables printed, its figures and
+    failed checks."""
     failures: list[str] = []
-    print("chatshop benchmark: the Telegram stack against a bare python-telegram-bot echo bot")
+    print("chatshop benchmark: the Telegram stack against a bare python-telegram-bot echo bot"
+          f" (store on {engine})")
     for line in machine_description():
         print(line)
     print(f"load    : {args.customers} closed-loop customers, {args.seconds:g} s per round, "
           f"{args.rounds} rounds each, interleaved; then {args.rate:,.0f} updates/s offered "
           f"for {args.paced_seconds:g} s")
     print()
-    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder:
-        store, services, products = await demo_territory(Path(folder))
+    with tempfile.TemporaryDirectory(prefix="chatshop-bench-") as folder, \
+            database(engine, Path(folder), server_dsn) as db:
+        store, services, products = await demo_territory(db)
         operator = services.customers.actor(
             await services.customers.seen(*DEMO_OPERATOR, "Office"))
         for product_id in products:  # never sold out: this measures speed
@@ -424,6 +430,18 @@ async def measure(args: argparse.Namespace) -> Result:
                   "No incident, no call refused by the fake Bot API.", settings_of(args))
 
 
+async def measure(args: argparse.Namespace) -> Result:
+    """Run the benchmark with the store on each engine asked for, print its tables, and
+    return its figures and failed checks."""
+    results = []
+    with server(args) as server_dsn:
+        for engine in engines_of(args):
+            results.append(label_result(await measure_engine(args, engine, server_dsn),
+                                        engine))
+            print()
+    return merge(results)
+
+
 async def run(args: argparse.Namespace) -> int:
     return finish(await measure(args), args)
 
@@ -440,6 +458,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                         help="seconds each Bot API call takes in the fake (default 1 ms: a "
                              "Bot API server next to the bot; 0: an answer before the call "
                              "even yields)")
+    add_engine_options(parser)
     add_json_option(parser)
     args = parser.parse_args(argv)
     if args.quick:
