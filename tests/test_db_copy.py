@@ -13,14 +13,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
-from chatshop.db_copy import Refused, SqliteSide, copy_database, foreign_key_order, open_side
+from chatshop.db_copy import (
+    Refused,
+    SqliteSide,
+    copy_database,
+    foreign_key_order,
+    open_side,
+    summary,
+)
 from chatshop.demo import (
     DEMO_CUSTOMER,
     DEMO_CUSTOMER_NAME,
@@ -378,3 +385,38 @@ async def test_a_bot_started_during_a_copy_waits_for_its_end(
     async with bot_running_on(database):
         with pytest.raises(BotRunning), copying(database):
             pass
+
+
+async def test_a_ledger_already_off_at_the_source_is_copied_and_said(
+        demo: Path, tmp_path: Path) -> None:
+    with sqlite3.connect(demo) as conn:
+        conn.execute("UPDATE products SET on_hand = on_hand + 1 WHERE id = 1")
+    report = await copy_database(str(demo), str(tmp_path / "copy.db"))
+    assert report.ledger_off_at_source == 1
+    assert report.products == report.counts["products"] - 1
+    assert "ne correspondait déjà pas à son registre" in summary(str(demo), "copy.db", report)
+
+
+@pytest.mark.parametrize(("spoil", "said"), [  # a row lost; every move one more
+    (lambda rows: rows[1:], "les lignes diffèrent dans stock_movements"),
+    (lambda rows: [(*row[:3], row[3] + 1, *row[4:]) for row in rows],
+     "ne correspond pas à leur registre"),
+])
+async def test_a_copy_that_does_not_add_up_is_cancelled(
+        demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        spoil: Callable[[list[tuple[object, ...]]], list[tuple[object, ...]]],
+        said: str) -> None:
+    target = tmp_path / "target.db"
+    await migrated(str(target))
+    kept = sqlite_rows(target)
+    insert = SqliteSide.insert
+
+    def spoiled(self: SqliteSide, table: str, columns: Sequence[str],
+                rows: Sequence[tuple[object, ...]]) -> None:
+        insert(self, table, columns, spoil(list(rows)) if table == "stock_movements"
+               else rows)
+
+    monkeypatch.setattr(SqliteSide, "insert", spoiled)
+    with pytest.raises(Refused, match=said):
+        await copy_database(str(demo), str(target))
+    assert sqlite_rows(target) == kept
