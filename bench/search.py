@@ -70,8 +70,12 @@ try:
     from chatshop.storage.catalogue_search import SEARCH_COUNT_CAP as CAP
 except ImportError:  # a tree from before the capped count (to measure it the same way)
     CAP = 1 << 62
-from chatshop.storage.postgres_search import reindex as reindex_postgresql
 from chatshop.storage.search_index import reindex
+
+try:  # search_index.reindex now serves both engines; before, PostgreSQL had its own
+    from chatshop.storage.postgres_search import reindex as reindex_postgresql
+except ImportError:
+    reindex_postgresql = reindex
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_P95_MS = 5.0
@@ -362,10 +366,10 @@ async def build(territory: Territory, shops: int, per_shop: int, rng: random.Ran
     # them as opening the database would.
     started = time.perf_counter()
     on_postgresql = territory.store.db.engine == "postgresql"
-    indexed = await (reindex_postgresql if on_postgresql else reindex)(territory.store.db)
+    index = reindex_postgresql if on_postgresql else reindex
+    indexed = await index(territory.store.db)
     print(f"index   : {indexed} products indexed in {time.perf_counter() - started:.2f} s"
-          f" ({'postgres_search' if on_postgresql else 'search_index'}.reindex, as at"
-          " start-up)")
+          f" ({index.__module__.rsplit('.', 1)[-1]}.reindex, as at start-up)")
     product_ids = [int(r[0]) for r in found]
     unlisted = holiday | closed
     listed_names = [
