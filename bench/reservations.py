@@ -452,8 +452,14 @@ class Workers:
             [sys.executable, str(Path(__file__).resolve()), "--worker", db],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
             for _ in range(n)]
-        for process in self.processes:
-            self._answer(process)
+        try:
+            for process in self.processes:
+                self._answer(process)
+        except BaseException:
+            for process in self.processes:
+                process.kill()
+                process.wait()
+            raise
 
     def _answer(self, process: subprocess.Popen[str]) -> str:
         assert process.stdout is not None
