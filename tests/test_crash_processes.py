@@ -106,6 +106,7 @@ CUSTOMERS = 200
 SECRET = "shared-webhook-secret_for-all-processes"
 WEBHOOK_URL = "https://boutiques.example.fr/telegram"
 TAKEOVER = 10.0  # seconds a live process has to take over an update its dead one acked
+MOMENT = 5.0  # seconds a kill waits for its moment (a press, a notification) at most
 DIGEST_TAKEOVER = 4.0  # seconds before a live process goes on with a dead one's digest run
 # Telegram's global rate, the fake's and the processes' setting: above Telegram's 30/s so
 # that 200 customers take seconds, not the 25 s 30/s would make them; still the one
@@ -206,6 +207,7 @@ class Balancer:
         self.rng = rng
         self.outcomes: Counter[str] = Counter()
         self.acked_by: dict[int, int] = {}  # update_id -> the process index that said 200
+        self.reached: Counter[str] = Counter()  # callback query id -> pushes a process read
         self.acked: Callable[[dict[str, Any], int], None] | None = None
         """Told at once of each update a process answered 200 (its index)."""
         self._chats: dict[object, asyncio.Lock] = {}
@@ -239,6 +241,8 @@ class Balancer:
                 async with self._connections:
                     outcome = await self._post(self.ports[index], body)
                 self.outcomes[outcome] += 1
+                if outcome != "refused" and "callback_query" in update:
+                    self.reached[str(update["callback_query"]["id"])] += 1
                 if outcome == "200":
                     self.acked_by[update["update_id"]] = index
                     self.api.delivered(update["update_id"])
@@ -345,6 +349,7 @@ class Fleet:
     balancer: Balancer
     dsn: str
     server: TaggedBotAPIServer
+    missed: int = 0  # kills whose moment did not come within MOMENT s (killed then)
 
     async def start(self) -> None:
         await asyncio.gather(*(bot.start() for bot in self.bots))
@@ -532,6 +537,8 @@ class Problems:
             self.found.append(f"{what}: {str(problem).splitlines()[0][:400]}")
 
     def verify(self, tails: str = "") -> None:
+        for problem in self.found:  # (shown with -s even when the test is expected to fail)
+            print(f"  problem: {problem}")
         assert not self.found, "\n".join(["", *self.found, tails])
 
 
@@ -566,7 +573,10 @@ def _webhook_and_rates(problems: Problems, fleet: Fleet, *, registrations: int |
 def _handled_twice(fleet: Fleet) -> tuple[list[str], int]:
     """Presses handled twice though the process that handled them first lived on (two
     processes on one update), and how many were handled again after their first
-    handler's SIGKILL. Each handling of a press answers its callback query, once."""
+    handler's SIGKILL. Each handling of a press answers its callback query, once; so
+    does a process given a press already written down (it ignores the update): presses
+    pushed more than once (their process was killed before it answered the push) are
+    left out."""
     api, tag_of = fleet.server.api, fleet.server.tag_of
     bots = {bot.tag: bot for bot in fleet.bots}
     handlings: dict[str, list[tuple[int, str | None]]] = {}
@@ -576,6 +586,8 @@ def _handled_twice(fleet: Fleet) -> tuple[list[str], int]:
                 (i, tag_of(call)))
     live, again = [], 0
     for query, seen in handlings.items():
+        if fleet.balancer.reached[query] > 1:
+            continue
         for (first, by), (second, other) in itertools.pairwise(seen):
             marks = bots[by].kill_marks if by in bots else []
             if any(first <= mark <= second for mark in marks):
@@ -648,10 +660,12 @@ async def _attempt(api: FakeBotAPI, handled: Handled, seeded: Seeded, rng: rando
         attempt.stuck = f"{person.id}: press {update['update_id']} never handled"
 
 
-@pytest.mark.xfail(strict=True, reason=(
+# Not strict: it fails in most runs and passes in some (the 429s come and go), while the
+# shared budget is being worked on; take the mark off once it passes every time.
+@pytest.mark.xfail(strict=False, reason=(
     "#14, mechanism incomplete: the send budget the processes share keeps no margin, so"
-    " Telegram's global rate is exceeded by the three together now and then (1 to 12"
-    " of ~400 sends refused with 429 in 4 runs of 5)"))
+    " Telegram's global rate is exceeded by the three together now and then (1 to 18"
+    " of ~400 sends refused with 429 in 5 runs of 7)"))
 async def test_three_processes_200_customers_on_10_units_none_oversold(
         fleet: Fleet) -> None:
     api = fleet.server.api
@@ -717,16 +731,19 @@ async def _wait_event(event: asyncio.Event, timeout: float) -> bool:  # noqa: AS
 @pytest.mark.xfail(strict=True, reason=(
     "#14, mechanisms missing: an update a process answered 200 to and was SIGKILLed"
     " before handling is not taken over by the live processes within 10 s (it waits for"
-    " the dead process to start again); Telegram's global rate is exceeded by the"
-    " processes together around the kills (429s)"))
+    " the dead process to start again, or tens of seconds); some updates written down by"
+    " killed processes are not handled within 45 s (customers stuck); now and then"
+    " Telegram's global rate is exceeded by the processes together (429s)"))
 async def test_the_burst_on_three_processes_survives_20_kills_of_one(fleet: Fleet) -> None:
     api = fleet.server.api
     rng = random.Random(SEED + 11)
+    # 40 units (10 a shop), restocked as they go: presses on « Réserver » and shop
+    # notifications come every moment, for the kills that wait for them.
     seeded = await seed(fleet.dsn, {
-        OWNERS[0]: [("Confiture de cerises", 3)],
-        OWNERS[1]: [("Miel de montagne", 3)],
-        OWNERS[2]: [("Savon lavande", 2)],
-        OWNERS[3]: [("Bougie cire", 2)],
+        OWNERS[0]: [("Confiture de cerises", 10)],
+        OWNERS[1]: [("Miel de montagne", 10)],
+        OWNERS[2]: [("Savon lavande", 10)],
+        OWNERS[3]: [("Bougie cire", 10)],
     })
     owners = {shop_id: api.user(owner, f"Owner {owner}", started=True)
               for shop_id, owner in seeded.owner_of_shop.items()}
@@ -819,7 +836,8 @@ async def test_the_burst_on_three_processes_survives_20_kills_of_one(fleet: Flee
     problems.check(not live, f"{len(live)} presses handled twice though the process that"
                              f" handled them first lived on: {live[:5]}")
     webhook = _webhook_and_rates(problems, fleet, registrations=None)
-    print(f"\nburst on 3 processes (seed {SEED}): {fleet.kills} kills ({dict(moments)})"
+    print(f"\nburst on 3 processes (seed {SEED}): {fleet.kills} kills ({dict(moments)},"
+          f" {fleet.missed} of them at once for want of their moment)"
           f" in {elapsed:.0f} s; {burst.presses} presses on « Réserver »,"
           f" {burst.sold_out_cards} sold-out cards, {burst.restocks} restocks,"
           f" {burst.handovers} hand-overs; {figures}; presses handled again after a kill:"
@@ -841,10 +859,11 @@ async def _kill_after_a_press(fleet: Fleet
 
     fleet.balancer.acked = acked
     try:
-        await fleet.server.api.wait_for(lambda: pressed, timeout=STEP)
+        await fleet.server.api.wait_for(lambda: pressed, timeout=MOMENT)
     except AssertionError:
-        victim = next(bot for bot in fleet.bots if bot.up)  # (no press came)
+        victim = next(bot for bot in fleet.bots if bot.up)  # (no press came in time)
         victim.kill_now()
+        fleet.missed += 1
         return victim, None
     finally:
         fleet.balancer.acked = None
@@ -866,10 +885,11 @@ async def _kill_after_a_notification(fleet: Fleet) -> WebhookProcess:
 
     fleet.server.taken = sent
     try:
-        await fleet.server.api.wait_for(lambda: taken, timeout=STEP)
+        await fleet.server.api.wait_for(lambda: taken, timeout=MOMENT)
     except AssertionError:
-        taken.append(next(bot for bot in fleet.bots if bot.up))  # (none came)
+        taken.append(next(bot for bot in fleet.bots if bot.up))  # (none came in time)
         taken[0].kill_now()
+        fleet.missed += 1
     finally:
         fleet.server.taken = None
     return taken[0]
