@@ -288,7 +288,7 @@ async def audit(store: Store, services: Services, products: Sequence[int] | None
     live = await store.orders.live_quantities()
     oversold, mismatched = 0, []
     if products is None:
-        stock = [(int(r[0]), int(r[1]), int(r[2])) for r in store.db.lookup(
+        stock = [(int(r[0]), int(r[1]), int(r[2])) for r in store.db.lookup_now(
             "SELECT id, on_hand, reserved FROM products ORDER BY id")]
     else:
         stock = []
@@ -300,7 +300,7 @@ async def audit(store: Store, services: Services, products: Sequence[int] | None
         if reserved != live.get(product_id, 0):
             mismatched.append(f"product {product_id}: reserved {reserved}, live "
                               f"reservation lines {live.get(product_id, 0)}")
-    by_status = {str(status): int(count) for status, count in store.db.lookup(
+    by_status = {str(status): int(count) for status, count in store.db.lookup_now(
         "SELECT status, count(*) FROM reservations GROUP BY status")}
     return Audit(len(stock), oversold, mismatched, by_status)
 
@@ -329,7 +329,7 @@ async def sized_territory(folder: Path, args: argparse.Namespace
         subscribers=args.subscribers, shops=args.shops, seed=args.seed)
     (folder / "run").mkdir()
     store = await open_store(sized.working_copy(source, folder / "run"))
-    products = [int(r[0]) for r in store.db.lookup(
+    products = [int(r[0]) for r in store.db.lookup_now(
         "SELECT p.id FROM products p JOIN shops s ON s.id = p.shop_id"
         " WHERE p.hidden = 0 AND p.deleted_at IS NULL AND s.active = 1"
         " AND s.on_holiday = 0 ORDER BY p.id")]

@@ -146,7 +146,7 @@ def child(mode: str, database: Path, customers: int, updates: int) -> dict[str, 
         api = WatchedAPI(0.001)
         channel = telegram_channel(app, request=api.request(),
                                    get_updates_request=api.request())
-        listed = [int(row[0]) for row in app.store.db.lookup(
+        listed = [int(row[0]) for row in app.store.db.lookup_now(
             "SELECT id FROM products WHERE hidden = 0 AND deleted_at IS NULL AND on_hand > 0"
             " ORDER BY id")]
         crowd = load.Crowd(api, channel.application, products=listed,

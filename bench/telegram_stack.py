@@ -377,7 +377,7 @@ async def measure_engine(args: argparse.Namespace, engine: str,
             half_achieved = await paced(chatshop_api, half, args.paced_seconds, products,
                                         half_latency, 400_000)
             await channel.deliver_outbox()
-            reservations = store.db.lookup("SELECT count(*) FROM reservations")[0][0]
+            reservations = store.db.lookup_now("SELECT count(*) FROM reservations")[0][0]
         finally:
             await channel.stop()
             assert echo.updater is not None

@@ -175,7 +175,7 @@ async def keep_photos(territory: Territory, count: int, rng: random.Random) -> l
 
 async def give_photos(territory: Territory, shas: Sequence[str]) -> int:
     """Every visible product gets one of the kept photos, as if sent on WhatsApp."""
-    found = territory.store.db.lookup(
+    found = territory.store.db.lookup_now(
         "SELECT id FROM products WHERE hidden = 0 AND deleted_at IS NULL")
     async with territory.store.db.write() as conn:
         await conn.executemany(
@@ -192,7 +192,7 @@ async def site_of(territory: Territory, shop_id: int, listed_shops: set[int],
     services = territory.services
     shop = await services.shops.get(shop_id)
     total = (await services.catalogue.shop_catalogue(shop_id, limit=1)).total
-    found = territory.store.db.lookup(
+    found = territory.store.db.lookup_now(
         "SELECT id, shop_id, coalesce(host_shop_id, shop_id) FROM products"
         " WHERE hidden = 0 AND deleted_at IS NULL AND on_hand > reserved")
     ids = [int(r[0]) for r in found if {int(r[1]), int(r[2])} <= listed_shops]

@@ -340,7 +340,7 @@ def free_port() -> int:
 
 
 def unhandled(app: App) -> int:
-    return int(app.store.db.lookup(
+    return int(app.store.db.lookup_now(
         "SELECT count(*) FROM inbound_events WHERE channel = 'whatsapp'"
         " AND handled_at IS NULL")[0][0])
 
@@ -557,7 +557,7 @@ async def replay(app: App, api: FakeGraphAPI, clients: Clients,
     doubles = [delivery(api, f"336910{n:05d}", f"Double {n}", "/menu")
                for n in range(args.replays)]
     before = Counter(m.to for m in api.messages)
-    rows_before = app.store.db.lookup(
+    rows_before = app.store.db.lookup_now(
         "SELECT count(*) FROM inbound_events WHERE channel = 'whatsapp'")[0][0]
     requests = [post(d) for d in again] + [post(reference)] + [
         post(d) for d in doubles for _twice in range(2)]
@@ -566,7 +566,7 @@ async def replay(app: App, api: FakeGraphAPI, clients: Clients,
     if await drain(app, args.drain_timeout) is None:
         return [f"the replays are still not handled after {args.drain_timeout:g} s"]
     await asyncio.sleep(1.0)  # anything handled a second time would be sent by now
-    rows = app.store.db.lookup(
+    rows = app.store.db.lookup_now(
         "SELECT count(*) FROM inbound_events WHERE channel = 'whatsapp'")[0][0]
     if rows != rows_before + 1 + len(doubles):
         failures.append(f"replays: {rows - rows_before} events written down, expected "

@@ -11,9 +11,11 @@ server when they share an address); ``serve_window`` runs the window alone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import hashlib
+import hmac
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,7 @@ from chatshop.servers import Server, Site, bind_sites, start_server
 from chatshop.services import Services, build_services
 from chatshop.services.links import Links
 from chatshop.storage import Store, open_store
+from chatshop.storage.postgres import shown
 from chatshop.web.window import Publisher, Window
 
 log = logging.getLogger(__name__)
@@ -126,7 +129,10 @@ def telegram_channel(app: App, **overrides: Any) -> Any:
         "token": settings.telegram_token.get_secret_value(),
         "base_url": settings.telegram_base_url,
         "base_file_url": settings.telegram_base_file_url,
-        "rate_limiter": TelegramRateLimiter(overall_rate=settings.telegram_max_per_second),
+        "rate_limiter": TelegramRateLimiter(
+            overall_rate=settings.telegram_max_per_second,
+            shared=functools.partial(app.services.delivery.send_slot, "telegram",
+                                     settings.telegram_max_per_second)),
         "delivery": app.delivery,
     }
     options.update(overrides)
@@ -180,6 +186,18 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*SERVING_GC_THRESHOLDS)
 
 
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram sends with each webhook update: ``CHATSHOP_TELEGRAM_WEBHOOK_
+    SECRET``, else one drawn from the token (the same for every process of the bot,
+    which all serve the webhook behind one address, issue #14; as secret as the token,
+    and another one when the token changes)."""
+    if settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    return hmac.new(token.encode(), b"chatshop: Telegram webhook secret",
+                    hashlib.sha256).hexdigest()
+
+
 async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | None = None,
                 whatsapp: dict[str, Any] | None = None, freeze_start_up: bool = False) -> None:
     """Run the bot until ``stop`` is set: on Telegram when its token is set (polling,
@@ -206,8 +224,7 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
     try:
         telegram_bot = telegram_channel(app, **(telegram or {})) if use_telegram else None
         webhook = settings.telegram_webhook_url
-        secret = (settings.telegram_webhook_secret.get_secret_value()
-                  if settings.telegram_webhook_secret else secrets.token_urlsafe(32))
+        secret = webhook_secret(settings)
         if telegram_bot is not None and webhook is not None:
             routes.update(telegram=telegram_bot, telegram_secret=secret,
                           telegram_path=urlsplit(webhook).path or "/")
@@ -239,7 +256,7 @@ async def serve(app: App, stop: asyncio.Event, *, telegram: dict[str, Any] | Non
                     app.links.telegram_bot = str(telegram_bot.bot.username)
                 log.info("chatshop on Telegram as @%s, %s", telegram_bot.bot.username,
                          f"webhook {webhook}" if webhook else "long polling")
-            log.info("database %s, %d shops", settings.database,
+            log.info("database %s, %d shops", shown(settings.database),
                      await app.store.shops.count())
             if freeze_start_up:
                 settle_garbage_collector()

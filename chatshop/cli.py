@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import psycopg
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from chatshop import __version__, db_copy, window_commands
@@ -58,6 +59,7 @@ from chatshop.servers import Server, bind_sites, start_server
 from chatshop.services import Services, build_services
 from chatshop.services.links import Links, territory_links
 from chatshop.storage import Store, open_store
+from chatshop.storage.postgres import shown
 from chatshop.web.window import Window
 
 
@@ -344,7 +346,7 @@ async def _migrate(settings: Settings) -> str:
                        len(report.applied)).format(n=len(report.applied))
     lines = [
         _("Database {path}: schema version {version} ({applied}).").format(
-            path=settings.database, version=report.after, applied=applied),
+            path=shown(settings.database), version=report.after, applied=applied),
         _("Territory {name}: {communes}, {shops}, {products}, {categories}.").format(
             name=settings.territory,
             communes=ngettext("{n} commune", "{n} communes", communes).format(n=communes),
@@ -559,8 +561,8 @@ def _command(args: argparse.Namespace) -> int:
     except TelegramError as exc:
         print(f"chatshop: Telegram refuse / Telegram refused: {exc}", file=sys.stderr)
         return 2
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, psycopg.Error, OSError) as exc:
         print(f"chatshop: base de données inutilisable / cannot use the database "
-              f"{settings.database}: {exc}", file=sys.stderr)
+              f"{shown(settings.database)}: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # -- Telegram (issue #4) ----------------------------------------------------------
     telegram_token: SecretStr | None = None
     telegram_webhook_url: str | None = None  # set: webhook mode; unset: long polling
-    telegram_webhook_secret: SecretStr | None = None  # default: a new random one per start
+    telegram_webhook_secret: SecretStr | None = None  # default: drawn from the token
     telegram_listen: str = "127.0.0.1"
     telegram_port: int = Field(default=8080, ge=1, le=65535)
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -192,7 +192,9 @@ class Settings(BaseSettings):
     @classmethod
     def _folder_exists(cls, value: str) -> str:
         # Checked here so that start-up names the variable instead of failing in SQLite.
-        folder = Path(value).parent
+        if value.startswith(("postgresql://", "postgres://")):
+            return value  # a PostgreSQL database: its server says what is wrong with it
+        folder = Path(value.removeprefix("sqlite://")).parent
         if not folder.is_dir():
             raise ValueError(f"le dossier « {folder} » n'existe pas / folder does not exist")
         return value

@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 from chatshop.errors import MigrationError
 from chatshop.i18n import _, format_number, ngettext
 from chatshop.running import BotRunning, bot_is_running, copying
 from chatshop.storage import open_store
 from chatshop.storage.migrations import discover
+from chatshop.storage.postgres import is_postgresql, shown
 from chatshop.storage.postgres_migrations import schema_version
 
 BATCH = 1000
@@ -61,21 +61,6 @@ def _skipped(table: str) -> bool:
     return table.startswith(("product_search", "sqlite_")) or table == "chatshop_schema"
 
 
-def _is_postgresql(database: str) -> bool:
-    return database.startswith(("postgresql://", "postgres://"))
-
-
-def shown(database: str) -> str:
-    """A database as messages name it: a PostgreSQL DSN without its password."""
-    if not _is_postgresql(database):
-        return database
-    try:
-        info = conninfo_to_dict(database)
-    except psycopg.ProgrammingError:
-        return "postgresql://…"
-    user = f"{info['user']}@" if info.get("user") else ""
-    port = f":{info['port']}" if info.get("port") else ""
-    return f"postgresql://{user}{info.get('host', '')}{port}/{info.get('dbname', '')}"
 
 
 def _quoted(name: str) -> str:
@@ -322,7 +307,7 @@ Side = SqliteSide | PostgresSide
 
 
 def open_side(database: str) -> Side:
-    return PostgresSide(database) if _is_postgresql(database) else SqliteSide(database)
+    return PostgresSide(database) if is_postgresql(database) else SqliteSide(database)
 
 
 def foreign_key_order(references: dict[str, set[str]]) -> list[str]:

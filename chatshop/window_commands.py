@@ -23,6 +23,8 @@ from chatshop.domain.codes import slugify
 from chatshop.errors import ConfigError, DomainError, NotFound
 from chatshop.i18n import _, ngettext
 from chatshop.printing import Imprint
+from chatshop.storage.postgres import is_postgresql
+from chatshop.storage.store import sqlite_path
 
 Command = Callable[[str, str, str], argparse.ArgumentParser]
 
@@ -89,7 +91,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command in ("web", "poster") and not Path(settings.database).is_file():
+    if (args.command in ("web", "poster") and not is_postgresql(settings.database)
+            and not Path(sqlite_path(settings.database)).is_file()):
         # A mistyped --database would otherwise be created empty, and served as an
         # empty window.
         raise ConfigError(_("CHATSHOP_DATABASE: there is no database {path} (« chatshop "

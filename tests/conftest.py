@@ -22,6 +22,7 @@ from chatshop.storage import Store, open_store
 from tests.chat import Postbox
 
 if TYPE_CHECKING:
+    from tests.postgres_cluster import EmptiedDatabase
     from tests.world import Cast, DatabaseFile, World
 
 OPERATOR = ("telegram", "1000")
@@ -100,11 +101,67 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
 
 
+# Test modules whose tests that use a store run on both engines (issue #14): the
+# storage's and the services' tests, and a chosen part of the conversation's.
+BOTH_ENGINES = frozenset({
+    "test_postgres_store", "test_alerts", "test_baskets", "test_catalogue",
+    "test_channel_posts", "test_digest", "test_figures", "test_holidays", "test_pickups",
+    "test_pickups_rules", "test_pickups_slots", "test_product_csv", "test_product_csv_export",
+    "test_reservations", "test_search", "test_search_forgives", "test_shops", "test_today",
+    "test_today_morning", "test_unit_of_work", "test_security_erasure",
+    "test_security_invites", "test_security_matrix", "test_counter", "test_images",
+    "test_concurrency", "test_digest_groups", "test_search_ranks", "test_pickup_deadline",
+    # the conversation, a chosen part: what customers, shopkeepers and operators do most
+    "test_conversation", "test_conversation_access", "test_customer_phrases",
+    "test_security_chat", "test_window_chat", "test_merchant_ambiguity", "test_fairness",
+    "test_search_postgresql",
+})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "engine" in metafunc.fixturenames and module in BOTH_ENGINES:
+        metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(tmp_path / "chatshop.db")
+def engine(request: pytest.FixtureRequest) -> str:
+    """The storage engine of the test's store: SQLite, and PostgreSQL too in the
+    modules of ``BOTH_ENGINES``."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_tests_database(postgres_dsn: str) -> EmptiedDatabase:
+    from tests.postgres_cluster import EmptiedDatabase
+
+    return EmptiedDatabase(postgres_dsn)
+
+
+@pytest.fixture
+async def store(tmp_path: Path, engine: str,
+                request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    if engine == "postgresql":
+        database: EmptiedDatabase = request.getfixturevalue("postgres_tests_database")
+        opened = await open_store(database.empty())
+    else:
+        opened = await open_store(tmp_path / "chatshop.db")
     yield opened
     await opened.close()
+
+
+async def written_down_before_a_stop(store: Store, channel: str,
+                                    events: list[tuple[str, str]]) -> None:
+    """``(event_id, payload)`` events written down by a process that has stopped since
+    (another store on the same database, closed: its lease gone), for a start to find."""
+    location = (store.db.dsn if getattr(store, "engine", "") == "postgresql"  # type: ignore[attr-defined]
+                else store.db.path)  # type: ignore[attr-defined]
+    before = await open_store(location)
+    try:
+        await before.inbox.receive(channel, events,  # type: ignore[arg-type]
+                                   datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    finally:
+        await before.close()
 
 
 @pytest.fixture

@@ -245,8 +245,9 @@ async def test_without_the_setting_nothing_is_composed(
     await territory.product("Savon lavande")
     clock.advance(minutes=11)
     assert await delivery.post_to_channel() == []
-    assert store.db.lookup("SELECT count(*) FROM channel_feeds")[0][0] == 0  # type: ignore[attr-defined]
-    assert store.db.lookup("SELECT count(*) FROM outbox")[0][0] == 0  # type: ignore[attr-defined]
+    for table in ("channel_feeds", "outbox"):
+        assert (await store.db.lookup(  # type: ignore[attr-defined]
+            f"SELECT count(*) FROM {table}"))[0][0] == 0
 
 
 async def test_the_job_runs_only_where_telegram_is_served(
@@ -400,8 +401,8 @@ async def test_a_bot_without_rights_marks_no_one_and_tells_the_operators_once(
         told = [m.text or "" for m in api.messages(operator)]
         assert len(told) == 1
         assert told[0].startswith("⚠️ Le bot ne peut pas publier dans le canal @consommelocal")
-        assert store.db.lookup(  # type: ignore[attr-defined]
-            "SELECT count(*) FROM users WHERE unreachable_at IS NOT NULL")[0][0] == 0
+        assert (await store.db.lookup(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM users WHERE unreachable_at IS NOT NULL"))[0][0] == 0
 
         api.set_rights(room, member=True, admin=True)
         clock.advance(minutes=31)

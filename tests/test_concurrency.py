@@ -94,8 +94,8 @@ async def test_notifications_queued_at_the_same_moment_each_get_their_own_rows_i
     assert len({i for batch in ids for i in batch}) == 150
     for n, batch in enumerate(ids):
         assert batch == sorted(batch)
-        kept = [store.db.lookup("SELECT recipient, message FROM outbox WHERE id = ?",
-                                (i,))[0] for i in batch]
+        kept = [(await store.db.lookup(  # type: ignore[attr-defined]
+            "SELECT recipient, message FROM outbox WHERE id = ?", (i,)))[0] for i in batch]
         assert [tuple(row) for row in kept] == [
             (str(1000 + n), json.dumps({"text": f"{n}.{part}"})) for part in range(3)]
 
@@ -114,5 +114,6 @@ async def test_events_written_down_and_marked_handled_at_the_same_moment_all_cou
     assert received == {e for e, _ in later}  # the first one came again: not new
     waiting = await store.inbox.waiting("telegram")
     assert {w.event_id for w in waiting} == {e for e, _ in later}
-    assert store.db.lookup("SELECT count(*) FROM inbound_events WHERE handled_at IS NOT NULL"
-                           " AND payload = '{}'")[0][0] == 20
+    assert (await store.db.lookup(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM inbound_events WHERE handled_at IS NOT NULL"
+        " AND payload = '{}'"))[0][0] == 20

@@ -518,7 +518,7 @@ async def test_erasing_the_person_drops_the_teams_messages_that_name_them(
     await territory.services.delivery.queue(
         [("telegram", "2001", '{"text": "🆕 Nouvelle réservation · 📞 Mme Dupont"}', made.id)])
     kept = "SELECT count(*) FROM outbox WHERE regarding = ?"
-    assert store.db.lookup(kept, (made.id,))[0][0] == 1
+    assert (await store.db.lookup(kept, (made.id,)))[0][0] == 1  # type: ignore[attr-defined]
     await lea.forge(PERSON_ERASE.payload(reservation=made.id))  # « Oui, effacer »
-    assert store.db.lookup(kept, (made.id,))[0][0] == 0
+    assert (await store.db.lookup(kept, (made.id,)))[0][0] == 0  # type: ignore[attr-defined]
     assert (await territory.services.reservations.get(made.id)).contact is None  # type: ignore[union-attr]

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from chatshop.domain.models import Role, ShopDetails, StaffMember, User
 from chatshop.storage import Store, rows
 from chatshop.storage.caches import RecentSessions, RecentShops
-from chatshop.storage.database import Database, GroupedWrites
+from chatshop.storage.database import Database
+from chatshop.storage.grouped import GroupedWrites
 from tests.conftest import Territory
 
 
@@ -34,7 +35,7 @@ async def notes(tmp_path: Path) -> AsyncIterator[Database]:
 async def test_a_lookup_sees_what_a_write_transaction_committed(notes: Database) -> None:
     async with notes.write() as conn:
         await conn.execute("INSERT INTO notes (text) VALUES ('Miel de châtaignier')")
-    assert [tuple(r) for r in notes.lookup("SELECT id, text FROM notes")] == [
+    assert [tuple(r) for r in notes.lookup_now("SELECT id, text FROM notes")] == [
         (1, "Miel de châtaignier")]
 
 
@@ -74,7 +75,7 @@ async def test_a_read_past_its_budget_is_finished_in_the_pool_leaving_the_loop_f
         # meanwhile (it takes a few hundred ms).
         assert ticks >= 5
         # The budget was for that read only: the loop's connection reads in full again.
-        assert db.lookup(SLOW_COUNT)[0][0] == 2_000_000
+        assert db.lookup_now(SLOW_COUNT)[0][0] == 2_000_000
     finally:
         await db.close()
 
@@ -154,14 +155,14 @@ async def test_one_bad_item_among_grouped_writes_fails_only_its_own_caller(
                                     grouped.add("Savon"), return_exceptions=True)
     assert isinstance(outcomes[1], sqlite3.Error)
     assert all(isinstance(outcome, int) for outcome in (outcomes[0], outcomes[2]))
-    assert [r["text"] for r in notes.lookup("SELECT text FROM notes ORDER BY id")] == [
+    assert [r["text"] for r in notes.lookup_now("SELECT text FROM notes ORDER BY id")] == [
         "Miel", "Savon"]
 
 
 async def test_the_lookup_connection_refuses_to_write(notes: Database) -> None:
     with pytest.raises(sqlite3.OperationalError):
-        notes.lookup("INSERT INTO notes (text) VALUES ('intrus')")
-    assert notes.lookup("SELECT count(*) FROM notes")[0][0] == 0
+        notes.lookup_now("INSERT INTO notes (text) VALUES ('intrus')")
+    assert notes.lookup_now("SELECT count(*) FROM notes")[0][0] == 0
 
 
 async def test_a_shop_change_is_seen_at_once_by_the_next_read(territory: Territory,

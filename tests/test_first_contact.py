@@ -215,7 +215,7 @@ async def test_whatsapp_s_number_offer_has_non_merci(
     assert [title for _id, title in offer.buttons] == ["📱 Donner mon numéro", "Non merci"]
     await meta.taps(JEANNE, "Non merci")
     assert plain(meta.texts(JEANNE)[-1]).startswith("Très bien")
-    found = store.db.lookup(  # type: ignore[attr-defined]
+    found = store.db.lookup_now(  # type: ignore[attr-defined]
         "SELECT phone FROM users WHERE channel = 'whatsapp' AND external_id = ?", (JEANNE,))
     assert found[0][0] is None
 

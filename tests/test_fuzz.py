@@ -309,20 +309,20 @@ def _user_id(snap: Snapshot, who: Person) -> int | None:
 def check_database(store: Store) -> None:
     """What must hold after any sequence of events."""
     db = _db(store)
-    assert [tuple(r) for r in db.lookup("PRAGMA foreign_key_check")] == []
-    reserved = db.lookup(
+    assert [tuple(r) for r in db.lookup_now("PRAGMA foreign_key_check")] == []
+    reserved = db.lookup_now(
         """SELECT * FROM (SELECT p.id, p.reserved, (
                SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
                JOIN reservations r ON r.id = l.reservation_id
                WHERE l.product_id = p.id AND r.status IN ('pending', 'ready')) AS live
            FROM products p) WHERE reserved <> live""")
     assert [tuple(r) for r in reserved] == [], "reserved stock is not the live reservations"
-    ledger = db.lookup(
+    ledger = db.lookup_now(
         """SELECT * FROM (SELECT p.id, p.on_hand, (
                SELECT COALESCE(SUM(m.delta), 0) FROM stock_movements m
                WHERE m.product_id = p.id) AS moved FROM products p) WHERE on_hand <> moved""")
     assert [tuple(r) for r in ledger] == [], "stock on hand is not what its ledger says"
-    deleted = db.lookup("""SELECT b.user_id, b.product_id FROM basket_lines b
+    deleted = db.lookup_now("""SELECT b.user_id, b.product_id FROM basket_lines b
                            JOIN products p ON p.id = b.product_id
                            WHERE p.deleted_at IS NOT NULL""")
     assert [tuple(r) for r in deleted] == [], "deleted products in baskets"

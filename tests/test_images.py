@@ -72,12 +72,13 @@ def near(pixel: object, colour: tuple[int, int, int], tolerance: int = 12) -> bo
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
 
 
-def media_count(store: Store) -> int:
-    return int(store.db.lookup("SELECT count(*) FROM media")[0][0])  # type: ignore[attr-defined]
+async def media_count(store: Store) -> int:
+    return int((await store.db.lookup(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM media"))[0][0])
 
 
 async def kept_sizes(store: Store, sha: str) -> dict[str, tuple[int, int]]:
-    found = store.db.lookup(  # type: ignore[attr-defined]
+    found = await store.db.lookup(  # type: ignore[attr-defined]
         "SELECT variant, width, height FROM media_sizes WHERE sha256 = ?", (sha,))
     return {row[0]: (row[1], row[2]) for row in found}
 
@@ -182,7 +183,7 @@ async def test_the_same_photo_sent_twice_is_kept_once(
     first = await services.delivery.keep_media(phone_photo(), "image/jpeg")
     again = await services.delivery.keep_media(phone_photo(), "image/jpeg")
     assert first == again
-    assert media_count(store) == 1
+    assert await media_count(store) == 1
     assert len(await kept_sizes(store, first.removeprefix("media:"))) == 3  # sized once
 
 
@@ -205,7 +206,7 @@ async def test_a_file_that_is_no_usable_photo_is_refused_in_french_and_nothing_i
     with pytest.raises(InvalidInput) as refused:
         await services.delivery.keep_media(data, "image/jpeg")
     assert refused.value.message().startswith(said), name
-    assert media_count(store) == 0
+    assert await media_count(store) == 0
 
 
 # -- served to the window ---------------------------------------------------------------
@@ -258,7 +259,7 @@ async def test_only_photos_of_listed_products_and_active_shops_are_served(
                   f"/image/{shop_sha.upper()}-thumb.jpg", "/image/abc-thumb.jpg",
                   f"/image/{shop_sha[:-1]}g-thumb.jpg", "/image/..%2fchatshop.db"):
         assert (await web.get(wrong)).status_code == 404, wrong
-    assert media_count(store) == 3  # and nothing else was read into it
+    assert await media_count(store) == 3  # and nothing else was read into it
 
 
 async def test_a_photo_kept_before_this_version_is_served_before_photos_fetch(
@@ -394,7 +395,7 @@ async def test_a_telegram_photo_that_is_no_picture_gets_a_french_answer_and_no_p
     page = await territory.services.catalogue.maker_products(territory.owner,
                                                              territory.shop.id)
     assert page.items == ()
-    assert media_count(store) == 0
+    assert await media_count(store) == 0
 
 
 @pytest.fixture
@@ -418,4 +419,4 @@ async def test_a_whatsapp_photo_that_is_no_picture_gets_a_french_answer_and_no_p
     page = await territory.services.catalogue.maker_products(territory.owner,
                                                              territory.shop.id)
     assert page.items == ()
-    assert media_count(store) == 0
+    assert await media_count(store) == 0

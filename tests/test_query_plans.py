@@ -100,6 +100,8 @@ ALLOWED: dict[str, str] = {
     "DELETE FROM outbox WHERE created_at < ?": "daily clean-up of sent messages",
     "DELETE FROM product_alerts WHERE told_at IS NOT NULL OR expires_at <= ?":
         "daily clean-up of finished alerts",
+    # chatshop db copy: every row of every table, once, with the bot stopped.
+    "SELECT * FROM products": "db copy reads the whole table, with the bot stopped",
     # When the database is opened: the search index brought up to date.
     "SELECT id FROM products WHERE deleted_at IS NULL": "full reindex at open",
     "LEFT JOIN product_search_content s ON s.id = p.id WHERE p.deleted_at IS NULL AND s.id IS"

@@ -4,7 +4,7 @@ the same order, the same counts, the same first match and vocabulary.
 A generated territory is built on SQLite through the services (the index written as
 chatshop writes it), its catalogue copied into a PostgreSQL database of this module's
 own (migrated with migrations/postgresql) and indexed there by
-``postgres_search.reindex``; then each query, built with ``match_expression`` as the
+``search_index.reindex``; then each query, built with ``match_expression`` as the
 service builds it, runs on both engines, every page of it.
 
 The SQL runs through a small stand-in of the PostgreSQL ``Connections`` (SQLite's
@@ -35,11 +35,9 @@ from chatshop.storage import Store, open_store
 from chatshop.storage.postgres_search import (
     PostgresCatalogueSearch,
     PostgresSearchVocabulary,
-    index_product,
-    reindex,
     tsquery,
-    unindex_product,
 )
+from chatshop.storage.search_index import index_product, reindex, unindex_product
 from tests.conftest import Territory
 
 STAMP = "2026-11-26T09:00:00+00:00"
@@ -115,6 +113,8 @@ class PgConnection:
 
 class PgConnections:
     """``Connections`` as the search uses it, over one psycopg connection."""
+
+    engine = "postgresql"
 
     def __init__(self, dsn: str) -> None:
         self.conn = psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor)
@@ -206,8 +206,7 @@ async def add_products(territory: Territory, store: Store,
             " VALUES (?, ?, ?, ?, 500, ?, 3, ?, ?)",
             [(shop, host, name, text, category, STAMP, STAMP)
              for shop, host, name, text in rows])
-    from chatshop.storage.search_index import reindex as sqlite_reindex
-    await sqlite_reindex(store.db)
+    await reindex(store.db)
 
 
 WORDS = ["savon", "savons", "crème", "crèmes", "crémant", "confiture", "confitures",
@@ -361,7 +360,8 @@ async def test_the_vocabulary_is_the_same_and_follows_the_index(
     assert await pg.vocabulary() is found  # kept while the index does not change
     db = pg._db
     async with db.write() as conn:
-        await index_product(conn, 999_999, "Savonnette zébrée", "Du jamais vu.")  # type: ignore[arg-type]
+        await index_product(conn, 999_999, "Savonnette zébrée",  # type: ignore[arg-type]
+                            "Du jamais vu.", engine="postgresql")
     found = await pg.vocabulary()
     assert found.words["savonnette"] == (1, 0)
     assert found.words["zebree"] == (1, 0)
@@ -377,7 +377,7 @@ async def test_a_renamed_product_is_found_by_its_new_name_only(
     found = await pg.first_match(match_expression("savon") or "")
     assert found is not None
     async with pg._db.write() as conn:
-        await index_product(conn, found.id, "Nonnettes zébrées", "Au miel.")  # type: ignore[arg-type]
+        await index_product(conn, found.id, "Nonnettes zébrées", "Au miel.", engine="postgresql")  # type: ignore[arg-type]
     renamed = await pg.first_match(match_expression("nonnette zébrée") or "")
     assert renamed is not None
     assert renamed.id == found.id
@@ -430,7 +430,7 @@ async def test_words_too_long_for_a_lexeme_are_saved_and_never_found(
     assert found is not None
     long = "svaon" * 600
     async with pg._db.write() as conn:
-        await index_product(conn, found.id, f"Savon {long}", "ééé" * 700)  # type: ignore[arg-type]
+        await index_product(conn, found.id, f"Savon {long}", "ééé" * 700, engine="postgresql")  # type: ignore[arg-type]
     assert (await pg.search(match_expression(long) or "")).total == 0
     assert (await pg.search(match_expression(long[:501]) or "")).total == 0
     assert await pg.first_match(f'"{long}"*') is None

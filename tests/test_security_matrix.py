@@ -317,6 +317,7 @@ NEEDS_NO_ACTOR: dict[str, set[str]] = {
         "DeliveryService.keep_media", "DeliveryService.media", "DeliveryService.retry_later",
         "DeliveryService.refused", "DeliveryService.unreachable", "DeliveryService.told_about",
         "DeliveryService.waiting_count", "DeliveryService.clean_up",
+        "DeliveryService.take_over", "DeliveryService.leads", "DeliveryService.send_slot",
     },
     "the window's photos: only a photo a listed product or an active shop shows is served "
     "(shown); keeping, cleaning and sizing is the channels' and `chatshop photos fetch`'s work": {

@@ -25,7 +25,7 @@ from chatshop.conversation.messages import Button, Document, Reply
 from chatshop.conversation.router import Conversation
 from chatshop.domain.models import ReservationStatus, Role, ShopDetails
 from chatshop.services import Services
-from chatshop.storage import Store
+from chatshop.storage import Store, open_store
 from tests.conftest import OPERATOR, FakeClock, Territory
 from tests.fakes.bot_api import TINY_PNG, FakeBotAPI, FakeUser
 
@@ -44,7 +44,7 @@ class Phone:
     async def handled(self, update: dict[str, Any]) -> None:
         """Wait until the bot has handled this update (its replies are out)."""
         def done() -> bool:
-            found = self.store.db.lookup(  # type: ignore[attr-defined]
+            found = self.store.db.lookup_now(  # type: ignore[attr-defined]
                 "SELECT handled_at FROM inbound_events WHERE channel = 'telegram'"
                 " AND event_id = ?", (str(update["update_id"]),))
             return bool(found and found[0][0])
@@ -258,7 +258,7 @@ async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothi
     response = await webhook.post(api.send_text(jeanne.user, "/start"), secret)
     assert response.status_code == 403
     assert (await webhook.http.get("/health")).json() == {"status": "ok"}
-    assert store.db.lookup("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
+    assert store.db.lookup_now("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
     assert api.messages(jeanne.user) == []
 
 
@@ -272,7 +272,7 @@ async def test_a_body_that_is_not_an_update_gets_400_and_nothing_is_written(
         "/telegram", content=body,
         headers={SECRET_HEADER: "s3cret", "content-type": "application/json"})
     assert response.status_code == 400
-    assert store.db.lookup("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
+    assert store.db.lookup_now("SELECT count(*) FROM inbound_events")[0][0] == 0  # type: ignore[attr-defined]
 
 
 async def test_the_webhook_is_set_with_its_secret(
@@ -353,9 +353,12 @@ async def test_an_update_received_before_a_stop_is_handled_at_the_next_start(
         territory: Territory, services: Services, store: Store, api: FakeBotAPI,
         jeanne: Phone) -> None:
     update = api.send_text(jeanne.user, "/start")
-    # Written down, then the process died before handling it (and Telegram will not
-    # send it again: its offset was confirmed).
-    await services.delivery.receive("telegram", str(update["update_id"]), json.dumps(update))
+    # Written down by a process that then died before handling it (and Telegram will
+    # not send it again: its offset was confirmed).
+    gone = await open_store(store.db.path)  # type: ignore[attr-defined]
+    await gone.inbox.receive("telegram", [(str(update["update_id"]), json.dumps(update))],
+                             services.clock())
+    await gone.close()
     api.pending_updates().clear()
     running = make_channel(services, store, api)
     await running.start(polling=False)
@@ -383,7 +386,7 @@ async def test_a_pressed_update_is_written_down_whole_and_read_for_what_an_edit_
         chat_id=lea.user.id, message_id=pressed["callback_query"]["message"]["message_id"],
         has_media=False)
     # What was written down is the update as Telegram sent it (for a restart to redo).
-    (written,) = store.db.lookup(  # type: ignore[attr-defined]
+    (written,) = store.db.lookup_now(  # type: ignore[attr-defined]
         "SELECT payload FROM inbound_events WHERE event_id = ?", (str(update.update_id),))
     assert json.loads(written[0]) == pressed
     assert json.loads(written[0])["callback_query"]["message"]["reply_markup"] == {
@@ -490,7 +493,7 @@ async def test_updates_are_written_down_before_telegram_forgets_them(
     first = api.send_text(jeanne.user, "miel")
     second = api.send_text(jeanne.user, "savon")
     await api.wait_for(lambda: not api.pending_updates())  # Telegram confirmed both
-    ids = {row[0] for row in store.db.lookup(  # type: ignore[attr-defined]
+    ids = {row[0] for row in store.db.lookup_now(  # type: ignore[attr-defined]
         "SELECT event_id FROM inbound_events WHERE handled_at IS NULL")}
     assert {str(first["update_id"]), str(second["update_id"])} <= ids
     release.set()

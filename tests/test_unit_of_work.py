@@ -22,6 +22,7 @@ from chatshop.domain.models import Channel, Reservation, ReservationStatus, User
 from chatshop.errors import WrongState
 from chatshop.services import build_services
 from chatshop.storage import Store, open_store
+from chatshop.storage.rows import INTEGRITY_ERRORS
 from tests.conftest import OPERATOR, FakeClock, Territory
 
 Outgoing = tuple[Channel, str, str, int | None]
@@ -32,16 +33,47 @@ def raw(store: Store) -> sqlite3.Connection:
     return sqlite3.connect(store.db.path)  # type: ignore[attr-defined]
 
 
-def refuse(store: Store, table: str, operation: str = "INSERT") -> None:
-    """From now on, SQLite refuses any ``operation`` on ``table`` (a failure mid-way)."""
+def on_postgresql(store: Store) -> bool:
+    return getattr(store, "engine", "sqlite") == "postgresql"
+
+
+def location(store: Store) -> str:
+    """What another process opens: the SQLite file, or the PostgreSQL database."""
+    return str(store.db.dsn if on_postgresql(store) else store.db.path)  # type: ignore[attr-defined]
+
+
+def run_raw(store: Store, sql: str) -> list[tuple[object, ...]]:
+    """``sql`` on a connection of its own (another process's view), either engine."""
+    if on_postgresql(store):
+        import psycopg
+
+        with psycopg.Connection.connect(store.db.dsn, autocommit=True) as conn:  # type: ignore[attr-defined]
+            cursor = conn.execute(sql)
+            return list(cursor.fetchall()) if cursor.description else []
     with raw(store) as conn:
-        conn.execute(f"CREATE TRIGGER refused_{table} BEFORE {operation} ON {table}"
-                     " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+        return list(conn.execute(sql))
+
+
+def refuse(store: Store, table: str, operation: str = "INSERT") -> None:
+    """From now on, the database refuses any ``operation`` on ``table`` (a failure
+    mid-way): a trigger raising a constraint error."""
+    if on_postgresql(store):
+        run_raw(store, f"""CREATE FUNCTION refused_{table}() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN RAISE EXCEPTION 'refused for the test'
+                  USING ERRCODE = 'integrity_constraint_violation'; END $$;
+            CREATE TRIGGER refused_{table} BEFORE {operation} ON {table}
+            FOR EACH ROW EXECUTE FUNCTION refused_{table}()""")
+        return
+    run_raw(store, f"CREATE TRIGGER refused_{table} BEFORE {operation} ON {table}"
+                   " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
 
 
 def allow(store: Store, table: str) -> None:
-    with raw(store) as conn:
-        conn.execute(f"DROP TRIGGER refused_{table}")
+    if on_postgresql(store):
+        run_raw(store, f"DROP TRIGGER refused_{table} ON {table};"
+                       f" DROP FUNCTION refused_{table}()")
+        return
+    run_raw(store, f"DROP TRIGGER refused_{table}")
 
 
 def message(text: str) -> str:
@@ -56,10 +88,10 @@ def reminders_about(store: Store) -> list[int]:
 
 def outbox(store: Store) -> list[tuple[str, str, int | None]]:
     """(recipient, text, regarding) of every message kept, in order."""
-    with raw(store) as conn:
-        return [(recipient, json.loads(kept)["text"], regarding)
-                for recipient, kept, regarding in conn.execute(
-                    "SELECT recipient, message, regarding FROM outbox ORDER BY id")]
+    return [(str(recipient), json.loads(str(kept))["text"],
+             None if regarding is None else int(str(regarding)))
+            for recipient, kept, regarding in run_raw(
+                store, "SELECT recipient, message, regarding FROM outbox ORDER BY id")]
 
 
 async def phone_of(store: Store, user: User) -> str | None:
@@ -177,9 +209,12 @@ async def test_a_unit_whose_task_is_cancelled_while_committing_is_forgotten_once
     committing = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def hold_the_writer(_conn: sqlite3.Connection) -> None:
+    def hold_the_writer(conn: sqlite3.Connection) -> None:
         loop.call_soon_threadsafe(committing.set)
-        time.sleep(0.2)
+        if on_postgresql(store):  # the unit's connection is busy, not only its thread
+            conn.execute("SELECT pg_sleep(0.2)")
+        else:
+            time.sleep(0.2)
 
     async def unit() -> None:
         async with store.unit_of_work() as uow:
@@ -222,7 +257,7 @@ async def test_erasing_that_fails_in_the_middle_leaves_the_person_as_they_were(
                 for each in stock]
 
     refuse(store, "users", "UPDATE")  # the reservations are cancelled, then this fails
-    with pytest.raises(sqlite3.IntegrityError, match="refused for the test"):
+    with pytest.raises(INTEGRITY_ERRORS, match="refused for the test"):
         await services.customers.erase(customer.id)
     allow(store, "users")
     assert [r.status for r in await services.reservations.of_customer(customer.id)] == [
@@ -287,7 +322,7 @@ async def test_two_sweeps_at_once_remind_each_reservation_once(
 async def test_two_processes_on_one_file_remind_each_reservation_once(
         territory: Territory, clock: FakeClock, store: Store) -> None:
     made = await due_soon(territory, clock)
-    other = await open_store(store.db.path)  # type: ignore[attr-defined]
+    other = await open_store(location(store))
     try:
         elsewhere = build_services(other, operators=frozenset({OPERATOR}), clock=clock)
         sweeps = await asyncio.gather(
@@ -304,7 +339,7 @@ async def test_a_reminder_whose_message_cannot_be_queued_is_not_claimed(
         territory: Territory, clock: FakeClock, store: Store) -> None:
     made = await due_soon(territory, clock, 1)
     refuse(store, "outbox")
-    with pytest.raises(sqlite3.IntegrityError, match="refused for the test"):
+    with pytest.raises(INTEGRITY_ERRORS, match="refused for the test"):
         await territory.services.reservations.send_reminders(reminder)
     allow(store, "outbox")
     # Not marked reminded: the next sweep reminds it.
@@ -357,7 +392,7 @@ async def test_a_kill_right_after_the_sweep_loses_no_reminder(
     made = await due_soon(territory, clock, 2)
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-c", KILLED_AFTER_THE_SWEEP,
-                         str(store.db.path), clock.now.isoformat()],  # type: ignore[attr-defined]
+                         location(store), clock.now.isoformat()],
         capture_output=True, text=True, timeout=60, env={**os.environ})
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert done.stdout.strip() == "2"

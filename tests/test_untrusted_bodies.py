@@ -27,7 +27,7 @@ from chatshop.channels.whatsapp.inbound import attachment, event_of, is_wa_id, r
 from chatshop.conversation.router import Conversation
 from chatshop.services import Services
 from chatshop.storage import Store
-from tests.conftest import FakeClock, Territory
+from tests.conftest import FakeClock, Territory, written_down_before_a_stop
 from tests.fakes.bot_api import FakeBotAPI, FakeRequest
 from tests.fakes.graph_api import TINY_PNG, FakeGraphAPI
 from tests.test_telegram import TOKEN as BOT_TOKEN
@@ -95,12 +95,12 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def events(store: Store) -> list[str]:
-    rows = store.db.lookup("SELECT event_id FROM inbound_events")  # type: ignore[attr-defined]
+    rows = store.db.lookup_now("SELECT event_id FROM inbound_events")  # type: ignore[attr-defined]
     return [row[0] for row in rows]
 
 
 def people(store: Store, channel: str) -> list[str]:
-    rows = store.db.lookup(  # type: ignore[attr-defined]
+    rows = store.db.lookup_now(  # type: ignore[attr-defined]
         "SELECT display_name FROM users WHERE channel = ?", (channel,))
     return [row[0] for row in rows]
 
@@ -142,7 +142,7 @@ async def test_an_event_written_down_by_an_older_version_for_no_number_sends_not
     at the next start, is dropped rather than answered."""
     written = json.dumps({"id": "wamid.older", "wa_id": "None", "name": "", "kind": "text",
                           "body": {"body": "bonjour"}})
-    await services.delivery.receive_many("whatsapp", [("wamid.older", written)])
+    await written_down_before_a_stop(store, "whatsapp", [("wamid.older", written)])
     restarted = whatsapp_channel(services, store, graph)
     await restarted.start()
     await restarted.settle()
@@ -328,7 +328,7 @@ async def test_the_graph_api_s_answer_about_a_media_is_checked_too(
     page = await territory.services.catalogue.maker_products(territory.owner,
                                                              territory.shop.id)
     assert [p.name for p in page.items] == ["Savon lavande"]
-    kept = store.db.lookup("SELECT mime_type FROM media")  # type: ignore[attr-defined]
+    kept = store.db.lookup_now("SELECT mime_type FROM media")  # type: ignore[attr-defined]
     assert [row[0] for row in kept] == ([] if kind == "document" else ["image/jpeg"])
     assert tracebacks(caplog) == []
 
@@ -348,7 +348,7 @@ async def test_text_with_half_an_emoji_is_written_down_and_answered_well_formed(
     assert "Bienvenue" in said  # her first words: the welcome, then the search
     assert HALF_AN_EMOJI not in json.dumps([m.payload for m in answers], ensure_ascii=False)
     assert people(store, "whatsapp") == ["Jeanne\ufffd"]
-    (written,) = store.db.lookup("SELECT payload FROM inbound_events")  # type: ignore[attr-defined]
+    (written,) = store.db.lookup_now("SELECT payload FROM inbound_events")  # type: ignore[attr-defined]
     assert written[0].isascii()
     assert tracebacks(caplog) == []
 
@@ -541,7 +541,7 @@ async def test_polled_updates_with_half_an_emoji_or_a_nan_are_kept_and_polling_g
     await jeanne.send("/start")
     await jeanne.handled(place)
     assert "Bienvenue" in jeanne.screen
-    rows = store.db.lookup("SELECT payload FROM inbound_events")  # type: ignore[attr-defined]
+    rows = store.db.lookup_now("SELECT payload FROM inbound_events")  # type: ignore[attr-defined]
     assert all(row[0].isascii() for row in rows)
     assert tracebacks(caplog) == []
 
@@ -550,7 +550,7 @@ async def test_an_update_written_down_deeper_than_python_reads_does_not_stop_the
         services: Services, store: Store, bot_api: FakeBotAPI) -> None:
     """SQLite takes JSON 1 990 levels deep; reading it back raised RecursionError, and
     the bot could not start again."""
-    await services.delivery.receive("telegram", "7", "[" * 1_990 + "]" * 1_990)
+    await written_down_before_a_stop(store, "telegram", [("7", "[" * 1_990 + "]" * 1_990)])
     running = make_channel(services, store, bot_api)
     await running.start(polling=False)
     await running.stop()

@@ -115,7 +115,7 @@ def snapshot(source: Store | Path, *, skip: Iterable[str] = (),
             conn.row_factory = sqlite3.Row
             return _rows(lambda sql: conn.execute(sql).fetchall(), skipped, internal)
     assert isinstance(source, SqliteStore)
-    return _rows(source.db.lookup, skipped, internal)
+    return _rows(source.db.lookup_now, skipped, internal)
 
 
 def _rows(query: Callable[[str], list[sqlite3.Row]], skipped: set[str],

@@ -17,7 +17,7 @@ import datetime as dtm
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -129,11 +129,15 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         margin: float = DEFAULT_MARGIN,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        shared: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
         self.max_retries = max_retries
         self._margin = margin
+        # The overall rate across the processes of the database (``shared`` waits for
+        # this call's slot in it), on top of this process's own window.
+        self._shared = shared
         self._overall = SlidingWindow(overall_rate, 1.0, margin=margin, clock=clock, sleep=sleep)
         self._per_chat: PerKeyWindows[int | str] = PerKeyWindows(
             per_chat_rate, per_chat_period, margin=margin, clock=clock, sleep=sleep
@@ -196,3 +200,5 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 if _is_group(chat):
                     await held.enter_async_context(self._per_group.slot(chat))
             await self._overall.acquire()
+            if self._shared is not None:
+                await self._shared()

@@ -1,13 +1,19 @@
 """One person's events handled one at a time, in the order they came; different
 people's side by side. Used by the conversation and by the channels, which must also
-send one person's replies in order."""
+send one person's replies in order. With several processes on one database (PostgreSQL)
+the channels' turns also take the chat's lock across processes (``across``), once the
+process's own turn is theirs: one update of a person at a time, whichever process
+received it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from chatshop.storage.leases import ChatLocks
 
 K = TypeVar("K", bound=Hashable)
 
@@ -16,8 +22,10 @@ class Turns(Generic[K]):
     """A lock per key with work in flight (asyncio's locks are first come, first
     served), forgotten when nobody holds or waits for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, across: ChatLocks | None = None, name: str = "") -> None:
         self._locks: dict[K, tuple[asyncio.Lock, int]] = {}
+        self._across = across
+        self._name = name  # what the keys are of, across processes ("telegram")
 
     def of(self, key: K) -> Turn[K]:
         """``async with turns.of(key):`` waits for ``key``'s turn; the block runs alone
@@ -56,9 +64,24 @@ class Turn(Generic[K]):
             self._turns._leave(self._key)
             raise
         self._lock = lock
+        across = self._turns._across
+        if across is not None:
+            try:
+                await across.hold(self._across_key())
+            except BaseException:
+                lock.release()
+                self._turns._leave(self._key)
+                raise
+
+    def _across_key(self) -> str:
+        return f"{self._turns._name}:{self._key}"
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
         assert self._lock is not None
-        self._lock.release()
-        self._turns._leave(self._key)
+        try:
+            if self._turns._across is not None:
+                await self._turns._across.let_go(self._across_key())
+        finally:
+            self._lock.release()
+            self._turns._leave(self._key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from chatshop.conversation.messages import Reply
 from chatshop.domain.models import Channel
@@ -101,3 +101,11 @@ class Platform(Protocol):
         """The runtime has recorded the message ``platform_id`` as sent: a status about
         it that came first (WhatsApp's callbacks may) can be applied now."""
         ...
+
+
+@runtime_checkable
+class TakesOver(Protocol):
+    """A platform that handles, every few seconds, what a process killed after writing
+    it down left unhandled (``take_over``; several processes on one database)."""
+
+    async def take_over(self) -> int: ...

@@ -18,7 +18,7 @@ from chatshop.delivery import (
 from chatshop.delivery.broadcast import Broadcast, Pace, Progress
 from chatshop.delivery.channel_posts import ChannelFeed, FeedingPlatform
 from chatshop.delivery.outbox import Outbox, Row
-from chatshop.delivery.outcome import Platform
+from chatshop.delivery.outcome import Platform, TakesOver
 from chatshop.delivery.scheduler import Job
 from chatshop.domain.models import Channel, DigestReport, Reservation
 from chatshop.services import Services
@@ -29,6 +29,9 @@ from chatshop.storage.alerts_protocol import AlertLine
 SWEEP_EVERY = 60.0  # seconds between reservation sweeps (expiry, reminders)
 OUTBOX_EVERY = 2.0  # seconds between outbox rounds when nothing wakes it earlier
 DIGEST_EVERY = 30.0  # seconds between looks at the digest's schedule and runs
+# Seconds between looks for updates written down by a process that died before handling
+# them (another process on the same database; a single process finds none).
+TAKE_OVER_EVERY = 2.0
 DIGEST_FIRST = 5.0
 CLEAN_UP_EVERY = 3_600.0
 
@@ -99,6 +102,14 @@ class Delivery:
         await self._services.digest.start_if_due(platform.name)
         return await self.broadcast.deliver(platform, progress)
 
+    async def _digest_if_leading(self, platform: Platform) -> list[DigestReport]:
+        """The scheduled digest: by one process of the database at a time (another one
+        takes over at its next look once that process is gone; what the first one
+        claimed is taken over with its lease)."""
+        if not await self._services.delivery.leads(f"digest:{platform.name}"):
+            return []
+        return await self.digest(platform)
+
     async def post_to_channel(self) -> list[ChannelNews]:
         """Post the shops' news that is due in the territory's channel (nothing without
         one, or while Telegram is not served here)."""
@@ -125,8 +136,11 @@ class Delivery:
                 Job("mornings", mornings.EVERY, self.send_mornings)]  # #12 J
         for name, platform in self.platforms.items():
             jobs += [Job(f"outbox:{name}", OUTBOX_EVERY, partial(self.outbox.deliver, name)),
-                     Job(f"digest:{name}", DIGEST_EVERY, partial(self.digest, platform),
-                         first=DIGEST_FIRST)]
+                     Job(f"digest:{name}", DIGEST_EVERY,
+                         partial(self._digest_if_leading, platform), first=DIGEST_FIRST)]
+            if isinstance(platform, TakesOver):  # what a killed process left (#14)
+                jobs.append(Job(f"take-over:{name}", TAKE_OVER_EVERY, platform.take_over,
+                                first=TAKE_OVER_EVERY))
         if self.feed is not None and channel_posts.CHANNEL in self.platforms:
             jobs.append(Job("channel-posts", channel_posts.EVERY, self.post_to_channel))
         return jobs

@@ -12,6 +12,7 @@ from chatshop.clock import Clock
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent, User
 from chatshop.services.images import ImageService
 from chatshop.storage.interface import Store, UnitOfWork
+from chatshop.storage.leases import ChatLocks
 
 MAX_RETRY_DELAY = timedelta(minutes=5)
 Outgoing = tuple[Channel, str, str, int | None]  # an outbox row: channel, to, message, about
@@ -60,9 +61,29 @@ class DeliveryService:
     async def handled(self, channel: Channel, event_id: str) -> None:
         await self._store.inbox.handled(channel, event_id, self._clock())
 
+    async def send_slot(self, channel: Channel, per_second: int) -> None:
+        """Wait for the next message's turn in ``channel``'s overall rate, shared by the
+        processes on the database (each process's own windows still apply)."""
+        await self._store.send_budget.take(channel, per_second)
+
+    async def leads(self, role: str) -> bool:
+        """Whether this process does ``role``'s work for the database (taken if free)."""
+        return await self._store.roles.leads(role)
+
+    @property
+    def chat_locks(self) -> ChatLocks:
+        """The chats' locks across the processes on the database."""
+        return self._store.chat_locks
+
     async def waiting(self, channel: Channel, limit: int = 1_000_000) -> list[PendingEvent]:
-        """Events received before a stop and not handled: handle them at start-up."""
+        """Events received and not handled yet, by whichever process."""
         return await self._store.inbox.waiting(channel, limit)
+
+    async def take_over(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
+        """Events received and not handled by a process that is gone (this one before a
+        stop, or another one killed after it wrote them down): this process's to handle,
+        at start-up and then every few seconds."""
+        return await self._store.inbox.take_over(channel, limit)
 
     # -- outbox -----------------------------------------------------------------------
 

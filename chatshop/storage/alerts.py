@@ -71,14 +71,14 @@ class SqliteAlertRepository:
 
     async def open_for(self, user_id: int, product_id: int,
                        now: datetime) -> ProductAlert | None:
-        found = self._db.lookup(
+        found = await self._db.lookup(
             "SELECT * FROM product_alerts WHERE user_id = ? AND product_id = ?"
             " AND told_at IS NULL AND expires_at > ?",
             (user_id, product_id, rows.to_db_time(now)))
         return _alert(found[0]) if found else None
 
     async def has_asked_before(self, user_id: int) -> bool:
-        found = self._db.lookup(
+        found = await self._db.lookup(
             "SELECT 1 FROM product_alerts WHERE user_id = ? LIMIT 1", (user_id,))
         return bool(found)
 
@@ -108,7 +108,7 @@ class SqliteAlertRepository:
 
     async def waiting(self, product_id: int, now: datetime) -> int:
         # product_alerts_waiting (product_id, expires_at) WHERE told_at IS NULL
-        found = self._db.lookup(
+        found = await self._db.lookup(
             "SELECT COUNT(*) FROM product_alerts WHERE product_id = ? AND told_at IS NULL"
             " AND expires_at > ?", (product_id, rows.to_db_time(now)))
         return int(found[0][0])

@@ -4,7 +4,6 @@ is ``catalogue_search``'s part of the repository."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -47,7 +46,13 @@ from chatshop.storage.listing import (
     VISIBLE,
     listed_products,
 )
-from chatshop.storage.search_index import SearchVocabulary, index_product, unindex_product
+from chatshop.storage.postgres_search import PostgresCatalogueSearch, PostgresSearchVocabulary
+from chatshop.storage.search_index import (
+    IndexWords,
+    SearchVocabulary,
+    index_product,
+    unindex_product,
+)
 
 
 async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
@@ -59,10 +64,15 @@ async def _product(conn: aiosqlite.Connection, product_id: int) -> Product:
     return rows.product(row)
 
 
-class SqliteCatalogueRepository(CatalogueSearch):
-    def __init__(self, db: Connections, vocabulary: SearchVocabulary | None = None) -> None:
+class _Catalogue:
+    """The catalogue on either engine, but for its search (``CatalogueSearch`` on SQLite,
+    ``PostgresCatalogueSearch`` on PostgreSQL, mixed in below)."""
+
+    def __init__(self, db: Connections, vocabulary: IndexWords | None = None) -> None:
         self._db = db
-        self._vocabulary = vocabulary if vocabulary is not None else SearchVocabulary(db)
+        postgresql = db.engine == "postgresql"
+        self._vocabulary: IndexWords = vocabulary if vocabulary is not None else (
+            PostgresSearchVocabulary(db) if postgresql else SearchVocabulary(db))
 
     # -- categories -------------------------------------------------------------------
 
@@ -100,7 +110,7 @@ class SqliteCatalogueRepository(CatalogueSearch):
                         " active = ? WHERE id = ? RETURNING *",
                         (name, position, int(active), category_id),
                     )
-            except sqlite3.IntegrityError:
+            except rows.INTEGRITY_ERRORS:
                 raise Conflict("category", name) from None
         if row is None:
             raise NotFound("category", category_id)
@@ -122,7 +132,8 @@ class SqliteCatalogueRepository(CatalogueSearch):
             )
             assert row is not None
             product_id = int(row["id"])
-            await index_product(conn, product_id, new.name, new.description)
+            await index_product(conn, product_id, new.name, new.description,
+                                engine=self._db.engine)
             if new.on_hand:
                 await record_movement(conn, product_id, user_id, new.on_hand, new.on_hand,
                               StockReason.CREATED, None, now)
@@ -166,7 +177,8 @@ class SqliteCatalogueRepository(CatalogueSearch):
                     )
                     assert found is not None
                     product_id = int(found["id"])
-                    await index_product(conn, product_id, line.name, line.description or "")
+                    await index_product(conn, product_id, line.name, line.description or "",
+                                        engine=self._db.engine)
                     if on_hand:
                         await record_movement(conn, product_id, user_id, on_hand, on_hand,
                                               StockReason.CREATED, None, now)
@@ -204,7 +216,8 @@ class SqliteCatalogueRepository(CatalogueSearch):
                      wanted.description, int(wanted.hidden), stamp, delta, stamp, current.id),
                 )
                 if (wanted.name, wanted.description) != (current.name, current.description):
-                    await index_product(conn, current.id, wanted.name, wanted.description)
+                    await index_product(conn, current.id, wanted.name, wanted.description,
+                                        engine=self._db.engine)
                 if delta:
                     await record_movement(conn, current.id, user_id, delta, target,
                                           StockReason.SET, None, now)
@@ -231,7 +244,8 @@ class SqliteCatalogueRepository(CatalogueSearch):
                 )
             product = await _product(conn, product_id)
             if values.keys() & {"name", "description"}:
-                await index_product(conn, product_id, product.name, product.description)
+                await index_product(conn, product_id, product.name, product.description,
+                                    engine=self._db.engine)
             return product
 
     async def set_photo(self, product_id: int, channel: Channel, file_ref: str) -> None:
@@ -264,7 +278,7 @@ class SqliteCatalogueRepository(CatalogueSearch):
 
     async def listed(self, product_id: int) -> ListedProduct | None:
         """The product as customers see it, or ``None`` if it is not listed anywhere."""
-        listed = listed_products(self._db.lookup(
+        listed = listed_products(await self._db.lookup(
             f"SELECT {LISTED_COLUMNS} {LISTED} AND p.id = ?", (product_id,)))
         return listed[0] if listed else None
 
@@ -446,3 +460,11 @@ async def record_movement(conn: aiosqlite.Connection, product_id: int, user_id: 
         (product_id, user_id, delta, on_hand_after, reason.value, reservation_id,
          rows.to_db_time(now)),
     )
+
+
+class SqliteCatalogueRepository(CatalogueSearch, _Catalogue):
+    """The catalogue on SQLite."""
+
+
+class PostgresCatalogueRepository(PostgresCatalogueSearch, _Catalogue):
+    """The catalogue on PostgreSQL: the same repository, with PostgreSQL's search."""

@@ -12,7 +12,7 @@ from chatshop.domain.terms import Vocabulary
 from chatshop.storage import rows
 from chatshop.storage.database import Connections
 from chatshop.storage.listing import LISTED_COLUMNS, LISTED_JOINS, VISIBLE, listed_products
-from chatshop.storage.search_index import SearchVocabulary
+from chatshop.storage.search_index import IndexWords
 
 # A search counts its hits up to this many: beyond, the customer reads « plus de 200
 # résultats », and the hits are not ranked (bm25 over 14 766 hits costs 15 ms at 100 000
@@ -82,7 +82,7 @@ class CatalogueSearch:
     and the vocabulary)."""
 
     _db: Connections
-    _vocabulary: SearchVocabulary
+    _vocabulary: IndexWords
 
     async def search(self, match: str, *, commune_id: int | None = None,
                      shop_id: int | None = None, category_id: int | None = None,

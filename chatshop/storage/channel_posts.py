@@ -109,8 +109,8 @@ class SqliteChannelPostRepository:
                 "INSERT INTO channel_posts (chat, shop_id, posted_at, covered_to, outbox_id)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat, shop_id) DO UPDATE SET"
                 " covered_to = excluded.covered_to,"
-                " posted_at = COALESCE(excluded.posted_at, posted_at),"
-                " outbox_id = COALESCE(excluded.outbox_id, outbox_id)",
+                " posted_at = COALESCE(excluded.posted_at, channel_posts.posted_at),"
+                " outbox_id = COALESCE(excluded.outbox_id, channel_posts.outbox_id)",
                 (chat, shop_id, None if posted_at is None else rows.to_db_time(posted_at),
                  rows.to_db_time(covered_to), outbox_id))
         await self._db.run_write(write)

@@ -34,7 +34,7 @@ class SqliteConversationRepository:
         kept = sessions.get(channel, external_id)
         if kept is not None:
             return kept
-        found = self._db.lookup(_SESSION, (channel, external_id))
+        found = await self._db.lookup(_SESSION, (channel, external_id))
         if not found:
             return None
         row = found[0]

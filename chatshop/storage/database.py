@@ -32,7 +32,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
@@ -58,8 +58,6 @@ BRIEF_READ_POOL_FOR_S = 10.0
 _TRY_IN_POOL = frozenset({sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY})
 
 T = TypeVar("T")
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 
 
 def sort_key(text: str | None) -> str | None:
@@ -136,6 +134,10 @@ class Connections(Protocol):
     @property
     def path(self) -> Path: ...
     @property
+    def engine(self) -> str:
+        """« sqlite » or « postgresql »: where the SQL of the two differs."""
+        ...
+    @property
     def caches(self) -> Caches:
         """What the repositories may remember (nothing, in a unit of work)."""
         ...
@@ -143,8 +145,8 @@ class Connections(Protocol):
     def write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
     async def run_write(self, transaction: Callable[[sqlite3.Connection], T]) -> T: ...
     def read(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
-    def lookup(self, sql: str,
-               params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]: ...
+    async def lookup(self, sql: str,
+                     params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]: ...
     async def read_briefly(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (),
                            *, budget: float = BRIEF_READ_BUDGET_S) -> list[sqlite3.Row]: ...
 
@@ -164,6 +166,8 @@ class Connections(Protocol):
 class Database:
     """The connections to one SQLite file: one writer, a few readers, one for lookups,
     and what this process caches of it."""
+
+    engine = "sqlite"
 
     def __init__(self, path: Path, writer: aiosqlite.Connection,
                  readers: list[aiosqlite.Connection]) -> None:
@@ -373,12 +377,21 @@ class Database:
         finally:
             self._idle_readers.put_nowait(reader)
 
-    def lookup(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
-        """The rows of a small indexed read, run right here on the event loop's thread.
+    async def lookup(self, sql: str,
+                     params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """The rows of a small indexed read, run right here on the event loop's thread
+        (a coroutine for the protocol's sake: PostgreSQL's goes over the network; this
+        one never waits).
 
         For reads of a handful of rows through an index only (see the module docstring);
         anything that scans, ranks or pages goes through ``read()``.
         """
+        return self._lookups.execute(sql, params).fetchall()
+
+    def lookup_now(self, sql: str,
+                   params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """``lookup`` without a coroutine, for the tests and benchmarks' looks at the
+        file."""
         return self._lookups.execute(sql, params).fetchall()
 
     async def read_briefly(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (),
@@ -444,6 +457,8 @@ class Transaction:
     connection, while the writer's thread waits, and refuses if it does not.
     """
 
+    engine = "sqlite"
+
     def __init__(self, db: Database, writer: aiosqlite.Connection) -> None:
         self._db = db
         self._writer = writer
@@ -499,7 +514,8 @@ class Transaction:
         async with self._using():
             yield self._writer
 
-    def lookup(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+    async def lookup(self, sql: str,
+                     params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         """A small read on the writer's connection, right here on the loop's thread."""
         self._check_open()
         if self._busy:
@@ -534,63 +550,3 @@ class Transaction:
     def _check_open(self) -> None:
         if not self.open:
             raise RuntimeError("this unit of work has ended")
-
-
-class GroupedWrites(Generic[Item, Result]):
-    """Small writes that many tasks make at once (marking updates handled, writing
-    webhook events down), gathered into as few transactions as possible: while one
-    transaction runs, the items that arrive wait and then go together in the next (a
-    "group commit"). Each caller returns only once its item is committed, with its own
-    result, so nothing is less durable than one transaction per item; under load, the
-    writer's thread does one transaction for dozens of items instead of one each. An
-    item that fails (a payload SQLite cannot store) fails only its own caller: its group
-    is then written again item by item.
-
-    ``write`` gets the items in order and returns one result per item.
-    """
-
-    def __init__(self, db: Connections,
-                 write: Callable[[sqlite3.Connection, list[Item]], list[Result]]) -> None:
-        self._db = db
-        self._write = write
-        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._flushing: asyncio.Task[None] | None = None
-
-    async def add(self, item: Item) -> Result:
-        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, done))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
-        return await asyncio.shield(done)
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            if not await self._commit(batch):
-                # One item that fails makes its whole group fail: each goes again in a
-                # transaction of its own, so that only its own caller hears of it.
-                for one in batch:
-                    await self._commit([one])
-
-    async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> bool:
-        """Write ``batch`` in one transaction and give each caller its result; False,
-        telling nobody, if a group of several failed."""
-        items = [item for item, _done in batch]
-
-        def transaction(conn: sqlite3.Connection) -> list[Result]:
-            return self._write(conn, items)
-        try:
-            results = await self._db.run_write(transaction)
-        except BaseException as problem:
-            if isinstance(problem, Exception) and len(batch) > 1:
-                return False
-            for _item, done in batch:
-                if not done.done():
-                    done.set_exception(problem)
-            if not isinstance(problem, Exception):
-                raise
-            return True
-        for (_item, done), result in zip(batch, results, strict=True):
-            if not done.done():
-                done.set_result(result)
-        return True

@@ -36,7 +36,7 @@ class SqliteDayRepository:
         return [int(row[0]) for row in found]
 
     async def was_told(self, shop_id: int, kind: MessageKind, period: str) -> bool:
-        found = self._db.lookup(
+        found = await self._db.lookup(
             "SELECT 1 FROM shop_messages WHERE shop_id = ? AND kind = ? AND period = ?",
             (shop_id, kind, period))
         return bool(found)

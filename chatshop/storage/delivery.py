@@ -11,14 +11,17 @@ from typing import NamedTuple
 
 from chatshop.domain.models import Channel, OutgoingMessage, PendingEvent
 from chatshop.storage import rows
-from chatshop.storage.database import Connections, GroupedWrites
+from chatshop.storage.database import Connections
+from chatshop.storage.grouped import GroupedWrites
+from chatshop.storage.leases import Holder
 
 
 class _Received(NamedTuple):
-    """Events to write down as they came, ``(event_id, payload)``."""
+    """Events to write down as they came, ``(event_id, payload)``, by ``holder``."""
     channel: Channel
     events: Sequence[tuple[str, str]]
     at: str
+    holder: str
 
 
 class _Handled(NamedTuple):
@@ -40,9 +43,9 @@ def _write_inbox(conn: sqlite3.Connection,
         new: set[str] = set()
         for event_id, payload in item.events:
             if conn.execute(
-                    "INSERT INTO inbound_events (channel, event_id, payload, received_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (item.channel, event_id, payload, item.at)).rowcount == 1:
+                    "INSERT INTO inbound_events (channel, event_id, payload, received_at,"
+                    " received_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (item.channel, event_id, payload, item.at, item.holder)).rowcount == 1:
                 new.add(event_id)
         results.append(new)
     # Once handled, only the id is needed (to recognise a redelivery): the payload, which
@@ -54,8 +57,12 @@ def _write_inbox(conn: sqlite3.Connection,
 
 
 class SqliteInboxRepository:
-    def __init__(self, db: Connections) -> None:
+    """Events as they came, each held by the process that wrote it down (``received_by``,
+    ``holder``'s token) until handled: if that process dies first, another takes it."""
+
+    def __init__(self, db: Connections, holder: Holder) -> None:
         self._db = db
+        self._holder = holder
         # On every update or webhook delivery: events written down and events handled
         # meanwhile share transactions.
         self._inbox: GroupedWrites[_Received | _Handled, set[str] | None] = GroupedWrites(
@@ -66,14 +73,15 @@ class SqliteInboxRepository:
         """Write ``(event_id, payload)`` events down; returns the ids that were new (the
         others were received before: redeliveries). Concurrent calls share a
         transaction (100 webhook deliveries at once wait for a few commits, not 100)."""
-        new = await self._inbox.add(_Received(channel, list(events), rows.to_db_time(now)))
+        new = await self._inbox.add(_Received(channel, list(events), rows.to_db_time(now),
+                                              self._holder.token))
         return new or set()
 
     async def handled(self, channel: Channel, event_id: str, now: datetime) -> None:
         await self._inbox.add(_Handled(rows.to_db_time(now), channel, event_id))
 
     async def waiting(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
-        """Events received but not handled, oldest first."""
+        """Events received but not handled, oldest first (whoever holds them)."""
         async with self._db.read() as conn:
             found = await rows.fetch_all(
                 conn, "SELECT channel, event_id, payload FROM inbound_events"
@@ -81,6 +89,34 @@ class SqliteInboxRepository:
                 (channel, limit))
         return [PendingEvent(channel=r["channel"], event_id=r["event_id"],
                              payload=r["payload"]) for r in found]
+
+    async def take_over(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
+        """Events received but not handled whose process is gone (killed after it wrote
+        them down, or this one's predecessor), oldest first: taken over by this process,
+        in one transaction, so that two processes never take the same. Events a live
+        process holds are left to it."""
+        holder = self._holder
+
+        def take_over(conn: sqlite3.Connection) -> list[PendingEvent]:
+            holders = [r[0] for r in conn.execute(
+                "SELECT DISTINCT received_by FROM inbound_events WHERE channel = ?"
+                " AND handled_at IS NULL", (channel,))]
+            gone = holder.dead(holders)
+            if not gone and None not in holders:  # (None: written by an older version)
+                return []
+            found = conn.execute(
+                f"""UPDATE inbound_events SET received_by = ?
+                    WHERE channel = ? AND event_id IN (
+                        SELECT event_id FROM inbound_events WHERE channel = ?
+                           AND handled_at IS NULL AND (received_by IS NULL
+                            OR received_by IN ({', '.join('?' * len(gone))}))
+                         ORDER BY received_at, event_id LIMIT ?)
+                    RETURNING channel, event_id, payload, received_at""",
+                (holder.token, channel, channel, *gone, limit)).fetchall()
+            return [PendingEvent(channel=r["channel"], event_id=r["event_id"],
+                                 payload=r["payload"])
+                    for r in sorted(found, key=lambda r: (r["received_at"], r["event_id"]))]
+        return await self._db.run_write(take_over)
 
     async def forget_handled(self, channel: Channel, before: datetime) -> int:
         """Drop handled events received before ``before``; returns how many."""
@@ -113,9 +149,22 @@ def _add(conn: sqlite3.Connection, batches: list[tuple[list[_Outgoing], str]]
         for messages, stamp in batches]
 
 
+# The messages due on a channel at a time: for each person the oldest not done with.
+_DUE = """FROM outbox o WHERE o.channel = ? AND o.sent_at IS NULL
+    AND o.given_up_at IS NULL AND o.next_attempt_at <= ?
+    AND NOT EXISTS (SELECT 1 FROM outbox earlier
+         WHERE earlier.channel = o.channel AND earlier.recipient = o.recipient
+           AND earlier.id < o.id AND earlier.sent_at IS NULL
+           AND earlier.given_up_at IS NULL)"""
+
+
 class SqliteOutboxRepository:
-    def __init__(self, db: Connections) -> None:
+    """The outbox; a message is claimed by the process that sends it (``claimed_by``,
+    ``holder``'s token), left alone by the others while that process lives."""
+
+    def __init__(self, db: Connections, holder: Holder) -> None:
         self._db = db
+        self._holder = holder
         # Notifications of reservations made at the same time share a transaction.
         self._added: GroupedWrites[tuple[list[_Outgoing], str], list[int]] = GroupedWrites(
             db, _add)
@@ -133,18 +182,32 @@ class SqliteOutboxRepository:
     async def due(self, channel: Channel, now: datetime, limit: int = 100
                   ) -> list[OutgoingMessage]:
         """Messages whose time has come, in the order they were queued: for each person
-        has to wait for a retry. Asked after every notification queued: read on the
-        loop's connection while it is quick (``read_briefly``)."""
+        the oldest not sent yet (the next one waits for it, whoever sends it), claimed
+        for this process. A message another live process claimed is left to it; one
+        whose process died is taken over. Asked after every notification queued: a
+        quick read first (``read_briefly``), a write only when something is due."""
+        stamp = rows.to_db_time(now)
         found = await self._db.read_briefly(
-            """SELECT * FROM outbox o WHERE channel = ? AND sent_at IS NULL
-               AND given_up_at IS NULL AND next_attempt_at <= ?
-               AND NOT EXISTS (SELECT 1 FROM outbox earlier
-                    WHERE earlier.channel = o.channel AND earlier.recipient = o.recipient
-                      AND earlier.id < o.id AND earlier.sent_at IS NULL
-                      AND earlier.given_up_at IS NULL)
-               ORDER BY id LIMIT ?""",
-            (channel, rows.to_db_time(now), limit))
-        return [_outgoing(r) for r in found]
+            f"SELECT o.id, o.claimed_by {_DUE} ORDER BY o.id LIMIT ?", (channel, stamp, limit))
+        if not found:
+            return []
+        holder = self._holder
+
+        def claim(conn: sqlite3.Connection) -> list[OutgoingMessage]:
+            holders = [r[0] for r in conn.execute(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE channel = ? AND sent_at IS NULL"
+                " AND given_up_at IS NULL AND claimed_by IS NOT NULL", (channel,))]
+            free = ["o.claimed_by IS NULL", "o.claimed_by = ?"]
+            gone = holder.dead(holders)
+            if gone:
+                free.append(f"o.claimed_by IN ({', '.join('?' * len(gone))})")
+            claimed = conn.execute(
+                f"""UPDATE outbox SET claimed_by = ? WHERE id IN (
+                        SELECT o.id {_DUE} AND ({' OR '.join(free)}) ORDER BY o.id LIMIT ?)
+                    RETURNING *""",
+                (holder.token, channel, stamp, holder.token, *gone, limit)).fetchall()
+            return sorted((_outgoing(r) for r in claimed), key=lambda m: m.id)
+        return await self._db.run_write(claim)
 
     async def next_due_at(self, channel: Channel) -> datetime | None:
         async with self._db.read() as conn:
@@ -200,7 +263,8 @@ class SqliteOutboxRepository:
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
         await self._update(
             "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,"
-            " last_error = ? WHERE id = ?", (rows.to_db_time(when), error[:500], message_id))
+            " last_error = ?, claimed_by = NULL WHERE id = ?",  # anyone's to try again
+            (rows.to_db_time(when), error[:500], message_id))
 
     async def give_up(self, message_id: int, now: datetime, error: str) -> None:
         await self._update(
@@ -208,7 +272,7 @@ class SqliteOutboxRepository:
             " WHERE id = ?", (rows.to_db_time(now), error[:500], message_id))
 
     async def any_regarding(self, reservation_id: int) -> bool:
-        found = self._db.lookup("SELECT 1 FROM outbox WHERE regarding = ? LIMIT 1",
+        found = await self._db.lookup("SELECT 1 FROM outbox WHERE regarding = ? LIMIT 1",
                                 (reservation_id,))
         return bool(found)
 

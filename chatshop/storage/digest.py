@@ -98,6 +98,10 @@ class SqliteDigestRepository:
         if user_ids is not None:
             where.append(f"s.user_id IN ({', '.join('?' * len(user_ids))})")
             params += list(user_ids)
+        page = ""
+        if limit >= 0:  # (SQLite's LIMIT -1, "no limit", is not PostgreSQL's)
+            page = " LIMIT ?"
+            params.append(limit)
         async with self._db.read() as conn:
             found = await rows.fetch_all(conn, f"""
                 SELECT s.user_id, s.scope, u.channel, u.external_id,
@@ -105,8 +109,7 @@ class SqliteDigestRepository:
                     (SELECT max(news_at) FROM digest_deliveries d
                       WHERE d.user_id = s.user_id AND d.status = 'sent') AS last_news_at
                 FROM subscriptions s CROSS JOIN users u ON u.id = s.user_id
-                WHERE {' AND '.join(where)} ORDER BY s.user_id LIMIT ?""",
-                (*params, limit))
+                WHERE {' AND '.join(where)} ORDER BY s.user_id{page}""", params)
         # A page repeats the same few choices and news times: each is read once.
         ids = _Memo(_ids)
         times = _Memo(rows.maybe_time)
@@ -213,7 +216,7 @@ class SqliteDigestRepository:
         def write(conn: sqlite3.Connection) -> list[int]:
             holders = [r[0] for r in conn.execute(
                 "SELECT DISTINCT claimed_by FROM digest_deliveries WHERE run_id = ?"
-                " AND status = 'sending' AND claimed_by IS NOT ?", (run_id, owner))]
+                " AND status = 'sending' AND claimed_by IS DISTINCT FROM ?", (run_id, owner))]
             # A lease found dead stays dead (tokens are never used again); one taken
             # since is not among these and keeps what it claims.
             gone = [h for h in holders if h is not None and not self._leases.alive(h)]

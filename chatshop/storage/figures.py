@@ -72,8 +72,9 @@ class SqliteFiguresRepository:
                       LEFT JOIN products p ON p.id = l.product_id
                      WHERE r.status IN {_KEPT} {shop}
                        AND r.created_at >= :since AND r.created_at < :until
-                     GROUP BY l.product_id
-                     ORDER BY units DESC, sort_key(shown), l.product_id
+                     GROUP BY l.product_id, p.name
+                     ORDER BY units DESC, sort_key(coalesce(p.name, max(l.name))),
+                              l.product_id
                      LIMIT :limit""",
                 {"shop": shop_id, "since": rows.to_db_time(since),
                  "until": rows.to_db_time(until), "limit": limit})

@@ -53,6 +53,7 @@ from chatshop.storage.alerts_protocol import AlertRepository
 from chatshop.storage.channel_protocol import ChannelPostRepository
 from chatshop.storage.day_protocol import DayRepository
 from chatshop.storage.figures_protocol import FiguresRepository
+from chatshop.storage.leases import ChatLocks, Roles, SendBudget
 from chatshop.storage.media_protocol import MediaRepository
 from chatshop.storage.migrations import MigrationReport
 from chatshop.storage.orders_protocol import OrderRepository
@@ -330,6 +331,11 @@ class InboxRepository(Protocol):
         """Events received but not handled yet, oldest first."""
         ...
 
+    async def take_over(self, channel: Channel, limit: int = 1_000) -> list[PendingEvent]:
+        """Events received but not handled by a process that is gone, oldest first, now
+        this process's to handle (never one a live process holds)."""
+        ...
+
     async def forget_handled(self, channel: Channel, before: datetime) -> int:
         ...
 
@@ -532,6 +538,23 @@ class Store(Repositories, Protocol):
     @property
     def sitemap(self) -> SitemapRepository:
         """The sitemap's reads."""
+        ...
+
+    @property
+    def send_budget(self) -> SendBudget:
+        """A platform's overall rate, shared by the processes on the database."""
+        ...
+
+    @property
+    def roles(self) -> Roles:
+        """Work one process at a time does for the database (nothing to share when one
+        process serves it)."""
+        ...
+
+    @property
+    def chat_locks(self) -> ChatLocks:
+        """One lock per chat across the processes on the database (nothing to do when
+        one process serves it)."""
         ...
 
     def change_stamp(self) -> str:

@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -50,6 +51,80 @@ class Leases(Protocol):
     def alive(self, token: str) -> bool:
         """Whether the lease ``token`` is still held (by this process or another)."""
         ...
+
+
+class ChatLocks(Protocol):
+    """One lock per chat across every process on the database: a person's updates are
+    handled one at a time whichever process received them."""
+
+    async def hold(self, key: str) -> None:
+        """Wait until ``key`` is this process's (already held in it: see ``Turns``)."""
+        ...
+
+    async def let_go(self, key: str) -> None: ...
+
+
+class InProcessChatLocks:
+    """``ChatLocks`` of a database one process serves (SQLite): the process's own turns
+    (``conversation.turns``) are all it takes."""
+
+    async def hold(self, key: str) -> None:
+        return None
+
+    async def let_go(self, key: str) -> None:
+        return None
+
+
+class Roles(Protocol):
+    """Work that one process at a time does for the whole database (registering the
+    webhook, sending the digest): taken by the first process that asks, kept until it
+    dies, then the next one that asks takes it."""
+
+    async def leads(self, role: str) -> bool:
+        """Whether this process has ``role`` (taking it if it is free)."""
+        ...
+
+
+class OneProcessRoles:
+    """``Roles`` of a database one process serves: it has them all."""
+
+    async def leads(self, role: str) -> bool:
+        return True
+
+
+class SendBudget(Protocol):
+    """A platform's overall rate, shared by every process sending on it."""
+
+    async def take(self, channel: str, per_second: int) -> None:
+        """Wait for this message's slot on ``channel`` (at most ``per_second`` a second
+        for the whole database)."""
+        ...
+
+
+class OwnSendBudget:
+    """``SendBudget`` of a database one process serves: its own windows keep the rate."""
+
+    async def take(self, channel: str, per_second: int) -> None:
+        return None
+
+
+class Holder:
+    """This process as the rows it holds name it (``outbox.claimed_by``,
+    ``inbound_events.received_by``): the token of a lease held for the process's life,
+    and how to tell whether another holder is still alive."""
+
+    def __init__(self, leases: Leases) -> None:
+        self.leases = leases
+        self._lease = leases.hold()
+        self.token = self._lease.token
+
+    def dead(self, tokens: Iterable[str | None]) -> list[str]:
+        """The holders among ``tokens`` whose lease is gone (never this process)."""
+        return [t for t in dict.fromkeys(tokens)
+                if t is not None and t != self.token and not self.leases.alive(t)]
+
+    def release(self) -> None:
+        self._lease.release()
 
 
 def leases_beside(database: Path) -> Leases:

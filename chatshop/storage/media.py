@@ -95,7 +95,7 @@ class SqliteMediaRepository:
 
     async def cleaned(self, sha256: str) -> bool:
         """Whether this file was kept cleaned (by this version), with its sizes."""
-        found = self._db.lookup("SELECT cleaned FROM media WHERE sha256 = ?", (sha256,))
+        found = await self._db.lookup("SELECT cleaned FROM media WHERE sha256 = ?", (sha256,))
         return bool(found and found[0][0])
 
     async def not_cleaned(self) -> list[str]:
@@ -128,7 +128,7 @@ class SqliteMediaRepository:
 
     async def shown(self, sha256: str) -> bool:
         """Whether a listed product or an active shop shows this kept photo."""
-        return bool(self._db.lookup(_SHOWN, {"ref": f"media:{sha256}"}))
+        return bool(await self._db.lookup(_SHOWN, {"ref": f"media:{sha256}"}))
 
     async def unkept_photos(self) -> list[UnkeptPhoto]:
         """Products (not deleted) and shops whose photo is only a Telegram file id."""

@@ -80,6 +80,45 @@ def discover(folder: Path | None = None) -> list[Migration]:
     return [found[v] for v in expected]
 
 
+def target_version(migrations: list[Migration], target: int | None) -> int:
+    """The version to reach: the newest known, or ``target`` (checked)."""
+    newest = len(migrations)
+    goal = newest if target is None else target
+    if not 0 <= goal <= newest:
+        raise MigrationError(f"target version {goal} is not between 0 and {newest}")
+    return goal
+
+
+def refuse_newer(version: int, newest: int) -> None:
+    """A database newer than this chatshop's migrations is not opened (either engine)."""
+    if version > newest:
+        raise MigrationError(
+            f"la base de données est en version {version}, plus récente que ce chatshop "
+            f"(qui connaît jusqu'à la version {newest}) : mettez chatshop à jour plutôt "
+            f"que de l'ouvrir avec une version plus ancienne / the database is at schema "
+            f"version {version}, newer than this chatshop (which knows up to {newest}); "
+            f"upgrade chatshop instead of opening it with an older version"
+        )
+
+
+def migration_text(migration: Migration) -> str:
+    """The file's SQL, refused if it would end the transaction it runs in."""
+    sql = migration.path.read_text(encoding="utf-8")
+    if _TRANSACTION_CONTROL.search(sql):
+        raise MigrationError(
+            f"{migration.path.name} : pas de BEGIN, COMMIT ni ROLLBACK, chaque migration "
+            f"a déjà sa transaction / {migration.path.name} must not BEGIN, COMMIT or "
+            "ROLLBACK: each migration already runs in its own transaction")
+    return sql
+
+
+def failed(migration: Migration, version: int, exc: Exception) -> MigrationError:
+    return MigrationError(
+        f"la migration {migration.path.name} a échoué et a été annulée (la base "
+        f"reste en version {version}) / migration {migration.path.name} failed "
+        f"and was rolled back (the database stays at version {version}): {exc}")
+
+
 async def schema_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
@@ -91,26 +130,12 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
     """Bring the database to the newest version (or ``target``), one file at a time."""
     migrations = discover(folder)
     newest = len(migrations)
-    goal = newest if target is None else target
-    if not 0 <= goal <= newest:
-        raise MigrationError(f"target version {goal} is not between 0 and {newest}")
+    goal = target_version(migrations, target)
     before = await schema_version(conn)
-    if before > newest:
-        raise MigrationError(
-            f"la base de données est en version {before}, plus récente que ce chatshop "
-            f"(qui connaît jusqu'à la version {newest}) : mettez chatshop à jour plutôt "
-            f"que de l'ouvrir avec une version plus ancienne / the database is at schema "
-            f"version {before}, newer than this chatshop (which knows up to {newest}); "
-            f"upgrade chatshop instead of opening it with an older version"
-        )
+    refuse_newer(before, newest)
     report = MigrationReport(before=before, after=before)
     for migration in migrations[before:goal]:
-        sql = migration.path.read_text(encoding="utf-8")
-        if _TRANSACTION_CONTROL.search(sql):
-            raise MigrationError(
-                f"{migration.path.name} : pas de BEGIN, COMMIT ni ROLLBACK, chaque migration "
-                f"a déjà sa transaction / {migration.path.name} must not BEGIN, COMMIT or "
-                "ROLLBACK: each migration already runs in its own transaction")
+        sql = migration_text(migration)
         script = (
             f"BEGIN IMMEDIATE;\n{sql}\n;\n"
             f"PRAGMA user_version = {migration.version};\nCOMMIT;"
@@ -123,11 +148,7 @@ async def migrate(conn: aiosqlite.Connection, folder: Path | None = None,
         except Exception as exc:
             if conn.in_transaction:
                 await conn.rollback()
-            raise MigrationError(
-                f"la migration {migration.path.name} a échoué et a été annulée (la base "
-                f"reste en version {report.after}) / migration {migration.path.name} failed "
-                f"and was rolled back (the database stays at version {report.after}): {exc}"
-            ) from exc
+            raise failed(migration, report.after, exc) from exc
         report.after = migration.version
         report.applied.append(migration)
     return report

@@ -99,7 +99,7 @@ class SqliteOrderRepository:
             )
 
     async def items_in_baskets(self, user_id: int) -> int:
-        found = self._db.lookup(
+        found = await self._db.lookup(
             "SELECT COALESCE(SUM(quantity), 0) FROM basket_lines WHERE user_id = ?", (user_id,))
         return int(found[0][0])
 
@@ -404,24 +404,23 @@ def _create(conn: sqlite3.Connection, user_id: int, key: str, order: PickupOrder
 def _insert_reservation(conn: sqlite3.Connection, user_id: int, order: PickupOrder,
                         total: int, key: str, now: datetime,
                         code: Callable[[], str], source: ReservationSource) -> tuple[int, str]:
-    """Insert the reservation under a code no live reservation uses."""
+    """Insert the reservation under a code no live reservation uses (a taken code or
+    key inserts nothing: no error, which would end a PostgreSQL transaction)."""
     for _attempt in range(_CODE_ATTEMPTS):
         candidate = code()
-        try:
-            row = conn.execute(
-                """INSERT INTO reservations (code, user_id, shop_id, status, total_cents,
-                       idempotency_key, created_at, deadline_at, source)
-                   VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id""",
-                (candidate, user_id, order.shop_id, total, key, rows.to_db_time(now),
-                 rows.to_db_time(order.deadline_at), source.value),
-            ).fetchone()
-        except sqlite3.IntegrityError as exc:
-            if "idempotency_key" in str(exc):
-                raise _AlreadyConfirmed from exc
-            if "reservations.code" not in str(exc):
-                raise
-            continue  # only this statement failed; the transaction goes on
-        return int(row["id"]), candidate
+        row = conn.execute(
+            """INSERT INTO reservations (code, user_id, shop_id, status, total_cents,
+                   idempotency_key, created_at, deadline_at, source)
+               VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id""",
+            (candidate, user_id, order.shop_id, total, key, rows.to_db_time(now),
+             rows.to_db_time(order.deadline_at), source.value),
+        ).fetchone()
+        if row is not None:
+            return int(row["id"]), candidate
+        if conn.execute("SELECT 1 FROM reservations WHERE user_id = ? AND idempotency_key = ?"
+                        " AND shop_id = ?", (user_id, key, order.shop_id)).fetchone():
+            raise _AlreadyConfirmed
+        # else the code is a live reservation's: draw another
     raise RuntimeError("no free reservation code after many attempts")
 
 
@@ -465,7 +464,7 @@ async def _transition(conn: aiosqlite.Connection, reservation_id: int, to: Reser
             after = await rows.fetch_value(
                 conn,
                 """UPDATE products SET reserved = reserved - :q,
-                       on_hand = on_hand - CASE WHEN :collected THEN :q ELSE 0 END
+                       on_hand = on_hand - CASE WHEN :collected = 1 THEN :q ELSE 0 END
                    WHERE id = :id RETURNING on_hand""",
                 {"q": line.quantity, "collected": collected, "id": line.product_id},
             )

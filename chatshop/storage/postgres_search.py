@@ -49,10 +49,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiosqlite
-
 from chatshop.domain.models import ListedPage, ListedProduct, Page, Product
-from chatshop.domain.terms import TERMS_VERSION, Vocabulary, index_terms, words
+from chatshop.domain.terms import Vocabulary, words
 from chatshop.storage import rows
 from chatshop.storage.catalogue_search import SEARCH_COUNT_CAP, _has_every, _words_of
 from chatshop.storage.database import Connections
@@ -417,70 +415,11 @@ class PostgresCatalogueSearch:
 
 # -- the index ------------------------------------------------------------------------------
 
-_INDEX = ("INSERT INTO product_search"
-          " (rowid, name, description, name_stems, description_stems) VALUES (?, ?, ?, ?, ?)"
-          " ON CONFLICT (rowid) DO UPDATE SET name = excluded.name,"
-          " description = excluded.description, name_stems = excluded.name_stems,"
-          " description_stems = excluded.description_stems")
-_CHANGED = "UPDATE product_search_state SET changes = changes + 1"
-# Products indexed per statement when reindexing (bounds the rows held in memory).
-_BATCH = 2_000
 # Each column's words with the products that have them: the weights of the tsvector
 # ``terms`` are the columns (A the name, C the description), as fts5vocab's 'col' counts.
 _VOCABULARY = """SELECT word, ndoc, 'name' FROM ts_stat('SELECT names FROM product_search', 'A')
     UNION ALL
     SELECT word, ndoc, 'description' FROM ts_stat('SELECT terms FROM product_search', 'C')"""
-
-
-def _row(product_id: int, name: str, description: str) -> tuple[int, str, str, str, str]:
-    name_words, name_stems = index_terms(name)
-    description_words, description_stems = index_terms(description)
-    return product_id, name_words, description_words, name_stems, description_stems
-
-
-async def index_product(conn: aiosqlite.Connection, product_id: int, name: str,
-                        description: str) -> None:
-    """(Re)write the terms of one product, inside the caller's write transaction."""
-    await conn.execute(_INDEX, _row(product_id, name, description))
-    await conn.execute(_CHANGED)
-
-
-async def unindex_product(conn: aiosqlite.Connection, product_id: int) -> None:
-    """Take a product out of the index, inside the caller's write transaction."""
-    await conn.execute("DELETE FROM product_search WHERE rowid = ?", (product_id,))
-    await conn.execute(_CHANGED)
-
-
-async def reindex(db: Connections) -> int:
-    """``search_index.reindex`` on PostgreSQL: every product when the index was built
-    with another ``TERMS_VERSION``, else those without terms; one transaction."""
-    async with db.write() as conn:
-        built_with = await rows.fetch_value(
-            conn, "SELECT terms_version FROM product_search_state")
-        everything = built_with != TERMS_VERSION
-        if everything:
-            await conn.execute("DELETE FROM product_search")
-            missing = "SELECT id FROM products WHERE deleted_at IS NULL ORDER BY id"
-        else:
-            missing = ("SELECT p.id FROM products p LEFT JOIN product_search s"
-                       " ON s.rowid = p.id WHERE p.deleted_at IS NULL AND s.rowid IS NULL"
-                       " ORDER BY p.id")
-        ids = [int(r[0]) for r in await rows.fetch_all(conn, missing)]
-        for start in range(0, len(ids), _BATCH):
-            batch = ids[start:start + _BATCH]
-            found = await rows.fetch_all(
-                conn, "SELECT id, name, description FROM products WHERE id = ANY(?)",
-                (batch,))
-            await conn.executemany(_INDEX, [_row(int(r[0]), r[1], r[2]) for r in found])
-        indexed = len(ids)
-        if everything or indexed:
-            await conn.execute(
-                "UPDATE product_search_state SET terms_version = ?, changes = changes + 1",
-                (TERMS_VERSION,))
-    if indexed:
-        log.info("search index: %d products indexed (terms version %d%s)", indexed,
-                 TERMS_VERSION, ", rebuilt" if everything else "")
-    return indexed
 
 
 def vocabulary_of(found: Iterable[Sequence[Any]], version: int) -> Vocabulary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
@@ -24,6 +25,10 @@ from chatshop.domain.models import (
     StockMovement,
     User,
 )
+from chatshop.storage.postgres_sql import IntegrityError as PostgresIntegrityError
+
+# A constraint refused a write (a name taken), on either engine.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, PostgresIntegrityError)
 
 
 def to_db_time(moment: datetime) -> str:
@@ -76,7 +81,7 @@ def commune(row: aiosqlite.Row) -> Commune:
 # so that loading one is a single query.
 SHOP_SELECT = """SELECT s.*,
     (SELECT json_group_array(json_array(weekday, opens, closes))
-       FROM (SELECT * FROM shop_hours WHERE shop_id = s.id ORDER BY weekday, opens)
+       FROM (SELECT * FROM shop_hours WHERE shop_id = s.id ORDER BY weekday, opens) AS h
     ) AS hours_json,
     (SELECT json_group_object(channel, file_ref) FROM shop_photos WHERE shop_id = s.id
     ) AS photos_json

@@ -17,17 +17,37 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Protocol
 
 import aiosqlite
 
 from chatshop.domain.terms import TERMS_VERSION, Vocabulary, index_terms
 from chatshop.storage import rows
-from chatshop.storage.database import Connections, Database, connect_for_lookups
+from chatshop.storage.database import Connections, connect_for_lookups
 
 log = logging.getLogger(__name__)
 
-_INDEX = ("INSERT OR REPLACE INTO product_search"
-          " (rowid, name, description, name_stems, description_stems) VALUES (?, ?, ?, ?, ?)")
+# A product's terms, written over the ones it had: SQLite's FTS5 table takes no upsert.
+_INDEX = {
+    "sqlite": ("INSERT OR REPLACE INTO product_search"
+               " (rowid, name, description, name_stems, description_stems)"
+               " VALUES (?, ?, ?, ?, ?)"),
+    "postgresql": ("INSERT INTO product_search"
+                   " (rowid, name, description, name_stems, description_stems)"
+                   " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rowid) DO UPDATE SET"
+                   " name = excluded.name, description = excluded.description,"
+                   " name_stems = excluded.name_stems,"
+                   " description_stems = excluded.description_stems"),
+}
+# The products without terms. FTS5 keeps the rows of a table with content in
+# product_search_content (id: the rowid); joining it takes 3 ms for 10 000 products,
+# probing the virtual table for each product 25 ms. PostgreSQL's is a plain table.
+_MISSING = {
+    "sqlite": ("SELECT p.id FROM products p LEFT JOIN product_search_content s"
+               " ON s.id = p.id WHERE p.deleted_at IS NULL AND s.id IS NULL"),
+    "postgresql": ("SELECT p.id FROM products p LEFT JOIN product_search s"
+                   " ON s.rowid = p.id WHERE p.deleted_at IS NULL AND s.rowid IS NULL"),
+}
 _CHANGED = "UPDATE product_search_state SET changes = changes + 1"
 # Products indexed per statement when reindexing (bounds the rows held in memory).
 _BATCH = 2_000
@@ -40,9 +60,9 @@ def _row(product_id: int, name: str, description: str) -> tuple[int, str, str, s
 
 
 async def index_product(conn: aiosqlite.Connection, product_id: int, name: str,
-                        description: str) -> None:
+                        description: str, *, engine: str = "sqlite") -> None:
     """(Re)write the terms of one product, inside the caller's write transaction."""
-    await conn.execute(_INDEX, _row(product_id, name, description))
+    await conn.execute(_INDEX[engine], _row(product_id, name, description))
     await conn.execute(_CHANGED)
 
 
@@ -52,10 +72,11 @@ async def unindex_product(conn: aiosqlite.Connection, product_id: int) -> None:
     await conn.execute(_CHANGED)
 
 
-async def reindex(db: Database) -> int:
+async def reindex(db: Connections) -> int:
     """Bring the index up to date when the database is opened; how many products were
     (re)indexed. Every product when the index was built with another ``TERMS_VERSION``,
     else only those without terms. One transaction: a crash leaves the index as it was."""
+    index = _INDEX[db.engine]
     async with db.write() as conn:
         built_with = await rows.fetch_value(
             conn, "SELECT terms_version FROM product_search_state")
@@ -64,11 +85,7 @@ async def reindex(db: Database) -> int:
             await conn.execute("DELETE FROM product_search")
             missing = "SELECT id FROM products WHERE deleted_at IS NULL"
         else:
-            # FTS5 keeps the rows of a table with content in product_search_content (id:
-            # the rowid); joining it takes 3 ms for 10 000 products, probing the virtual
-            # table for each product 25 ms.
-            missing = ("SELECT p.id FROM products p LEFT JOIN product_search_content s"
-                       " ON s.id = p.id WHERE p.deleted_at IS NULL AND s.id IS NULL")
+            missing = _MISSING[db.engine]
         # The ids first, then the texts a batch at a time: the index is not written while
         # a read of it is still under way, and a large catalogue is not held in memory.
         ids = [int(r[0]) for r in await rows.fetch_all(conn, missing)]
@@ -77,7 +94,7 @@ async def reindex(db: Database) -> int:
             found = await rows.fetch_all(
                 conn, "SELECT id, name, description FROM products WHERE id IN"
                       f" ({', '.join('?' * len(batch))})", batch)
-            await conn.executemany(_INDEX, [_row(int(r[0]), r[1], r[2]) for r in found])
+            await conn.executemany(index, [_row(int(r[0]), r[1], r[2]) for r in found])
         indexed = len(ids)
         if everything or indexed:
             await conn.execute(
@@ -87,6 +104,12 @@ async def reindex(db: Database) -> int:
         log.info("search index: %d products indexed (terms version %d%s)", indexed,
                  TERMS_VERSION, ", rebuilt" if everything else "")
     return indexed
+
+
+class IndexWords(Protocol):
+    """The words of the index (``SearchVocabulary``, or PostgreSQL's)."""
+
+    async def current(self) -> Vocabulary: ...
 
 
 class SearchVocabulary:
@@ -105,7 +128,7 @@ class SearchVocabulary:
         self._reading: asyncio.Task[Vocabulary] | None = None
 
     async def current(self) -> Vocabulary:
-        version = int(self._db.lookup("SELECT changes FROM product_search_state")[0][0])
+        version = int((await self._db.lookup("SELECT changes FROM product_search_state"))[0][0])
         known = self._known
         if known is not None and known.version >= version:
             return known

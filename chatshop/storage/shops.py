@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -58,7 +57,7 @@ class SqliteShopRepository:
                     conn, "INSERT INTO communes (name, postcode) VALUES (?, ?) RETURNING *",
                     (name, postcode),
                 )
-            except sqlite3.IntegrityError:
+            except rows.INTEGRITY_ERRORS:
                 raise Conflict("commune", name) from None
             self._db.touched_shops()
         assert row is not None
@@ -178,7 +177,7 @@ class SqliteShopRepository:
         shop = self._db.caches.shops.shop(shop_id)
         if shop is None:
             generation = self._db.caches.shops.generation
-            found = self._db.lookup(f"{rows.SHOP_SELECT} WHERE s.id = ?", (shop_id,))
+            found = await self._db.lookup(f"{rows.SHOP_SELECT} WHERE s.id = ?", (shop_id,))
             shop = rows.shop(found[0]) if found else None
             if shop is not None:
                 self._db.caches.shops.keep_shop(shop, generation)
@@ -274,7 +273,7 @@ class SqliteShopRepository:
         """The people who run a shop, owners first (read on every reservation)."""
         team = self._db.caches.sessions.team(shop_id)
         if team is None:
-            found = self._db.lookup(
+            found = await self._db.lookup(
                 "SELECT u.* FROM staff s JOIN users u ON u.id = s.user_id WHERE s.shop_id = ?"
                 " ORDER BY s.role = 'staff', s.added_at",
                 (shop_id,),

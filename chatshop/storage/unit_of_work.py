@@ -10,7 +10,7 @@ the unit wrote. The caches forget what the unit changed once it has committed.
 from __future__ import annotations
 
 from chatshop.storage.alerts import SqliteAlertRepository
-from chatshop.storage.catalogue import SqliteCatalogueRepository
+from chatshop.storage.catalogue import PostgresCatalogueRepository, SqliteCatalogueRepository
 from chatshop.storage.channel_posts import SqliteChannelPostRepository
 from chatshop.storage.conversations import SqliteConversationRepository
 from chatshop.storage.database import Transaction
@@ -18,11 +18,11 @@ from chatshop.storage.day import SqliteDayRepository
 from chatshop.storage.delivery import SqliteInboxRepository, SqliteOutboxRepository
 from chatshop.storage.digest import SqliteDigestRepository
 from chatshop.storage.figures import SqliteFiguresRepository
-from chatshop.storage.leases import Leases
+from chatshop.storage.leases import Holder
 from chatshop.storage.media import SqliteMediaRepository
 from chatshop.storage.orders import SqliteOrderRepository
 from chatshop.storage.pickups import SqlitePickupRepository
-from chatshop.storage.search_index import SearchVocabulary
+from chatshop.storage.search_index import IndexWords
 from chatshop.storage.shops import SqliteShopRepository
 from chatshop.storage.users import SqliteUserRepository
 
@@ -30,22 +30,24 @@ from chatshop.storage.users import SqliteUserRepository
 class SqliteUnitOfWork:
     """The ``UnitOfWork`` protocol on one SQLite transaction."""
 
-    def __init__(self, db: Transaction, vocabulary: SearchVocabulary, leases: Leases) -> None:
+    def __init__(self, db: Transaction, vocabulary: IndexWords, holder: Holder) -> None:
+        postgresql = db.engine == "postgresql"
         self.db = db
         self.users = SqliteUserRepository(db)
         self.shops = SqliteShopRepository(db)
-        self.catalogue = SqliteCatalogueRepository(db, vocabulary)
+        self.catalogue = (PostgresCatalogueRepository if postgresql
+                          else SqliteCatalogueRepository)(db, vocabulary)
         self.orders = SqliteOrderRepository(db)
         self.conversations = SqliteConversationRepository(db)
-        self.inbox = SqliteInboxRepository(db)
-        self.outbox = SqliteOutboxRepository(db)
+        self.inbox = SqliteInboxRepository(db, holder)
+        self.outbox = SqliteOutboxRepository(db, holder)
         self.channel_posts = SqliteChannelPostRepository(db)
         self.media = SqliteMediaRepository(db)
         self.alerts = SqliteAlertRepository(db)
         self.pickups = SqlitePickupRepository(db)
         self.day = SqliteDayRepository(db)
         self.figures = SqliteFiguresRepository(db)
-        self.digest = SqliteDigestRepository(db, leases)
+        self.digest = SqliteDigestRepository(db, holder.leases)
 
     async def commit(self) -> None:
         """Keep everything the unit did; the caches then forget what it changed."""

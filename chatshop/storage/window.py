@@ -42,7 +42,7 @@ class SqliteWindowRepository:
 
     async def active_shop(self, slug: str) -> Shop | None:
         """An active shop by its slug (through the slug's unique index)."""
-        found = self._db.lookup(f"{rows.SHOP_SELECT} WHERE s.slug = ? AND s.active = 1",
+        found = await self._db.lookup(f"{rows.SHOP_SELECT} WHERE s.slug = ? AND s.active = 1",
                                 (slug,))
         return rows.shop(found[0]) if found else None
 

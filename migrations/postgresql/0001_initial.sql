@@ -8,6 +8,14 @@
 -- reservation_lines has a rowid column because the code orders its lines by rowid.
 -- stock_movements is created after reservations, which it references.
 
+-- SQLite's sort_key() is chatshop.domain.text.fold, registered on each connection:
+-- Unicode's compatibility decomposition, without the combining marks, case-folded
+-- (« Éclair » sorts between « Ecl » and « Ed »). Here the same in SQL; lower() for
+-- casefold() (they differ on « ß » only), in the byte order of the C collation.
+CREATE FUNCTION sort_key(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT lower(regexp_replace(normalize($1, NFKD), '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g'))
+                 COLLATE "C" $$;
+
 CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2',
                                        deterministic = false);
 

@@ -61,13 +61,14 @@ from chatshop.channels.telegram.transport import ShortAnswersRequest, WritingDow
 from chatshop.conversation.merchant import changes_roles
 from chatshop.conversation.messages import Inbound, PhotoIn, Reply
 from chatshop.conversation.router import Conversation
-from chatshop.conversation.turns import Turns
+from chatshop.conversation.turns import Turn, Turns
 from chatshop.delivery.outcome import Gone, Later, Message, Outcome, Refused, Sent
 from chatshop.delivery.pace import SlidingWindow
 from chatshop.delivery.runtime import Delivery
 from chatshop.domain.models import Channel, DigestReport
 from chatshop.errors import InvalidInput
 from chatshop.services import Services
+from chatshop.storage.leases import ChatLocks
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,15 @@ class OnePersonAtATime(BaseUpdateProcessor):
 
     # Generous: python-telegram-bot takes a slot before our per-person lock, so the
     # updates one person has queued hold slots while they wait for their turn.
-    def __init__(self, max_concurrent_updates: int = 4_096) -> None:
+    def __init__(self, max_concurrent_updates: int = 4_096,
+                 across: ChatLocks | None = None) -> None:
         super().__init__(max_concurrent_updates)
-        self._turns: Turns[int] = Turns()
+        self._turns: Turns[int] = Turns(across, CHANNEL)
+
+    def turn(self, person: int) -> Turn[int]:
+        """``person``'s turn, for an update handled outside python-telegram-bot's
+        queue (one taken over)."""
+        return self._turns.of(person)
 
     async def do_process_update(self, update: object,
                                 coroutine: Awaitable[Any]) -> None:
@@ -121,12 +128,13 @@ class TelegramChannel:
         self.delivery = delivery or Delivery(
             services, conversation, digest_pace=lambda: SlidingWindow(digest_rate),
             digest_send_empty=digest_send_empty)
+        self._one_at_a_time = OnePersonAtATime(across=services.delivery.chat_locks)
         builder = (
             ApplicationBuilder().token(token).base_url(base_url).base_file_url(base_file_url)
             .request(ShortAnswersRequest(request or HTTPXRequest(connection_pool_size=256)))
             .get_updates_request(WritingDownRequest(get_updates_request or HTTPXRequest(),
                                                     self._write_down))
-            .concurrent_updates(OnePersonAtATime())
+            .concurrent_updates(self._one_at_a_time)
             .job_queue(None))  # the scheduled work is the delivery runtime's
         if rate_limiter is not None:
             builder = builder.rate_limiter(rate_limiter)
@@ -195,21 +203,10 @@ class TelegramChannel:
         if not await self._connect(until):
             return False
         await self._set_menus()
-        for pending in await self.services.delivery.waiting(CHANNEL):
-            data = _loaded(pending.payload)
-            if update_id_of(data) is None:  # written down by an older version: unreadable
-                log.error("update %s kept but unreadable: dropped", pending.event_id)
-                await self.services.delivery.handled(CHANNEL, pending.event_id)
-                continue
-            assert isinstance(data, dict)
-            update = incoming.read(data, app.bot)
-            log.info("handling update %s received before the last stop", update.update_id)
-            # (If the webhook queued it too, while Telegram could not be reached, that
-            # copy finds it handled.)
-            self._written.discard(update.update_id)
-            await self._process(update)
+        await self.take_over()
         await app.start()
-        if webhook_url is not None:
+        if webhook_url is not None and await self.services.delivery.leads("telegram:webhook"):
+            # One process of the database registers it (all serve it, with one secret).
             await app.bot.set_webhook(webhook_url, secret_token=webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
         elif polling:
@@ -218,6 +215,33 @@ class TelegramChannel:
                                             drop_pending_updates=False)
             self._polling = True
         return True
+
+    async def take_over(self) -> int:
+        """Handle the updates written down and not handled by a process that is gone:
+        this one before its last stop (at start), or another one on the same database,
+        killed after Telegram had its 200 (every few seconds: ``Delivery.jobs``).
+        Returns how many; one person's in order, through their turn."""
+        taken = await self.services.delivery.take_over(CHANNEL)
+        for pending in taken:
+            data = _loaded(pending.payload)
+            if update_id_of(data) is None:  # written down by an older version: unreadable
+                log.error("update %s kept but unreadable: dropped", pending.event_id)
+                await self.services.delivery.handled(CHANNEL, pending.event_id)
+                continue
+            assert isinstance(data, dict)
+            update = incoming.read(data, self.application.bot)
+            log.info("handling update %s received by a process that stopped",
+                     update.update_id)
+            # (If the webhook queued it too, while Telegram could not be reached, that
+            # copy finds it handled.)
+            self._written.discard(update.update_id)
+            person = incoming.person(update)
+            if person is None:
+                await self._process(update)
+                continue
+            async with self._one_at_a_time.turn(person):
+                await self._process(update)
+        return len(taken)
 
     async def _connect(self, until: asyncio.Event | None) -> bool:
         wait = CONNECT_FIRST_WAIT

@@ -110,8 +110,9 @@ class WhatsAppChannel:
         # stand in its place.
         self._session.base_url = httpx.URL(f"{base_url.rstrip('/')}/v{api_version}")
         self._pace = SlidingWindow(max_per_second)
+        self._max_per_second = max_per_second
         self._templates = (template_notification, template_digest, template_language)
-        self._turns: Turns[str] = Turns()
+        self._turns: Turns[str] = Turns(services.delivery.chat_locks, CHANNEL)
         self._tasks: set[asyncio.Task[None]] = set()
         self._media_ids: dict[str, str] = {}  # kept file -> media id uploaded for it
         self._early_failures: dict[str, WhatsAppStatus] = {}
@@ -129,10 +130,18 @@ class WhatsAppChannel:
 
     async def start(self) -> None:
         """Handle what was received and not handled before the last stop."""
-        # In the background and in order per person, as if they had just arrived.
-        for pending in await self.services.delivery.waiting(CHANNEL):
+        await self.take_over()
+
+    async def take_over(self) -> int:
+        """Handle the events written down and not handled by a process that is gone:
+        this one before its last stop (at start), or another one on the same database,
+        killed after Meta had its 200 (every few seconds: ``Delivery.jobs``). In the
+        background and in order per person, as if they had just arrived."""
+        taken = await self.services.delivery.take_over(CHANNEL)
+        for pending in taken:
             self._track(asyncio.create_task(
                 self._handle_written(pending.event_id, pending.payload)))
+        return len(taken)
 
     async def stop(self) -> None:
         """Finish the events being handled (the runtime stops first: nothing is being
@@ -301,6 +310,8 @@ class WhatsAppChannel:
             elif part.media is not None:
                 body["id"] = await self._uploaded(part.media)
             await self._pace.acquire()
+            # The number's rate is the bot's, across the processes on the database.
+            await self.services.delivery.send_slot(CHANNEL, self._max_per_second)
             answer = await self.wa.api.send_message(
                 sender=self._phone_id, to=wa_id, recipient=None, recipient_type="individual",
                 typ=part.type, msg=body)
