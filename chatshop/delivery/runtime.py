@@ -4,6 +4,7 @@ that run them (``jobs()``, for the one ``Scheduler`` that ``app.serve`` starts).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -47,6 +48,10 @@ class Delivery:
         buttons (the conversation's if None)."""
         self._services = services
         self._conversation = conversation
+        # The digest's role per platform: whether this process had it at its last look,
+        # and when it last looked at the digest's schedule and runs.
+        self._leading: dict[Channel, bool] = {}
+        self._digest_looked: dict[Channel, float] = {}
         self.outbox = Outbox(services, conversation.unreachable)
         self.broadcast = Broadcast(services, conversation.territory, pace=digest_pace,
                                    send_empty=digest_send_empty)
@@ -103,11 +108,20 @@ class Delivery:
         return await self.broadcast.deliver(platform, progress)
 
     async def _digest_if_leading(self, platform: Platform) -> list[DigestReport]:
-        """The scheduled digest: by one process of the database at a time (another one
-        takes over at its next look once that process is gone; what the first one
-        claimed is taken over with its lease)."""
-        if not await self._services.delivery.leads(f"digest:{platform.name}"):
+        """The scheduled digest, by one process of the database at a time: the one with
+        the role looks at the schedule and runs every ``DIGEST_EVERY``; the others ask
+        for the role every ``TAKE_OVER_EVERY``, and the first to get it once its process
+        is gone goes on at once (what the dead one had claimed is free with its lease).
+        One process alone has the role from its first look."""
+        name = platform.name
+        leading = await self._services.delivery.leads(f"digest:{name}")
+        became = leading and not self._leading.get(name, False)
+        self._leading[name] = leading
+        now = time.monotonic()
+        if not leading or (not became
+                           and now - self._digest_looked.get(name, -DIGEST_EVERY) < DIGEST_EVERY):
             return []
+        self._digest_looked[name] = now
         return await self.digest(platform)
 
     async def post_to_channel(self) -> list[ChannelNews]:
@@ -136,7 +150,7 @@ class Delivery:
                 Job("mornings", mornings.EVERY, self.send_mornings)]  # #12 J
         for name, platform in self.platforms.items():
             jobs += [Job(f"outbox:{name}", OUTBOX_EVERY, partial(self.outbox.deliver, name)),
-                     Job(f"digest:{name}", DIGEST_EVERY,
+                     Job(f"digest:{name}", TAKE_OVER_EVERY,
                          partial(self._digest_if_leading, platform), first=DIGEST_FIRST)]
             if isinstance(platform, TakesOver):  # what a killed process left (#14)
                 jobs.append(Job(f"take-over:{name}", TAKE_OVER_EVERY, platform.take_over,

@@ -232,8 +232,16 @@ class TelegramChannel:
             update = incoming.read(data, self.application.bot)
             log.info("handling update %s received by a process that stopped",
                      update.update_id)
-            # (If the webhook queued it too, while Telegram could not be reached, that
-            # copy finds it handled.)
+            if self.application.running:
+                # Beside the updates arriving: python-telegram-bot's queue, each person's
+                # in order (one by one here would hold the later ones for as long as
+                # the earlier ones take to answer).
+                self._written.add(update.update_id)
+                await self.application.update_queue.put(update)
+                continue
+            # At start, before any new update: one after the other. (If the webhook
+            # queued it too, while Telegram could not be reached, that copy finds it
+            # handled.)
             self._written.discard(update.update_id)
             person = incoming.person(update)
             if person is None:
