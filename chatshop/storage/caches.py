@@ -245,3 +245,40 @@ class Changes:
                 sessions.forget(user_id)
         if self._shops:
             caches.shops.forget()
+
+
+class RecordsChanges:
+    """How a write records what it changes, for the caches to forget once committed
+    (``Database`` and ``PostgresDatabase``: the changes of the transaction the call is
+    made from, ``_changes``)."""
+
+    def _changes(self) -> Changes:
+        raise NotImplementedError
+
+    def touched(self, *user_ids: int | None) -> None:
+        """Inside a write: these people's rows or teams change (None: someone)."""
+        changes = self._changes()
+        for user_id in user_ids:
+            changes.person(user_id)
+
+    def touched_shops(self) -> None:
+        """Inside a write: a shop or a commune changes."""
+        self._changes().shops()
+
+    def saved_state(self, user_id: int, state_json: str) -> None:
+        """Inside a write: this person's conversation state becomes ``state_json``."""
+        self._changes().state(user_id, state_json)
+
+
+class UnitRecordsChanges(RecordsChanges):
+    """``RecordsChanges`` of a unit of work: everything it changes, forgotten once it
+    has committed; a saved state is forgotten too, not written through (the part that
+    saved it may still be undone)."""
+
+    changes: Changes
+
+    def _changes(self) -> Changes:
+        return self.changes
+
+    def saved_state(self, user_id: int, state_json: str) -> None:
+        self.changes.person(user_id)

@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar, cast
 import aiosqlite
 
 from chatshop.domain.text import fold
-from chatshop.storage.caches import Caches, Changes
+from chatshop.storage.caches import Caches, Changes, RecordsChanges, UnitRecordsChanges
 
 BUSY_TIMEOUT_MS = 5_000
 # In WAL mode a reader waits only while the database is recovered after a crash; the
@@ -163,7 +163,7 @@ class Connections(Protocol):
         ...
 
 
-class Database:
+class Database(RecordsChanges):
     """The connections to one SQLite file: one writer, a few readers, one for lookups,
     and what this process caches of it."""
 
@@ -308,17 +308,6 @@ class Database:
                 if unit.open:
                     await unit.rollback()
 
-    def touched(self, *user_ids: int | None) -> None:
-        changes = self._changes()
-        for user_id in user_ids:
-            changes.person(user_id)
-
-    def touched_shops(self) -> None:
-        self._changes().shops()
-
-    def saved_state(self, user_id: int, state_json: str) -> None:
-        self._changes().state(user_id, state_json)
-
     def _changes(self) -> Changes:
         """The changes of the transaction this is called from: a ``run_write`` one (in
         the writer's thread), or the calling task's ``write()`` block."""
@@ -445,7 +434,7 @@ class Database:
         return self._writer
 
 
-class Transaction:
+class Transaction(UnitRecordsChanges):
     """A unit of work's transaction on the writer connection, lent as ``Connections``.
 
     Every write is a savepoint inside it (a repository method that raises leaves the
@@ -526,17 +515,6 @@ class Transaction:
                            *, budget: float = BRIEF_READ_BUDGET_S) -> list[sqlite3.Row]:
         async with self.read() as conn:
             return list(await conn.execute_fetchall(sql, params))
-
-    def touched(self, *user_ids: int | None) -> None:
-        for user_id in user_ids:
-            self.changes.person(user_id)
-
-    def touched_shops(self) -> None:
-        self.changes.shops()
-
-    def saved_state(self, user_id: int, state_json: str) -> None:
-        # Forgotten, not written through: the part that saved it may still be undone.
-        self.changes.person(user_id)
 
     @asynccontextmanager
     async def _using(self) -> AsyncIterator[None]:

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from chatshop.storage.caches import Caches, Changes
+from chatshop.storage.caches import Caches, Changes, RecordsChanges, UnitRecordsChanges
 from chatshop.storage.postgres_sql import (
     AsyncConnection,
     SyncConnection,
@@ -92,7 +92,7 @@ def _connect(dsn: str) -> psycopg.Connection[Any]:
     return conn
 
 
-class PostgresDatabase:
+class PostgresDatabase(RecordsChanges):
     """Connections to one PostgreSQL database (one territory), and what this process
     caches of it."""
 
@@ -241,17 +241,6 @@ class PostgresDatabase:
         if changes:
             changes.apply(self.caches, committed=committed)
 
-    def touched(self, *user_ids: int | None) -> None:
-        changes = self._changes()
-        for user_id in user_ids:
-            changes.person(user_id)
-
-    def touched_shops(self) -> None:
-        self._changes().shops()
-
-    def saved_state(self, user_id: int, state_json: str) -> None:
-        self._changes().state(user_id, state_json)
-
     def _changes(self) -> Changes:
         changes: Changes | None = getattr(self._in_thread, "changes", None)
         if changes is None:
@@ -321,7 +310,7 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
         run(conn, "ROLLBACK")
 
 
-class PostgresTransaction:
+class PostgresTransaction(UnitRecordsChanges):
     """A unit of work's transaction on one connection, lent as ``Connections``: every
     write a savepoint inside it, every read on it (it sees the unit's own writes);
     nothing read from or kept in the caches meanwhile."""
@@ -389,16 +378,6 @@ class PostgresTransaction:
     async def read_briefly(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (),
                            *, budget: float = 0.0) -> list[Any]:
         return await self.lookup(sql, params)
-
-    def touched(self, *user_ids: int | None) -> None:
-        for user_id in user_ids:
-            self.changes.person(user_id)
-
-    def touched_shops(self) -> None:
-        self.changes.shops()
-
-    def saved_state(self, user_id: int, state_json: str) -> None:
-        self.changes.person(user_id)
 
     def _check_open(self) -> None:
         if not self.open:
