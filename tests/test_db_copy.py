@@ -420,3 +420,46 @@ async def test_a_copy_that_does_not_add_up_is_cancelled(
     with pytest.raises(Refused, match=said):
         await copy_database(str(demo), str(target))
     assert sqlite_rows(target) == kept
+
+
+async def test_the_demo_copied_to_postgresql_and_served_by_two_processes_answers_the_same(
+        demo: Path, new_postgres: Callable[[], str]) -> None:
+    """The demo territory on SQLite, then copied to PostgreSQL and served by two stores
+    on it (two processes): a customer's visit (the menu, a search, a product, a shop)
+    reads the same on all three, and a reservation made through one process is the
+    stock the other one shows."""
+    from chatshop.conversation.router import Conversation
+    from tests.chat import Chat, Postbox
+
+    postgresql = new_postgres()
+    await copy_database(str(demo), postgresql)
+    stores = [await open_store(demo), await open_store(postgresql),
+              await open_store(postgresql)]
+    try:
+        visits: list[list[str]] = []
+        for n, store in enumerate(stores):
+            services = build_services(store, operators={DEMO_OPERATOR}, clock=DemoClock(),
+                                      tz=PARIS)
+            conversation = Conversation(services, territory="Porte Océane", tz=PARIS)
+            customer = Chat(conversation, f"77{n}", "Jeanne", Postbox())
+            seen = [await customer.send("/start"), await customer.send("miel"),
+                    await customer.press("Miel"), await customer.send("creme")]
+            visits.append(["\n".join([r.text, *(b.label for b in r.all_buttons)])
+                           for replies in seen for r in replies])
+        assert visits[1] == visits[0]
+        assert visits[2] == visits[0]
+        assert "3 résultats pour" in visits[0][1]
+        assert "Miel" in visits[0][1]
+        # One database behind the two processes: what one reserves, the other sees.
+        first = build_services(stores[1], operators={DEMO_OPERATOR}, clock=DemoClock(),
+                               tz=PARIS)
+        second = build_services(stores[2], operators={DEMO_OPERATOR}, clock=DemoClock(),
+                                tz=PARIS)
+        honey = (await first.search.search("miel")).items[0].product
+        buyer = await first.customers.seen("telegram", "7799", "Paul")
+        await first.reservations.reserve_now(buyer.id, honey.id, 1, "two-processes")
+        seen_there = await second.catalogue.product(honey.id)
+        assert seen_there.reserved == honey.reserved + 1
+    finally:
+        for store in stores:
+            await store.close()
