@@ -308,7 +308,7 @@ async def audit(store: Store, services: Services, products: Sequence[int] | None
 async def demo(folder: Path, args: argparse.Namespace
                ) -> tuple[Store, Services, list[int], list[int], str]:
     """The demo territory: (store, services, listed products, scarce ones, its name)."""
-    store, services, products = await demo_territory(folder)
+    store, services, products = await demo_territory(folder / "bench.db")
     rng = random.Random(args.seed)
     scarce = rng.sample(products, k=min(args.scarce, len(products)))
     operator = services.customers.actor(
