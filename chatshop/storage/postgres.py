@@ -114,7 +114,8 @@ class PostgresDatabase(RecordsChanges):
         for conn in readers:
             self._readers.put_nowait(conn)
         self._in_thread = threading.local()
-        self._unit_task: asyncio.Task[Any] | None = None
+        # The tasks inside a unit of work (several at once: each has its connection).
+        self._unit_tasks: set[asyncio.Task[Any] | None] = set()
         self._boot = secrets.token_hex(4)
         self._commits = 0
 
@@ -212,11 +213,12 @@ class PostgresDatabase(RecordsChanges):
         async with self._writer() as conn:
             await self._hop(_begin, conn)
             unit = PostgresTransaction(self, conn)
-            self._unit_task = asyncio.current_task()
+            task = asyncio.current_task()
+            self._unit_tasks.add(task)
             try:
                 yield unit
             finally:
-                self._unit_task = None
+                self._unit_tasks.discard(task)
                 if unit.open:
                     await unit.rollback()
 
@@ -250,7 +252,7 @@ class PostgresDatabase(RecordsChanges):
         return changes
 
     def _refuse_inside_unit(self) -> None:
-        if self._unit_task is not None and asyncio.current_task() is self._unit_task:
+        if asyncio.current_task() in self._unit_tasks:
             raise RuntimeError("inside a unit of work, write through its repositories")
 
     # -- reads --------------------------------------------------------------------------
