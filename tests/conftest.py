@@ -114,7 +114,8 @@ BOTH_ENGINES = frozenset({
     # the conversation, a chosen part: what customers, shopkeepers and operators do most
     "test_conversation", "test_conversation_access", "test_customer_phrases",
     "test_security_chat", "test_window_chat", "test_merchant_ambiguity", "test_fairness",
-    "test_search_postgresql",
+    # several processes on one database (two stores), on both engines where it applies
+    "test_processes",
 })
 
 
