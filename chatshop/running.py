@@ -8,7 +8,8 @@ without taking it.
   waiting and gives it back at once.
 - PostgreSQL: a shared session advisory lock on a fixed key, held on a connection of its
   own; the server releases it when that connection ends (the process gone, or killed).
-  The test reads ``pg_locks`` for a holder of that key on the same database.
+  The test reads ``pg_locks`` for a holder of that key on the same database. Its
+  statements are ``chatshop.storage.postgres_running``'s.
 
 Several ``chatshop run`` on one database all hold the shared lock at once. A copy holds
 the same lock exclusively while it runs (``copying``), taken only if no bot holds it: a
@@ -23,23 +24,23 @@ import fcntl
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
-import psycopg
+from chatshop.storage.postgres import is_postgresql
+from chatshop.storage.postgres_running import (
+    bots_holding,
+    held_exclusively,
+    hold_shared,
+    release_shared,
+)
 
-RUNNING_LOCK = 0x72756E6E  # "runn": held (shared) by every ``chatshop run`` process
 _WAITING = "a copy of the database (chatshop db copy) is under way: waiting for its end"
 log = logging.getLogger(__name__)
 
 
 class BotRunning(Exception):
     """A bot runs on the database named by the exception's argument."""
-
-
-def _is_postgresql(database: str) -> bool:
-    return database.startswith(("postgresql://", "postgres://"))
 
 
 def lock_file(database: str | Path) -> Path:
@@ -52,12 +53,12 @@ def lock_file(database: str | Path) -> Path:
 @asynccontextmanager
 async def bot_running_on(database: str | Path) -> AsyncIterator[None]:
     """Say, for as long as the block lasts, that the bot runs on ``database``."""
-    if _is_postgresql(str(database)):
-        conn = await asyncio.to_thread(_hold_advisory_lock, str(database))
+    if is_postgresql(str(database)):
+        conn = await asyncio.to_thread(hold_shared, str(database), _waiting)
         try:
             yield
         finally:
-            await asyncio.to_thread(_release_advisory_lock, conn)
+            await asyncio.to_thread(release_shared, conn)
         return
     if str(database) == ":memory:":
         yield
@@ -74,43 +75,19 @@ def _flock_shared(descriptor: int) -> None:
     try:
         fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:  # a copy, or the instant a ``bot_is_running`` test takes
-        log.warning(_WAITING)
+        _waiting()
         fcntl.flock(descriptor, fcntl.LOCK_SH)
 
 
-def _hold_advisory_lock(dsn: str) -> psycopg.Connection[Any]:
-    try:
-        conn = psycopg.Connection.connect(dsn, autocommit=True)
-    except psycopg.OperationalError as why:  # (an OSError: said as the database's)
-        raise ConnectionError(" ".join(str(why).split())) from why
-    try:
-        row = conn.execute("SELECT pg_try_advisory_lock_shared(%s)",
-                           (RUNNING_LOCK,)).fetchone()
-        if not (row and row[0]):
-            log.warning(_WAITING)
-            conn.execute("SELECT pg_advisory_lock_shared(%s)", (RUNNING_LOCK,))
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _release_advisory_lock(conn: psycopg.Connection[Any]) -> None:
-    """Released at once (the server would release it only once it has seen the
-    connection end, a moment after ``close``)."""
-    try:
-        with suppress(psycopg.Error):  # (the connection gone already, and its lock)
-            conn.execute("SELECT pg_advisory_unlock_shared(%s)", (RUNNING_LOCK,))
-    finally:
-        conn.close()
+def _waiting() -> None:
+    log.warning(_WAITING)
 
 
 def bot_is_running(database: str | Path) -> bool:
     """Whether a ``chatshop run`` holds its lock on ``database`` now (on SQLite, a copy
     holding it says so too: one file lock cannot tell them apart)."""
-    if _is_postgresql(str(database)):
-        with psycopg.Connection.connect(str(database), autocommit=True) as conn:
-            return postgresql_holders(conn) > 0
+    if is_postgresql(str(database)):
+        return bots_holding(str(database)) > 0
     path = lock_file(database)
     try:
         descriptor = os.open(path, os.O_RDONLY)
@@ -125,18 +102,6 @@ def bot_is_running(database: str | Path) -> bool:
     return False
 
 
-def postgresql_holders(conn: psycopg.Connection[Any]) -> int:
-    """How many bots hold the running lock on the database of ``conn`` (shared; a copy
-    holds it exclusively)."""
-    # A bigint key shows in pg_locks as classid (high 32 bits), objid (low), objsubid 1.
-    row = conn.execute(
-        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
-        " WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
-        f" AND l.classid = {RUNNING_LOCK >> 32} AND l.objid = {RUNNING_LOCK & 0xFFFFFFFF}"
-        " AND l.objsubid = 1 AND l.mode = 'ShareLock'").fetchone()  # (not a copy's)
-    return int(row[0]) if row else 0
-
-
 @contextmanager
 def copying(*databases: str) -> Iterator[None]:
     """Hold the running lock of each database (existing ones) exclusively for the block,
@@ -149,16 +114,11 @@ def copying(*databases: str) -> Iterator[None]:
 
 @contextmanager
 def _exclusive(database: str) -> Iterator[None]:
-    if _is_postgresql(database):
-        with psycopg.Connection.connect(database, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (RUNNING_LOCK,)).fetchone()
-            if not (row and row[0]):
+    if is_postgresql(database):
+        with held_exclusively(database) as taken:
+            if not taken:
                 raise BotRunning(database)
-            try:
-                yield
-            finally:  # at once, not once the server has seen the connection end
-                with suppress(psycopg.Error):
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (RUNNING_LOCK,))
+            yield
         return
     descriptor = os.open(lock_file(database), os.O_RDWR | os.O_CREAT, 0o644)
     try:
