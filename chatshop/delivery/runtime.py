@@ -33,7 +33,10 @@ DIGEST_EVERY = 30.0  # seconds between looks at the digest's schedule and runs
 # Seconds between looks for updates written down by a process that died before handling
 # them (another process on the same database; a single process finds none).
 TAKE_OVER_EVERY = 2.0
-DIGEST_FIRST = 5.0
+# The digest's first look after a start: as soon as the updates that waited during the
+# start have had their moment. A process started seconds ago may be the one that must go
+# on with the run of a sender just killed (#14): no longer than the others' next ask.
+DIGEST_FIRST = TAKE_OVER_EVERY
 CLEAN_UP_EVERY = 3_600.0
 
 

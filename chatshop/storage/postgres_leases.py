@@ -198,7 +198,7 @@ _NEXT_SLOT = """INSERT INTO send_budgets AS b (channel, next_at)
     RETURNING b.next_at - %(gap)s - extract(epoch FROM clock_timestamp())"""
 
 
-BUDGET_MARGIN = 0.1  # a tenth under the platform's rate
+BUDGET_MARGIN = 0.2  # a fifth under the platform's rate
 
 
 class PostgresSendBudget:
@@ -223,7 +223,9 @@ class PostgresSendBudget:
         if per_second <= 0:
             return
         # A margin, as the process's own window keeps one: a message leaves a little
-        # after its slot, and the platform counts arrivals.
+        # after its slot, and the platform counts arrivals. A process held up for up to
+        # a fifth of a second still keeps under the rate (with a tenth, 7 to 9 of some
+        # 3 200 sends were refused in tests/test_crash_processes.py's burst).
         gap = (1.0 + BUDGET_MARGIN) / per_second
         wait = await asyncio.to_thread(self._slot, channel, gap)
         if wait > 0:
