@@ -57,6 +57,11 @@ The tests (each gathers every failed check, then reports them all at once):
   time (the sending process changes only at a kill), each subscriber reached, digests
   twice between the kills at the worst moment and the number of kills.
 
+- D: the demo territory served by one ``chatshop run`` on its SQLite file, then copied
+  to PostgreSQL (``db copy``) and served by two behind the balancer: a customer's visit
+  (the menu, a search, a product, another search) reads the same, text and buttons,
+  and both processes answered some of it.
+
 ``CHATSHOP_CRASH_SEED`` changes the seed; ``-s`` shows the figures.
 """
 
@@ -1082,3 +1087,76 @@ def _digest_state(dsn: str) -> tuple[dict[str, int], int]:
             "SELECT count(*) FROM digest_runs WHERE finished_at IS NULL").fetchone()[0]
     return dict(statuses), int(unfinished)
 
+
+
+# -- D: the demo, copied to PostgreSQL, served by two processes -------------------------
+
+
+async def _visit(api: WebhookBotAPI, person: FakeUser) -> list[str]:
+    """A customer's visit on Telegram (the menu, a search, its first product, another
+    search): what the bot sent or changed in their chat at each step, text and buttons."""
+    steps: list[Callable[[], object]] = [
+        lambda: api.send_text(person, "/start"),
+        lambda: api.send_text(person, "miel"),
+        lambda: api.press(person, api.last(person).message_id,
+                          str(api.last(person).reply_markup["inline_keyboard"][0][0]
+                              ["callback_data"])),
+        lambda: api.send_text(person, "creme"),
+    ]
+    seen: list[str] = []
+    for step in steps:
+        before = len(api.sent_to(person))
+        step()
+        await api.wait_for(lambda b=before: len(api.sent_to(person)) > b, timeout=STEP)
+        while True:  # the step's answer is whole once the chat has been quiet a moment
+            count = len(api.sent_to(person))
+            await asyncio.sleep(0.8)
+            if len(api.sent_to(person)) == count:
+                break
+        for call in api.sent_to(person)[before:]:
+            result = call.result if isinstance(call.result, dict) else {}
+            labels = [str(b.get("text")) for row in
+                      (result.get("reply_markup") or {}).get("inline_keyboard", [])
+                      for b in row]
+            seen.append("\n".join([call.method, str(result.get("text")
+                                                     or result.get("caption") or ""),
+                                   *labels]))
+    return seen
+
+
+async def test_the_demo_copied_to_postgresql_and_served_by_two_processes_answers_the_same(
+        tmp_path: Path, database: str, server: TaggedBotAPIServer) -> None:
+    """The demo territory served by one ``chatshop run`` on its SQLite file, then copied
+    to PostgreSQL (``chatshop db copy``) and served by two ``chatshop run`` behind the
+    balancer: a customer's visit reads the same, step by step, and both processes
+    answered some of it."""
+    from chatshop.db_copy import copy_database
+    from tests.test_db_copy import _make_demo
+
+    api = server.api
+    assert isinstance(api, WebhookBotAPI)
+    demo = tmp_path / "demo.db"
+    await _make_demo(demo)
+    alone = WebhookProcess(tmp_path, str(demo), server, 1, {})
+    pair = [WebhookProcess(tmp_path, database, server, n, {}) for n in (2, 3)]
+    balancer = Balancer(api, [alone.port], random.Random(SEED + 21))
+    try:
+        await alone.start()
+        on_sqlite = await _visit(api, api.user(880_001, "Jeanne", started=True))
+        assert await alone.stop() == 0
+        await copy_database(str(demo), database)
+        balancer.ports = [bot.port for bot in pair]
+        await asyncio.gather(*(bot.start() for bot in pair))
+        marks = len(balancer.acked_by)
+        on_postgresql = await _visit(api, api.user(880_002, "Jeanne", started=True))
+        answered_by = set(list(balancer.acked_by.values())[marks:])
+        assert await asyncio.gather(*(bot.stop() for bot in pair)) == [0, 0]
+    finally:
+        for bot in [alone, *pair]:
+            if bot.running:
+                await bot.kill()
+        await balancer.close()
+    assert len(on_sqlite) >= 4
+    assert any("miel" in step.lower() for step in on_sqlite[1:])
+    assert on_postgresql == on_sqlite
+    assert answered_by == {0, 1}, f"one process answered every step: {answered_by}"
