@@ -48,6 +48,7 @@ from chatshop.storage.postgres_sql import (
     AsyncConnection,
     SyncConnection,
     adapt,
+    roll_back,
     row_factory,
     run,
 )
@@ -58,6 +59,8 @@ T = TypeVar("T")
 # process; advisory locks belong to one database: two territories never share it).
 WRITE_LOCK = 0x63686174  # "chat"
 _LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+
+_PART_UNDONE = "ROLLBACK TO part; RELEASE part"  # a unit's write that failed, undone
 
 # How long a page another process changed may be answered « not modified ».
 STAMP_SECONDS = 5.0
@@ -309,7 +312,7 @@ def _begin(conn: psycopg.Connection[Any]) -> None:
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:
     if not conn.closed:
-        run(conn, "ROLLBACK")
+        roll_back(conn)
 
 
 class PostgresTransaction(UnitRecordsChanges):
@@ -344,8 +347,7 @@ class PostgresTransaction(UnitRecordsChanges):
         try:
             yield conn
         except BaseException:
-            await conn.execute("ROLLBACK TO part")
-            await conn.execute("RELEASE part")
+            await self._db._hop(roll_back, self._conn, _PART_UNDONE)
             raise
         await conn.execute("RELEASE part")
 
@@ -358,8 +360,7 @@ class PostgresTransaction(UnitRecordsChanges):
             try:
                 result = transaction(SyncConnection(conn))
             except BaseException:
-                run(conn, "ROLLBACK TO part")
-                run(conn, "RELEASE part")
+                roll_back(conn, _PART_UNDONE)
                 raise
             run(conn, "RELEASE part")
             return result

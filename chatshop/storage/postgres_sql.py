@@ -289,6 +289,19 @@ def run_many(conn: psycopg.Connection[Any], sql: str,
         return Cursor([], cursor.rowcount)
 
 
+def roll_back(conn: psycopg.Connection[Any], command: str = "ROLLBACK") -> None:
+    """``ROLLBACK`` (or ``ROLLBACK TO part; RELEASE part``) sent past psycopg's cache of
+    prepared statements: psycopg forgets them all at every ROLLBACK it runs itself (and
+    has the server deallocate them), in case the transaction had dropped or created what
+    they name. chatshop's transactions change rows, never the schema, and a statement
+    the server prepared outlives a rollback: a refused reservation (sold out, a cap)
+    would otherwise cost every statement of the connection its preparation."""
+    result = conn.pgconn.exec_(command.encode())
+    if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        raise psycopg.OperationalError(
+            (result.error_message or conn.pgconn.error_message).decode(errors="replace"))
+
+
 class IntegrityError(Exception):
     """A constraint refused a write on PostgreSQL (``sqlite3.IntegrityError`` on SQLite;
     ``storage.sql.INTEGRITY_ERRORS`` catches both)."""
