@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import psycopg
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-from chatshop import __version__, db_copy, window_commands
+from chatshop import __version__, backup_commands, db_copy, window_commands
 from chatshop.app import learn_bot_username, serve, start, telegram_channel, whatsapp_channel
 from chatshop.channels.console import ConsoleChat, Identity, runtime_tick
 from chatshop.channels.console import run as run_console
@@ -166,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
         "Create the database, or apply the migrations it lacks, then print its schema "
         "version and what the territory holds.")))
     window_commands.add_commands(command, _database_option)
+    backup_commands.add_commands(command, _database_option)
     db_copy.add_command(command)
     return parser
 
@@ -543,6 +544,8 @@ def _command(args: argparse.Namespace) -> int:
             print(asyncio.run(_links(settings, args.bot)))
         elif args.command in ("web", "poster", "photos"):
             return window_commands.run(args, settings)
+        elif args.command in ("backup", "restore"):
+            print(backup_commands.run(args, settings))
     except (ConfigError, MigrationError, DemoIncomplete) as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2
